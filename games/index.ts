@@ -1,0 +1,23 @@
+import { ConfigError, parseSpec, type Game } from '../src/core/index.ts';
+import { kuhnPoker } from './kuhn-poker/index.ts';
+import { ticTacToe } from './tic-tac-toe/index.ts';
+
+export type GameFactory = (params?: Record<string, unknown>) => Game;
+
+/** Built-in games by id. Adding a game is one folder and one line here. */
+export const builtinGames: Readonly<Record<string, GameFactory>> = {
+  'tic-tac-toe': ticTacToe,
+  'kuhn-poker': kuhnPoker,
+};
+
+/** A game from its id and parameters, or from a spec such as `kuhn-poker:hands=3`. */
+export function createGame(spec: string, params: Record<string, unknown> = {}): Game {
+  const { kind, options } = parseSpec(spec);
+  const factory = builtinGames[kind];
+  if (!factory) {
+    throw new ConfigError(`unknown game "${kind}"; built-in games: ${Object.keys(builtinGames).join(', ')}`);
+  }
+  return factory({ ...options, ...params });
+}
+
+export { kuhnPoker, ticTacToe };
