@@ -17,10 +17,10 @@ export interface KuhnState {
   readonly over: boolean;
 }
 
-export interface KuhnParams {
+export type KuhnParams = {
   hands: number;
   scoring: 'chips' | 'match';
-}
+};
 
 const CARDS = ['J', 'Q', 'K'];
 const PASS = 0;
