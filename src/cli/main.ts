@@ -1,0 +1,35 @@
+import { Command, CommanderError } from 'commander';
+import { SelfplayError } from '../core/index.ts';
+import { registerCheck } from './commands/check.ts';
+import { registerGames } from './commands/games.ts';
+import { registerPlay } from './commands/play.ts';
+import { processIO, type CliIO } from './output.ts';
+
+export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
+  const program = new Command('selfplay')
+    .description('Multi-agent self-play: define games, property-test their rules, play, analyse and train.')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  registerGames(program, io);
+  registerPlay(program, io);
+  registerCheck(program, io, setExit);
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit status (0 ok, 1 a check failed, 2 bad usage or input). */
+export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof SelfplayError) {
+      io.err(`error: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
