@@ -173,7 +173,7 @@ export function kuhnPoker(raw: Record<string, unknown> = {}): Game<KuhnState, nu
     },
     returns: (s) => {
       const value = scoring === 'chips' ? s.net : Math.sign(s.net);
-      return [value, -value];
+      return [value, 0 - value];
     },
     history: (s) => s.history,
     observe,

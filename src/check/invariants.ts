@@ -106,7 +106,7 @@ const chance: Invariant = {
         if (!(probability > 0 && probability <= 1)) throw new Violation(`outcome ${show(action)} has probability ${probability}, outside (0, 1]`, history);
         sum += probability;
       }
-      if (Math.abs(sum - 1) > 1e-9) throw new Violation(`chance probabilities sum to ${sum}, not 1`, history);
+      if (Math.abs(sum - 1) > 1e-9) throw new Violation(`chance probabilities sum to ${Number(sum.toPrecision(12))}, not 1`, history);
       if (new Set(outcomes.map((o) => show(o.action))).size !== outcomes.length) {
         throw new Violation(`duplicate chance outcomes: ${show(outcomes.map((o) => o.action))}`, history);
       }

@@ -9,6 +9,7 @@ export interface WalkOptions {
 
 export interface WalkResult {
   readonly nodes: number;
+  /** False when the walk stopped at maxNodes, or at a history longer than the game's maxLength. */
   readonly complete: boolean;
 }
 
@@ -27,7 +28,7 @@ export function walkTree<S, A>(
   let complete = true;
 
   const walk = (state: S, depth: number): void => {
-    if (nodes >= maxNodes) {
+    if (nodes >= maxNodes || depth > game.maxLength) {
       complete = false;
       return;
     }

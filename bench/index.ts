@@ -1,0 +1,20 @@
+import { benchCheck } from './check.ts';
+import { benchPlayouts } from './playouts.ts';
+
+/** `npm run bench [-- name...]`: prints each benchmark's table. Timings only, no assertions. */
+const benches: Record<string, { title: string; run: () => string }> = {
+  playouts: { title: 'Random playouts (start to terminal, uniform legal actions, sampled chance)', run: () => benchPlayouts() },
+  check: { title: 'Rule checker, default runs (`selfplay check <game>`)', run: benchCheck },
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in benches));
+if (unknown.length) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; available: ${Object.keys(benches).join(', ')}`);
+  process.exit(2);
+}
+console.log(`node ${process.version}, ${new Date().toISOString()}\n`);
+for (const name of wanted.length ? wanted : Object.keys(benches)) {
+  console.log(`## ${benches[name].title}\n`);
+  console.log(`${benches[name].run()}\n`);
+}
