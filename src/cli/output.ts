@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from 'commander';
+
 /** Where commands write: results to stdout, progress and errors to stderr. */
 export interface CliIO {
   out(text: string): void;
@@ -17,7 +19,7 @@ export function printJson(io: CliIO, value: unknown): void {
 export function intOption(name: string, min = 0) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got "${value}"`);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${value}"`);
     return n;
   };
 }
