@@ -1,5 +1,7 @@
 import { ConfigError, parseSpec, type Game } from '../src/core/index.ts';
+import { connectFour } from './connect-four/index.ts';
 import { kuhnPoker } from './kuhn-poker/index.ts';
+import { leducPoker } from './leduc-poker/index.ts';
 import { ticTacToe } from './tic-tac-toe/index.ts';
 
 export type GameFactory = (params?: Record<string, unknown>) => Game;
@@ -7,7 +9,9 @@ export type GameFactory = (params?: Record<string, unknown>) => Game;
 /** Built-in games by id. Adding a game is one folder and one line here. */
 export const builtinGames: Readonly<Record<string, GameFactory>> = {
   'tic-tac-toe': ticTacToe,
+  'connect-four': connectFour,
   'kuhn-poker': kuhnPoker,
+  'leduc-poker': leducPoker,
 };
 
 /** A game from its id and parameters, or from a spec such as `kuhn-poker:hands=3`. */
@@ -20,4 +24,7 @@ export function createGame(spec: string, params: Record<string, unknown> = {}): 
   return factory({ ...options, ...params });
 }
 
-export { kuhnPoker, ticTacToe };
+export { connectFour, type ConnectFourState } from './connect-four/index.ts';
+export { kuhnPoker, type KuhnParams, type KuhnState } from './kuhn-poker/index.ts';
+export { leducPoker, type LeducState } from './leduc-poker/index.ts';
+export { ticTacToe, type TicTacToeState } from './tic-tac-toe/index.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, IllegalActionError, parseParams, parseSpec, randomPlayout, replay, restoreState, Rng, serializeState } from '../../src/core/index.ts';
+import { ConfigError, IllegalActionError, parseParams, parseSpec, randomPlayout, replay, restoreState, Rng, serializeState, type Game } from '../../src/core/index.ts';
 import { kuhnPoker, ticTacToe } from '../../games/index.ts';
 
 describe('parseSpec', () => {
@@ -31,7 +31,7 @@ describe('parseParams', () => {
 
 describe('serialisation as the action history', () => {
   it('round-trips random states of every kind through JSON', () => {
-    for (const game of [ticTacToe(), kuhnPoker(), kuhnPoker({ hands: 4 })]) {
+    for (const game of [ticTacToe(), kuhnPoker(), kuhnPoker({ hands: 4 })] as Game[]) {
       const rng = new Rng(9);
       for (let i = 0; i < 50; i++) {
         const end = randomPlayout(game, rng);
