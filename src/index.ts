@@ -1,0 +1,2 @@
+export * from './core/index.ts';
+export { enumerate, type TreeCounts } from './analysis/enumerate.ts';

@@ -1,0 +1,46 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.ts';
+
+const readme = readFileSync('README.md', 'utf8');
+
+/** The first ```ts block after `marker` in the README. */
+function codeAfter(marker: string): string {
+  const at = readme.indexOf(marker);
+  expect(at, `README has "${marker}"`).toBeGreaterThanOrEqual(0);
+  const match = /```ts\n([\s\S]*?)```/.exec(readme.slice(at));
+  expect(match, `a ts block follows "${marker}"`).not.toBeNull();
+  return match![1];
+}
+
+async function run(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['node', 'selfplay', ...args], { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('the README', () => {
+  it('opens with the two quick-start commands', () => {
+    const first = /```sh\n([\s\S]*?)```/.exec(readme)![1];
+    expect(first).toMatch(/^npm ci && npm start/m);
+    expect(first).toMatch(/^npm test/m);
+  });
+
+  it("tutorial's complete Nim file passes the checker and plays, as the README says", async () => {
+    mkdirSync('test/.tmp', { recursive: true });
+    writeFileSync('test/.tmp/my-nim.ts', codeAfter('The complete file, `my-nim.ts`'));
+    const checked = await run('check', './test/.tmp/my-nim.ts');
+    expect(checked.err).toBe('');
+    expect(checked.code).toBe(0);
+    expect(checked.out).toMatch(/my-nim: 11 of 11 invariants hold/);
+    const played = await run('play', './test/.tmp/my-nim.ts', '--seed', '7');
+    expect(played.code).toBe(0);
+    expect(played.out).toMatch(/seat 0 plays \[take \d+ from heap \d\]/);
+  });
+
+  it('shows the failing report that the checker really prints', async () => {
+    const { out } = await run('check', 'test/cli/fixtures/countdown-broken.ts', '--runs', '30');
+    for (const line of out.split('\n').filter((l) => !l.startsWith('  ok'))) expect(readme).toContain(line);
+  });
+});
