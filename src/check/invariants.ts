@@ -148,12 +148,12 @@ const illegalActions: Invariant = {
     const pool = new Map<string, unknown>();
     for (const value of JUNK) pool.set(show(value) ?? 'undefined', value);
     for (const { state } of statesOf(trace)) for (const action of game.legalActions(state)) pool.set(show(action), action);
-    const candidates = [...pool.values()];
     for (const { state, history } of statesOf(trace)) {
       const legal = game.legalActions(state);
+      const legalKeys = new Set(legal.map(show));
       let tried = 0;
-      for (const action of candidates) {
-        if (legal.some((l) => sameAction(l, action))) continue;
+      for (const [key, action] of pool) {
+        if (legalKeys.has(key)) continue;
         if (++tried > MAX_ILLEGAL_TRIES) break;
         try {
           game.apply(state, action as never);

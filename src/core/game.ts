@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import { ConfigError, IllegalActionError, ParseError } from './errors.ts';
 import { candidateText, normalizeActionText } from './text.ts';
 
@@ -99,9 +98,14 @@ export function defineGame<S, A>(spec: GameSpec<S, A>): Game<S, A> {
   return game;
 }
 
-/** Structural equality of two actions. */
+/** Structural equality of two actions as plain data: key order and prototypes do not matter. */
 export function sameAction(a: unknown, b: unknown): boolean {
-  return a === b || (typeof a === 'object' && isDeepStrictEqual(a, b));
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return Number.isNaN(a) && Number.isNaN(b);
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameAction((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
 export function isLegal<S, A>(game: Game<S, A>, state: S, action: A): boolean {

@@ -47,7 +47,7 @@ describe('selfplay play', () => {
   it('explains an unknown game or bad parameters with exit status 2', async () => {
     const unknown = await run('play', 'chess');
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toMatch(/unknown game "chess"; built-in games: tic-tac-toe, kuhn-poker/);
+    expect(unknown.err).toMatch(/unknown game "chess"; built-in games: tic-tac-toe, connect-four, kuhn-poker, leduc-poker, simple-negotiation, nim/);
     const bad = await run('play', 'kuhn-poker:hands=0');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/kuhn-poker: bad parameters \(hands:/);
