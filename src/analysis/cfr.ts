@@ -15,6 +15,7 @@ export interface CfrSolverOptions {
 }
 
 export interface CfrOptions extends CfrSolverOptions, ProgressOptions {
+  /** Iterations to run; each updates every seat once. */
   readonly iterations: number;
 }
 
@@ -62,6 +63,7 @@ export class CfrSolver {
     return this.done;
   }
 
+  /** Runs `count` more iterations. */
   iterate(count = 1): void {
     for (let k = 0; k < count; k++) {
       this.done++;
@@ -74,10 +76,12 @@ export class CfrSolver {
     return normalizeStrategy(this.tree, this.averageWeights, new Float64Array(this.averageWeights.length));
   }
 
+  /** The average policy so far (information states never reached play uniformly). */
   averagePolicy(): TabularPolicy {
     return policyFromStrategy(this.tree, this.averageStrategy());
   }
 
+  /** The regret-matching policy the next iteration starts from. */
   currentPolicy(): TabularPolicy {
     return policyFromStrategy(this.tree, this.current);
   }

@@ -2,7 +2,7 @@ import { Rng, sampleChance, type Game, type Seed } from '../core/index.ts';
 import { evaluatePolicy } from './best-response.ts';
 import type { TabularPolicy } from './policy.ts';
 import { runIterations, type ProgressOptions } from './progress.ts';
-import { regretMatching } from './strategy.ts';
+import { normalizeWeights, regretMatching } from './strategy.ts';
 
 export interface MccfrSolverOptions {
   /** Seed of the sampling; the same seed gives the same policy. */
@@ -52,10 +52,12 @@ export class MccfrSolver<S = unknown, A = unknown> {
     return this.done;
   }
 
+  /** Information states reached so far. */
   get infoStates(): number {
     return this.table.size;
   }
 
+  /** Runs `count` more iterations. */
   iterate(count = 1): void {
     for (let k = 0; k < count; k++) {
       this.done++;
@@ -67,8 +69,9 @@ export class MccfrSolver<S = unknown, A = unknown> {
   averagePolicy(): TabularPolicy {
     const entries: [string, Record<string, number>][] = [];
     for (const [key, { texts, averageWeights }] of this.table) {
-      const sum = averageWeights.reduce((a, b) => a + b, 0);
-      entries.push([key, Object.fromEntries(texts.map((text, k) => [text, sum > 0 ? averageWeights[k] / sum : 1 / texts.length]))]);
+      const probabilities = new Array<number>(texts.length);
+      normalizeWeights(averageWeights, 0, texts.length, probabilities, 0);
+      entries.push([key, Object.fromEntries(texts.map((text, k) => [text, probabilities[k]]))]);
     }
     return Object.fromEntries(entries);
   }

@@ -4,13 +4,8 @@ import { readProbabilities, type TabularPolicy } from './policy.ts';
 
 /** A flat strategy over a compiled game's action slots that plays every information state uniformly. */
 export function uniformStrategy(tree: CompiledGame): Float64Array {
-  const strategy = new Float64Array(tree.actionStart[tree.infosetCount]);
-  for (let i = 0; i < tree.infosetCount; i++) {
-    const first = tree.actionStart[i];
-    const end = tree.actionStart[i + 1];
-    strategy.fill(1 / (end - first), first, end);
-  }
-  return strategy;
+  const zeros = new Float64Array(tree.actionStart[tree.infosetCount]);
+  return normalizeStrategy(tree, zeros, zeros);
 }
 
 /** `policy` as a flat strategy over `tree`'s action slots (see `readProbabilities` for what is checked). */
@@ -21,18 +16,18 @@ export function strategyFromPolicy(tree: CompiledGame, policy: TabularPolicy): F
 }
 
 /**
- * Each information state's weights (regret sums, average-strategy sums) scaled
- * to sum to 1, written into `out`; an information state whose weights sum to 0
- * (never reached) is played uniformly.
+ * `out[outFirst...]` gets `weights[first..end - 1]` (regret or average-strategy
+ * sums) scaled to sum to 1, or uniform when they sum to 0 (never reached).
  */
+export function normalizeWeights(weights: ArrayLike<number>, first: number, end: number, out: { [i: number]: number }, outFirst: number): void {
+  let sum = 0;
+  for (let s = first; s < end; s++) sum += weights[s];
+  for (let s = first, o = outFirst; s < end; s++, o++) out[o] = sum > 0 ? weights[s] / sum : 1 / (end - first);
+}
+
+/** `normalizeWeights` for every information state of a compiled game. */
 export function normalizeStrategy(tree: CompiledGame, weights: Float64Array, out: Float64Array): Float64Array {
-  for (let i = 0; i < tree.infosetCount; i++) {
-    const first = tree.actionStart[i];
-    const end = tree.actionStart[i + 1];
-    let sum = 0;
-    for (let s = first; s < end; s++) sum += weights[s];
-    for (let s = first; s < end; s++) out[s] = sum > 0 ? weights[s] / sum : 1 / (end - first);
-  }
+  for (let i = 0; i < tree.infosetCount; i++) normalizeWeights(weights, tree.actionStart[i], tree.actionStart[i + 1], out, tree.actionStart[i]);
   return out;
 }
 
