@@ -1,5 +1,3 @@
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Game } from '../src/core/index.ts';
 import { bestAction, cfr, CfrSolver, compile, evaluatePolicy, expectedReturns, MccfrSolver, minimax, uniformPolicy } from '../src/analysis/index.ts';
 import { connectFour, kuhnPoker, leducPoker, ticTacToe } from '../games/index.ts';
@@ -83,9 +81,4 @@ export function benchAnalysis(): string {
   rows.push({ task: 'depth-6 alpha-beta, connect-four opening', ms: c4Ms, target: '', result: `column ${searched.action}, ${searched.states} states` });
 
   return table(rows);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  console.log(`node ${process.version}, ${new Date().toISOString()}\n`);
-  console.log(benchAnalysis());
 }

@@ -1,3 +1,4 @@
+import { benchAnalysis } from './analysis.ts';
 import { benchCheck } from './check.ts';
 import { benchPlayouts } from './playouts.ts';
 
@@ -5,6 +6,7 @@ import { benchPlayouts } from './playouts.ts';
 const benches: Record<string, { title: string; run: () => string }> = {
   playouts: { title: 'Random playouts (start to terminal, uniform legal actions, sampled chance)', run: () => benchPlayouts() },
   check: { title: 'Rule checker, default runs (`selfplay check <game>`)', run: benchCheck },
+  analysis: { title: 'Game-theory toolkit (milliseconds, median of rounds)', run: benchAnalysis },
 };
 
 const wanted = process.argv.slice(2);

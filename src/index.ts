@@ -1,2 +1,2 @@
 export * from './core/index.ts';
-export { enumerate, type TreeCounts } from './analysis/enumerate.ts';
+export * from './analysis/index.ts';

@@ -39,6 +39,16 @@ describe('the README', () => {
     expect(played.out).toMatch(/seat 0 plays \[take \d+ from heap \d\]/);
   });
 
+  it('game-theory example runs and gives the values it claims', async () => {
+    mkdirSync('test/.tmp', { recursive: true });
+    const code = codeAfter('From code:');
+    writeFileSync('test/.tmp/analysis-example.ts', `${code}\nexport const results = { uniform: evaluatePolicy(kuhn, uniformPolicy(kuhn)), evaluation, solved: minimax(ticTacToe()) };\n`);
+    const { results } = await import('./.tmp/analysis-example.ts');
+    expect(results.uniform.nashConv).toBeCloseTo(11 / 12, 12);
+    expect(results.evaluation.exploitability).toBeLessThan(0.001);
+    expect(results.solved).toEqual({ values: [0, 0], states: 2511 });
+  });
+
   it('shows the failing report that the checker really prints', async () => {
     const { out } = await run('check', 'test/cli/fixtures/countdown-broken.ts', '--runs', '30');
     for (const line of out.split('\n').filter((l) => !l.startsWith('  ok'))) expect(readme).toContain(line);

@@ -1,4 +1,4 @@
-import { ConfigError, type Game } from '../core/index.ts';
+import { ConfigError, GameTooLargeError, type Game } from '../core/index.ts';
 
 /** `CompiledGame.player` of a chance node. */
 export const CHANCE = -1;
@@ -60,7 +60,7 @@ const cache = new WeakMap<Game, CompiledGame>();
 
 /**
  * The compiled tree of `game`, built on first use and cached per game object.
- * Throws RangeError for a game with more than `maxNodes` histories, and
+ * Throws GameTooLargeError for a game with more than `maxNodes` histories, and
  * ConfigError when the game's information-state keys cannot serve a tabular
  * policy (one key shared by two seats, or by histories with different legal actions).
  */
@@ -95,7 +95,7 @@ function build(game: Game, maxNodes: number): CompiledGame {
     childStart.push(queue.length);
     const turn = game.turn(state);
     const push = (child: unknown, probability: number) => {
-      if (queue.length >= maxNodes) throw new RangeError(`${game.id} has more than ${maxNodes} histories; too large to compile`);
+      if (queue.length >= maxNodes) throw new GameTooLargeError(`${game.id} has more than ${maxNodes} histories; too large to compile`);
       queue.push(child);
       chanceProbability.push(probability);
     };

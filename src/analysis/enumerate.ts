@@ -1,4 +1,4 @@
-import { walkTree, type Game } from '../core/index.ts';
+import { GameTooLargeError, walkTree, type Game } from '../core/index.ts';
 
 export interface TreeCounts {
   /** Nodes of the history tree by kind. */
@@ -37,7 +37,7 @@ export function enumerate(game: Game, maxNodes = 5_000_000): TreeCounts {
     },
     { maxNodes },
   );
-  if (!result.complete) throw new RangeError(`${game.id} has more than ${maxNodes} histories; too large to enumerate`);
+  if (!result.complete) throw new GameTooLargeError(`${game.id} has more than ${maxNodes} histories; too large to enumerate`);
 
   let nonTerminalStates = 0;
   for (const isTerminal of states.values()) if (!isTerminal) nonTerminalStates++;

@@ -1,10 +1,12 @@
-import { ConfigError, type Game } from '../core/index.ts';
+import { ConfigError, GameTooLargeError, type Game } from '../core/index.ts';
 
 export interface MinimaxOptions<S> {
   /** The position to solve (default: the initial state). */
   readonly state?: S;
   /** Alpha-beta pruning (default true). Without it every state reachable from the position is solved exactly. */
   readonly pruning?: boolean;
+  /** Give up with a GameTooLargeError past this many distinct states (default 5,000,000), rather than exhaust memory. */
+  readonly maxStates?: number;
 }
 
 export interface MinimaxResult {
@@ -38,7 +40,7 @@ export interface SearchResult<A> {
  * Alpha-beta pruning with a transposition table keyed by `stateKey`.
  */
 export function minimax<S, A>(game: Game<S, A>, options: MinimaxOptions<S> = {}): MinimaxResult {
-  const search = new AlphaBeta(game, undefined, options.pruning ?? true);
+  const search = new AlphaBeta(game, undefined, options.pruning ?? true, options.maxStates ?? 5_000_000);
   const value = search.value(options.state ?? game.initial(), Infinity, -Infinity, Infinity);
   return { values: [value, 0 - value], states: search.states };
 }
@@ -54,7 +56,7 @@ export function bestAction<S, A>(game: Game<S, A>, state: S, options: SearchOpti
   const turn = game.turn(state);
   if (typeof turn !== 'number') throw new ConfigError(`${game.id}: no seat is to move in this state (${turn})`);
 
-  const search = new AlphaBeta(game, evaluate, options.pruning ?? true);
+  const search = new AlphaBeta(game, evaluate, options.pruning ?? true, Infinity);
   const maximising = turn === 0;
   let alpha = -Infinity;
   let beta = Infinity;
@@ -88,6 +90,7 @@ class AlphaBeta<S, A> {
     private readonly game: Game<S, A>,
     private readonly evaluate: ((state: S) => readonly number[]) | undefined,
     private readonly pruning: boolean,
+    private readonly maxStates: number,
   ) {
     if (!game.perfectInformation || game.seats !== 2 || game.utility !== 'zero-sum') {
       throw new ConfigError(`${game.id}: minimax needs a two-player zero-sum perfect-information game`);
@@ -137,6 +140,9 @@ class AlphaBeta<S, A> {
       bound = value <= alpha ? UPPER : value >= beta ? LOWER : EXACT;
     }
     this.table.set(key, { value, depth, bound });
+    if (this.table.size > this.maxStates) {
+      throw new GameTooLargeError(`${game.id}: more than ${this.maxStates} distinct states, too many to solve exactly; search to a fixed depth with bestAction instead`);
+    }
     return value;
   }
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { SelfplayError } from '../core/index.ts';
+import { registerAnalysis } from './commands/analysis.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerGames } from './commands/games.ts';
 import { registerPlay } from './commands/play.ts';
@@ -14,6 +15,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   registerGames(program, io);
   registerPlay(program, io);
   registerCheck(program, io, setExit);
+  registerAnalysis(program, io);
   return program;
 }
 

@@ -29,3 +29,10 @@ export class ConfigError extends SelfplayError {
     super('config-error', message);
   }
 }
+
+/** A game too large for an exact algorithm (enumeration, compilation, exact solving). */
+export class GameTooLargeError extends SelfplayError {
+  constructor(message: string) {
+    super('game-too-large', message);
+  }
+}

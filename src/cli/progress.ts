@@ -1,0 +1,35 @@
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  update(done: number, status?: string): void;
+  stop(): void;
+}
+
+/**
+ * A progress bar on stderr for long runs; it draws only when stderr is a
+ * terminal, so piped output and `--json` stay clean.
+ */
+export function progressBar(label: string, total: number): Progress {
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${label} [{bar}] {value}/{total} {percentage}% | eta {eta_formatted} {status}`,
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { status: '' });
+  let last = 0;
+  return {
+    update(done, status) {
+      // Redrawing for every iteration of a fast solver would cost more than the solver.
+      const now = performance.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      bar.update(done, status === undefined ? undefined : { status });
+    },
+    stop: () => bar.stop(),
+  };
+}
