@@ -36,3 +36,10 @@ export class GameTooLargeError extends SelfplayError {
     super('game-too-large', message);
   }
 }
+
+/** A message that breaks the agent protocol: wrong shape, too large, or out of order. */
+export class ProtocolError extends SelfplayError {
+  constructor(message: string) {
+    super('protocol-error', message);
+  }
+}
