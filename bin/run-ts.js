@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Runs a TypeScript entry point with tsx's loader, so the package needs no build step.
-import { register } from 'tsx/esm/api';
-import { pathToFileURL } from 'node:url';
+// Runs a TypeScript entry point (`node bin/run-ts.js file.ts args...`): the package needs no build step.
+import { register } from 'node:module';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-register();
+register('./ts-hooks.mjs', import.meta.url);
 const [entry, ...rest] = process.argv.slice(2);
 process.argv = [process.argv[0], entry, ...rest];
 await import(pathToFileURL(resolve(entry)).href);

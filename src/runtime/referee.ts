@@ -1,0 +1,186 @@
+import { Subject } from 'rxjs';
+import { IllegalActionError, ParseError, Rng, sameAction, sampleChance, type Game } from '../core/index.ts';
+import { EPISODE_SCHEMA, type Episode, type EpisodeStep } from '../episodes/episode.ts';
+import type { Player } from './agent.ts';
+import { INVALID_MOVE_PRESETS, type InvalidMovePolicy } from './invalid-moves.ts';
+import { Mailbox, type Reply } from './mailbox.ts';
+import { PROTOCOL_VERSION, type EventMessage, type Outcome, type ToAgent } from './messages.ts';
+
+export interface MatchOptions {
+  readonly game: Game;
+  /** One player per seat, in seat order. */
+  readonly players: readonly Player[];
+  readonly seed: number;
+  readonly matchId: string;
+  /** Default `eval`: the first invalid move loses. */
+  readonly invalidMoves?: InvalidMovePolicy;
+  /** Milliseconds a seat has for each reply (default 60 s). */
+  readonly turnTimeoutMs?: number;
+  /** Decision turns after which the match stops as a draw (`truncated`); default: none. */
+  readonly maxTurns?: number;
+  /** Record milliseconds per step and the start time (makes episodes differ run to run). */
+  readonly timing?: boolean;
+  readonly signal?: AbortSignal;
+  /** Public events as they happen, for spectators. */
+  readonly onEvent?: (event: EventMessage) => void;
+}
+
+interface Ending {
+  readonly outcome: Outcome;
+  readonly returns: readonly number[];
+  readonly reason?: string;
+  readonly offender?: number;
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Referees one match: sends each seat its turn, waits for the reply within the
+ * deadline, parses and validates it, applies the invalid-move policy, samples
+ * chance with the match's seeded generator, and records every step. Results
+ * come only from the game's own returns, never from an agent.
+ */
+export async function playMatch(options: MatchOptions): Promise<Episode> {
+  const { game, players, seed, matchId, signal, onEvent } = options;
+  if (players.length !== game.seats) throw new RangeError(`${game.id} needs ${game.seats} players, got ${players.length}`);
+  const policy = options.invalidMoves ?? INVALID_MOVE_PRESETS.eval;
+  const timeoutMs = options.turnTimeoutMs ?? 60_000;
+  const maxTurns = options.maxTurns ?? Infinity;
+  const startedAt = options.timing ? new Date().toISOString() : undefined;
+  const clockStart = performance.now();
+
+  const rng = new Rng(seed);
+  const chanceRng = rng.split('chance');
+  const inboxes = players.map(() => new Subject<ToAgent>());
+  const mailboxes = players.map((player, seat) => new Mailbox(player.agent(inboxes[seat].asObservable())));
+  const broadcast = (message: ToAgent) => {
+    for (const inbox of inboxes) inbox.next(message);
+  };
+
+  const steps: EpisodeStep[] = [];
+  const history: unknown[] = [];
+  const stepOf = players.map(() => 0);
+  let state = game.initial();
+  let decisions = 0;
+
+  const forfeit = (seat: number, outcome: Outcome, reason: string): Ending => ({
+    outcome,
+    reason,
+    offender: seat,
+    returns: players.map((_, s) => (s === seat ? policy.offender : policy.others)),
+  });
+
+  const play = async (): Promise<Ending> => {
+    for (;;) {
+      const turn = game.turn(state);
+      if (turn === 'terminal') return { outcome: 'normal', returns: game.returns(state) };
+      if (turn === 'chance') {
+        const action = sampleChance(game.chanceOutcomes(state), chanceRng);
+        steps.push({ seat: 'chance', action: game.actionText(state, action), parsed: action, valid: true });
+        state = game.apply(state, action);
+        history.push(action);
+        emit({ type: 'event', v: PROTOCOL_VERSION, matchId, actor: 'chance' });
+        continue;
+      }
+      if (++decisions > maxTurns) return { outcome: 'truncated', returns: players.map(() => 0), reason: `stopped after ${maxTurns} turns` };
+
+      const legal = game.legalActions(state);
+      const legalTexts = legal.map((a) => game.actionText(state, a));
+      const observation = game.observationText(state, turn);
+      const view = {
+        observation: game.observe(state, turn),
+        infoKey: game.infoKey(state, turn),
+        ...(game.perfectInformation ? { history: history.slice() } : {}),
+      };
+      let retry: { attempt: number; error: string; reply: string } | undefined;
+      for (let attempt = 0; ; attempt++) {
+        const step = stepOf[turn]++;
+        const sentAt = performance.now();
+        inboxes[turn].next({ type: 'turn', v: PROTOCOL_VERSION, matchId, step, seat: turn, observation, legal: legalTexts, view, timeoutMs, ...(retry ? { retry } : {}) });
+        const reply: Reply = mailboxes[turn].take(step, sentAt) ?? (await mailboxes[turn].wait(step, sentAt, timeoutMs, signal));
+        if (reply.kind === 'timeout') {
+          steps.push({ seat: turn, observation, action: '', valid: false, error: `no reply within ${timeoutMs} ms` });
+          return forfeit(turn, 'timeout', `seat ${turn} (${players[turn].name}) did not answer within ${timeoutMs} ms`);
+        }
+        if (reply.kind === 'crashed') return forfeit(turn, 'forfeit', `seat ${turn} (${players[turn].name}): ${reply.reason}`);
+        if (reply.kind === 'error') {
+          return { outcome: 'error', returns: players.map(() => 0), reason: `seat ${turn} (${players[turn].name}) reported an error: ${reply.message.message}`, offender: turn };
+        }
+
+        const ms = options.timing ? Math.round(reply.ms * 1000) / 1000 : undefined;
+        const text = reply.kind === 'action' ? reply.message.action : '';
+        const meta = reply.kind === 'action' ? reply.message.meta : undefined;
+        let error: string;
+        if (reply.kind === 'invalid') {
+          error = reply.error;
+        } else {
+          try {
+            const action = game.parseAction(state, text);
+            const index = legal.findIndex((l) => sameAction(l, action));
+            if (index < 0) throw new IllegalActionError(`that action is not legal now; legal: ${legalTexts.join(' ')}`);
+            const actionText = legalTexts[index];
+            steps.push({ seat: turn, observation, action: actionText, parsed: action, valid: true, ...(ms === undefined ? {} : { ms }), ...(meta ? { meta } : {}) });
+            state = game.apply(state, action);
+            history.push(action);
+            emit({ type: 'event', v: PROTOCOL_VERSION, matchId, actor: turn, action: actionText });
+            break;
+          } catch (caught) {
+            if (!(caught instanceof ParseError || caught instanceof IllegalActionError)) throw caught;
+            error = caught.message;
+          }
+        }
+        steps.push({ seat: turn, observation, action: text, valid: false, error, ...(ms === undefined ? {} : { ms }), ...(meta ? { meta } : {}) });
+        if (attempt >= policy.retries) {
+          return forfeit(turn, 'forfeit', `seat ${turn} (${players[turn].name}) made an invalid move: ${error}`);
+        }
+        retry = { attempt: attempt + 1, error, reply: text };
+      }
+    }
+  };
+
+  const emit = (event: EventMessage) => {
+    broadcast(event);
+    onEvent?.(event);
+  };
+
+  try {
+    players.forEach((player, seat) => {
+      inboxes[seat].next({
+        type: 'start',
+        v: PROTOCOL_VERSION,
+        matchId,
+        game: game.id,
+        params: { ...game.params },
+        seat,
+        seats: game.seats,
+        seed: rng.split(`seat ${seat}`).nextUint32(),
+        rules: game.rules(seat),
+      });
+    });
+    let ending: Ending;
+    try {
+      ending = await play();
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      ending = { outcome: 'error', returns: players.map(() => 0), reason: `the referee failed: ${errorText(error)}` };
+    }
+    broadcast({ type: 'end', v: PROTOCOL_VERSION, matchId, returns: [...ending.returns], outcome: ending.outcome, ...(ending.reason ? { reason: ending.reason } : {}) });
+    return {
+      schema: EPISODE_SCHEMA,
+      id: matchId,
+      game: { id: game.id, params: game.params },
+      seed,
+      players: players.map((p, seat) => ({ seat, name: p.name, ...(p.role ? { role: p.role } : {}), ...(p.policy ? { policy: p.policy } : {}) })),
+      steps,
+      history,
+      returns: [...ending.returns],
+      outcome: ending.outcome,
+      ...(ending.reason ? { reason: ending.reason } : {}),
+      ...(ending.offender === undefined ? {} : { offender: ending.offender }),
+      ...(startedAt ? { startedAt, durationMs: Math.round((performance.now() - clockStart) * 1000) / 1000 } : {}),
+    };
+  } finally {
+    for (const inbox of inboxes) inbox.complete();
+    for (const mailbox of mailboxes) mailbox.close();
+  }
+}
