@@ -1,0 +1,68 @@
+import type { Episode } from '../episodes/episode.ts';
+
+export interface AgentRecord {
+  readonly agent: string;
+  readonly matches: number;
+  readonly wins: number;
+  readonly draws: number;
+  readonly losses: number;
+  /** Matches that ended with outcome `error` (no result). */
+  readonly errors: number;
+  /** (wins + draws / 2) / decided matches. */
+  readonly score: number;
+  /** 95% Wilson interval of the score. */
+  readonly interval: readonly [number, number];
+  readonly meanReturn: number;
+}
+
+/** 95% Wilson score interval for a proportion `p` observed over `n` trials. */
+export function wilsonInterval(p: number, n: number, z = 1.959964): [number, number] {
+  if (n === 0) return [0, 1];
+  const z2 = z * z;
+  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+/**
+ * Wins, draws and losses of each named agent over a set of episodes. A seat
+ * wins with the strictly highest return, draws when it ties for the highest,
+ * and loses otherwise; `error` outcomes count apart.
+ */
+export function summarize(episodes: Iterable<Episode>, agents: readonly string[]): AgentRecord[] {
+  const tally = new Map(agents.map((name) => [name, { matches: 0, wins: 0, draws: 0, losses: 0, errors: 0, returns: 0 }]));
+  for (const episode of episodes) {
+    const best = Math.max(...episode.returns);
+    const leaders = episode.returns.filter((r) => r === best).length;
+    for (const player of episode.players) {
+      const t = tally.get(player.name);
+      if (!t) continue;
+      t.matches++;
+      if (episode.outcome === 'error') {
+        t.errors++;
+        continue;
+      }
+      const mine = episode.returns[player.seat];
+      t.returns += mine;
+      if (mine < best) t.losses++;
+      else if (leaders > 1) t.draws++;
+      else t.wins++;
+    }
+  }
+  return agents.map((agent) => {
+    const t = tally.get(agent)!;
+    const decided = t.matches - t.errors;
+    const score = decided === 0 ? 0 : (t.wins + t.draws / 2) / decided;
+    return {
+      agent,
+      matches: t.matches,
+      wins: t.wins,
+      draws: t.draws,
+      losses: t.losses,
+      errors: t.errors,
+      score,
+      interval: wilsonInterval(score, decided),
+      meanReturn: decided === 0 ? 0 : t.returns / decided,
+    };
+  });
+}
