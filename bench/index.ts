@@ -1,12 +1,14 @@
 import { benchAnalysis } from './analysis.ts';
+import { benchArena } from './arena.ts';
 import { benchCheck } from './check.ts';
 import { benchPlayouts } from './playouts.ts';
 
 /** `npm run bench [-- name...]`: prints each benchmark's table. Timings only, no assertions. */
-const benches: Record<string, { title: string; run: () => string }> = {
+const benches: Record<string, { title: string; run: () => string | Promise<string> }> = {
   playouts: { title: 'Random playouts (start to terminal, uniform legal actions, sampled chance)', run: () => benchPlayouts() },
   check: { title: 'Rule checker, default runs (`selfplay check <game>`)', run: benchCheck },
   analysis: { title: 'Game-theory toolkit (milliseconds, median of rounds)', run: benchAnalysis },
+  arena: { title: 'In-process arena: matches through the actor runtime', run: benchArena },
 };
 
 const wanted = process.argv.slice(2);
@@ -18,5 +20,5 @@ if (unknown.length) {
 console.log(`node ${process.version}, ${new Date().toISOString()}\n`);
 for (const name of wanted.length ? wanted : Object.keys(benches)) {
   console.log(`## ${benches[name].title}\n`);
-  console.log(`${benches[name].run()}\n`);
+  console.log(`${await benches[name].run()}\n`);
 }

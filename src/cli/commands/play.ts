@@ -1,40 +1,96 @@
 import type { Command } from 'commander';
-import { Rng, sampleChance } from '../../core/index.ts';
+import { lastValueFrom, tap, toArray } from 'rxjs';
+import { createPlayer } from '../../../agents/index.ts';
+import { ConfigError } from '../../core/index.ts';
+import type { Episode } from '../../episodes/episode.ts';
+import { parseInvalidMovePolicy, runArena, summarize, type AgentRecord, type Player } from '../../runtime/index.ts';
+import { formatEpisode } from '../format-episode.ts';
 import { loadGame } from '../load-game.ts';
 import { intOption, printJson, type CliIO } from '../output.ts';
+import { progressBar } from '../progress.ts';
+
+interface PlayOptions {
+  agent: string[];
+  matches: number;
+  concurrency: number;
+  seed: number;
+  invalidMoves: string;
+  turnTimeout: number;
+  maxTurns?: number;
+  timing?: boolean;
+  rotate: boolean;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Players for the seats; a spec given twice gets a suffix so that results stay apart. */
+function seatPlayers(specs: readonly string[], seats: number, create: (spec: string) => Player): Player[] {
+  const chosen = specs.length ? specs : Array.from({ length: seats }, () => 'random');
+  if (chosen.length !== seats) throw new ConfigError(`this game has ${seats} seats: give one --agent per seat (got ${chosen.length})`);
+  const seen = new Map<string, number>();
+  return chosen.map((spec) => {
+    const count = (seen.get(spec) ?? 0) + 1;
+    seen.set(spec, count);
+    const player = create(spec);
+    return count === 1 ? player : { ...player, name: `${spec} #${count}` };
+  });
+}
+
+function resultsTable(records: readonly AgentRecord[]): string {
+  const rows = records.map((r) => [r.agent, r.wins, r.draws, r.losses, r.errors, r.score.toFixed(3), `[${r.interval[0].toFixed(3)}, ${r.interval[1].toFixed(3)}]`, r.meanReturn.toFixed(3)].map(String));
+  const header = ['agent', 'wins', 'draws', 'losses', 'errors', 'score', '95% interval', 'mean return'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
 
 export function registerPlay(program: Command, io: CliIO): void {
   program
     .command('play')
-    .description('play one game with uniformly random legal moves, printing what each seat observed and did')
+    .description('play matches between agents (random, mcts, tabular, human), printing the game or a results table')
     .argument('<game>', 'a built-in game id (with parameters: kuhn-poker:hands=3) or a path to a module exporting a game')
-    .option('--seed <n>', 'seed for the random moves and chance outcomes', intOption('--seed'), 0)
-    .option('--json', 'print one JSON object {game, seed, steps, history, returns}')
-    .action(async (ref: string, options: { seed: number; json?: boolean }) => {
+    .option('--agent <spec>', 'one per seat, in seat order: random, mcts[:iterations=N,c=X], tabular:policy=FILE, human (default: random for every seat)', collect, [])
+    .option('--matches <n>', 'matches to play', intOption('--matches', 1), 1)
+    .option('--concurrency <n>', 'matches in flight at once', intOption('--concurrency', 1), 8)
+    .option('--seed <n>', 'seed of the run: each match gets one derived from it', intOption('--seed'), 0)
+    .option('--invalid-moves <policy>', 'spiral-train, eval, textarena, retry:N or custom:retries=R,offender=X,others=Y', 'eval')
+    .option('--turn-timeout <ms>', 'milliseconds a seat has for each move', intOption('--turn-timeout', 1), 60_000)
+    .option('--max-turns <n>', 'stop a match after this many turns, as a draw', intOption('--max-turns', 1))
+    .option('--timing', 'record milliseconds per move in the episodes (they then differ from run to run)')
+    .option('--no-rotate', 'keep every agent in its seat instead of rotating seats from match to match')
+    .option('--json', 'print one JSON object {matches, agents: [{agent, wins, draws, losses, ...}]}')
+    .action(async (ref: string, options: PlayOptions) => {
       const game = await loadGame(ref);
-      const rng = new Rng(options.seed);
-      const steps: { turn: number | 'chance'; observation?: string; action: string }[] = [];
-      let state = game.initial();
-      for (let turn = game.turn(state); turn !== 'terminal'; turn = game.turn(state)) {
-        const action = turn === 'chance' ? sampleChance(game.chanceOutcomes(state), rng) : rng.pick(game.legalActions(state));
-        steps.push({ turn, observation: turn === 'chance' ? undefined : game.observationText(state, turn), action: game.actionText(state, action) });
-        state = game.apply(state, action);
+      const players = seatPlayers(options.agent, game.seats, (spec) => createPlayer(spec, game));
+      const interactive = options.agent.some((spec) => spec.split(':')[0] === 'human');
+      const bar = options.matches > 1 && !interactive ? progressBar('matches', options.matches) : undefined;
+      let done = 0;
+      let episodes: Episode[];
+      try {
+        episodes = await lastValueFrom(
+          runArena({
+            game,
+            players,
+            matches: options.matches,
+            concurrency: interactive ? 1 : options.concurrency,
+            seed: options.seed,
+            seats: options.rotate ? 'rotate' : 'fixed',
+            invalidMoves: parseInvalidMovePolicy(options.invalidMoves),
+            turnTimeoutMs: options.turnTimeout,
+            maxTurns: options.maxTurns,
+            timing: options.timing,
+          }).pipe(
+            tap(() => bar?.update(++done)),
+            toArray(),
+          ),
+        );
+      } finally {
+        bar?.stop();
       }
-      const returns = game.returns(state);
-      if (options.json) {
-        return printJson(io, { game: game.id, params: game.params, seed: options.seed, steps, history: game.history(state), returns });
-      }
-      io.out(`${game.id} (seed ${options.seed}): ${game.description}\n`);
-      for (const step of steps) {
-        if (step.turn === 'chance') {
-          io.out(`chance: ${step.action}\n`);
-          continue;
-        }
-        io.out(`seat ${step.turn} observes:\n${indent(step.observation ?? '')}\nseat ${step.turn} plays ${step.action}\n`);
-      }
-      for (let seat = 0; seat < game.seats; seat++) io.out(`final view of seat ${seat}:\n${indent(game.observationText(state, seat))}\n`);
-      io.out(`returns: ${returns.map((r, seat) => `seat ${seat} ${r > 0 ? '+' : ''}${r}`).join(', ')}`);
+      const records = summarize(episodes, players.map((p) => p.name));
+      if (options.json) return printJson(io, { matches: episodes.length, agents: records });
+      if (options.matches === 1 && !interactive) io.out(formatEpisode(episodes[0]));
+      io.out(`\n${game.id}: ${episodes.length} match${episodes.length === 1 ? '' : 'es'}${options.rotate ? ', seats rotating' : ''}, seed ${options.seed}\n${resultsTable(records)}`);
     });
 }
-
-const indent = (text: string) => text.split('\n').map((line) => `  ${line}`).join('\n');
