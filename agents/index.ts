@@ -1,6 +1,9 @@
 import { ConfigError, parseSpec, type Game } from '../src/core/index.ts';
 import type { Player } from '../src/runtime/agent.ts';
+import { humanAgent } from './human.ts';
+import { mctsAgent, parseMctsOptions } from './mcts.ts';
 import { randomAgent } from './random.ts';
+import { parseTabularOptions, readPolicyFile, tabularAgent } from './tabular.ts';
 
 /** Builds an agent for a game from a spec's options (strings from the command line). */
 export type AgentFactory = (options: Readonly<Record<string, string>>, game: Game) => Omit<Player, 'name'>;
@@ -17,6 +20,21 @@ export const agentKinds: Readonly<Record<string, { description: string; create: 
     create: (options) => {
       noOptions('random', options);
       return { agent: randomAgent() };
+    },
+  },
+  mcts: {
+    description: 'UCT Monte Carlo tree search with random rollouts, perfect-information games (iterations=1000, c=1.414)',
+    create: (options, game) => ({ agent: mctsAgent(game, parseMctsOptions(options)) }),
+  },
+  tabular: {
+    description: 'samples a tabular policy file, uniform where it has no entry (policy=path.json)',
+    create: (options, game) => ({ agent: tabularAgent(readPolicyFile(parseTabularOptions(options).policy, game)) }),
+  },
+  human: {
+    description: 'a person at the terminal, typing moves on standard input',
+    create: (options) => {
+      noOptions('human', options);
+      return { agent: humanAgent() };
     },
   },
 };
