@@ -4,6 +4,7 @@ import { registerAnalysis } from './commands/analysis.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerGames } from './commands/games.ts';
 import { registerPlay } from './commands/play.ts';
+import { registerTrain } from './commands/train.ts';
 import { processIO, type CliIO } from './output.ts';
 
 export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
@@ -16,6 +17,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   registerPlay(program, io);
   registerCheck(program, io, setExit);
   registerAnalysis(program, io);
+  registerTrain(program, io);
   return program;
 }
 

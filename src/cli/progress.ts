@@ -2,6 +2,8 @@ import cliProgress from 'cli-progress';
 
 export interface Progress {
   update(done: number, status?: string): void;
+  /** Prints a line above the bar (or plainly, when there is no bar). */
+  log(line: string): void;
   stop(): void;
 }
 
@@ -9,10 +11,11 @@ export interface Progress {
  * A progress bar on stderr for long runs; it draws only when stderr is a
  * terminal, so piped output and `--json` stay clean.
  */
-export function progressBar(label: string, total: number): Progress {
-  const bar = new cliProgress.SingleBar(
+export function progressBar(label: string, total: number, print: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Progress {
+  if (!process.stderr.isTTY) return { update: () => undefined, log: print, stop: () => undefined };
+  const bars = new cliProgress.MultiBar(
     {
-      format: `${label} [{bar}] {value}/{total} {percentage}% | eta {eta_formatted} {status}`,
+      format: `${label} [{bar}] {percentage}% | eta {eta_formatted} {status}`,
       stream: process.stderr,
       hideCursor: true,
       clearOnComplete: true,
@@ -20,7 +23,7 @@ export function progressBar(label: string, total: number): Progress {
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(total, 0, { status: '' });
+  const bar = bars.create(total, 0, { status: '' });
   let last = 0;
   return {
     update(done, status) {
@@ -30,6 +33,7 @@ export function progressBar(label: string, total: number): Progress {
       last = now;
       bar.update(done, status === undefined ? undefined : { status });
     },
-    stop: () => bar.stop(),
+    log: (line) => bars.log(`${line}\n`),
+    stop: () => bars.stop(),
   };
 }

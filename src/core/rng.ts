@@ -71,6 +71,19 @@ export class Rng {
     return last;
   }
 
+  /** The generator's whole state, to save in a checkpoint and `Rng.restore` later. */
+  save(): [number, number, number, number] {
+    return [this.a, this.b, this.c, this.d];
+  }
+
+  /** A generator that continues exactly where a saved one stood. */
+  static restore(state: readonly number[]): Rng {
+    if (state.length !== 4 || !state.every((x) => Number.isInteger(x))) throw new TypeError('an Rng state is four integers');
+    const rng = new Rng(0);
+    [rng.a, rng.b, rng.c, rng.d] = state.map((x) => x | 0);
+    return rng;
+  }
+
   /**
    * An independent generator derived from this one's current state and a label,
    * without advancing this one: `split(i)` gives match i its own stream.

@@ -59,3 +59,13 @@ describe('Rng', () => {
     expect(counts[1] / 60_000).toBeCloseTo(0.25, 1);
   });
 });
+
+describe('Rng save and restore', () => {
+  it('continues exactly where the saved generator stood', () => {
+    const rng = new Rng('checkpoint');
+    draw(rng, 17);
+    const saved = JSON.parse(JSON.stringify(rng.save()));
+    expect(draw(Rng.restore(saved), 10)).toEqual(draw(rng, 10));
+    expect(() => Rng.restore([1, 2])).toThrow(/four integers/);
+  });
+});

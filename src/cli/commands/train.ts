@@ -1,0 +1,211 @@
+import type { Command } from 'commander';
+import { lastValueFrom, toArray } from 'rxjs';
+import { randomAgent } from '../../../agents/random.ts';
+import { tabularAgent } from '../../../agents/tabular.ts';
+import { cfr, policyFile } from '../../analysis/index.ts';
+import { ConfigError, type Game } from '../../core/index.ts';
+import { openEpisodeWriter, type EpisodeWriter } from '../../episodes/index.ts';
+import { runArena, summarize, type Player } from '../../runtime/index.ts';
+import { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type OpponentRule, type TrainMetrics } from '../../trainer/fast-loop.ts';
+import { renderReport } from '../../trainer/report.ts';
+import { metricsRow, RunFolder } from '../../trainer/run-folder.ts';
+import { loadGame } from '../load-game.ts';
+import { intOption, printJson, type CliIO } from '../output.ts';
+import { progressBar } from '../progress.ts';
+
+interface TrainOptions {
+  algo: Algorithm;
+  episodes: number;
+  seconds?: number;
+  seed: number;
+  out?: string;
+  resume?: string;
+  batch?: number;
+  batchGrowth?: number;
+  stepSize: number;
+  magnetStrength: number;
+  magnetRate: number;
+  opponents: OpponentRule;
+  evaluateEvery: number;
+  checkpointEvery: number;
+  keepEpisodes: number;
+  evalMatches: number;
+  json?: boolean;
+}
+
+/** The part of the options that defines the run (saved in run.json, reused on --resume). */
+type RunConfig = Omit<TrainOptions, 'out' | 'resume' | 'json' | 'seconds'> & { game: string };
+
+const numberOption = (name: string, min: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min) throw new ConfigError(`${name} must be a number >= ${min}, got "${value}"`);
+  return n;
+};
+
+function choice<T extends string>(name: string, allowed: readonly T[]) {
+  return (value: string): T => {
+    if (!allowed.includes(value as T)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+    return value as T;
+  };
+}
+
+export function registerTrain(program: Command, io: CliIO): void {
+  program
+    .command('train')
+    .description('learn a policy by self-play: episodes in, magnetic-mirror-descent updates out, exploitability measured as it falls')
+    .argument('[game]', 'a two-player zero-sum game small enough to compile (kuhn-poker, leduc-poker, ...); omit with --resume')
+    .option('--algo <name>', `advantage estimator: ${ALGORITHMS.join(', ')} (role-conditioned EMA baseline, group-normalised, leave-one-out)`, choice('--algo', ALGORITHMS), 'rae')
+    .option('--episodes <n>', 'episodes to play in all', intOption('--episodes', 1), 100_000_000)
+    .option('--seconds <s>', 'stop after this many seconds of training (checkpointed like the end of a run)', numberOption('--seconds', 0))
+    .option('--seed <n>', 'seed of the run', intOption('--seed'), 0)
+    .option('--out <dir>', 'run folder (default runs/<game>-<algo>-seed<seed>)')
+    .option('--resume <dir>', 'continue the run in this folder from its last checkpoint, with its settings')
+    .option('--batch <n>', 'episodes per update at the start (default: 100 per information state, at least 10,000)', intOption('--batch', 1))
+    .option('--batch-growth <k>', 'the batch grows by its starting size every k updates (default: 20,000 / information states, at least 20)', intOption('--batch-growth', 1))
+    .option('--step-size <x>', 'mirror-descent step size, in units of the largest return', numberOption('--step-size', 0), 1)
+    .option('--magnet-strength <x>', 'KL pull toward the magnet policy', numberOption('--magnet-strength', 0), 0.5)
+    .option('--magnet-rate <x>', 'how fast the magnet follows the policy', numberOption('--magnet-rate', 0), 0.02)
+    .option('--opponents <rule>', 'self (current policy on both seats), pool-uniform or pool-recent (earlier versions)', choice('--opponents', ['self', 'pool-uniform', 'pool-recent'] as const), 'self')
+    .option('--evaluate-every <k>', 'compute exploitability every k updates', intOption('--evaluate-every', 1), 10)
+    .option('--checkpoint-every <k>', 'write a checkpoint every k updates', intOption('--checkpoint-every', 1), 50)
+    .option('--keep-episodes <n>', 'episode records saved per update into episodes.msgpack', intOption('--keep-episodes'), 2)
+    .option('--eval-matches <n>', 'matches of the learned policy against random and against CFR at the end (0: none)', intOption('--eval-matches'), 2000)
+    .option('--json', 'print one JSON object at the end instead of progress lines')
+    .addHelpText('after', '\nCtrl-C stops at the next update, writes a checkpoint and the report; --resume DIR continues exactly where it stopped.')
+    .action(async (ref: string | undefined, options: TrainOptions, command: Command) => {
+      const given = (key: string) => command.getOptionValueSource(key) === 'cli';
+      const { folder, config, state } = prepare(ref, options, given);
+      const game = await loadGame(config.game);
+      await train(game, folder, config, state, options, io);
+    });
+}
+
+/** The run's settings: from the command line, or on --resume from run.json with what the command line gives on top. */
+function prepare(ref: string | undefined, options: TrainOptions, given: (key: string) => boolean): { folder: RunFolder; config: RunConfig; state?: FastTrainerState } {
+  if (options.resume) {
+    const folder = RunFolder.open(options.resume);
+    const config: Record<string, unknown> = { ...folder.readJson<RunConfig>('run.json') };
+    for (const [key, value] of Object.entries(options)) if (given(key) && key !== 'resume') config[key] = value;
+    if (ref && ref !== config.game) throw new ConfigError(`${options.resume} is a run of ${config.game}, not ${ref}`);
+    return { folder, config: config as RunConfig, state: folder.readJson<FastTrainerState>('checkpoints/state.json') };
+  }
+  if (!ref) throw new ConfigError('name a game to train, or --resume a run folder');
+  const { out, resume, json, seconds, ...rest } = options;
+  const config: RunConfig = { ...rest, game: ref };
+  const dir = out ?? `runs/${ref.replace(/[^\w.-]+/g, '_')}-${options.algo}-seed${options.seed}`;
+  return { folder: RunFolder.create(dir, config), config };
+}
+
+async function train(game: Game, folder: RunFolder, config: RunConfig, state: FastTrainerState | undefined, options: TrainOptions, io: CliIO): Promise<void> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const trainer = new FastTrainer(
+    game,
+    {
+      algo: config.algo,
+      episodes: config.episodes,
+      seed: config.seed,
+      batch: config.batch,
+      batchGrowth: config.batchGrowth,
+      mmd: { stepSize: config.stepSize, magnetStrength: config.magnetStrength, magnetRate: config.magnetRate },
+      opponents: config.opponents,
+      evaluateEvery: config.evaluateEvery,
+      keepEpisodes: config.keepEpisodes,
+      seconds: options.seconds,
+      signal: controller.signal,
+    },
+    state,
+  );
+  const episodes: EpisodeWriter = await openEpisodeWriter(folder.path('episodes.msgpack'));
+  const pending: Promise<void>[] = [];
+  const bar = options.json ? undefined : progressBar('training', config.episodes, (line) => io.out(line));
+  let nextLine = trainer.episodes === 0 ? 0 : trainer.episodes * 1.5;
+  const checkpoint = (m: TrainMetrics | undefined) => {
+    folder.writeJson('checkpoints/state.json', trainer.state(m?.seconds ?? 0));
+    folder.writeJson('policy.json', policyFile(game, trainer.learner.averagePolicy(), { algorithm: `tabular-softmax/${config.algo}`, version: trainer.learner.version, kind: 'average' }));
+    folder.writeJson('policy-last.json', policyFile(game, trainer.learner.currentPolicy(), { algorithm: `tabular-softmax/${config.algo}`, version: trainer.learner.version, kind: 'last iterate' }));
+  };
+  if (!state && !options.json) {
+    io.out(`training ${game.id} by self-play (${config.algo}, magnetic mirror descent), run folder ${folder.dir}`);
+    io.out(progressLine(0, trainer.exploitability().exploitability, 'the uniform policy'));
+  }
+  let last: TrainMetrics | undefined;
+  try {
+    last = await trainer.run({
+      onUpdate: (m) => {
+        folder.appendMetrics(metricsRow(m));
+        if (m.update % config.checkpointEvery === 0) checkpoint(m);
+        bar?.update(m.episodes, m.exploitability === undefined ? undefined : `exploitability ${m.exploitability.toPrecision(3)}`);
+        if (!options.json && m.exploitability !== undefined && m.episodes >= nextLine) {
+          nextLine = Math.max(m.episodes * 1.6, 1);
+          bar?.log(progressLine(m.episodes, m.exploitability, `last iterate ${m.exploitabilityLast!.toFixed(5)}, ${Math.round(m.episodesPerSecond).toLocaleString('en-US')} episodes/s`));
+        }
+      },
+      onEpisodes: (records) => {
+        for (const record of records) pending.push(episodes.write(record));
+      },
+    });
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    checkpoint(last);
+    await Promise.all(pending);
+    await episodes.close();
+  }
+  const interrupted = controller.signal.aborted;
+  const evaluation = config.evalMatches > 0 && !interrupted ? await evaluate(game, trainer, config) : undefined;
+  const summary = {
+    game: game.id,
+    algorithm: config.algo,
+    seed: config.seed,
+    episodes: trainer.episodes,
+    updates: trainer.updates,
+    seconds: last ? Math.round(last.seconds * 10) / 10 : 0,
+    exploitability: last?.exploitability,
+    exploitabilityLast: last?.exploitabilityLast,
+    interrupted,
+    runFolder: folder.dir,
+    evaluation,
+  };
+  folder.writeText('report.html', renderReport({ title: `selfplay: ${game.id} trained by self-play`, summary: flatten(summary), metrics: folder.metrics() }));
+  if (options.json) return printJson(io, summary);
+  if (interrupted) io.out(`stopped: checkpoint written; continue with  selfplay train --resume ${folder.dir}`);
+  io.out(`\n${trainer.episodes.toLocaleString('en-US')} episodes in ${summary.seconds} s: exploitability of the average policy ${last?.exploitability?.toFixed(5)}`);
+  if (evaluation) {
+    for (const row of evaluation) io.out(`learned policy vs ${row.opponent.padEnd(6)}: mean return ${row.meanReturn >= 0 ? '+' : ''}${row.meanReturn.toFixed(3)} per game, score ${row.score.toFixed(3)} [${row.interval[0].toFixed(3)}, ${row.interval[1].toFixed(3)}] over ${row.matches} matches`);
+  }
+  io.out(`run folder ${folder.dir}: metrics.jsonl, policy.json, checkpoints/, episodes.msgpack, report.html`);
+}
+
+const progressLine = (episodes: number, exploitability: number, note: string) =>
+  `${episodes.toLocaleString('en-US').padStart(13)} episodes  exploitability ${exploitability.toFixed(5)}  (${note})`;
+
+/** The learned average policy against a random player and against a CFR+ policy, seats rotating. */
+async function evaluate(game: Game, trainer: FastTrainer, config: RunConfig) {
+  const learned: Player = { name: 'learned', agent: tabularAgent(trainer.learner.averagePolicy()) };
+  const opponents: Player[] = [
+    { name: 'random', agent: randomAgent() },
+    { name: 'cfr', agent: tabularAgent(cfr(game, { iterations: 200, plus: true }).averagePolicy) },
+  ];
+  const rows = [];
+  for (const opponent of opponents) {
+    const episodes = await lastValueFrom(runArena({ game, players: [learned, opponent], matches: config.evalMatches, seed: config.seed + 1 }).pipe(toArray()));
+    const [record] = summarize(episodes, ['learned']);
+    rows.push({ opponent: opponent.name, matches: record.matches, meanReturn: record.meanReturn, score: record.score, interval: record.interval });
+  }
+  return rows;
+}
+
+function flatten(summary: Record<string, unknown>): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(summary)) {
+    if (v === undefined) continue;
+    if (k === 'evaluation' && Array.isArray(v)) {
+      for (const row of v) out[`vs ${row.opponent}`] = `mean return ${row.meanReturn.toFixed(3)}, score ${row.score.toFixed(3)} over ${row.matches} matches`;
+    } else out[k] = typeof v === 'number' || typeof v === 'string' ? v : String(v);
+  }
+  return out;
+}

@@ -1,0 +1,86 @@
+import { CHANCE, TERMINAL, type CompiledGame } from '../analysis/compile.ts';
+import type { Game, Rng } from '../core/index.ts';
+import { EPISODE_SCHEMA, type Episode, type EpisodeStep } from '../episodes/episode.ts';
+import type { SampleBatch } from './samples.ts';
+
+/**
+ * Plays episodes straight on a compiled game tree, every seat sampling from a
+ * flat strategy, and records each decision of a `learning` seat into `batch`
+ * (samples of one episode contiguous, returns per episode). No messages, no
+ * objects per move: learning small games is then limited by arithmetic.
+ * `paths`, when given, receives the node path of each episode, to turn into
+ * an episode record later (see `episodeFromPath`).
+ */
+export function playCompiled(
+  tree: CompiledGame,
+  strategies: readonly Float64Array[],
+  learning: readonly boolean[],
+  episodes: number,
+  rng: Rng,
+  batch: SampleBatch,
+  paths?: Int32Array[],
+): void {
+  const { player, childStart, infoset, chanceProbability, utility, actionStart, seats } = tree;
+  batch.clear();
+  batch.reserveEpisodes(episodes);
+  const path = paths ? new Int32Array(256) : undefined;
+  for (let e = 0; e < episodes; e++) {
+    let node = 0;
+    let depth = 0;
+    for (;;) {
+      const mover = player[node];
+      if (mover === TERMINAL) break;
+      const first = childStart[node];
+      const last = childStart[node + 1] - 1;
+      let child = first;
+      let u = rng.next();
+      if (mover === CHANCE) {
+        while (child < last && (u -= chanceProbability[child]) >= 0) child++;
+      } else {
+        const slot = actionStart[infoset[node]];
+        const strategy = strategies[mover];
+        while (child < last && (u -= strategy[slot + child - first]) >= 0) child++;
+        if (learning[mover]) batch.push(slot + child - first, mover, e);
+      }
+      if (path) path[depth++] = child;
+      node = child;
+    }
+    for (let s = 0; s < seats; s++) batch.returns[e * seats + s] = utility[node * seats + s];
+    if (paths && path) paths.push(path.slice(0, depth));
+  }
+  batch.episodes = episodes;
+}
+
+/** The episode record of a compiled-tree path: the same record the arena writes for that match. */
+export function episodeFromPath(
+  game: Game,
+  tree: CompiledGame,
+  path: Int32Array,
+  info: { id: string; seed: number; players: Episode['players'] },
+): Episode {
+  const steps: EpisodeStep[] = [];
+  const history: unknown[] = [];
+  let state = game.initial();
+  let node = 0;
+  for (const child of path) {
+    const index = child - tree.childStart[node];
+    const turn = game.turn(state);
+    const action = turn === 'chance' ? game.chanceOutcomes(state)[index].action : game.legalActions(state)[index];
+    const text = game.actionText(state, action);
+    steps.push(turn === 'chance' ? { seat: 'chance', action: text, parsed: action, valid: true } : { seat: turn as number, observation: game.observationText(state, turn as number), action: text, parsed: action, valid: true });
+    history.push(action);
+    state = game.apply(state, action);
+    node = child;
+  }
+  return {
+    schema: EPISODE_SCHEMA,
+    id: info.id,
+    game: { id: game.id, params: game.params },
+    seed: info.seed,
+    players: info.players,
+    steps,
+    history,
+    returns: [...game.returns(state)],
+    outcome: 'normal',
+  };
+}

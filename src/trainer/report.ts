@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const asset = (file: string) => readFileSync(require.resolve(`uplot/dist/${file}`), 'utf8');
+
+export interface ReportInput {
+  readonly title: string;
+  /** Facts shown above the charts (game, algorithm, seed, final figures). */
+  readonly summary: Readonly<Record<string, string | number>>;
+  /** The rows of metrics.jsonl. */
+  readonly metrics: readonly Record<string, unknown>[];
+}
+
+interface Chart {
+  readonly title: string;
+  readonly series: readonly { readonly key: string; readonly label: string }[];
+  readonly log?: boolean;
+}
+
+const CHARTS: readonly Chart[] = [
+  { title: 'Exploitability', log: true, series: [{ key: 'exploitability', label: 'average policy' }, { key: 'exploitabilityLast', label: 'last iterate' }] },
+  { title: 'Policy entropy (nats, mean over information states)', series: [{ key: 'entropy', label: 'entropy' }] },
+  { title: 'Advantages', series: [{ key: 'advantageMean', label: 'mean' }, { key: 'advantageStd', label: 'std' }] },
+  { title: 'Throughput (episodes per second)', series: [{ key: 'episodesPerSecond', label: 'episodes/s' }] },
+];
+
+const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+// JSON inside <script> must not be able to close the tag.
+const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
+
+/**
+ * A self-contained HTML report of a training run: the curves of its metrics
+ * drawn with uPlot, which is inlined, so the file opens with no network.
+ */
+export function renderReport(input: ReportInput): string {
+  const x = input.metrics.map((m) => Number(m.episodes));
+  const charts = CHARTS.map((chart) => ({
+    title: chart.title,
+    log: chart.log ?? false,
+    labels: chart.series.map((s) => s.label),
+    data: [x, ...chart.series.map((s) => input.metrics.map((m) => (typeof m[s.key] === 'number' ? (m[s.key] as number) : null)))],
+  })).filter((chart) => chart.data.slice(1).some((column) => column.some((v) => v !== null)));
+  const rows = Object.entries(input.summary)
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`)
+    .join('');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(input.title)}</title>
+<style>${asset('uPlot.min.css')}
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; margin-bottom: 1.5rem; }
+th, td { text-align: left; padding: 0.2rem 1rem 0.2rem 0; }
+.chart { margin-bottom: 2rem; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(input.title)}</h1>
+<table>${rows}</table>
+<div id="charts"></div>
+<script>${asset('uPlot.iife.min.js')}</script>
+<script>
+const charts = ${scriptJson(charts)};
+const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+for (const chart of charts) {
+  const box = document.createElement('div');
+  box.className = 'chart';
+  box.dataset.title = chart.title;
+  document.getElementById('charts').appendChild(box);
+  new uPlot({
+    title: chart.title,
+    width: Math.min(900, window.innerWidth - 60),
+    height: 300,
+    scales: { x: { time: false }, y: chart.log ? { distr: 3 } : {} },
+    axes: [{ label: 'episodes' }, {}],
+    series: [{ label: 'episodes' }, ...chart.labels.map((label, i) => ({ label, stroke: colours[i % colours.length], width: 2, spanGaps: true }))],
+  }, chart.data, box);
+}
+</script>
+</body>
+</html>
+`;
+}
