@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { lastValueFrom, toArray } from 'rxjs';
 import { randomAgent } from '../../../agents/random.ts';
@@ -80,6 +82,14 @@ export function registerTrain(program: Command, io: CliIO): void {
     });
 }
 
+/** `base`, or `base-2`, `base-3`... when earlier runs hold it, so that a default run never collides. */
+function freeRunFolder(base: string): string {
+  for (let k = 1; ; k++) {
+    const dir = k === 1 ? base : `${base}-${k}`;
+    if (!existsSync(join(dir, 'run.json'))) return dir;
+  }
+}
+
 /** The run's settings: from the command line, or on --resume from run.json with what the command line gives on top. */
 function prepare(ref: string | undefined, options: TrainOptions, given: (key: string) => boolean): { folder: RunFolder; config: RunConfig; state?: FastTrainerState } {
   if (options.resume) {
@@ -92,8 +102,7 @@ function prepare(ref: string | undefined, options: TrainOptions, given: (key: st
   if (!ref) throw new ConfigError('name a game to train, or --resume a run folder');
   const { out, resume, json, seconds, ...rest } = options;
   const config: RunConfig = { ...rest, game: ref };
-  const dir = out ?? `runs/${ref.replace(/[^\w.-]+/g, '_')}-${options.algo}-seed${options.seed}`;
-  return { folder: RunFolder.create(dir, config), config };
+  return { folder: RunFolder.create(out ?? freeRunFolder(`runs/${ref.replace(/[^\w.-]+/g, '_')}-${options.algo}-seed${options.seed}`), config), config };
 }
 
 async function train(game: Game, folder: RunFolder, config: RunConfig, state: FastTrainerState | undefined, options: TrainOptions, io: CliIO): Promise<void> {

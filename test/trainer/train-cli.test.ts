@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { kuhnPoker } from '../../games/index.ts';
+import { evaluatePolicy, loadPolicy } from '../../src/analysis/index.ts';
+import { main } from '../../src/cli/main.ts';
+import { readEpisodes } from '../../src/episodes/index.ts';
+import { FastTrainer } from '../../src/trainer/fast-loop.ts';
+
+async function run(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['node', 'selfplay', ...args], { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const fresh = () => join(mkdtempSync(join(tmpdir(), 'selfplay-train-')), 'run');
+
+/** Starts `selfplay train` as its own process; resolves when `ready(dir)` holds. */
+function startTraining(dir: string, ready: () => boolean, ...extra: string[]) {
+  const child = spawn(process.execPath, ['bin/selfplay.js', 'train', 'kuhn-poker', '--out', dir, '--episodes', '10000000000', '--eval-matches', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  const started = new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (ready()) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 50);
+    exited.then(() => {
+      clearInterval(poll);
+      reject(new Error(`training exited early: ${output}`));
+    });
+  });
+  return { child, exited, started, output: () => output };
+}
+
+describe('selfplay train', () => {
+  it('trains, writes the run folder and evaluates the learned policy', async () => {
+    const dir = fresh();
+    const { code, out } = await run('train', 'kuhn-poker', '--out', dir, '--episodes', '400000', '--eval-matches', '200', '--json');
+    expect(code).toBe(0);
+    const summary = JSON.parse(out);
+    expect(summary).toMatchObject({ game: 'kuhn-poker', algorithm: 'rae', episodes: 400_000, interrupted: false });
+    expect(summary.exploitability).toBeLessThan(11 / 24 / 3);
+    expect(summary.evaluation.map((r: { opponent: string }) => r.opponent)).toEqual(['random', 'cfr']);
+
+    const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows[0]).toMatchObject({ update: 1, version: 1 });
+    expect(rows.every((r) => typeof r.episodes === 'number' && typeof r.seconds === 'number' && typeof r.version === 'number')).toBe(true);
+    expect(rows.some((r) => typeof r.exploitability === 'number' && typeof r.exploitabilityLast === 'number')).toBe(true);
+
+    const policy = await loadPolicy(join(dir, 'policy.json'), kuhnPoker());
+    expect(evaluatePolicy(kuhnPoker(), policy.policy).exploitability).toBeCloseTo(summary.exploitability, 9);
+    let episodes = 0;
+    for await (const episode of readEpisodes(join(dir, 'episodes.msgpack'))) {
+      expect(episode.players[0].policy?.id).toBe('kuhn-poker/tabular-softmax');
+      episodes++;
+    }
+    expect(episodes).toBeGreaterThan(10);
+    const report = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(report).toContain('uPlot');
+    expect(report).toContain('Exploitability');
+    expect(report).not.toMatch(/<script src=/);
+  });
+
+  it('prints exploitability as it falls from the uniform policy', async () => {
+    const { out } = await run('train', 'kuhn-poker', '--out', fresh(), '--episodes', '300000', '--eval-matches', '0');
+    expect(out).toMatch(/ 0 episodes {2}exploitability 0\.45833 {2}\(the uniform policy\)/);
+    expect(out).toMatch(/300,000 episodes in [\d.]+ s: exploitability of the average policy 0\.\d+/);
+  });
+
+  it('refuses to overwrite a run, and resumes one', async () => {
+    const dir = fresh();
+    await run('train', 'kuhn-poker', '--out', dir, '--episodes', '100000', '--eval-matches', '0');
+    const again = await run('train', 'kuhn-poker', '--out', dir);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/already holds a run; pass --resume/);
+    const resumed = JSON.parse((await run('train', '--resume', dir, '--episodes', '200000', '--json')).out);
+    expect(resumed.episodes).toBe(200_000);
+    expect((await run('train', 'leduc-poker', '--resume', dir)).err).toMatch(/is a run of kuhn-poker, not leduc-poker/);
+    expect((await run('train', '--resume', fresh())).err).toMatch(/cannot resume from .*: run\.json is missing/);
+    expect((await run('train', 'kuhn-poker', '--algo', 'ppo')).err).toMatch(/--algo must be one of rae, grpo, rloo/);
+  });
+
+  it('Ctrl-C stops at the next update with a checkpoint and a report', async () => {
+    const dir = fresh();
+    const training = startTraining(dir, () => existsSync(join(dir, 'metrics.jsonl')));
+    await training.started;
+    training.child.kill('SIGINT');
+    expect(await training.exited).toBe(0);
+    expect(training.output()).toMatch(/stopped: checkpoint written; continue with {2}selfplay train --resume/);
+    const state = JSON.parse(readFileSync(join(dir, 'checkpoints/state.json'), 'utf8'));
+    expect(new FastTrainer(kuhnPoker(), { episodes: 1 }, state).updates).toBeGreaterThan(0);
+    expect(existsSync(join(dir, 'report.html'))).toBe(true);
+  });
+
+  it('killed outright, leaves its last checkpoint loadable and resumable', async () => {
+    const dir = fresh();
+    const training = startTraining(dir, () => existsSync(join(dir, 'checkpoints/state.json')), '--checkpoint-every', '1');
+    await training.started;
+    await new Promise((r) => setTimeout(r, 300));
+    training.child.kill('SIGKILL');
+    await training.exited;
+    const state = JSON.parse(readFileSync(join(dir, 'checkpoints/state.json'), 'utf8'));
+    const trainer = new FastTrainer(kuhnPoker(), { episodes: state.episodes + 50_000 }, state);
+    await trainer.run();
+    expect(trainer.episodes).toBe(state.episodes + 50_000);
+    const resumed = await run('train', '--resume', dir, '--episodes', String(state.episodes + 50_000), '--json');
+    expect(resumed.code).toBe(0);
+  });
+});
