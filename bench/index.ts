@@ -1,6 +1,7 @@
 import { benchAnalysis } from './analysis.ts';
 import { benchArena } from './arena.ts';
 import { benchCheck } from './check.ts';
+import { benchEpisodes } from './episodes.ts';
 import { benchPlayouts } from './playouts.ts';
 
 /** `npm run bench [-- name...]`: prints each benchmark's table. Timings only, no assertions. */
@@ -9,6 +10,7 @@ const benches: Record<string, { title: string; run: () => string | Promise<strin
   check: { title: 'Rule checker, default runs (`selfplay check <game>`)', run: benchCheck },
   analysis: { title: 'Game-theory toolkit (milliseconds, median of rounds)', run: benchAnalysis },
   arena: { title: 'In-process arena: matches through the actor runtime', run: benchArena },
+  episodes: { title: 'Episode files: write, reopen for append, stream back 1M Kuhn poker episodes', run: () => benchEpisodes() },
 };
 
 const wanted = process.argv.slice(2);

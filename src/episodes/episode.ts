@@ -16,6 +16,8 @@ export interface EpisodeStep {
   readonly seat: number | 'chance';
   /** What the seat was shown (decision steps only). */
   readonly observation?: string;
+  /** The seat's information-state key (decision steps only): what tabular learners index by. */
+  readonly infoKey?: string;
   /** The action as text: the game's text for valid moves and chance, the raw reply for invalid ones. */
   readonly action: string;
   /** The action as data, for valid moves and chance outcomes; replayable with game.apply. */

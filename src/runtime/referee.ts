@@ -119,7 +119,7 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
             const index = legal.findIndex((l) => sameAction(l, action));
             if (index < 0) throw new IllegalActionError(`that action is not legal now; legal: ${legalTexts.join(' ')}`);
             const actionText = legalTexts[index];
-            steps.push({ seat: turn, observation, action: actionText, parsed: action, valid: true, ...(ms === undefined ? {} : { ms }), ...(meta ? { meta } : {}) });
+            steps.push({ seat: turn, observation, infoKey: view.infoKey, action: actionText, parsed: action, valid: true, ...(ms === undefined ? {} : { ms }), ...(meta ? { meta } : {}) });
             state = game.apply(state, action);
             history.push(action);
             emit({ type: 'event', v: PROTOCOL_VERSION, matchId, actor: turn, action: actionText });
@@ -129,7 +129,7 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
             error = caught.message;
           }
         }
-        steps.push({ seat: turn, observation, action: text, valid: false, error, ...(ms === undefined ? {} : { ms }), ...(meta ? { meta } : {}) });
+        steps.push({ seat: turn, observation, infoKey: view.infoKey, action: text, valid: false, error, ...(ms === undefined ? {} : { ms }), ...(meta ? { meta } : {}) });
         if (attempt >= policy.retries) {
           return forfeit(turn, 'forfeit', `seat ${turn} (${players[turn].name}) made an invalid move: ${error}`);
         }

@@ -67,7 +67,7 @@ export function episodeFromPath(
     const turn = game.turn(state);
     const action = turn === 'chance' ? game.chanceOutcomes(state)[index].action : game.legalActions(state)[index];
     const text = game.actionText(state, action);
-    steps.push(turn === 'chance' ? { seat: 'chance', action: text, parsed: action, valid: true } : { seat: turn as number, observation: game.observationText(state, turn as number), action: text, parsed: action, valid: true });
+    steps.push(turn === 'chance' ? { seat: 'chance', action: text, parsed: action, valid: true } : { seat: turn as number, observation: game.observationText(state, turn as number), infoKey: game.infoKey(state, turn as number), action: text, parsed: action, valid: true });
     history.push(action);
     state = game.apply(state, action);
     node = child;

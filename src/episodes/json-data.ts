@@ -1,0 +1,69 @@
+/** How deep episode data may nest; deeper values (and cycles) are refused before an encoder overflows the stack. */
+export const MAX_JSON_DEPTH = 256;
+
+/** Where a value stops being JSON data, and why. */
+export interface JsonProblem {
+  readonly path: (string | number)[];
+  readonly message: string;
+}
+
+// With the u flag a surrogate pair is one code point, so this matches only lone surrogates,
+// which JSON escapes but UTF-8 (hence msgpack) cannot carry.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * The first place where `value` is not JSON data: null, booleans, finite numbers,
+ * well-formed strings, arrays and plain objects. An object property holding
+ * `undefined` is allowed because both encodings drop it (as JSON.stringify does);
+ * `undefined` anywhere else is not, since JSON would turn it into null.
+ */
+export function findNonJson(value: unknown): JsonProblem | undefined {
+  return check(value, 0);
+}
+
+function check(value: unknown, depth: number): JsonProblem | undefined {
+  switch (typeof value) {
+    case 'boolean':
+      return undefined;
+    case 'number':
+      return Number.isFinite(value) ? undefined : problem(`${value} is not a JSON number`);
+    case 'string':
+      return LONE_SURROGATE.test(value) ? problem('a string with a lone surrogate cannot be encoded as UTF-8') : undefined;
+    case 'object':
+      break;
+    default:
+      return problem(`${typeof value} is not JSON data`);
+  }
+  if (value === null) return undefined;
+  if (depth >= MAX_JSON_DEPTH) return problem(`data nested more than ${MAX_JSON_DEPTH} levels deep (or a cycle)`);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = check(value[i], depth + 1);
+      if (found) return within(i, found);
+    }
+    return undefined;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) {
+    return problem(`${Object.prototype.toString.call(value).slice(8, -1)} is not a plain object`);
+  }
+  const record = value as Record<string, unknown>;
+  // msgpackr decodes a "__proto__" key as "__proto_", so it could not round-trip.
+  if (Object.hasOwn(record, '__proto__')) return problem('the key "__proto__" is not allowed');
+  for (const key of Object.keys(record)) {
+    const item = record[key];
+    if (item === undefined) continue;
+    const found = check(item, depth + 1);
+    if (found) return within(key, found);
+  }
+  return undefined;
+}
+
+function problem(message: string): JsonProblem {
+  return { path: [], message };
+}
+
+function within(key: string | number, found: JsonProblem): JsonProblem {
+  found.path.unshift(key);
+  return found;
+}
