@@ -4,6 +4,7 @@ import { registerAnalysis } from './commands/analysis.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerGames } from './commands/games.ts';
 import { registerPlay } from './commands/play.ts';
+import { registerReplay } from './commands/replay.ts';
 import { registerTrain } from './commands/train.ts';
 import { processIO, type CliIO } from './output.ts';
 
@@ -15,6 +16,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   registerGames(program, io);
   registerPlay(program, io);
+  registerReplay(program, io);
   registerCheck(program, io, setExit);
   registerAnalysis(program, io);
   registerTrain(program, io);

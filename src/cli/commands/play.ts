@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { lastValueFrom, tap, toArray } from 'rxjs';
+import { concatMap, lastValueFrom, toArray } from 'rxjs';
 import { createPlayer } from '../../../agents/index.ts';
 import { ConfigError } from '../../core/index.ts';
-import type { Episode } from '../../episodes/episode.ts';
+import { openEpisodeWriter, type Episode } from '../../episodes/index.ts';
 import { parseInvalidMovePolicy, runArena, summarize, type AgentRecord, type Player } from '../../runtime/index.ts';
 import { formatEpisode } from '../format-episode.ts';
 import { loadGame } from '../load-game.ts';
@@ -18,6 +18,7 @@ interface PlayOptions {
   turnTimeout: number;
   maxTurns?: number;
   timing?: boolean;
+  out?: string;
   rotate: boolean;
   json?: boolean;
 }
@@ -57,11 +58,13 @@ export function registerPlay(program: Command, io: CliIO): void {
     .option('--invalid-moves <policy>', 'spiral-train, eval, textarena, retry:N or custom:retries=R,offender=X,others=Y', 'eval')
     .option('--turn-timeout <ms>', 'milliseconds a seat has for each move', intOption('--turn-timeout', 1), 60_000)
     .option('--max-turns <n>', 'stop a match after this many turns, as a draw', intOption('--max-turns', 1))
+    .option('--out <file>', 'write every episode to this file: .msgpack (standard msgpack) or .jsonl, appending')
     .option('--timing', 'record milliseconds per move in the episodes (they then differ from run to run)')
     .option('--no-rotate', 'keep every agent in its seat instead of rotating seats from match to match')
     .option('--json', 'print one JSON object {matches, agents: [{agent, wins, draws, losses, ...}]}')
     .action(async (ref: string, options: PlayOptions) => {
       const game = await loadGame(ref);
+      const writer = options.out ? await openEpisodeWriter(options.out) : undefined;
       const players = seatPlayers(options.agent, game.seats, (spec) => createPlayer(spec, game));
       const interactive = options.agent.some((spec) => spec.split(':')[0] === 'human');
       const bar = options.matches > 1 && !interactive ? progressBar('matches', options.matches) : undefined;
@@ -81,16 +84,22 @@ export function registerPlay(program: Command, io: CliIO): void {
             maxTurns: options.maxTurns,
             timing: options.timing,
           }).pipe(
-            tap(() => bar?.update(++done)),
+            concatMap(async (episode) => {
+              await writer?.write(episode);
+              bar?.update(++done);
+              return episode;
+            }),
             toArray(),
           ),
         );
       } finally {
         bar?.stop();
+        await writer?.close();
       }
       const records = summarize(episodes, players.map((p) => p.name));
-      if (options.json) return printJson(io, { matches: episodes.length, agents: records });
+      if (options.json) return printJson(io, { matches: episodes.length, agents: records, ...(options.out ? { out: options.out } : {}) });
       if (options.matches === 1 && !interactive) io.out(formatEpisode(episodes[0]));
+      if (options.out) io.out(`episodes written to ${options.out}`);
       io.out(`\n${game.id}: ${episodes.length} match${episodes.length === 1 ? '' : 'es'}${options.rotate ? ', seats rotating' : ''}, seed ${options.seed}\n${resultsTable(records)}`);
     });
 }
