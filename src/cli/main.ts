@@ -6,6 +6,7 @@ import { registerGames } from './commands/games.ts';
 import { registerPlay } from './commands/play.ts';
 import { registerReplay } from './commands/replay.ts';
 import { registerTrain } from './commands/train.ts';
+import { registerTrainerServe } from './commands/trainer-serve.ts';
 import { processIO, type CliIO } from './output.ts';
 
 export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
@@ -20,6 +21,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   registerCheck(program, io, setExit);
   registerAnalysis(program, io);
   registerTrain(program, io);
+  registerTrainerServe(program, io);
   return program;
 }
 

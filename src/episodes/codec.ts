@@ -20,7 +20,7 @@ export type EpisodeFormat = (typeof EPISODE_FORMATS)[number];
  * (-0 is written as the integer 0, as JSON writes it; other numbers that are
  * not 32-bit integers are written as float64, so no precision is lost.)
  */
-const packr = new Packr({ useRecords: false, skipValues: [undefined] } as Options & { skipValues: unknown[] });
+export const msgpackPackr = new Packr({ useRecords: false, skipValues: [undefined] } as Options & { skipValues: unknown[] });
 
 /** Reads what other writers may produce too: 64-bit integers become numbers, as JSON.parse would give. */
 export const msgpackUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
@@ -59,7 +59,7 @@ export function encodeEpisode(episode: Episode, format: EpisodeFormat): Uint8Arr
     const id = typeof episode?.id === 'string' ? ` ${JSON.stringify(episode.id)}` : '';
     throw new EpisodeError(`cannot encode episode${id}: ${problem}`);
   }
-  return format === 'msgpack' ? packr.pack(episode) : Buffer.from(`${JSON.stringify(episode)}\n`);
+  return format === 'msgpack' ? msgpackPackr.pack(episode) : Buffer.from(`${JSON.stringify(episode)}\n`);
 }
 
 /** Decodes and validates one record as encodeEpisode writes it (the final newline of a JSON line is optional). */

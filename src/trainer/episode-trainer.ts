@@ -1,0 +1,146 @@
+import { Subject } from 'rxjs';
+import { ConfigError } from '../core/index.ts';
+import type { Episode } from '../episodes/episode.ts';
+import { grpoAdvantages, RoleBaselines, rlooAdvantages } from './advantages.ts';
+import type { Algorithm } from './fast-loop.ts';
+import { SampleBatch, type Sample } from './samples.ts';
+import type { TabularSoftmax, UpdateMetrics } from './tabular-softmax.ts';
+
+export interface EpisodeTrainerOptions {
+  /** The policy id whose turns are learned from; other seats are opponents. */
+  readonly policyId: string;
+  readonly algo?: Algorithm;
+  /** Accepted episodes per update (default 1000). */
+  readonly batchEpisodes?: number;
+  /** Episodes played by a version more than this many updates old are dropped (default 2). */
+  readonly maxStaleness?: number;
+  /** Episode ids remembered for deduplication (default 1,000,000). */
+  readonly rememberIds?: number;
+}
+
+export type IngestResult =
+  | { readonly accepted: true; readonly version: number }
+  | { readonly accepted: false; readonly version: number; readonly reason: 'duplicate' | 'stale' | 'no-learner-turns' | 'error-outcome' };
+
+export interface TrainerStats {
+  received: number;
+  accepted: number;
+  duplicates: number;
+  stale: number;
+  ignored: number;
+  updates: number;
+}
+
+/**
+ * The trainer for episodes that come from anywhere (arenas in this process or
+ * others): it deduplicates them by id, drops those played by a policy version
+ * too old (staleness), turns the learner's turns into samples with the chosen
+ * advantage estimator, and updates the learner every `batchEpisodes` accepted
+ * episodes, announcing each new version on `versions$`.
+ */
+export class EpisodeTrainer {
+  readonly versions$ = new Subject<UpdateMetrics>();
+  readonly stats: TrainerStats = { received: 0, accepted: 0, duplicates: 0, stale: 0, ignored: 0, updates: 0 };
+  private readonly seen = new Set<string>();
+  private readonly pending: Episode[] = [];
+  private readonly baselines = new RoleBaselines();
+  private readonly batch: SampleBatch;
+
+  constructor(
+    readonly learner: TabularSoftmax,
+    readonly options: EpisodeTrainerOptions,
+  ) {
+    this.batch = new SampleBatch(learner.game.seats);
+    if ((options.batchEpisodes ?? 1000) < 1) throw new ConfigError('batchEpisodes must be at least 1');
+  }
+
+  get version(): number {
+    return this.learner.version;
+  }
+
+  ingest(episode: Episode): IngestResult {
+    this.stats.received++;
+    const version = this.learner.version;
+    if (this.seen.has(episode.id)) {
+      this.stats.duplicates++;
+      return { accepted: false, version, reason: 'duplicate' };
+    }
+    this.remember(episode.id);
+    if (episode.outcome === 'error') {
+      this.stats.ignored++;
+      return { accepted: false, version, reason: 'error-outcome' };
+    }
+    const seats = this.learnerSeats(episode);
+    if (seats.length === 0) {
+      this.stats.ignored++;
+      return { accepted: false, version, reason: 'no-learner-turns' };
+    }
+    const oldest = Math.min(...seats.map((s) => this.playedVersion(episode, s)));
+    if (oldest < version - (this.options.maxStaleness ?? 2)) {
+      this.stats.stale++;
+      return { accepted: false, version, reason: 'stale' };
+    }
+    this.stats.accepted++;
+    this.pending.push(episode);
+    if (this.pending.length >= (this.options.batchEpisodes ?? 1000)) this.update();
+    return { accepted: true, version: this.learner.version };
+  }
+
+  /** The samples of a set of episodes, with advantages from the chosen estimator (each role is a group). */
+  samples(episodes: readonly Episode[]): Sample[] {
+    const algo = this.options.algo ?? 'rae';
+    const rows: { episode: Episode; seat: number; role: string; reward: number }[] = [];
+    for (const episode of episodes) {
+      for (const seat of this.learnerSeats(episode)) rows.push({ episode, seat, role: episode.players[seat].role ?? `seat ${seat}`, reward: episode.returns[seat] });
+    }
+    const advantage = new Array<number>(rows.length);
+    if (algo === 'rae') {
+      rows.forEach((row, i) => (advantage[i] = this.baselines.advantage(row.episode.game.id, row.role, row.reward)));
+    } else {
+      const byRole = new Map<string, number[]>();
+      rows.forEach((row, i) => byRole.set(row.role, [...(byRole.get(row.role) ?? []), i]));
+      for (const indices of byRole.values()) {
+        const values = algo === 'grpo' ? grpoAdvantages(indices.map((i) => rows[i].reward)) : rlooAdvantages(indices.map((i) => rows[i].reward));
+        indices.forEach((i, k) => (advantage[i] = values[k]));
+      }
+    }
+    return rows.flatMap((row, i) =>
+      row.episode.steps
+        .filter((step) => step.seat === row.seat && step.valid && step.infoKey !== undefined)
+        .map((step) => ({
+          episodeId: row.episode.id,
+          policy: { id: this.options.policyId, version: this.playedVersion(row.episode, row.seat) },
+          seat: row.seat,
+          role: row.role,
+          infoKey: step.infoKey,
+          observation: step.observation,
+          action: step.action,
+          reward: row.reward,
+          advantage: advantage[i],
+        })),
+    );
+  }
+
+  private update(): void {
+    const episodes = this.pending.splice(0, this.pending.length);
+    const metrics = this.learner.updateFromSamples(this.samples(episodes), this.batch);
+    this.stats.updates++;
+    this.versions$.next(metrics);
+  }
+
+  private learnerSeats(episode: Episode): number[] {
+    return episode.players.filter((p) => p.policy?.id === this.options.policyId).map((p) => p.seat);
+  }
+
+  private playedVersion(episode: Episode, seat: number): number {
+    return Number(episode.players[seat].policy?.version ?? 0);
+  }
+
+  private remember(id: string): void {
+    this.seen.add(id);
+    if (this.seen.size > (this.options.rememberIds ?? 1_000_000)) {
+      const oldest = this.seen.values().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+  }
+}
