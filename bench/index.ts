@@ -3,6 +3,7 @@ import { benchArena } from './arena.ts';
 import { benchCheck } from './check.ts';
 import { benchEpisodes } from './episodes.ts';
 import { benchPlayouts } from './playouts.ts';
+import { benchTrainer } from './trainer.ts';
 
 /** `npm run bench [-- name...]`: prints each benchmark's table. Timings only, no assertions. */
 const benches: Record<string, { title: string; run: () => string | Promise<string> }> = {
@@ -10,6 +11,7 @@ const benches: Record<string, { title: string; run: () => string | Promise<strin
   check: { title: 'Rule checker, default runs (`selfplay check <game>`)', run: benchCheck },
   analysis: { title: 'Game-theory toolkit (milliseconds, median of rounds)', run: benchAnalysis },
   arena: { title: 'In-process arena: matches through the actor runtime', run: benchArena },
+  trainer: { title: 'Trainer: fast path, tabular updates, time to a target exploitability', run: () => benchTrainer() },
   episodes: { title: 'Episode files: write, reopen for append, stream back 1M Kuhn poker episodes', run: () => benchEpisodes() },
 };
 
