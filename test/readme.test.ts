@@ -49,6 +49,15 @@ describe('the README', () => {
     expect(results.solved).toEqual({ values: [0, 0], states: 2511 });
   });
 
+  it('runtime example plays its matches and summarises them', async () => {
+    mkdirSync('test/.tmp', { recursive: true });
+    const code = codeAfter('Most agents are a policy function:').replace('console.log(', 'export const summary = (');
+    writeFileSync('test/.tmp/runtime-example.ts', code);
+    const { summary } = await import('./.tmp/runtime-example.ts');
+    expect(summary.map((r: { agent: string; matches: number }) => [r.agent, r.matches])).toEqual([['centre', 1000], ['random', 1000]]);
+    expect(summary[0].score).toBeGreaterThan(summary[1].score);
+  });
+
   it('shows the failing report that the checker really prints', async () => {
     const { out } = await run('check', 'test/cli/fixtures/countdown-broken.ts', '--runs', '30');
     for (const line of out.split('\n').filter((l) => !l.startsWith('  ok'))) expect(readme).toContain(line);
