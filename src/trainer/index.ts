@@ -1,0 +1,10 @@
+export * from './advantages.ts';
+export { connectTrainer, type Ack, type TrainerClient } from './client.ts';
+export { EpisodeTrainer, type EpisodeTrainerOptions, type IngestResult, type TrainerStats } from './episode-trainer.ts';
+export { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type FastTrainOptions, type OpponentRule, type TrainMetrics } from './fast-loop.ts';
+export { episodeFromPath, playCompiled } from './fast-play.ts';
+export { learnerPlayer } from './learner-player.ts';
+export { renderReport, type ReportInput } from './report.ts';
+export { SampleBatch, type Sample } from './samples.ts';
+export { startTrainerService, type TrainerService } from './service.ts';
+export { TabularSoftmax, type MmdOptions, type TabularSnapshot, type UpdateMetrics } from './tabular-softmax.ts';
