@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
+import { runCli } from './cli/run-cli.ts';
 
 const readme = readFileSync('README.md', 'utf8');
 
@@ -13,12 +13,7 @@ function codeAfter(marker: string): string {
   return match![1];
 }
 
-async function run(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'selfplay', ...args], { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = runCli;
 
 describe('the README', () => {
   it('opens with the two quick-start commands', () => {

@@ -5,16 +5,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kuhnPoker } from '../../games/index.ts';
 import { evaluatePolicy, loadPolicy } from '../../src/analysis/index.ts';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from '../cli/run-cli.ts';
 import { readEpisodes } from '../../src/episodes/index.ts';
 import { FastTrainer } from '../../src/trainer/fast-loop.ts';
 
-async function run(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'selfplay', ...args], { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = runCli;
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'selfplay-train-')), 'run');
 
