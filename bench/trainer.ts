@@ -55,7 +55,7 @@ export async function benchTrainer(rounds = 3): Promise<string> {
       return { episodeId: String(i), policy: { id: 'p', version: 0 }, seat: batch.seat[i], role: 'r', infoKey: learner.tree.infoKeys[infoset], action: learner.tree.actionTexts[infoset][slot - learner.tree.actionStart[infoset]], reward: 0, advantage: batch.advantage[i] };
     });
     const g = performance.now();
-    learner.updateFromSamples(samples, new SampleBatch(2));
+    learner.update(samples);
     generic.push(samples.length / ((performance.now() - g) / 1000));
   }
   const target = await timeToTarget(0.005);

@@ -14,7 +14,7 @@ export interface TrainerClient {
   /** The trainer's current policy and its version. */
   policy(): Promise<{ version: number; policy: TabularPolicy }>;
   /** Each new version the trainer publishes. */
-  readonly versions$: Observable<{ version: number; samples: number; entropy: number }>;
+  readonly versions$: Observable<{ version: number; samples: number; [metric: string]: unknown }>;
   close(): void;
 }
 
@@ -26,7 +26,7 @@ export async function connectTrainer(url: string): Promise<TrainerClient> {
     socket.once('error', reject);
   });
   const waiting: { resolve: (value: unknown) => void; reject: (error: Error) => void }[] = [];
-  const versions$ = new Subject<{ version: number; samples: number; entropy: number }>();
+  const versions$ = new Subject<{ version: number; samples: number; [metric: string]: unknown }>();
   socket.on('message', (data) => {
     const message = msgpackUnpackr.unpack(data as Buffer);
     if (message.type === 'version') return versions$.next(message);

@@ -3,8 +3,9 @@ import { ConfigError } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import { grpoAdvantages, RoleBaselines, rlooAdvantages } from './advantages.ts';
 import type { Algorithm } from './fast-loop.ts';
-import { SampleBatch, type Sample } from './samples.ts';
-import type { TabularSoftmax, UpdateMetrics } from './tabular-softmax.ts';
+import type { Game } from '../core/index.ts';
+import type { BackendMetrics, PolicyBackend } from './backend.ts';
+import type { Sample } from './samples.ts';
 
 export interface EpisodeTrainerOptions {
   /** The policy id whose turns are learned from; other seats are opponents. */
@@ -39,28 +40,33 @@ export interface TrainerStats {
  * episodes, announcing each new version on `versions$`.
  */
 export class EpisodeTrainer {
-  readonly versions$ = new Subject<UpdateMetrics>();
+  readonly versions$ = new Subject<BackendMetrics>();
   readonly stats: TrainerStats = { received: 0, accepted: 0, duplicates: 0, stale: 0, ignored: 0, updates: 0 };
   private readonly seen = new Set<string>();
   private readonly pending: Episode[] = [];
   private readonly baselines = new RoleBaselines();
-  private readonly batch: SampleBatch;
+  private updating: Promise<void> = Promise.resolve();
 
   constructor(
-    readonly learner: TabularSoftmax,
+    readonly game: Game,
+    readonly backend: PolicyBackend,
     readonly options: EpisodeTrainerOptions,
   ) {
-    this.batch = new SampleBatch(learner.game.seats);
     if ((options.batchEpisodes ?? 1000) < 1) throw new ConfigError('batchEpisodes must be at least 1');
   }
 
   get version(): number {
-    return this.learner.version;
+    return this.backend.version;
+  }
+
+  /** Resolves when every update started so far has finished (a remote backend updates asynchronously). */
+  settled(): Promise<void> {
+    return this.updating;
   }
 
   ingest(episode: Episode): IngestResult {
     this.stats.received++;
-    const version = this.learner.version;
+    const version = this.backend.version;
     if (this.seen.has(episode.id)) {
       this.stats.duplicates++;
       return { accepted: false, version, reason: 'duplicate' };
@@ -83,7 +89,7 @@ export class EpisodeTrainer {
     this.stats.accepted++;
     this.pending.push(episode);
     if (this.pending.length >= (this.options.batchEpisodes ?? 1000)) this.update();
-    return { accepted: true, version: this.learner.version };
+    return { accepted: true, version: this.backend.version };
   }
 
   /** The samples of a set of episodes, with advantages from the chosen estimator (each role is a group). */
@@ -122,10 +128,14 @@ export class EpisodeTrainer {
   }
 
   private update(): void {
-    const episodes = this.pending.splice(0, this.pending.length);
-    const metrics = this.learner.updateFromSamples(this.samples(episodes), this.batch);
-    this.stats.updates++;
-    this.versions$.next(metrics);
+    const samples = this.samples(this.pending.splice(0, this.pending.length));
+    const result = this.backend.update(samples);
+    const publish = (metrics: BackendMetrics) => {
+      this.stats.updates++;
+      this.versions$.next(metrics);
+    };
+    if (result instanceof Promise) this.updating = this.updating.then(() => result).then(publish);
+    else publish(result);
   }
 
   private learnerSeats(episode: Episode): number[] {

@@ -1,4 +1,5 @@
 export * from './advantages.ts';
+export type { BackendMetrics, PolicyBackend, PolicyChoice } from './backend.ts';
 export { connectTrainer, type Ack, type TrainerClient } from './client.ts';
 export { EpisodeTrainer, type EpisodeTrainerOptions, type IngestResult, type TrainerStats } from './episode-trainer.ts';
 export { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type FastTrainOptions, type OpponentRule, type TrainMetrics } from './fast-loop.ts';

@@ -34,7 +34,7 @@ export async function startTrainerService(trainer: EpisodeTrainer, options: { po
     if (socket.readyState === socket.OPEN) socket.send(msgpackPackr.pack(message));
   };
   const versions = trainer.versions$.subscribe((m) => {
-    for (const client of server.clients) send(client, { type: 'version', version: m.version, samples: m.samples, entropy: m.entropy });
+    for (const client of server.clients) send(client, { ...m, type: 'version' });
   });
 
   server.on('connection', (socket) => {
@@ -46,11 +46,11 @@ export async function startTrainerService(trainer: EpisodeTrainer, options: { po
       } catch (error) {
         return send(socket, { type: 'error', message: `bad frame: ${(error as Error).message.slice(0, 300)}; expected msgpack {type: "episode", episode} or {type: "policy"}` });
       }
-      if (message.type === 'policy') return send(socket, { type: 'policy', version: trainer.version, policy: trainer.learner.currentPolicy() });
+      if (message.type === 'policy') return send(socket, { type: 'policy', version: trainer.version, policy: trainer.backend.policy() });
       const problem = episodeProblem(message.episode);
       if (problem) return send(socket, { type: 'error', message: `bad episode: ${problem}` });
       const episode = message.episode as Episode;
-      if (episode.game.id !== trainer.learner.game.id) return send(socket, { type: 'error', message: `this trainer learns ${trainer.learner.game.id}, not ${episode.game.id}` });
+      if (episode.game.id !== trainer.game.id) return send(socket, { type: 'error', message: `this trainer learns ${trainer.game.id}, not ${episode.game.id}` });
       const ack = trainer.ingest(episode);
       send(socket, { type: 'ack', id: episode.id, ...ack });
     });

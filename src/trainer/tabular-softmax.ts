@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { compile, type CompiledGame } from '../analysis/compile.ts';
 import { policyFromStrategy, normalizeStrategy } from '../analysis/strategy.ts';
 import type { TabularPolicy } from '../analysis/policy.ts';
-import { ConfigError, type Game } from '../core/index.ts';
-import type { SampleBatch, Sample } from './samples.ts';
+import { ConfigError, type Game, type Rng } from '../core/index.ts';
+import type { PolicyBackend, PolicyChoice } from './backend.ts';
+import { SampleBatch, type Sample } from './samples.ts';
 
 export interface MmdOptions {
   /** Step size of the policy-gradient (mirror-descent) step, on advantages scaled by the largest return (default 1). */
@@ -42,7 +43,7 @@ export type TabularSnapshot = z.infer<typeof snapshotSchema>;
  * Plain self-play gradient cycles in zero-sum games; the magnet makes it converge.
  * It also keeps the average policy (iteration t weighted by t).
  */
-export class TabularSoftmax {
+export class TabularSoftmax implements PolicyBackend {
   readonly tree: CompiledGame;
   readonly options: Required<MmdOptions>;
   version = 0;
@@ -54,6 +55,7 @@ export class TabularSoftmax {
   private readonly sum: Float64Array;
   private readonly count: Float64Array;
   private readonly slotOf = new Map<string, number>();
+  private scratch: SampleBatch | undefined;
 
   constructor(
     readonly game: Game,
@@ -76,7 +78,7 @@ export class TabularSoftmax {
   }
 
   /** Updates from a batch of in-process samples (advantages already set). */
-  update(batch: SampleBatch): UpdateMetrics {
+  private updateBatch(batch: SampleBatch): UpdateMetrics {
     const { sum, count } = this;
     sum.fill(0);
     count.fill(0);
@@ -104,15 +106,28 @@ export class TabularSoftmax {
     };
   }
 
+  act(turn: { readonly infoKey: string; readonly legal: readonly string[] }, rng: Rng): PolicyChoice {
+    const weights = turn.legal.map((text) => this.probabilities[this.slot(turn.infoKey, text)]);
+    const index = rng.weighted(weights);
+    return { action: turn.legal[index], probability: weights[index], version: this.version };
+  }
+
   /** Updates from samples that name their information state and action by text (episodes from anywhere). */
-  updateFromSamples(samples: readonly Sample[], batch: SampleBatch): UpdateMetrics {
+  update(samples: readonly Sample[]): UpdateMetrics;
+  update(batch: SampleBatch): UpdateMetrics;
+  update(input: SampleBatch | readonly Sample[]): UpdateMetrics {
+    return input instanceof SampleBatch ? this.updateBatch(input) : this.updateFromSamples(input);
+  }
+
+  private updateFromSamples(samples: readonly Sample[]): UpdateMetrics {
+    const batch = (this.scratch ??= new SampleBatch(this.game.seats));
     batch.clear();
     for (const sample of samples) {
       if (sample.infoKey === undefined) throw new ConfigError('tabular-softmax learns from samples with an infoKey');
       batch.push(this.slot(sample.infoKey, sample.action), sample.seat, 0);
       batch.advantage[batch.length - 1] = sample.advantage;
     }
-    return this.update(batch);
+    return this.updateBatch(batch);
   }
 
   /** The action slot of an information state's action, by the game's texts. */
@@ -129,6 +144,10 @@ export class TabularSoftmax {
   averageStrategy(): Float64Array {
     if (this.version === 0) return this.probabilities.slice();
     return normalizeStrategy(this.tree, this.averageWeights, new Float64Array(this.averageWeights.length));
+  }
+
+  policy(): TabularPolicy {
+    return this.currentPolicy();
   }
 
   currentPolicy(): TabularPolicy {

@@ -30,14 +30,14 @@ const episode = (id: string, version: number, learnerSeats = [0]): Episode => ({
 
 describe('EpisodeTrainer', () => {
   it('deduplicates episodes by id', () => {
-    const trainer = new EpisodeTrainer(new TabularSoftmax(game), { policyId: 'kuhn', batchEpisodes: 100 });
+    const trainer = new EpisodeTrainer(game, new TabularSoftmax(game), { policyId: 'kuhn', batchEpisodes: 100 });
     expect(trainer.ingest(episode('a', 0)).accepted).toBe(true);
     expect(trainer.ingest(episode('a', 0))).toEqual({ accepted: false, version: 0, reason: 'duplicate' });
     expect(trainer.stats).toMatchObject({ received: 2, accepted: 1, duplicates: 1 });
   });
 
   it('drops episodes played by a version older than the staleness bound, and counts them', () => {
-    const trainer = new EpisodeTrainer(new TabularSoftmax(game), { policyId: 'kuhn', batchEpisodes: 1, maxStaleness: 1 });
+    const trainer = new EpisodeTrainer(game, new TabularSoftmax(game), { policyId: 'kuhn', batchEpisodes: 1, maxStaleness: 1 });
     for (let k = 0; k < 3; k++) trainer.ingest(episode(`e${k}`, k));
     expect(trainer.version).toBe(3);
     expect(trainer.ingest(episode('old', 1))).toEqual({ accepted: false, version: 3, reason: 'stale' });
@@ -46,13 +46,13 @@ describe('EpisodeTrainer', () => {
   });
 
   it('ignores episodes without the learner and failed matches', () => {
-    const trainer = new EpisodeTrainer(new TabularSoftmax(game), { policyId: 'kuhn' });
+    const trainer = new EpisodeTrainer(game, new TabularSoftmax(game), { policyId: 'kuhn' });
     expect(trainer.ingest(episode('x', 0, []))).toMatchObject({ accepted: false, reason: 'no-learner-turns' });
     expect(trainer.ingest({ ...episode('y', 0), outcome: 'error' })).toMatchObject({ accepted: false, reason: 'error-outcome' });
   });
 
   it("turns the learner's turns into samples with advantages", () => {
-    const trainer = new EpisodeTrainer(new TabularSoftmax(game), { policyId: 'kuhn', algo: 'rae' });
+    const trainer = new EpisodeTrainer(game, new TabularSoftmax(game), { policyId: 'kuhn', algo: 'rae' });
     const samples = trainer.samples([episode('s', 0, [0, 1])]);
     expect(samples.map((s) => [s.seat, s.infoKey, s.action, s.reward, s.advantage])).toEqual([
       [0, '0|K', '[bet]', 1, 1],
@@ -62,7 +62,7 @@ describe('EpisodeTrainer', () => {
 
   it('learns Kuhn poker from arena episodes: every move through the actor runtime', async () => {
     const learner = new TabularSoftmax(game);
-    const trainer = new EpisodeTrainer(learner, { policyId: 'kuhn', batchEpisodes: 2000, maxStaleness: 1 });
+    const trainer = new EpisodeTrainer(game, learner, { policyId: 'kuhn', batchEpisodes: 2000, maxStaleness: 1 });
     const start = evaluateStrategy(learner.tree, learner.averageStrategy()).exploitability;
     const players = [learnerPlayer(learner, 'kuhn', 'a'), learnerPlayer(learner, 'kuhn', 'b')];
     await lastValueFrom(runArena({ game, players, matches: 120_000, concurrency: 1, seed: 5 }).pipe(tap((e) => trainer.ingest(e))));

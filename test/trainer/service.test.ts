@@ -11,7 +11,7 @@ import { startTrainerService, type TrainerService } from '../../src/trainer/serv
 import { TabularSoftmax } from '../../src/trainer/tabular-softmax.ts';
 
 const game = kuhnPoker();
-const trainer = new EpisodeTrainer(new TabularSoftmax(game), { policyId: 'kuhn-learner', batchEpisodes: 200, maxStaleness: 1 });
+const trainer = new EpisodeTrainer(game, new TabularSoftmax(game), { policyId: 'kuhn-learner', batchEpisodes: 200, maxStaleness: 1 });
 let service: TrainerService;
 
 beforeAll(async () => {

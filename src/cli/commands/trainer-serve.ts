@@ -39,12 +39,12 @@ export function registerTrainerServe(program: Command, io: CliIO): void {
       const game = await loadGame(ref);
       const policyId = options.policyId ?? `${game.id}-learner`;
       const learner = new TabularSoftmax(game);
-      const episodeTrainer = new EpisodeTrainer(learner, { policyId, algo: options.algo, batchEpisodes: options.batchEpisodes, maxStaleness: options.maxStaleness });
+      const episodeTrainer = new EpisodeTrainer(game, learner, { policyId, algo: options.algo, batchEpisodes: options.batchEpisodes, maxStaleness: options.maxStaleness });
       const service = await startTrainerService(episodeTrainer, { port: options.port, host: options.host });
       if (options.out) mkdirSync(options.out, { recursive: true });
       episodeTrainer.versions$.subscribe((m) => {
         const { stats } = episodeTrainer;
-        io.out(`version ${m.version}: ${m.samples} samples, entropy ${m.entropy.toFixed(4)}; episodes accepted ${stats.accepted}, stale ${stats.stale}, duplicates ${stats.duplicates}`);
+        io.out(`version ${m.version}: ${m.samples} samples; episodes accepted ${stats.accepted}, stale ${stats.stale}, duplicates ${stats.duplicates}`);
         if (options.out) {
           const file = join(options.out, 'policy.json');
           writeFileSync(`${file}.tmp`, JSON.stringify(policyFile(game, learner.currentPolicy(), { policyId, version: m.version })));
