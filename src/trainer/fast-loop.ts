@@ -128,7 +128,7 @@ export class FastTrainer {
     const infosets = learner.tree.infosetCount;
     const batch0 = options.batch ?? Math.max(10_000, 100 * infosets);
     const growth = options.batchGrowth ?? Math.max(20, Math.round(20_000 / infosets));
-    const maxBatch = options.maxBatch ?? 1_000_000;
+    const maxBatch = options.maxBatch ?? 10_000_000;
     const evaluateEvery = options.evaluateEvery ?? 10;
     const start = performance.now();
     let last: TrainMetrics | undefined;

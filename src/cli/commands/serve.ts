@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ConfigError } from '../../core/index.ts';
 import { loadTournamentConfig } from '../../tournament/config.ts';
 import { startServer } from '../../tournament/server.ts';
 import { intOption, type CliIO } from '../output.ts';
@@ -9,6 +10,7 @@ interface ServeOptions {
   db: string;
   tournament: string[];
   origin: string[];
+  sync: string;
   json?: boolean;
 }
 
@@ -23,10 +25,12 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--db <file>', 'SQLite database with agents, tournaments and results', 'selfplay.db')
     .option('--tournament <file>', 'a tournament config (JSON) to create and run; repeatable. Unfinished tournaments in the database resume anyway', collect, [])
     .option('--origin <url>', 'an origin whose pages may connect (besides the server itself); repeatable', collect, [])
+    .option('--sync <mode>', 'normal: results survive a killed server; full: they survive a power cut too (an fsync per commit)', 'normal')
     .option('--json', 'print {"url": ...} when listening')
     .action(async (options: ServeOptions) => {
+      if (options.sync !== 'normal' && options.sync !== 'full') throw new ConfigError(`--sync must be normal or full, got "${options.sync}"`);
       const tournaments = options.tournament.map(loadTournamentConfig);
-      const server = await startServer({ db: options.db, port: options.port, host: options.host, tournaments, origins: options.origin, log: (line) => io.err(line) });
+      const server = await startServer({ db: options.db, port: options.port, host: options.host, tournaments, origins: options.origin, durability: options.sync, log: (line) => io.err(line) });
       io.out(options.json ? JSON.stringify({ url: server.url }) : `selfplay server listening on ${server.url} (agents: ${server.url.replace(/^http/, 'ws')}/agent)`);
       await new Promise<void>((resolve) => {
         const stop = () => {
