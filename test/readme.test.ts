@@ -1,8 +1,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './cli/run-cli.ts';
 
 const readme = readFileSync('README.md', 'utf8');
+
+/** Imports a module this test wrote (a path the compiler cannot know ahead). */
+const importWritten = (file: string) => import(resolve(file));
 
 /** The first ```ts block after `marker` in the README. */
 function codeAfter(marker: string): string {
@@ -38,7 +42,7 @@ describe('the README', () => {
     mkdirSync('test/.tmp', { recursive: true });
     const code = codeAfter('From code:');
     writeFileSync('test/.tmp/analysis-example.ts', `${code}\nexport const results = { uniform: evaluatePolicy(kuhn, uniformPolicy(kuhn)), evaluation, solved: minimax(ticTacToe()) };\n`);
-    const { results } = await import('./.tmp/analysis-example.ts');
+    const { results } = await importWritten('test/.tmp/analysis-example.ts');
     expect(results.uniform.nashConv).toBeCloseTo(11 / 12, 12);
     expect(results.evaluation.exploitability).toBeLessThan(0.001);
     expect(results.solved).toEqual({ values: [0, 0], states: 2511 });
@@ -48,7 +52,7 @@ describe('the README', () => {
     mkdirSync('test/.tmp', { recursive: true });
     const code = codeAfter('Most agents are a policy function:').replace('console.log(', 'export const summary = (');
     writeFileSync('test/.tmp/runtime-example.ts', code);
-    const { summary } = await import('./.tmp/runtime-example.ts');
+    const { summary } = await importWritten('test/.tmp/runtime-example.ts');
     expect(summary.map((r: { agent: string; matches: number }) => [r.agent, r.matches])).toEqual([['centre', 1000], ['random', 1000]]);
     expect(summary[0].score).toBeGreaterThan(summary[1].score);
   });
