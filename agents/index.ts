@@ -1,6 +1,7 @@
 import { ConfigError, parseSpec, type Game } from '../src/core/index.ts';
 import type { Player } from '../src/runtime/agent.ts';
 import { humanAgent } from './human.ts';
+import { createLlmPlayer } from './llm/spec.ts';
 import { mctsAgent, parseMctsOptions } from './mcts.ts';
 import { randomAgent } from './random.ts';
 import { parseTabularOptions, readPolicyFile, tabularAgent } from './tabular.ts';
@@ -29,6 +30,10 @@ export const agentKinds: Readonly<Record<string, { description: string; create: 
   tabular: {
     description: 'samples a tabular policy file, uniform where it has no entry (policy=path.json)',
     create: (options, game) => ({ agent: tabularAgent(readPolicyFile(parseTabularOptions(options).policy, game)) }),
+  },
+  llm: {
+    description: 'a language model behind an OpenAI-compatible server (model=NAME, base=URL, temperature, max_tokens, n, timeout_ms, retries, concurrency...; OPENAI_BASE_URL, OPENAI_API_KEY)',
+    create: (options) => createLlmPlayer(options),
   },
   human: {
     description: 'a person at the terminal, typing moves on standard input',

@@ -2,6 +2,7 @@ import { benchAnalysis } from './analysis.ts';
 import { benchArena } from './arena.ts';
 import { benchCheck } from './check.ts';
 import { benchEpisodes } from './episodes.ts';
+import { benchLlm } from './llm.ts';
 import { benchPlayouts } from './playouts.ts';
 import { benchTrainer } from './trainer.ts';
 
@@ -12,6 +13,7 @@ const benches: Record<string, { title: string; run: () => string | Promise<strin
   analysis: { title: 'Game-theory toolkit (milliseconds, median of rounds)', run: benchAnalysis },
   arena: { title: 'In-process arena: matches through the actor runtime', run: benchArena },
   trainer: { title: 'Trainer: fast path, tabular updates, time to a target exploitability', run: () => benchTrainer() },
+  llm: { title: 'Language-model agents against the stub server', run: () => benchLlm() },
   episodes: { title: 'Episode files: write, reopen for append, stream back 1M Kuhn poker episodes', run: () => benchEpisodes() },
 };
 

@@ -3,6 +3,7 @@ import { SelfplayError } from '../core/index.ts';
 import { registerAnalysis } from './commands/analysis.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerGames } from './commands/games.ts';
+import { registerLlmStub } from './commands/llm-stub.ts';
 import { registerPlay } from './commands/play.ts';
 import { registerReplay } from './commands/replay.ts';
 import { registerTrain } from './commands/train.ts';
@@ -22,6 +23,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   registerAnalysis(program, io);
   registerTrain(program, io);
   registerTrainerServe(program, io);
+  registerLlmStub(program, io);
   return program;
 }
 

@@ -1,0 +1,155 @@
+import { AIMessage, HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages';
+import type { LLMResult } from '@langchain/core/outputs';
+import { ChatOpenAICompletions } from '@langchain/openai';
+import type { ChatMessage } from './chat.ts';
+import { readCompletion, type Completion } from './completion.ts';
+import { classifyFailure, LlmError } from './errors.ts';
+import { keepAliveFetch } from './http.ts';
+import { Limiter } from './limiter.ts';
+import type { LlmOptions } from './options.ts';
+import { withRetries } from './retry.ts';
+
+/** What clients of one endpoint share: the bound on requests in flight and the socket pool. */
+interface Endpoint {
+  readonly limiter: Limiter;
+  readonly http: ReturnType<typeof keepAliveFetch>;
+  users: number;
+}
+
+const endpoints = new Map<string, Endpoint>();
+
+function openEndpoint(baseURL: string, concurrency: number): { key: string; endpoint: Endpoint } {
+  const key = `${baseURL} ${concurrency}`;
+  let endpoint = endpoints.get(key);
+  if (!endpoint) {
+    endpoint = { limiter: new Limiter(concurrency), http: keepAliveFetch(concurrency), users: 0 };
+    endpoints.set(key, endpoint);
+  }
+  endpoint.users++;
+  return { key, endpoint };
+}
+
+function toLangChain(message: ChatMessage): BaseMessage {
+  if (message.role === 'system') return new SystemMessage(message.content);
+  if (message.role === 'assistant') return new AIMessage(message.content);
+  return new HumanMessage(message.content);
+}
+
+export interface CompleteOptions {
+  /** performance.now() time by which the answer is needed: no request outlives it. */
+  readonly deadline?: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A chat model behind an OpenAI-compatible endpoint, through LangChain's
+ * ChatOpenAI (Chat Completions API). The retry policy is ours: the OpenAI SDK
+ * and LangChain's caller are both set to 0 retries, so every attempt, wait and
+ * failure is counted here. Clients with the same base URL and concurrency share
+ * one limiter and one keep-alive socket pool.
+ */
+export class LlmClient {
+  private readonly chat: ChatOpenAICompletions;
+  private readonly endpoint: Endpoint;
+  private readonly endpointKey: string;
+  private closed = false;
+
+  constructor(readonly options: LlmOptions) {
+    const { key, endpoint } = openEndpoint(options.baseURL, options.concurrency);
+    this.endpoint = endpoint;
+    this.endpointKey = key;
+    this.chat = new ChatOpenAICompletions({
+      model: options.model,
+      apiKey: options.apiKey,
+      temperature: options.temperature,
+      topP: options.topP,
+      maxTokens: options.maxTokens,
+      n: options.n,
+      logprobs: options.logprobs || undefined,
+      topLogprobs: options.logprobs && options.topLogprobs > 0 ? options.topLogprobs : undefined,
+      modelKwargs: options.tokenIds ? { return_token_ids: true } : {},
+      maxRetries: 0,
+      // The SDK's own request timeout (10 minutes by default) must never fire before ours.
+      timeout: options.timeoutMs + 1_000,
+      // Keeps the raw response on each message: the only place vLLM's token ids survive.
+      __includeRawResponse: true,
+      configuration: { baseURL: options.baseURL, fetch: endpoint.http.fetch, maxRetries: 0 },
+    });
+  }
+
+  /** Samples the model on `messages`, retrying what may pass (429, 5xx, timeouts, lost connections) with backoff. */
+  async complete(messages: readonly ChatMessage[], { deadline, signal }: CompleteOptions = {}): Promise<Completion> {
+    if (this.closed) throw new Error('this LlmClient is closed');
+    const started = performance.now();
+    const prompt = messages.map(toLangChain);
+    const { value, attempts, failures } = await withRetries(
+      () => this.endpoint.limiter.run(() => this.attempt(prompt, deadline, signal)),
+      this.options,
+      { deadline },
+    ).catch(async (error) => {
+      throw error instanceof LlmError && error.failure === 'unknown-model' ? await this.withServedModels(error) : error;
+    });
+    const completion = readCompletion(value, this.options.model, this.options.topLogprobs > 0);
+    return { ...completion, latencyMs: performance.now() - started, attempts, failures };
+  }
+
+  private async attempt(prompt: BaseMessage[], deadline: number | undefined, signal: AbortSignal | undefined): Promise<LLMResult> {
+    const left = deadline === undefined ? Infinity : deadline - performance.now();
+    if (left <= 0) throw new LlmError('timeout', `${this.where()} had no time left in the turn to ask`, false);
+    const timeoutMs = Math.min(this.options.timeoutMs, left);
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const forward = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', forward, { once: true });
+    try {
+      return await this.chat.generate([prompt], { signal: controller.signal });
+    } catch (error) {
+      if (timedOut) throw new LlmError('timeout', `${this.where()} did not answer within ${Math.round(timeoutMs)} ms`, true);
+      if (signal?.aborted) throw signal.reason ?? error;
+      throw classifyFailure(error, this.options.baseURL, this.options.model);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forward);
+    }
+  }
+
+  /** The model names the server lists at GET /models. */
+  async listModels(timeoutMs = 5_000): Promise<string[]> {
+    let response: Response;
+    try {
+      response = await this.endpoint.http.fetch(`${this.options.baseURL}/models`, {
+        headers: { authorization: `Bearer ${this.options.apiKey}` },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw classifyFailure(error, this.options.baseURL, this.options.model);
+    }
+    if (!response.ok) throw new LlmError('bad-response', `GET ${this.options.baseURL}/models answered ${response.status}`, false);
+    const body = (await response.json()) as { data?: { id?: unknown }[] };
+    return (body.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string');
+  }
+
+  /** Lets go of the endpoint; the last client of an endpoint closes its sockets. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (--this.endpoint.users === 0) {
+      this.endpoint.http.close();
+      endpoints.delete(this.endpointKey);
+    }
+  }
+
+  private where(): string {
+    return `model "${this.options.model}" at ${this.options.baseURL}`;
+  }
+
+  private async withServedModels(error: LlmError): Promise<LlmError> {
+    const served = await this.listModels().catch(() => undefined);
+    if (!served) return error;
+    return new LlmError(error.failure, `${error.message}; it serves: ${served.join(', ') || 'no models'}`, false);
+  }
+}

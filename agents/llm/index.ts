@@ -1,0 +1,14 @@
+export { chooseSample, llmAgent, llmPolicy, type LlmAgentOptions } from './agent.ts';
+export type { ChatMessage } from './chat.ts';
+export { LlmClient, type CompleteOptions } from './client.ts';
+export type { Completion, Sample, Usage } from './completion.ts';
+export { classifyFailure, LlmError, type LlmFailure } from './errors.ts';
+export { GamePrompter, SPIRAL_GAME_PROMPT, GAME_PROMPT_PLACEHOLDERS, type GamePromptText, type GamePrompts } from './game-prompt.ts';
+export { fitMeta, turnMeta } from './meta.ts';
+export { DEFAULT_BASE_URL, LLM_DEFAULTS, parseLlmSpec, resolveLlmOptions, type LlmOptions } from './options.ts';
+export { backoffDelay, withRetries, type RetryPolicy } from './retry.ts';
+export { createLlmPlayer, readPromptFile } from './spec.ts';
+export { compileTemplate, type Template } from './template.ts';
+export { readValidActions, validActionsLine, VALID_ACTIONS_PREFIX } from './valid-actions.ts';
+export { startLlmStub, type LlmStub, type LlmStubOptions, type StubRequest, type StubStats } from './stub/server.ts';
+export { STUB_POLICIES, type StubPolicy } from './stub/reply.ts';

@@ -1,0 +1,40 @@
+import { ParseError } from '../../src/core/index.ts';
+import { defineRole } from './role.ts';
+import { lastTag, numberedSteps, shown } from './text.ts';
+
+export interface CriticInput {
+  readonly problem: string;
+  readonly steps: readonly string[];
+  /** The step to judge, 1-based (default: the last). */
+  readonly step?: number;
+}
+
+export interface CriticOutput {
+  readonly verdict: 'correct' | 'incorrect';
+}
+
+/** Judges one reasoning step (SPC's critic); answers `<Answer>Correct</Answer>` or `<Answer>Incorrect</Answer>`. */
+export const critic = defineRole<CriticInput, CriticOutput, 'problem' | 'steps' | 'step' | 'step_text'>({
+  name: 'critic',
+  placeholders: ['problem', 'steps', 'step', 'step_text'],
+  templates: {
+    system: 'You are a careful critic of step-by-step solutions.',
+    user:
+      'Problem:\n{problem}\n\nSolution so far:\n{steps}\n\nIs step {step} correct? Check it carefully, reasoning step by step, ' +
+      'then end with <Answer>Correct</Answer> or <Answer>Incorrect</Answer>.',
+  },
+  vars: (input) => {
+    const step = input.step ?? input.steps.length;
+    if (!Number.isInteger(step) || step < 1 || step > input.steps.length) {
+      throw new RangeError(`critic: step ${step} is not one of the ${input.steps.length} steps (they are numbered from 1)`);
+    }
+    return { problem: input.problem, steps: numberedSteps(input.steps), step: String(step), step_text: input.steps[step - 1] };
+  },
+  parse: (text) => {
+    const answer = lastTag(text, 'answer');
+    if (answer === null) throw new ParseError('no verdict: expected <Answer>Correct</Answer> or <Answer>Incorrect</Answer>');
+    const verdict = answer.trim().replace(/\.$/, '').toLowerCase();
+    if (verdict === 'correct' || verdict === 'incorrect') return { verdict };
+    throw new ParseError(`the verdict ${shown(answer)} is neither Correct nor Incorrect`);
+  },
+});
