@@ -4,6 +4,7 @@ import { benchCheck } from './check.ts';
 import { benchEpisodes } from './episodes.ts';
 import { benchLlm } from './llm.ts';
 import { benchPlayouts } from './playouts.ts';
+import { benchTournament } from './tournament.ts';
 import { benchTrainer } from './trainer.ts';
 
 /** `npm run bench [-- name...]`: prints each benchmark's table. Timings only, no assertions. */
@@ -14,6 +15,7 @@ const benches: Record<string, { title: string; run: () => string | Promise<strin
   arena: { title: 'In-process arena: matches through the actor runtime', run: benchArena },
   trainer: { title: 'Trainer: fast path, tabular updates, time to a target exploitability', run: () => benchTrainer() },
   llm: { title: 'Language-model agents against the stub server', run: () => benchLlm() },
+  tournament: { title: 'Tournament server over WebSocket (loopback, server in a child process)', run: benchTournament },
   episodes: { title: 'Episode files: write, reopen for append, stream back 1M Kuhn poker episodes', run: () => benchEpisodes() },
 };
 

@@ -1,11 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { SelfplayError } from '../core/index.ts';
+import { registerAgents } from './commands/agents.ts';
 import { registerAnalysis } from './commands/analysis.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerConnect } from './commands/connect.ts';
 import { registerGames } from './commands/games.ts';
 import { registerLlmStub } from './commands/llm-stub.ts';
 import { registerPlay } from './commands/play.ts';
 import { registerReplay } from './commands/replay.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerTrainerServe } from './commands/trainer-serve.ts';
 import { processIO, type CliIO } from './output.ts';
@@ -24,6 +27,9 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   registerTrain(program, io);
   registerTrainerServe(program, io);
   registerLlmStub(program, io);
+  registerServe(program, io);
+  registerAgents(program, io);
+  registerConnect(program, io);
   return program;
 }
 

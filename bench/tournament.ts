@@ -1,0 +1,184 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import { Rng } from '../src/core/index.ts';
+import { decodeEpisode } from '../src/episodes/index.ts';
+import { policyAgent } from '../src/runtime/agent.ts';
+import { connect, officialTable, startServer, Store, type RemoteClient, type ResultRow } from '../src/tournament/index.ts';
+import { table } from './measure.ts';
+
+/**
+ * The tournament server on loopback, with the server in its own process (as
+ * in production) and the clients in this one:
+ * - throughput: 200 agents playing kuhn-poker in a continuous ladder; moves
+ *   a second counted by the clients, move round trips (turn sent to reply
+ *   received, as the referee records them) read from the stored episodes;
+ * - memory: the server's resident set with 1,000 idle agent connections;
+ * - the official ratings (Bradley-Terry and 200 bootstrap fits) of 100
+ *   agents over 100,000 games read from the database.
+ */
+
+const SELF = fileURLToPath(import.meta.url);
+const RUN_TS = join(SELF, '../../bin/run-ts.js');
+
+/** This file doubles as the server process: `node bin/run-ts.js bench/tournament.ts serve <db> <tournament.json>`. */
+async function serveChild(db: string, tournament: string): Promise<void> {
+  const server = await startServer({ db, port: 0, tournaments: tournament === '-' ? [] : [JSON.parse(tournament)], heartbeatMs: 30_000, log: () => undefined });
+  process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
+  process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
+}
+
+async function spawnServer(db: string, tournament: unknown): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [RUN_TS, SELF, 'serve', db, tournament === undefined ? '-' : JSON.stringify(tournament)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url: JSON.parse(line).url, child };
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function freshDb(): { dir: string; db: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'selfplay-bench-'));
+  return { dir, db: join(dir, 'bench.db') };
+}
+
+/** User plus system CPU seconds a process has used (Linux). */
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+const percentile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+async function throughput(agents = 200, warmupMs = 3000, measureMs = 10_000) {
+  const { dir, db } = freshDb();
+  const store = new Store(db);
+  const tokens = Array.from({ length: agents }, (_, i) => store.addAgent(`bot${i}`));
+  store.close();
+  const tournament = { name: 'ladder', game: 'kuhn-poker', format: { type: 'ladder' }, gamesPerPairing: 2, pairedSeeds: true, concurrency: agents, timePerMoveMs: 5000 };
+  const { url, child } = await spawnServer(db, tournament);
+  let moves = 0;
+  const counting = policyAgent((turn, context) => {
+    moves++;
+    return turn.legal[context.rng.int(turn.legal.length)];
+  });
+  const clients: RemoteClient[] = tokens.map((token) => connect(url, token, counting));
+  await Promise.all(clients.map((c) => c.ready));
+  await new Promise((r) => setTimeout(r, warmupMs));
+  const from = new Date().toISOString();
+  const startMoves = moves;
+  const started = performance.now();
+  const serverCpu = cpuSeconds(child.pid!);
+  const clientCpu = process.cpuUsage();
+  await new Promise((r) => setTimeout(r, measureMs));
+  const elapsed = performance.now() - started;
+  const rate = ((moves - startMoves) / elapsed) * 1000;
+  const serverLoad = ((cpuSeconds(child.pid!) - serverCpu) * 1000) / elapsed;
+  const clientUsage = process.cpuUsage(clientCpu);
+  const clientLoad = (clientUsage.user + clientUsage.system) / 1000 / elapsed;
+  const to = new Date().toISOString();
+  const serverRss = rssMb(child.pid!);
+  await Promise.all(clients.map((c) => c.close()));
+  await stopServer(child);
+
+  const read = new Store(db);
+  const ms: number[] = [];
+  const rows = read.db.prepare('SELECT e.data FROM episodes e JOIN results r ON r.match_id = e.match_id WHERE r.finished_at BETWEEN ? AND ?').all(from, to) as { data: Uint8Array }[];
+  for (const row of rows) for (const step of decodeEpisode(row.data, 'msgpack').steps) if (step.seat !== 'chance' && step.ms !== undefined) ms.push(step.ms);
+  read.close();
+  rmSync(dir, { recursive: true, force: true });
+  ms.sort((a, b) => a - b);
+  return { agents, rate, matches: rows.length / (measureMs / 1000), p50: percentile(ms, 0.5), p99: percentile(ms, 0.99), serverRss, serverLoad, clientLoad };
+}
+
+async function idleConnections(count = 1000) {
+  const { dir, db } = freshDb();
+  const store = new Store(db);
+  const tokens = Array.from({ length: count }, (_, i) => store.addAgent(`idle${i}`));
+  store.close();
+  const { url, child } = await spawnServer(db, undefined);
+  const before = rssMb(child.pid!);
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < count; i += 50) {
+    const batch = tokens.slice(i, i + 50).map(
+      (token) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/agent`, { headers: { authorization: `Bearer ${token}` } });
+          ws.once('message', () => resolve(ws));
+          ws.once('error', reject);
+        }),
+    );
+    sockets.push(...(await Promise.all(batch)));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = rssMb(child.pid!);
+  for (const ws of sockets) ws.terminate();
+  await stopServer(child);
+  rmSync(dir, { recursive: true, force: true });
+  return { count, before, after };
+}
+
+function officialRatings(agents = 100, games = 100_000, samples = 200) {
+  const { dir, db } = freshDb();
+  const store = new Store(db);
+  const rng = new Rng(7);
+  const strength = Array.from({ length: agents }, () => rng.next() * 4 - 2);
+  const insert = store.db.prepare('INSERT INTO results (match_id, tournament_id, players, returns, outcome, finished_at) VALUES (?, 1, ?, ?, ?, ?)');
+  store.db.pragma('foreign_keys = OFF');
+  store.db.transaction(() => {
+    for (let k = 0; k < games; k++) {
+      const i = rng.int(agents);
+      const j = (i + 1 + rng.int(agents - 1)) % agents;
+      const p = 1 / (1 + Math.exp(strength[j] - strength[i]));
+      const u = rng.next();
+      const returns = u < 0.1 ? [0, 0] : u < 0.1 + 0.9 * p ? [1, -1] : [-1, 1];
+      insert.run(`m${k}`, JSON.stringify([{ agent: `a${i}`, version: '1' }, { agent: `a${j}`, version: '1' }]), JSON.stringify(returns), 'normal', new Date().toISOString());
+    }
+  })();
+  const started = performance.now();
+  const results: ResultRow[] = store.results();
+  const loaded = performance.now();
+  const official = officialTable(results, { samples });
+  const done = performance.now();
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { agents, games: official.games, samples, readMs: loaded - started, fitMs: done - loaded };
+}
+
+export async function benchTournament(): Promise<string> {
+  const t = await throughput();
+  const idle = await idleConnections();
+  const r = officialRatings();
+  return [
+    table([{ measure: `${t.agents} agents, kuhn-poker ladder: moves/s through the server`, value: t.rate, target: '>= 5,000' },
+      { measure: 'matches/s', value: t.matches, target: '' },
+      { measure: 'move round trip p50 (ms, turn sent to reply taken)', value: t.p50, target: '' },
+      { measure: 'move round trip p99 (ms)', value: t.p99, target: '< 20' },
+      { measure: 'server RSS while playing (MB)', value: t.serverRss, target: '' },
+      { measure: 'server CPU while playing (cores)', value: t.serverLoad, target: '' },
+      { measure: `CPU of the ${t.agents} clients (cores)`, value: t.clientLoad, target: '' },
+      { measure: `server RSS, no connections (MB)`, value: idle.before, target: '' },
+      { measure: `server RSS with ${idle.count} idle agent connections (MB)`, value: idle.after, target: '< 200' },
+      { measure: `official ratings, ${r.agents} agents, ${r.games.toLocaleString('en-US')} games, ${r.samples} bootstrap fits: read (ms)`, value: r.readMs, target: '' },
+      { measure: 'official ratings: fit and bootstrap (ms)', value: r.fitMs, target: '' },
+      { measure: 'official ratings: total (s)', value: (r.readMs + r.fitMs) / 1000, target: '< 5' }]),
+    '',
+    `loopback; the server in a child process (SQLite WAL, every result committed before it counts), the clients in this process; random agents; load average ${loadavg()[0].toFixed(2)} at the end`,
+  ].join('\n');
+}
+
+const direct = process.argv[1] !== undefined && resolve(process.argv[1]) === SELF;
+if (direct && process.argv[2] === 'serve') await serveChild(process.argv[3], process.argv[4]);
+else if (direct) console.log(await benchTournament());

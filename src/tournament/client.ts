@@ -1,0 +1,194 @@
+import { Subject, type Subscription } from 'rxjs';
+import { WebSocket } from 'ws';
+import type { Agent } from '../runtime/agent.ts';
+import { parseToAgent, PROTOCOL_VERSION, type ErrorMessage, type FromAgent, type StartMessage, type ToAgent } from '../runtime/messages.ts';
+import { CLOSE_CODES, parseWith, welcomeMessage, type HelloMessage, type WelcomeMessage } from './protocol.ts';
+import { decodeFrame, encodeFrame, frameBytes, SUBPROTOCOLS, type WireFormat } from './wire.ts';
+
+/** An agent for every match, or a function that builds one from the match's start message (to know the game). */
+export type AgentSource = Agent | { readonly forMatch: (start: StartMessage) => Agent };
+
+export type ClientStatus =
+  | { readonly state: 'connecting'; readonly attempt: number }
+  | { readonly state: 'ready'; readonly welcome: WelcomeMessage }
+  | { readonly state: 'disconnected'; readonly code: number; readonly reason: string; readonly retryInMs?: number }
+  | { readonly state: 'closed'; readonly reason: string };
+
+export interface ConnectOptions {
+  /** The version of the agent's policy; the server rates each version apart (default "1"). */
+  readonly version?: string;
+  /** Ask the server to check that the token belongs to this agent. */
+  readonly agent?: string;
+  /** json (default) or msgpack frames. */
+  readonly format?: WireFormat;
+  /** Send the token in the hello message instead of the Authorization header. */
+  readonly tokenInHello?: boolean;
+  /** Reconnect after a dropped connection (default true), waiting minBackoffMs doubling up to maxBackoffMs. */
+  readonly reconnect?: boolean;
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  readonly onStatus?: (status: ClientStatus) => void;
+  /** Error messages from the server (protocol errors, out-of-order replies...). */
+  readonly onServerError?: (error: ErrorMessage) => void;
+}
+
+export interface RemoteClient {
+  /** Resolves with the first welcome; rejects if the server refuses the agent for good (a bad token). */
+  readonly ready: Promise<WelcomeMessage>;
+  /** Resolves when the client has stopped for good, with the reason. */
+  readonly closed: Promise<string>;
+  /** Drops the connection without closing the client (it reconnects, if allowed): for tests and tools. */
+  drop(): void;
+  close(): Promise<void>;
+}
+
+/** ws://host:port/agent from http://host:port, ws://host:port or a full /agent URL. */
+export function agentUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.protocol === 'http:') parsed.protocol = 'ws:';
+  if (parsed.protocol === 'https:') parsed.protocol = 'wss:';
+  if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/agent';
+  return parsed.toString();
+}
+
+interface Seat {
+  readonly inbox: Subject<ToAgent>;
+  readonly subscription: Subscription;
+}
+
+/**
+ * Plays an agent on a tournament server: each match's messages go to a fresh
+ * instance of the agent, its replies go back. When the connection drops the
+ * client reconnects with backoff; the server then resends the state of every
+ * match still running, and the agent picks it up from there.
+ */
+export function connect(url: string, token: string, source: AgentSource, options: ConnectOptions = {}): RemoteClient {
+  const target = agentUrl(url);
+  const format = options.format ?? 'json';
+  const version = options.version ?? '1';
+  const minBackoff = options.minBackoffMs ?? 100;
+  const maxBackoff = options.maxBackoffMs ?? 5000;
+  const agentFor = (start: StartMessage): Agent => (typeof source === 'function' ? source : source.forMatch(start));
+
+  let ws: WebSocket | undefined;
+  let attempt = 0;
+  let stopped = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const seats = new Map<string, Seat>();
+  let resolveReady!: (welcome: WelcomeMessage) => void;
+  let rejectReady!: (error: Error) => void;
+  let resolveClosed!: (reason: string) => void;
+  const ready = new Promise<WelcomeMessage>((resolve, reject) => ((resolveReady = resolve), (rejectReady = reject)));
+  ready.catch(() => undefined);
+  const closed = new Promise<string>((resolve) => (resolveClosed = resolve));
+
+  const status = (s: ClientStatus) => options.onStatus?.(s);
+  const send = (socket: WebSocket, message: FromAgent | HelloMessage) => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(encodeFrame(message, format));
+  };
+
+  const leave = (matchId: string) => {
+    const seat = seats.get(matchId);
+    if (!seat) return;
+    seats.delete(matchId);
+    seat.inbox.complete();
+    seat.subscription.unsubscribe();
+  };
+
+  const join = (socket: WebSocket, start: StartMessage) => {
+    leave(start.matchId);
+    const fail = (error: unknown) => send(socket, { type: 'error', v: PROTOCOL_VERSION, matchId: start.matchId, message: error instanceof Error ? error.message : String(error) });
+    let agent: Agent;
+    try {
+      agent = agentFor(start);
+    } catch (error) {
+      // No agent for this game (a spec that cannot play it): the match ends with outcome `error`.
+      return fail(error);
+    }
+    const inbox = new Subject<ToAgent>();
+    const subscription = agent(inbox.asObservable()).subscribe({ next: (reply) => send(socket, reply), error: fail });
+    seats.set(start.matchId, { inbox, subscription });
+    inbox.next(start);
+  };
+
+  const finish = (reason: string) => {
+    if (stopped) return;
+    stopped = true;
+    clearTimeout(retryTimer);
+    for (const matchId of [...seats.keys()]) leave(matchId);
+    rejectReady(new Error(reason));
+    status({ state: 'closed', reason });
+    resolveClosed(reason);
+  };
+
+  const onMessage = (socket: WebSocket, value: unknown) => {
+    const type = (value as { type?: unknown })?.type;
+    if (type === 'welcome') {
+      const welcome = parseWith(welcomeMessage, value, 'welcome');
+      attempt = 0;
+      resolveReady(welcome);
+      status({ state: 'ready', welcome });
+      return;
+    }
+    const message = parseToAgent(value);
+    if (message.type === 'error') return options.onServerError?.(message);
+    if (message.type === 'start') return join(socket, message);
+    const seat = seats.get(message.matchId);
+    if (!seat) return;
+    seat.inbox.next(message);
+    if (message.type === 'end') leave(message.matchId);
+  };
+
+  const open = () => {
+    attempt++;
+    status({ state: 'connecting', attempt });
+    const headers: Record<string, string> = options.tokenInHello ? {} : { authorization: `Bearer ${token}`, 'selfplay-version': version, ...(options.agent ? { 'selfplay-agent': options.agent } : {}) };
+    const socket = new WebSocket(target, [SUBPROTOCOLS[format]], { headers, perMessageDeflate: false });
+    ws = socket;
+    let refusal: number | undefined;
+    socket.on('unexpected-response', (_request, response) => {
+      refusal = response.statusCode;
+      response.resume();
+      socket.terminate();
+    });
+    socket.on('open', () => {
+      if (options.tokenInHello) send(socket, { type: 'hello', v: PROTOCOL_VERSION, token, version, ...(options.agent ? { agent: options.agent } : {}) });
+    });
+    socket.on('message', (data, isBinary) => {
+      try {
+        onMessage(socket, decodeFrame(frameBytes(data), isBinary, format));
+      } catch (error) {
+        options.onServerError?.({ type: 'error', v: PROTOCOL_VERSION, message: `bad message from the server: ${(error as Error).message}` });
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', (code, buffer) => {
+      for (const matchId of [...seats.keys()]) leave(matchId);
+      if (stopped) return;
+      const reason = refusal ? `the server refused the connection (HTTP ${refusal})` : buffer.toString() || `connection closed (${code})`;
+      if (code === CLOSE_CODES.unauthorized || refusal === 401 || refusal === 403 || refusal === 400) return finish(reason);
+      if (options.reconnect === false) return finish(reason);
+      const retryInMs = Math.min(maxBackoff, minBackoff * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2);
+      status({ state: 'disconnected', code, reason, retryInMs });
+      retryTimer = setTimeout(open, retryInMs);
+    });
+  };
+
+  open();
+  return {
+    ready,
+    closed,
+    drop: () => ws?.terminate(),
+    async close() {
+      const socket = ws;
+      finish('closed by the client');
+      if (socket && socket.readyState !== WebSocket.CLOSED) {
+        await new Promise<void>((resolve) => {
+          socket.once('close', () => resolve());
+          socket.close(1000, 'bye');
+          setTimeout(() => socket.terminate(), 1000).unref();
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { createGame } from '../../games/index.ts';
+import { ConfigError, type Game } from '../core/index.ts';
+import { parseInvalidMovePolicy } from '../runtime/invalid-moves.ts';
+import { agentName } from './protocol.ts';
+
+const formatObject = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('round-robin') }),
+  /** Each challenger plays every other agent; the others do not play each other. */
+  z.strictObject({ type: z.literal('gauntlet'), challengers: z.array(agentName).min(1) }),
+  /** Each round pairs agents with equal or near scores who have not met yet. */
+  z.strictObject({ type: z.literal('swiss'), rounds: z.number().int().min(1).max(1000) }),
+  /** Runs until stopped (or maxMatches): idle agents are paired with the nearest-rated idle opponent. */
+  z.strictObject({ type: z.literal('ladder'), maxMatches: z.number().int().min(1).optional() }),
+]);
+
+/** A format is an object, or its type alone: "round-robin". */
+const format = z.preprocess((value) => (typeof value === 'string' ? { type: value } : value), formatObject);
+
+export const tournamentConfigSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a tournament name is 1-64 letters, digits, "_", "." or "-"'),
+    /** A built-in game id, optionally with parameters: `kuhn-poker`, `connect-four:rows=5`. */
+    game: z.string().min(1),
+    params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    format,
+    /** Default: every agent registered when the tournament is created. */
+    agents: z.array(agentName).min(2).optional(),
+    gamesPerPairing: z.number().int().min(1).max(100_000).default(2),
+    /** Alternate which agent takes the first seat from game to game of a pairing. */
+    swapSeats: z.boolean().default(true),
+    /** Games 2k and 2k+1 of a pairing share a seed with seats swapped: the same deals from both sides. */
+    pairedSeeds: z.boolean().default(false),
+    /** Matches in flight at once. */
+    concurrency: z.number().int().min(1).max(100_000).default(8),
+    /** Matches one agent plays at once (its messages carry the match id). */
+    matchesPerAgent: z.number().int().min(1).max(1000).default(1),
+    /** What a turn message tells the agent it has. */
+    timePerMoveMs: z.number().int().min(1).max(3_600_000).default(10_000),
+    /** Extra time the server waits beyond timePerMoveMs, for the network. */
+    graceMs: z.number().int().min(0).max(600_000).default(500),
+    /** How long a disconnected agent may take to come back before it forfeits its matches. */
+    reconnectGraceMs: z.number().int().min(0).max(3_600_000).default(15_000),
+    /** spiral-train, eval, textarena, retry:N or custom:retries=R,offender=X,others=Y. */
+    invalidMoves: z.string().default('eval'),
+    maxTurns: z.number().int().min(1).optional(),
+    seed: z.number().int().min(0).max(0xffffffff).default(0),
+  })
+  .superRefine((config, ctx) => {
+    if (config.pairedSeeds && !config.swapSeats) ctx.addIssue({ code: 'custom', path: ['pairedSeeds'], message: 'paired seeds need swapSeats: true (the pair is the same deal from both seats)' });
+    if (config.pairedSeeds && config.gamesPerPairing % 2 === 1) ctx.addIssue({ code: 'custom', path: ['gamesPerPairing'], message: 'with paired seeds, games per pairing must be even' });
+    if (config.agents && new Set(config.agents).size !== config.agents.length) ctx.addIssue({ code: 'custom', path: ['agents'], message: 'an agent is listed twice' });
+  });
+
+export type TournamentConfig = z.output<typeof tournamentConfigSchema>;
+/** A config as written: defaults may be left out. */
+export type TournamentConfigInput = z.input<typeof tournamentConfigSchema>;
+/** A config with its agent list filled in, as stored with the tournament. */
+export type ResolvedConfig = TournamentConfig & { readonly agents: string[] };
+
+function describe(error: z.ZodError): string {
+  return error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ');
+}
+
+export function parseTournamentConfig(value: unknown, source = 'tournament config'): TournamentConfig {
+  const result = tournamentConfigSchema.safeParse(value);
+  if (!result.success) throw new ConfigError(`${source}: ${describe(result.error)}`);
+  parseInvalidMovePolicy(result.data.invalidMoves);
+  return result.data;
+}
+
+export function loadTournamentConfig(path: string): TournamentConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read tournament config ${path}: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`tournament config ${path} is not JSON: ${(error as Error).message}`);
+  }
+  return parseTournamentConfig(value, path);
+}
+
+export function tournamentGame(config: TournamentConfig): Game {
+  const game = createGame(config.game, config.params);
+  if (game.seats !== 2) throw new ConfigError(`tournament ${config.name}: ${game.id} has ${game.seats} seats; tournaments pair two agents per match`);
+  return game;
+}
+
+/** Fills in the agent list and checks that every agent named is registered and the game exists. */
+export function resolveConfig(config: TournamentConfig, registered: readonly string[]): ResolvedConfig {
+  tournamentGame(config);
+  const agents = config.agents ?? [...registered].sort();
+  if (agents.length < 2) throw new ConfigError(`tournament ${config.name}: needs at least two agents (registered: ${registered.length})`);
+  const known = new Set(registered);
+  const missing = agents.filter((a) => !known.has(a));
+  if (missing.length) throw new ConfigError(`tournament ${config.name}: unknown agent ${missing.join(', ')}; add it with \`selfplay agents add <name>\``);
+  if (config.format.type === 'gauntlet') {
+    const outside = config.format.challengers.filter((c) => !agents.includes(c));
+    if (outside.length) throw new ConfigError(`tournament ${config.name}: challenger ${outside.join(', ')} is not among the tournament's agents`);
+    if (config.format.challengers.length === agents.length) throw new ConfigError(`tournament ${config.name}: a gauntlet needs at least one agent that is not a challenger`);
+  }
+  return { ...config, agents };
+}

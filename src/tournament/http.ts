@@ -1,0 +1,97 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Leaderboard } from './ratings/leaderboard.ts';
+import type { LiveRatings } from './ratings/live.ts';
+import { PAGE_HTML, PAGE_SCRIPT } from './page.ts';
+import type { SpectatorHub } from './spectators.ts';
+import type { Store } from './store.ts';
+
+export interface ApiContext {
+  readonly store: Store;
+  readonly leaderboard: Leaderboard;
+  readonly ratings: LiveRatings;
+  readonly spectators: SpectatorHub;
+  readonly log: (line: string) => void;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+};
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...SECURITY_HEADERS });
+  res.end(body);
+}
+
+function tournamentId(store: Store, name: string | null): number | undefined {
+  if (name === null) return undefined;
+  const tournament = store.tournaments().find((t) => t.name === name);
+  if (!tournament) throw new HttpError(404, `no tournament named ${JSON.stringify(name)}`);
+  return tournament.id;
+}
+
+function route(context: ApiContext, path: string, query: URLSearchParams): unknown {
+  const { store } = context;
+  if (path === '/api/leaderboard') {
+    return { official: context.leaderboard.official(tournamentId(store, query.get('tournament'))), live: context.ratings.rows() };
+  }
+  if (path === '/api/tournaments') {
+    const progress = store.progress();
+    const running = new Map<string, number>();
+    for (const m of context.spectators.runningMatches()) running.set(m.tournament, (running.get(m.tournament) ?? 0) + 1);
+    return {
+      tournaments: store.tournaments().map((t) => ({
+        name: t.name,
+        game: t.config.game,
+        format: t.config.format,
+        agents: t.config.agents,
+        status: t.status,
+        matches: { done: progress.get(t.id)?.done ?? 0, running: running.get(t.name) ?? 0, pending: (progress.get(t.id)?.pending ?? 0) - (running.get(t.name) ?? 0) },
+        createdAt: t.createdAt,
+        finishedAt: t.finishedAt,
+      })),
+    };
+  }
+  if (path === '/api/matches') {
+    const limit = Math.min(200, Math.max(1, Number(query.get('limit') ?? 20) || 20));
+    return { running: context.spectators.runningMatches(), recent: store.recentResults(limit) };
+  }
+  const match = /^\/api\/matches\/([^/]+)$/.exec(path);
+  if (match) {
+    let id: string;
+    try {
+      id = decodeURIComponent(match[1]);
+    } catch {
+      throw new HttpError(400, 'the match id is not valid URL encoding');
+    }
+    const found = store.match(id);
+    if (!found) throw new HttpError(404, `no match ${JSON.stringify(id)}`);
+    return found;
+  }
+  throw new HttpError(404, `nothing at ${path}; try /api/leaderboard, /api/tournaments, /api/matches or /api/matches/:id`);
+}
+
+/** The JSON API and the live page. */
+export function handleHttp(context: ApiContext, req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'application/json', JSON.stringify({ error: 'only GET' }));
+  if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', PAGE_HTML);
+  if (url.pathname === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', PAGE_SCRIPT);
+  try {
+    send(res, 200, 'application/json', JSON.stringify(route(context, url.pathname, url.searchParams)));
+  } catch (error) {
+    if (error instanceof HttpError) return send(res, error.status, 'application/json', JSON.stringify({ error: error.message }));
+    send(res, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
+    context.log(`GET ${url.pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+}

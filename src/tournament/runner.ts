@@ -1,0 +1,257 @@
+import { ordinal } from 'openskill';
+import type { Game } from '../core/index.ts';
+import type { Episode, EpisodeStep } from '../episodes/index.ts';
+import { parseInvalidMovePolicy, type InvalidMovePolicy } from '../runtime/invalid-moves.ts';
+import { PROTOCOL_VERSION } from '../runtime/messages.ts';
+import { playMatch } from '../runtime/referee.ts';
+import { tournamentGame } from './config.ts';
+import { ladderPairing, plan, seatScores, type FinishedMatch, type PlannedMatch } from './formats.ts';
+import type { LiveRatings } from './ratings/live.ts';
+import type { Disconnect, SessionRegistry } from './sessions.ts';
+import type { SpectatorHub } from './spectators.ts';
+import { matchId, type Contestant, type MatchRow, type Store, type TournamentRow } from './store.ts';
+
+const MAX_FAILURES = 3;
+
+export interface RunnerContext {
+  readonly store: Store;
+  readonly registry: SessionRegistry;
+  readonly ratings: LiveRatings;
+  readonly spectators: SpectatorHub;
+  readonly log: (line: string) => void;
+}
+
+/** Records each disconnect in the episode, in the meta of the seat's step it hit (or its last step). */
+export function withDisconnects(episode: Episode, logs: readonly (readonly Disconnect[])[]): Episode {
+  if (logs.every((log) => log.length === 0)) return episode;
+  const steps = episode.steps.slice();
+  logs.forEach((log, seat) => {
+    const mine = steps.flatMap((step, index) => (step.seat === seat ? [index] : []));
+    for (const disconnect of log) {
+      if (mine.length === 0) continue;
+      const index = mine[Math.min(disconnect.step, mine.length - 1)];
+      const step: EpisodeStep = steps[index];
+      const previous = (step.meta?.disconnects as unknown[] | undefined) ?? [];
+      const record = disconnect.downMs === undefined ? { step: disconnect.step, returned: false } : { step: disconnect.step, downMs: disconnect.downMs };
+      steps[index] = { ...step, meta: { ...step.meta, disconnects: [...previous, record] } };
+    }
+  });
+  return { ...episode, steps };
+}
+
+/**
+ * Runs one tournament: plans its matches (stored before they start), starts
+ * each as soon as its agents are connected and free, referees it with the
+ * runtime's playMatch over the agents' connections, and commits the result,
+ * episode and rating updates together. Matches left running by a killed
+ * server are pending again, so they are replayed.
+ */
+export class TournamentRunner {
+  private readonly game: Game;
+  private readonly invalidMoves: InvalidMovePolicy;
+  /** Matches being played or committed. */
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Matches being played (the tournament's concurrency). */
+  private playing = 0;
+  private planned: PlannedMatch[] = [];
+  private pending: MatchRow[] = [];
+  private readonly finished = new Map<string, FinishedMatch>();
+  private final = false;
+  private readonly failures = new Map<string, number>();
+  /** The ladder's next pairing number. */
+  private nextSequence = 0;
+  private stopped = false;
+  private readonly unsubscribe: () => void;
+  private resolveDone!: () => void;
+  /** Resolves when every match of the tournament has a result. */
+  readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+
+  constructor(
+    readonly tournament: TournamentRow,
+    private readonly context: RunnerContext,
+  ) {
+    this.game = tournamentGame(tournament.config);
+    this.invalidMoves = parseInvalidMovePolicy(tournament.config.invalidMoves);
+    const rows = context.store.matchesOf(tournament.id);
+    const results = new Map(context.store.results(tournament.id).map((r) => [r.matchId, r]));
+    for (const row of rows) {
+      const result = results.get(row.id);
+      if (result) this.finished.set(row.key, { key: row.key, round: row.round, seats: row.seats, scores: seatScores(result.returns) });
+    }
+    this.planned = rows;
+    this.pending = rows.filter((m) => m.status === 'pending');
+    this.nextSequence = rows.reduce((n, m) => Math.max(n, m.round + 1), 0);
+    this.unsubscribe = context.registry.onAvailable(() => this.pump());
+  }
+
+  start(): void {
+    if (this.finished.size > 0) this.context.log(`tournament ${this.tournament.name} resumes: ${this.finished.size} of ${this.planned.length} planned matches have results`);
+    this.replan();
+    this.pump();
+  }
+
+  /** Stores and queues the matches the format calls for now. */
+  private replan(): void {
+    const schedule = plan(this.tournament.config, this.planned, this.finished);
+    this.final = schedule.final;
+    const known = new Set(this.planned.map((m) => m.key));
+    this.enqueue(schedule.matches.filter((m) => !known.has(m.key)));
+  }
+
+  private enqueue(matches: readonly PlannedMatch[]): void {
+    if (matches.length === 0) return;
+    // The ladder plans a pairing at a time, so many that a commit each would be the bottleneck; its plans ride with the next group commit.
+    if (this.tournament.config.format.type === 'ladder') {
+      this.context.store.planMatchesSoon(this.tournament, matches).catch((error) => this.context.log(`could not store ladder pairing: ${(error as Error).message}`));
+    }
+    else this.context.store.planMatches(this.tournament, matches);
+    this.planned.push(...matches);
+    for (const m of matches) this.pending.push({ ...m, id: matchId(this.tournament.name, m.key), tournamentId: this.tournament.id, status: 'pending' });
+  }
+
+  private free(agent: string): boolean {
+    const session = this.context.registry.find(agent);
+    return session !== undefined && session.connected && session.busy < this.tournament.config.matchesPerAgent;
+  }
+
+  /** Starts what can start now. */
+  private pump(): void {
+    const { config } = this.tournament;
+    while (!this.stopped && this.playing < config.concurrency) {
+      const index = this.pending.findIndex((m) => m.seats.every((agent) => this.free(agent)));
+      if (index >= 0) this.launch(this.pending.splice(index, 1)[0]);
+      else if (!this.pairIdleAgents()) break;
+    }
+    this.checkFinished();
+  }
+
+  /** The ladder's next pairings, among the agents free now; false if none could be made. */
+  private pairIdleAgents(): boolean {
+    const { config } = this.tournament;
+    if (config.format.type !== 'ladder') return false;
+    const { maxMatches } = config.format;
+    const idle = config.agents.filter((a) => this.free(a));
+    const rating = (agent: string) => ordinal(this.context.ratings.get({ agent, version: this.context.registry.session(agent).version }));
+    let paired = false;
+    while (this.playing + this.pending.length < config.concurrency) {
+      if (maxMatches !== undefined && this.planned.length >= maxMatches) {
+        this.final = true;
+        break;
+      }
+      const pairing = ladderPairing(config, this.nextSequence, idle, rating);
+      if (!pairing) break;
+      this.nextSequence++;
+      this.enqueue(pairing);
+      for (const agent of pairing[0].seats) idle.splice(idle.indexOf(agent), 1);
+      paired = true;
+    }
+    return paired;
+  }
+
+  private checkFinished(): void {
+    if (!this.final || this.pending.length > 0 || this.running.size > 0 || this.planned.length > this.finished.size) return;
+    if (this.tournament.status !== 'finished') {
+      this.context.store.finishTournament(this.tournament.id);
+      this.context.log(`tournament ${this.tournament.name} finished: ${this.finished.size} matches`);
+    }
+    this.unsubscribe();
+    this.resolveDone();
+  }
+
+  private launch(match: MatchRow): void {
+    const controller = new AbortController();
+    this.playing++;
+    const done = this.play(match, controller.signal)
+      .catch((error) => {
+        if (controller.signal.aborted) return;
+        // A match that keeps failing (a server bug) waits in the database for the next start instead of looping.
+        const failures = (this.failures.get(match.id) ?? 0) + 1;
+        this.failures.set(match.id, failures);
+        const again = failures < MAX_FAILURES;
+        this.context.log(`match ${match.id} failed (${error instanceof Error ? error.message : String(error)}); ${again ? 'it goes back in the queue' : `left pending after ${failures} failures`}`);
+        if (again) this.pending.push(match);
+      })
+      .finally(() => {
+        this.running.delete(match.id);
+        // Its agents were freed (and the scheduler called) when play ended; only a match put back, or a new swiss round, is new.
+        if (this.pending.length > 0) this.pump();
+        else this.checkFinished();
+      });
+    this.running.set(match.id, { controller, done });
+  }
+
+  /** Plays a match, frees its agents, then commits its result (the match stays pending in the database until then). */
+  private async play(match: MatchRow, signal: AbortSignal): Promise<void> {
+    const { store, registry, ratings, spectators } = this.context;
+    const { config } = this.tournament;
+    const sessions = match.seats.map((agent) => registry.session(agent));
+    const contestants: Contestant[] = sessions.map((s) => ({ agent: s.name, version: s.version }));
+    const disconnects = sessions.map((): Disconnect[] => []);
+    for (const s of sessions) s.busy++;
+    spectators.matchStarted({ matchId: match.id, tournament: this.tournament.name, game: this.game.id, players: contestants, startedAt: new Date().toISOString() });
+    let episode: Episode;
+    try {
+      episode = withDisconnects(
+        await playMatch({
+          game: this.game,
+          players: sessions.map((s, seat) => ({
+            name: s.name,
+            policy: { id: s.name, version: contestants[seat].version },
+            agent: s.agent({ graceMs: config.graceMs, reconnectGraceMs: config.reconnectGraceMs, disconnects: disconnects[seat] }),
+          })),
+          seed: match.seed,
+          matchId: match.id,
+          invalidMoves: this.invalidMoves,
+          turnTimeoutMs: config.timePerMoveMs + config.graceMs,
+          maxTurns: config.maxTurns,
+          timing: true,
+          signal,
+          onEvent: (event) => spectators.event(event),
+        }),
+        disconnects,
+      );
+    } catch (error) {
+      spectators.matchEnded({ type: 'end', v: PROTOCOL_VERSION, matchId: match.id, returns: match.seats.map(() => 0), outcome: 'error', reason: 'the server stopped the match; it will be replayed' });
+      throw error;
+    } finally {
+      this.playing--;
+      for (const s of sessions) s.busy--;
+      // Its agents are free again: this and every other tournament may start something.
+      registry.available();
+    }
+    spectators.matchEnded({ type: 'end', v: PROTOCOL_VERSION, matchId: match.id, returns: [...episode.returns], outcome: episode.outcome, ...(episode.reason ? { reason: episode.reason } : {}) });
+    const scores = seatScores(episode.returns);
+    const updated = episode.outcome === 'error' ? [] : ratings.update(contestants, scores);
+    const result = {
+      matchId: match.id,
+      tournamentId: this.tournament.id,
+      players: contestants,
+      returns: episode.returns,
+      outcome: episode.outcome,
+      ...(episode.reason ? { reason: episode.reason } : {}),
+      finishedAt: new Date().toISOString(),
+    };
+    try {
+      await store.complete({ result, episode, ratings: updated });
+    } catch (error) {
+      // The in-memory ratings already counted this match; take them back from the database.
+      ratings.reload(store.ratings());
+      throw error;
+    }
+    this.finished.set(match.key, { key: match.key, round: match.round, seats: match.seats, scores });
+    spectators.ratingsUpdated();
+    if (config.format.type === 'swiss') this.replan();
+  }
+
+  /** Stops starting matches and aborts those in flight; they are still pending in the database, so the next start replays them. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe();
+    for (const { controller } of this.running.values()) controller.abort(new Error('the server is shutting down'));
+    await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  status() {
+    return { running: this.playing, pending: this.pending.length, finished: this.finished.size, planned: this.planned.length, final: this.final };
+  }
+}

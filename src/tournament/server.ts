@@ -1,0 +1,140 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { serveAgentSocket, identifyFromHeaders, DEFAULT_LIMITS, type ConnectionLimits } from './agent-socket.ts';
+import { parseTournamentConfig, resolveConfig, type TournamentConfigInput } from './config.ts';
+import { startHeartbeat } from './heartbeat.ts';
+import { handleHttp } from './http.ts';
+import { CLOSE_CODES } from './protocol.ts';
+import { Leaderboard } from './ratings/leaderboard.ts';
+import { LiveRatings } from './ratings/live.ts';
+import { TournamentRunner } from './runner.ts';
+import { SessionRegistry } from './sessions.ts';
+import { SpectatorHub } from './spectators.ts';
+import { Store, type Durability } from './store.ts';
+import { MAX_FRAME_BYTES, SUBPROTOCOLS } from './wire.ts';
+
+export interface ServerOptions {
+  /** The SQLite file (created if missing). */
+  readonly db: string;
+  /** Default 8080; 0 picks a free port. */
+  readonly port?: number;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Tournaments to create (if new) and run, besides the unfinished ones already in the database. */
+  readonly tournaments?: readonly TournamentConfigInput[];
+  /** Origins (scheme://host[:port]) whose pages may open WebSockets, besides the server's own. */
+  readonly origins?: readonly string[];
+  /** Ping interval; a connection that misses one pong is closed (default 10 s). */
+  readonly heartbeatMs?: number;
+  readonly limits?: Partial<ConnectionLimits>;
+  /** `normal` (default): nothing committed is lost when the server is killed; `full`: not even on a power cut (slower). */
+  readonly durability?: Durability;
+  /** Bootstrap samples of the official table (default 200). */
+  readonly bootstrapSamples?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface TournamentServer {
+  /** http://host:port; agents connect to its /agent path, spectators to /live. */
+  readonly url: string;
+  readonly port: number;
+  readonly store: Store;
+  runner(name: string): TournamentRunner | undefined;
+  /** Aborts running matches (they are replayed on the next start), closes every connection and the database. */
+  close(): Promise<void>;
+}
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`);
+}
+
+/** Browsers always send Origin: the server's own pages and the allowlist may connect; clients without Origin are not browsers. */
+function originAllowed(request: IncomingMessage, allowed: ReadonlySet<string>): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  if (allowed.has(origin)) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+export async function startServer(options: ServerOptions): Promise<TournamentServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const heartbeatMs = options.heartbeatMs ?? 10_000;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const store = new Store(options.db, options.durability);
+  try {
+    const registered = store.agents().map((a) => a.name);
+    for (const config of options.tournaments ?? []) store.ensureTournament(resolveConfig(parseTournamentConfig(config), registered));
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+
+  const registry = new SessionRegistry();
+  const ratings = new LiveRatings(store.ratings());
+  const spectators = new SpectatorHub(() => ratings.rows());
+  const leaderboard = new Leaderboard(store, options.bootstrapSamples);
+  const runners = store.tournaments().filter((t) => t.status === 'running').map((t) => new TournamentRunner(t, { store, registry, ratings, spectators, log }));
+
+  const agents = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_FRAME_BYTES,
+    perMessageDeflate: false,
+    handleProtocols: (offered) => (offered.has(SUBPROTOCOLS.msgpack) ? SUBPROTOCOLS.msgpack : offered.has(SUBPROTOCOLS.json) ? SUBPROTOCOLS.json : false),
+  });
+  const watchers = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false });
+  const origins = new Set(options.origins ?? []);
+  const context = { store, registry, heartbeatMs, limits };
+
+  const http = createServer((req, res) => handleHttp({ store, leaderboard, ratings, spectators, log }, req, res));
+  http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (!originAllowed(request, origins)) return refuseUpgrade(socket, 403, 'Forbidden: origin not allowed');
+    if (url.searchParams.has('token')) return refuseUpgrade(socket, 400, 'Bad Request: tokens go in the Authorization header or the hello message, never the URL');
+    if (url.pathname === '/agent') {
+      const identity = identifyFromHeaders(request, store);
+      if (identity && 'status' in identity) return refuseUpgrade(socket, identity.status, identity.reason);
+      if (identity && registry.find(identity.agent)?.connected) return refuseUpgrade(socket, 409, 'Conflict: the agent already has a live connection');
+      return agents.handleUpgrade(request, socket, head, (ws) => serveAgentSocket(ws, identity, context));
+    }
+    if (url.pathname === '/live') return watchers.handleUpgrade(request, socket, head, (ws) => spectators.serve(ws));
+    refuseUpgrade(socket, 404, 'Not Found: WebSockets are served at /agent and /live');
+  });
+  const stopHeartbeat = startHeartbeat(function* (): Iterable<WebSocket> {
+    yield* agents.clients;
+    yield* watchers.clients;
+  }, heartbeatMs);
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = http.address() as AddressInfo;
+  const host = options.host ?? '127.0.0.1';
+  for (const runner of runners) runner.start();
+
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    store,
+    runner: (name) => runners.find((r) => r.tournament.name === name),
+    async close() {
+      stopHeartbeat();
+      await Promise.all(runners.map((r) => r.stop()));
+      for (const ws of [...agents.clients, ...watchers.clients]) ws.close(CLOSE_CODES.shuttingDown, 'server shutting down');
+      spectators.close();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+      for (const ws of [...agents.clients, ...watchers.clients]) ws.terminate();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,131 @@
+import { WebSocket } from 'ws';
+import { ProtocolError } from '../core/index.ts';
+import type { EndMessage, EventMessage } from '../runtime/messages.ts';
+import { ERROR_CODES, errorFrame, parseWith, spectatorRequest } from './protocol.ts';
+import { TokenBucket } from './rate-limit.ts';
+import type { LiveRating } from './ratings/live.ts';
+import type { Contestant } from './store.ts';
+import { decodeFrame, frameBytes } from './wire.ts';
+
+export interface RunningMatch {
+  readonly matchId: string;
+  readonly tournament: string;
+  readonly game: string;
+  readonly players: readonly Contestant[];
+  readonly startedAt: string;
+}
+
+interface Watched {
+  readonly info: RunningMatch;
+  readonly events: EventMessage[];
+  readonly watchers: Set<WebSocket>;
+}
+
+/** The match list sent to spectators is capped; the page shows the first ones. */
+const LISTED = 100;
+
+/**
+ * Spectators (the live page): every one gets the list of running matches and
+ * the live ratings, at most every `intervalMs`; one that watches a match gets
+ * its public events so far and then each event as it happens.
+ */
+export class SpectatorHub {
+  private readonly clients = new Set<WebSocket>();
+  private readonly running = new Map<string, Watched>();
+  private matchesChanged = true;
+  private ratingsChanged = true;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ratings: () => LiveRating[],
+    intervalMs = 500,
+  ) {
+    this.timer = setInterval(() => this.tick(), intervalMs);
+    this.timer.unref();
+  }
+
+  private send(ws: WebSocket, message: unknown): void {
+    if (ws.readyState === WebSocket.OPEN && ws.bufferedAmount < 1024 * 1024) ws.send(JSON.stringify(message));
+  }
+
+  private matchList() {
+    return { type: 'matches', total: this.running.size, running: [...this.running.values()].slice(0, LISTED).map((w) => w.info) };
+  }
+
+  private tick(): void {
+    if (this.clients.size === 0) return;
+    const messages = [];
+    if (this.matchesChanged) messages.push(this.matchList());
+    if (this.ratingsChanged) messages.push({ type: 'ratings', rows: this.ratings() });
+    this.matchesChanged = this.ratingsChanged = false;
+    for (const message of messages) {
+      const frame = JSON.stringify(message);
+      for (const ws of this.clients) if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+    }
+  }
+
+  serve(ws: WebSocket): void {
+    this.clients.add(ws);
+    const bucket = new TokenBucket(20, 40);
+    let watching: Watched | undefined;
+    const unwatch = () => {
+      watching?.watchers.delete(ws);
+      watching = undefined;
+    };
+    ws.on('message', (data, isBinary) => {
+      try {
+        if (!bucket.take()) throw new ProtocolError('too many requests; slow down');
+        const request = parseWith(spectatorRequest, decodeFrame(frameBytes(data), isBinary, 'json'), 'spectator request');
+        unwatch();
+        if (request.type === 'unwatch') return;
+        const match = this.running.get(request.matchId);
+        if (!match) throw new ProtocolError(`match ${request.matchId} is not running (it may have ended: GET /api/matches/${encodeURIComponent(request.matchId)})`);
+        watching = match;
+        match.watchers.add(ws);
+        this.send(ws, { type: 'match', match: match.info, events: match.events });
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        this.send(ws, errorFrame(ERROR_CODES.badMessage, error.message));
+      }
+    });
+    ws.on('close', () => {
+      unwatch();
+      this.clients.delete(ws);
+    });
+    ws.on('error', () => undefined);
+    this.send(ws, this.matchList());
+    this.send(ws, { type: 'ratings', rows: this.ratings() });
+  }
+
+  matchStarted(info: RunningMatch): void {
+    this.running.set(info.matchId, { info, events: [], watchers: new Set() });
+    this.matchesChanged = true;
+  }
+
+  event(event: EventMessage): void {
+    const match = this.running.get(event.matchId);
+    if (!match) return;
+    match.events.push(event);
+    for (const ws of match.watchers) this.send(ws, event);
+  }
+
+  matchEnded(end: EndMessage): void {
+    const match = this.running.get(end.matchId);
+    if (!match) return;
+    this.running.delete(end.matchId);
+    for (const ws of match.watchers) this.send(ws, end);
+    this.matchesChanged = true;
+  }
+
+  ratingsUpdated(): void {
+    this.ratingsChanged = true;
+  }
+
+  runningMatches(): RunningMatch[] {
+    return [...this.running.values()].map((w) => w.info);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}

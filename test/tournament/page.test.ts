@@ -1,0 +1,69 @@
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { policyAgent } from '../../src/runtime/index.ts';
+import { connect, type RemoteClient } from '../../src/tournament/index.ts';
+import { testServer, type TestServer } from './helpers.ts';
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Plays the first legal square after `ms`: slow enough to watch. */
+const deliberate = (ms: number) => policyAgent((turn) => new Promise<string>((resolve) => setTimeout(() => resolve(turn.legal[0]), ms)));
+
+describe('the live page in chromium', () => {
+  let t: TestServer;
+  let clients: RemoteClient[];
+  let browser: Browser;
+
+  beforeAll(async () => {
+    t = await testServer(['ann', 'bob'], {
+      tournaments: [{ name: 'show', game: 'tic-tac-toe', format: 'round-robin', gamesPerPairing: 50, concurrency: 1 }],
+    });
+    clients = [connect(t.server.url, t.tokens.ann, deliberate(100)), connect(t.server.url, t.tokens.bob, deliberate(100))];
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all(clients.map((c) => c.close()));
+    await t.stop();
+  });
+
+  it('shows the leaderboard, a match as it is played, and a replay', async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(t.server.url);
+
+    await page.locator('#leaderboard tr.agent-row').nth(1).waitFor({ timeout: 15_000 });
+    const names = await page.locator('#leaderboard tr.agent-row td.name').allTextContents();
+    expect(names.sort()).toEqual(['ann', 'bob']);
+    expect(await page.locator('#leaderboard tr.agent-row').first().locator('td').nth(4).textContent()).toMatch(/^\[-?\d+, -?\d+\]$/);
+    await page.locator('#live-ratings tbody tr').nth(1).waitFor();
+    expect(await page.locator('#tournaments tbody').textContent()).toContain('show');
+
+    // Watch a running match: its moves appear as they are played. (A match may end between the
+    // list's refresh and the click; then watch the next one.)
+    const live = page.locator('#live-match');
+    const moves = async () => ((await live.textContent())!.match(/seat \d: \[\d\]/g) ?? []).length;
+    await expect
+      .poll(async () => {
+        await page.locator('#running li').first().click();
+        await page.waitForTimeout(150);
+        const seen = await moves();
+        await page.waitForTimeout(400);
+        return (await moves()) > seen;
+      }, { timeout: 15_000 })
+      .toBe(true);
+    expect(await live.textContent()).toMatch(/seat 0: (ann|bob)/);
+
+    // Replay a finished match step by step.
+    await page.locator('#recent li').first().click();
+    await page.locator('#replay').filter({ hasText: /step 1 · seat 0/ }).waitFor();
+    await page.locator('#replay-next').click();
+    expect(await page.locator('#replay').textContent()).toMatch(/step 2 · seat 1/);
+    expect(await page.locator('#replay-position').textContent()).toMatch(/^2 \/ \d+$/);
+
+    expect(problems).toEqual([]);
+  });
+});

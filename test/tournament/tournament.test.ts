@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mctsAgent } from '../../agents/mcts.ts';
+import { randomAgent } from '../../agents/random.ts';
+import { ticTacToe } from '../../games/index.ts';
+import { policyAgent } from '../../src/runtime/index.ts';
+import { connect, type RemoteClient } from '../../src/tournament/index.ts';
+import { getJson, testServer, type TestServer } from './helpers.ts';
+
+/** Always the first legal action: in kuhn-poker, check or call... */
+const first = policyAgent((turn) => turn.legal[0]);
+/** ...and the last: bet or fold. */
+const last = policyAgent((turn) => turn.legal[turn.legal.length - 1]);
+
+describe('a round-robin tournament over real sockets', () => {
+  let t: TestServer;
+  let clients: RemoteClient[];
+
+  beforeAll(async () => {
+    t = await testServer(['ann', 'bob', 'cat', 'dan'], {
+      tournaments: [{ name: 'rr', game: 'kuhn-poker', format: 'round-robin', gamesPerPairing: 6, pairedSeeds: true, concurrency: 4, timePerMoveMs: 5000 }],
+    });
+    clients = [
+      connect(t.server.url, t.tokens.ann, randomAgent()),
+      connect(t.server.url, t.tokens.bob, first, { format: 'msgpack' }),
+      connect(t.server.url, t.tokens.cat, last, { tokenInHello: true, version: '2' }),
+      connect(t.server.url, t.tokens.dan, randomAgent(), { format: 'msgpack', tokenInHello: true, agent: 'dan' }),
+    ];
+    await Promise.all(clients.map((c) => c.ready));
+    await t.server.runner('rr')!.done;
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await t.stop();
+  });
+
+  it('plays every pairing, stores every result exactly once with its episode', async () => {
+    const results = t.server.store.results();
+    expect(results).toHaveLength(6 * 6);
+    expect(new Set(results.map((r) => r.matchId)).size).toBe(36);
+    for (const r of results) {
+      expect(r.outcome).toBe('normal');
+      expect(r.returns[0] + r.returns[1]).toBe(0);
+      const stored = t.server.store.match(r.matchId)!;
+      expect(stored.match.status).toBe('done');
+      expect(stored.episode!.returns).toEqual(r.returns);
+      expect(stored.episode!.steps.filter((s) => s.seat !== 'chance').every((s) => s.valid && typeof s.ms === 'number')).toBe(true);
+    }
+    expect(t.server.store.tournaments()[0].status).toBe('finished');
+  });
+
+  it('swaps seats and, with paired seeds, deals the same cards to both sides', () => {
+    const game = (g: number) => t.server.store.match(`rr:ann:bob:${g}`)!;
+    const [a, b] = [game(0), game(1)];
+    expect(a.match.seats).toEqual(['ann', 'bob']);
+    expect(b.match.seats).toEqual(['bob', 'ann']);
+    expect(a.match.seed).toBe(b.match.seed);
+    expect(a.episode!.history.slice(0, 2)).toEqual(b.episode!.history.slice(0, 2));
+    expect(game(2).match.seed).not.toBe(a.match.seed);
+  });
+
+  it('rates each agent version live and officially', async () => {
+    const board = await getJson(`${t.server.url}/api/leaderboard`);
+    const names = (rows: { agent: string; version: string }[]) => rows.map((r) => `${r.agent}@${r.version}`).sort();
+    expect(names(board.live)).toEqual(['ann@1', 'bob@1', 'cat@2', 'dan@1']);
+    expect(names(board.official.rows)).toEqual(['ann@1', 'bob@1', 'cat@2', 'dan@1']);
+    for (const row of board.live) expect(row.games).toBe(18);
+    for (const row of board.official.rows) {
+      expect(row.games).toBe(18);
+      expect(row.low).toBeLessThanOrEqual(row.rating);
+      expect(row.high).toBeGreaterThanOrEqual(row.rating);
+    }
+    expect(board.official.superiority).toHaveLength(4);
+    const tournaments = await getJson(`${t.server.url}/api/tournaments`);
+    expect(tournaments.tournaments[0]).toMatchObject({ name: 'rr', status: 'finished', matches: { done: 36, pending: 0, running: 0 } });
+    const match = await getJson(`${t.server.url}/api/matches/${encodeURIComponent('rr:ann:bob:0')}`);
+    expect(match.episode.id).toBe('rr:ann:bob:0');
+    expect((await fetch(`${t.server.url}/api/matches/nope`)).status).toBe(404);
+  });
+});
+
+describe('other formats', () => {
+  it('gauntlet: challengers meet the field only; swiss: rounds without rematches; ladder: up to maxMatches', async () => {
+    const agents = ['a1', 'a2', 'a3', 'a4', 'a5'];
+    const t = await testServer(agents, {
+      tournaments: [
+        { name: 'g', game: 'tic-tac-toe', format: { type: 'gauntlet', challengers: ['a1'] }, gamesPerPairing: 2, concurrency: 2 },
+        { name: 's', game: 'tic-tac-toe', format: { type: 'swiss', rounds: 3 }, gamesPerPairing: 1, concurrency: 2 },
+        { name: 'l', game: 'tic-tac-toe', format: { type: 'ladder', maxMatches: 10 }, gamesPerPairing: 2, concurrency: 2 },
+      ],
+    });
+    const game = ticTacToe();
+    const clients = agents.map((a, i) => connect(t.server.url, t.tokens[a], i === 0 ? mctsAgent(game, { iterations: 50 }) : randomAgent()));
+    try {
+      await Promise.all(['g', 's', 'l'].map((name) => t.server.runner(name)!.done));
+      const byTournament = (name: string) => t.server.store.matchesOf(t.server.store.tournaments().find((x) => x.name === name)!.id);
+      const gauntlet = byTournament('g');
+      expect(gauntlet).toHaveLength(8);
+      expect(gauntlet.every((m) => m.seats.includes('a1'))).toBe(true);
+      const swiss = byTournament('s');
+      expect(swiss.map((m) => m.round)).toEqual([1, 1, 2, 2, 3, 3]);
+      const pairs = swiss.map((m) => [...m.seats].sort().join('-'));
+      expect(new Set(pairs).size).toBe(pairs.length);
+      const ladder = byTournament('l');
+      expect(ladder).toHaveLength(10);
+      expect(ladder.every((m) => m.status === 'done')).toBe(true);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await t.stop();
+    }
+  });
+});
