@@ -13,8 +13,6 @@ export interface MmdOptions {
   readonly magnetStrength?: number;
   /** How fast the magnet follows the policy, per update (default 0.02). */
   readonly magnetRate?: number;
-  /** Updates after which the step size has shrunk by a factor sqrt(2): it is stepSize / sqrt(1 + t / stepDecay) (default: no decay). */
-  readonly stepDecay?: number;
 }
 
 export interface UpdateMetrics {
@@ -30,7 +28,7 @@ const snapshotSchema = z.object({
   version: z.number().int().min(0),
   game: z.string(),
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-  options: z.object({ stepSize: z.number(), magnetStrength: z.number(), magnetRate: z.number(), stepDecay: z.number().nullable() }),
+  options: z.object({ stepSize: z.number(), magnetStrength: z.number(), magnetRate: z.number() }),
   logits: z.array(z.number()),
   logMagnet: z.array(z.number()),
   averageWeights: z.array(z.number()),
@@ -64,9 +62,9 @@ export class TabularSoftmax implements PolicyBackend {
     options: MmdOptions = {},
   ) {
     this.tree = compile(game);
-    this.options = { stepSize: options.stepSize ?? 1, magnetStrength: options.magnetStrength ?? 0.5, magnetRate: options.magnetRate ?? 0.02, stepDecay: options.stepDecay ?? Infinity };
+    this.options = { stepSize: options.stepSize ?? 1, magnetStrength: options.magnetStrength ?? 0.5, magnetRate: options.magnetRate ?? 0.02 };
     for (const [name, value] of Object.entries(this.options)) {
-      if (!(value >= 0) || (name !== 'stepDecay' && !Number.isFinite(value))) throw new ConfigError(`tabular-softmax: ${name} must be a number >= 0, not ${value}`);
+      if (!(value >= 0 && Number.isFinite(value))) throw new ConfigError(`tabular-softmax: ${name} must be a number >= 0, not ${value}`);
     }
     const slots = this.tree.actionStart[this.tree.infosetCount];
     this.logits = new Float64Array(slots);
@@ -166,8 +164,7 @@ export class TabularSoftmax implements PolicyBackend {
       version: this.version,
       game: this.game.id,
       params: { ...this.game.params },
-      // JSON has no Infinity: no decay is written as null.
-      options: { ...this.options, stepDecay: Number.isFinite(this.options.stepDecay) ? this.options.stepDecay : null },
+      options: { ...this.options },
       logits: Array.from(this.logits),
       logMagnet: Array.from(this.logMagnet),
       averageWeights: Array.from(this.averageWeights),
@@ -201,8 +198,7 @@ export class TabularSoftmax implements PolicyBackend {
     const { magnetStrength: alpha, magnetRate: beta } = this.options;
     // Advantages in units of the largest return, so one step size suits games of any stakes.
     const [low, high] = this.game.returnRange;
-    const decay = Math.sqrt(1 + this.version / this.options.stepDecay);
-    const eta = this.options.stepSize / decay / Math.max(Math.abs(low), Math.abs(high), 1e-12);
+    const eta = this.options.stepSize / Math.max(Math.abs(low), Math.abs(high), 1e-12);
     const shrink = 1 / (1 + alpha * eta);
     for (let i = 0; i < tree.infosetCount; i++) {
       const first = tree.actionStart[i];

@@ -25,7 +25,6 @@ interface TrainOptions {
   batch?: number;
   batchGrowth?: number;
   stepSize: number;
-  stepDecay?: number;
   magnetStrength: number;
   magnetRate: number;
   opponents: OpponentRule;
@@ -66,7 +65,6 @@ export function registerTrain(program: Command, io: CliIO): void {
     .option('--batch <n>', 'episodes per update at the start (default: 100 per information state, at least 10,000)', intOption('--batch', 1))
     .option('--batch-growth <k>', 'the batch grows by its starting size every k updates (default: 20,000 / information states, at least 20)', intOption('--batch-growth', 1))
     .option('--step-size <x>', 'mirror-descent step size, in units of the largest return', numberOption('--step-size', 0), 1)
-    .option('--step-decay <k>', 'shrink the step size as 1 / sqrt(1 + update / k) (default: constant)', numberOption('--step-decay', 1))
     .option('--magnet-strength <x>', 'KL pull toward the magnet policy', numberOption('--magnet-strength', 0), 0.5)
     .option('--magnet-rate <x>', 'how fast the magnet follows the policy', numberOption('--magnet-rate', 0), 0.02)
     .option('--opponents <rule>', 'self (current policy on both seats), pool-uniform or pool-recent (earlier versions)', choice('--opponents', ['self', 'pool-uniform', 'pool-recent'] as const), 'self')
@@ -120,7 +118,7 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
       seed: config.seed,
       batch: config.batch,
       batchGrowth: config.batchGrowth,
-      mmd: { stepSize: config.stepSize, stepDecay: config.stepDecay, magnetStrength: config.magnetStrength, magnetRate: config.magnetRate },
+      mmd: { stepSize: config.stepSize, magnetStrength: config.magnetStrength, magnetRate: config.magnetRate },
       opponents: config.opponents,
       evaluateEvery: config.evaluateEvery,
       keepEpisodes: config.keepEpisodes,
