@@ -7,7 +7,7 @@ import type { PolicyBackend, PolicyChoice } from './backend.ts';
 import { SampleBatch, type Sample } from './samples.ts';
 
 export interface MmdOptions {
-  /** Step size of the policy-gradient (mirror-descent) step, on advantages scaled by the largest return (default 1). */
+  /** Step size of the policy-gradient (mirror-descent) step, on advantages scaled by the largest return (default 2.5). */
   readonly stepSize?: number;
   /** Strength of the KL pull toward the magnet (default 0.5). */
   readonly magnetStrength?: number;
@@ -62,7 +62,7 @@ export class TabularSoftmax implements PolicyBackend {
     options: MmdOptions = {},
   ) {
     this.tree = compile(game);
-    this.options = { stepSize: options.stepSize ?? 1, magnetStrength: options.magnetStrength ?? 0.5, magnetRate: options.magnetRate ?? 0.02 };
+    this.options = { stepSize: options.stepSize ?? 2.5, magnetStrength: options.magnetStrength ?? 0.5, magnetRate: options.magnetRate ?? 0.02 };
     for (const [name, value] of Object.entries(this.options)) {
       if (!(value >= 0 && Number.isFinite(value))) throw new ConfigError(`tabular-softmax: ${name} must be a number >= 0, not ${value}`);
     }

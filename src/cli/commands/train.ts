@@ -64,7 +64,7 @@ export function registerTrain(program: Command, io: CliIO): void {
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint, with its settings')
     .option('--batch <n>', 'episodes per update at the start (default: 100 per information state, at least 10,000)', intOption('--batch', 1))
     .option('--batch-growth <k>', 'the batch grows by its starting size every k updates (default: 20,000 / information states, at least 20)', intOption('--batch-growth', 1))
-    .option('--step-size <x>', 'mirror-descent step size, in units of the largest return', numberOption('--step-size', 0), 1)
+    .option('--step-size <x>', 'mirror-descent step size, in units of the largest return', numberOption('--step-size', 0), 2.5)
     .option('--magnet-strength <x>', 'KL pull toward the magnet policy', numberOption('--magnet-strength', 0), 0.5)
     .option('--magnet-rate <x>', 'how fast the magnet follows the policy', numberOption('--magnet-rate', 0), 0.02)
     .option('--opponents <rule>', 'self (current policy on both seats), pool-uniform or pool-recent (earlier versions)', choice('--opponents', ['self', 'pool-uniform', 'pool-recent'] as const), 'self')
