@@ -2,8 +2,10 @@ import { benchAnalysis } from './analysis.ts';
 import { benchArena } from './arena.ts';
 import { benchCheck } from './check.ts';
 import { benchEpisodes } from './episodes.ts';
+import { benchExecutor } from './executor.ts';
 import { benchLlm } from './llm.ts';
 import { benchPlayouts } from './playouts.ts';
+import { benchPolicyHost } from './policy-host.ts';
 import { benchTournament } from './tournament.ts';
 import { benchTrainer } from './trainer.ts';
 
@@ -16,7 +18,9 @@ const benches: Record<string, { title: string; run: () => string | Promise<strin
   trainer: { title: 'Trainer: fast path, tabular updates, time to a target exploitability', run: () => benchTrainer() },
   llm: { title: 'Language-model agents against the stub server', run: () => benchLlm() },
   tournament: { title: 'Tournament server over WebSocket (loopback, server in a child process)', run: benchTournament },
+  'policy-host': { title: 'Policy host: sampling and training steps (the reference host on this machine, or POLICY_HOST_URL)', run: benchPolicyHost },
   episodes: { title: 'Episode files: write, reopen for append, stream back 1M Kuhn poker episodes', run: () => benchEpisodes() },
+  executor: { title: 'Code executor: small programs in a fresh QuickJS context each (`selfplay exec`, Absolute Zero)', run: () => benchExecutor() },
 };
 
 const wanted = process.argv.slice(2);

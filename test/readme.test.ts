@@ -57,6 +57,15 @@ describe('the README', () => {
     expect(summary[0].score).toBeGreaterThan(summary[1].score);
   });
 
+  it('environment example runs Absolute Zero with scripted roles and reports rewards per role', async () => {
+    mkdirSync('test/.tmp', { recursive: true });
+    const code = codeAfter('How it fits the game kernel').replace(/console\.log\((.*)\);/, 'export const result = [$1];');
+    writeFileSync('test/.tmp/environment-example.ts', code);
+    const { result } = await importWritten('test/.tmp/environment-example.ts');
+    expect(result[0].map((r: { role: string }) => r.role).sort()).toEqual(['proposer', 'solver']);
+    expect(result[1].matches).toBe(40);
+  });
+
   it('shows the failing report that the checker really prints', async () => {
     const { out } = await run('check', 'test/cli/fixtures/countdown-broken.ts', '--runs', '30');
     for (const line of out.split('\n').filter((l) => !l.startsWith('  ok'))) expect(readme).toContain(line);

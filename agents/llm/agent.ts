@@ -41,7 +41,8 @@ export function llmPolicy({ client, prompts }: LlmAgentOptions): Policy {
   const prompter = new GamePrompter(prompts);
   return async (turn, { start }) => {
     const messages = prompter.messages(start, turn);
-    const completion = await client.complete(messages, { deadline: deadlineOf(turn.timeoutMs) });
+    const guided = client.options.guidedChoice && turn.legal.length > 0 ? { guidedChoice: turn.legal } : {};
+    const completion = await client.complete(messages, { deadline: deadlineOf(turn.timeoutMs), ...guided });
     if (completion.samples.length === 1) {
       return { action: actionText(completion.samples[0].text), meta: fitMeta(turnMeta(messages, completion, 0)) };
     }

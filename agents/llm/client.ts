@@ -35,10 +35,20 @@ function toLangChain(message: ChatMessage): BaseMessage {
   return new HumanMessage(message.content);
 }
 
+/** Chat Completions through LangChain, plus `guided_choice` per call (LangChain passes no extra body fields per call). */
+class GuidedChatOpenAI extends ChatOpenAICompletions {
+  override invocationParams(options?: this['ParsedCallOptions'] & { guidedChoice?: readonly string[] }, extra?: { streaming?: boolean }) {
+    const params = super.invocationParams(options, extra);
+    return options?.guidedChoice ? { ...params, guided_choice: [...options.guidedChoice] } : params;
+  }
+}
+
 export interface CompleteOptions {
   /** performance.now() time by which the answer is needed: no request outlives it. */
   readonly deadline?: number;
   readonly signal?: AbortSignal;
+  /** The completion must be one of these texts (sent as `guided_choice`). */
+  readonly guidedChoice?: readonly string[];
 }
 
 /**
@@ -49,7 +59,7 @@ export interface CompleteOptions {
  * one limiter and one keep-alive socket pool.
  */
 export class LlmClient {
-  private readonly chat: ChatOpenAICompletions;
+  private readonly chat: GuidedChatOpenAI;
   private readonly endpoint: Endpoint;
   private readonly endpointKey: string;
   private closed = false;
@@ -58,7 +68,7 @@ export class LlmClient {
     const { key, endpoint } = openEndpoint(options.baseURL, options.concurrency);
     this.endpoint = endpoint;
     this.endpointKey = key;
-    this.chat = new ChatOpenAICompletions({
+    this.chat = new GuidedChatOpenAI({
       model: options.model,
       apiKey: options.apiKey,
       temperature: options.temperature,
@@ -78,12 +88,12 @@ export class LlmClient {
   }
 
   /** Samples the model on `messages`, retrying what may pass (429, 5xx, timeouts, lost connections) with backoff. */
-  async complete(messages: readonly ChatMessage[], { deadline, signal }: CompleteOptions = {}): Promise<Completion> {
+  async complete(messages: readonly ChatMessage[], { deadline, signal, guidedChoice }: CompleteOptions = {}): Promise<Completion> {
     if (this.closed) throw new Error('this LlmClient is closed');
     const started = performance.now();
     const prompt = messages.map(toLangChain);
     const { value, attempts, failures } = await withRetries(
-      () => this.endpoint.limiter.run(() => this.attempt(prompt, deadline, signal)),
+      () => this.endpoint.limiter.run(() => this.attempt(prompt, deadline, signal, guidedChoice)),
       this.options,
       { deadline },
     ).catch(async (error) => {
@@ -93,7 +103,7 @@ export class LlmClient {
     return { ...completion, latencyMs: performance.now() - started, attempts, failures };
   }
 
-  private async attempt(prompt: BaseMessage[], deadline: number | undefined, signal: AbortSignal | undefined): Promise<LLMResult> {
+  private async attempt(prompt: BaseMessage[], deadline: number | undefined, signal: AbortSignal | undefined, guidedChoice: readonly string[] | undefined): Promise<LLMResult> {
     const left = deadline === undefined ? Infinity : deadline - performance.now();
     if (left <= 0) throw new LlmError('timeout', `${this.where()} had no time left in the turn to ask`, false);
     const timeoutMs = Math.min(this.options.timeoutMs, left);
@@ -106,7 +116,7 @@ export class LlmClient {
     const forward = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
     try {
-      return await this.chat.generate([prompt], { signal: controller.signal });
+      return await this.chat.generate([prompt], { signal: controller.signal, ...(guidedChoice ? { guidedChoice } : {}) } as GuidedChatOpenAI['ParsedCallOptions']);
     } catch (error) {
       if (timedOut) throw new LlmError('timeout', `${this.where()} did not answer within ${Math.round(timeoutMs)} ms`, true);
       if (signal?.aborted) throw signal.reason ?? error;

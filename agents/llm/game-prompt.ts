@@ -29,6 +29,12 @@ export const SPIRAL_GAME_PROMPT: GamePromptText = {
   retry: `Your answer was not accepted: {error}\n{valid_actions}\n${FINAL_ANSWER}`,
 };
 
+/**
+ * For a small model trained from scratch (the policy host's byte model): the
+ * observation and the legal moves, nothing else. `prompt=compact` in an llm spec.
+ */
+export const COMPACT_GAME_PROMPTS: GamePrompts = { default: { user: '{observation}\n{valid_actions}', retry: '{error}\n{valid_actions}' } };
+
 interface CompiledPrompt {
   readonly system?: Template<GamePromptVar>;
   readonly user: Template<GamePromptVar>;

@@ -16,6 +16,8 @@ export interface LlmOptions {
   readonly topLogprobs: number;
   /** Ask for prompt and completion token ids (vLLM's `return_token_ids`). */
   readonly tokenIds: boolean;
+  /** In games, restrict the completion to one of the legal actions' texts (vLLM's and the policy host's `guided_choice`). */
+  readonly guidedChoice: boolean;
   /** Per request. */
   readonly timeoutMs: number;
   readonly retries: number;
@@ -39,6 +41,7 @@ const FIELDS: Readonly<Record<Field, { key: string; kind: Kind }>> = {
   logprobs: { key: 'logprobs', kind: { type: 'bool' } },
   topLogprobs: { key: 'top_logprobs', kind: { type: 'int', min: 0, max: 20 } },
   tokenIds: { key: 'token_ids', kind: { type: 'bool' } },
+  guidedChoice: { key: 'guided_choice', kind: { type: 'bool' } },
   timeoutMs: { key: 'timeout_ms', kind: { type: 'int', min: 1, max: 3_600_000 } },
   retries: { key: 'retries', kind: { type: 'int', min: 0, max: 100 } },
   backoffMs: { key: 'backoff_ms', kind: { type: 'int', min: 0, max: 600_000 } },
@@ -55,6 +58,7 @@ export const LLM_DEFAULTS = {
   logprobs: true,
   topLogprobs: 0,
   tokenIds: true,
+  guidedChoice: false,
   timeoutMs: 60_000,
   retries: 3,
   backoffMs: 500,

@@ -13,6 +13,8 @@ export interface ProposerInput {
   readonly language?: string;
   /** Earlier tasks, as references to differ from. */
   readonly examples?: readonly ProgramExample[];
+  /** What kind of task to propose and how to write the input (an environment's task type). */
+  readonly instructions?: string;
 }
 
 export interface ProposerOutput {
@@ -42,18 +44,18 @@ function parseTask(text: string): ProposerOutput {
 }
 
 /** Proposes a program and an input whose output is hard but possible to reason out (Absolute Zero's proposer). */
-export const proposer = defineRole<ProposerInput, ProposerOutput, 'language' | 'examples'>({
+export const proposer = defineRole<ProposerInput, ProposerOutput, 'language' | 'examples' | 'instructions'>({
   name: 'proposer',
-  placeholders: ['language', 'examples'],
+  placeholders: ['language', 'examples', 'instructions'],
   templates: {
     user:
       'Propose a new {language} program that defines a function f, and an input for it, such that working out f(input) is hard but possible by careful reasoning. ' +
-      'The program must be deterministic, self-contained and do no input or output.\n{examples}\n' +
+      'The program must be deterministic, self-contained and do no input or output.\n{examples}\n{instructions}' +
       'Write the program in a ```{language} block, then the input (the arguments of f) in an ```input block.',
   },
   vars: (input) => {
     const language = input.language ?? 'python';
-    return { language, examples: formatExamples(language, input.examples) };
+    return { language, examples: formatExamples(language, input.examples), instructions: input.instructions ? `${input.instructions}\n` : '' };
   },
   parse: parseTask,
 });

@@ -4,12 +4,15 @@ import { registerAgents } from './commands/agents.ts';
 import { registerAnalysis } from './commands/analysis.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerConnect } from './commands/connect.ts';
+import { registerEnv } from './commands/env.ts';
+import { registerExec } from './commands/exec.ts';
 import { registerGames } from './commands/games.ts';
 import { registerLlmStub } from './commands/llm-stub.ts';
 import { registerPlay } from './commands/play.ts';
 import { registerReplay } from './commands/replay.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTrain } from './commands/train.ts';
+import { registerTrainLlm } from './commands/train-llm.ts';
 import { registerTrainerServe } from './commands/trainer-serve.ts';
 import { processIO, type CliIO } from './output.ts';
 
@@ -23,13 +26,16 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   registerPlay(program, io);
   registerReplay(program, io);
   registerCheck(program, io, setExit);
+  registerExec(program, io, setExit);
   registerAnalysis(program, io);
   registerTrain(program, io);
   registerTrainerServe(program, io);
+  registerTrainLlm(program, io);
   registerLlmStub(program, io);
   registerServe(program, io);
   registerAgents(program, io);
   registerConnect(program, io);
+  registerEnv(program, io);
   return program;
 }
 

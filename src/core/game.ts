@@ -57,6 +57,12 @@ export interface Game<S = any, A = any> {
   actionText(state: S, action: A): string;
   /** Reads an action out of free text (a model's reply); throws ParseError. */
   parseAction(state: S, text: string): A;
+  /**
+   * True where the mover writes its action (a program, a verdict) instead of
+   * choosing one from a list: `legalActions` is empty there and every action
+   * `parseAction` returns is legal. Environments have such turns; games do not.
+   */
+  openTurn?(state: S): boolean;
 }
 
 export type StateOf<G> = G extends Game<infer S, any> ? S : never;

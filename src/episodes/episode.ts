@@ -14,6 +14,8 @@ export interface EpisodePlayer {
 /** One move: a seat's reply (valid or not), or a chance outcome. */
 export interface EpisodeStep {
   readonly seat: number | 'chance';
+  /** The role of the seat's player, when it has one (environments' proposer, solver, critic...). */
+  readonly role?: string;
   /** What the seat was shown (decision steps only). */
   readonly observation?: string;
   /** The seat's information-state key (decision steps only): what tabular learners index by. */

@@ -20,6 +20,7 @@ const player = z.strictObject({
 
 const step = z.strictObject({
   seat: stepSeat,
+  role: z.string().optional(),
   observation: z.string().optional(),
   infoKey: z.string().optional(),
   action: z.string(),

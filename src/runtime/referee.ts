@@ -60,6 +60,7 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
   const steps: EpisodeStep[] = [];
   const history: unknown[] = [];
   const stepOf = players.map(() => 0);
+  const roles = players.map((p) => (p.role ? { role: p.role } : {}));
   let state = game.initial();
   let decisions = 0;
 
@@ -85,7 +86,9 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
       if (++decisions > maxTurns) return { outcome: 'truncated', returns: players.map(() => 0), reason: `stopped after ${maxTurns} turns` };
 
       const legal = game.legalActions(state);
+      const open = legal.length === 0 && game.openTurn?.(state) === true;
       const legalTexts = legal.map((a) => game.actionText(state, a));
+      const role = roles[turn];
       const observation = game.observationText(state, turn);
       const view = {
         observation: game.observe(state, turn),
@@ -99,7 +102,7 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
         inboxes[turn].next({ type: 'turn', v: PROTOCOL_VERSION, matchId, step, seat: turn, observation, legal: legalTexts, view, timeoutMs, ...(retry ? { retry } : {}) });
         const reply: Reply = mailboxes[turn].take(step, sentAt) ?? (await mailboxes[turn].wait(step, sentAt, timeoutMs, signal));
         if (reply.kind === 'timeout') {
-          steps.push({ seat: turn, observation, action: '', valid: false, error: `no reply within ${timeoutMs} ms` });
+          steps.push({ seat: turn, ...role, observation, action: '', valid: false, error: `no reply within ${timeoutMs} ms` });
           return forfeit(turn, 'timeout', `seat ${turn} (${players[turn].name}) did not answer within ${timeoutMs} ms`);
         }
         if (reply.kind === 'crashed') return forfeit(turn, 'forfeit', `seat ${turn} (${players[turn].name}): ${reply.reason}`);
@@ -116,10 +119,10 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
         } else {
           try {
             const action = game.parseAction(state, text);
-            const index = legal.findIndex((l) => sameAction(l, action));
-            if (index < 0) throw new IllegalActionError(`that action is not legal now; legal: ${legalTexts.join(' ')}`);
-            const actionText = legalTexts[index];
-            steps.push({ seat: turn, observation, infoKey: view.infoKey, action: actionText, parsed: action, valid: true, ...(ms === undefined ? {} : { ms }), ...(meta ? { meta } : {}) });
+            const index = open ? -1 : legal.findIndex((l) => sameAction(l, action));
+            if (!open && index < 0) throw new IllegalActionError(`that action is not legal now; legal: ${legalTexts.join(' ')}`);
+            const actionText = open ? game.actionText(state, action) : legalTexts[index];
+            steps.push({ seat: turn, ...role, observation, infoKey: view.infoKey, action: actionText, parsed: action, valid: true, ...(ms === undefined ? {} : { ms }), ...(meta ? { meta } : {}) });
             state = game.apply(state, action);
             history.push(action);
             emit({ type: 'event', v: PROTOCOL_VERSION, matchId, actor: turn, action: actionText });
@@ -129,7 +132,7 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
             error = caught.message;
           }
         }
-        steps.push({ seat: turn, observation, infoKey: view.infoKey, action: text, valid: false, error, ...(ms === undefined ? {} : { ms }), ...(meta ? { meta } : {}) });
+        steps.push({ seat: turn, ...role, observation, infoKey: view.infoKey, action: text, valid: false, error, ...(ms === undefined ? {} : { ms }), ...(meta ? { meta } : {}) });
         if (attempt >= policy.retries) {
           return forfeit(turn, 'forfeit', `seat ${turn} (${players[turn].name}) made an invalid move: ${error}`);
         }

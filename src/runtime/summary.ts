@@ -66,3 +66,27 @@ export function summarize(episodes: Iterable<Episode>, agents: readonly string[]
     };
   });
 }
+
+export interface RoleRecord {
+  readonly role: string;
+  /** Seats of this role that acted (a solver seat after an invalid task did not). */
+  readonly turns: number;
+  readonly meanReturn: number;
+  readonly minReturn: number;
+  readonly maxReturn: number;
+}
+
+/** Rewards per role over environment episodes, counting only the seats that acted in each match. */
+export function summarizeRoles(episodes: Iterable<Episode>): RoleRecord[] {
+  const tally = new Map<string, { turns: number; sum: number; min: number; max: number }>();
+  for (const episode of episodes) {
+    const acted = new Set(episode.steps.map((s) => s.seat));
+    for (const player of episode.players) {
+      if (!player.role || !acted.has(player.seat)) continue;
+      const r = episode.returns[player.seat];
+      const t = tally.get(player.role) ?? { turns: 0, sum: 0, min: Infinity, max: -Infinity };
+      tally.set(player.role, { turns: t.turns + 1, sum: t.sum + r, min: Math.min(t.min, r), max: Math.max(t.max, r) });
+    }
+  }
+  return [...tally].map(([role, t]) => ({ role, turns: t.turns, meanReturn: t.sum / t.turns, minReturn: t.min, maxReturn: t.max }));
+}

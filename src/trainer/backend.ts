@@ -22,12 +22,16 @@ export interface BackendMetrics {
  */
 export interface PolicyBackend {
   readonly version: number;
-  /** Chooses an action in an information state among the legal action texts. */
-  act(turn: { readonly infoKey: string; readonly legal: readonly string[] }, rng: Rng): PolicyChoice | Promise<PolicyChoice>;
   /** One update from a batch of samples (advantages set); returns metrics with the new version. */
   update(samples: readonly Sample[]): BackendMetrics | Promise<BackendMetrics>;
   /** The current policy as agents play it (a tabular policy; a model name for a hosted model). */
   policy(): unknown;
+}
+
+/** A backend this process samples and checkpoints itself (a hosted model is sampled through its server instead). */
+export interface LocalPolicyBackend extends PolicyBackend {
+  /** Chooses an action in an information state among the legal action texts. */
+  act(turn: { readonly infoKey: string; readonly legal: readonly string[] }, rng: Rng): PolicyChoice | Promise<PolicyChoice>;
   /** Everything needed to restore the policy, as JSON data. */
   snapshot(): unknown;
   load(snapshot: unknown): void;

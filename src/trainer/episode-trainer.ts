@@ -1,16 +1,33 @@
 import { Subject } from 'rxjs';
 import { ConfigError } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
-import { grpoAdvantages, RoleBaselines, rlooAdvantages } from './advantages.ts';
-import type { Algorithm } from './fast-loop.ts';
+import { groupNormalizedAdvantages, grpoAdvantages, RoleBaselines, rlooAdvantages } from './advantages.ts';
+import { ALGORITHMS } from './fast-loop.ts';
 import type { Game } from '../core/index.ts';
 import type { BackendMetrics, PolicyBackend } from './backend.ts';
 import type { Sample } from './samples.ts';
 
+/** The estimators for episodes from any source: the fast loop's, and Absolute Zero's task-relative one. */
+export const EPISODE_ALGORITHMS = [...ALGORITHMS, 'trr++'] as const;
+export type EpisodeAlgorithm = (typeof EPISODE_ALGORITHMS)[number];
+
+const isIntegers = (value: unknown): value is number[] => Array.isArray(value) && value.every(Number.isInteger);
+
+/** The token data a language-model turn recorded (see the llm agent's meta), when it is all there and consistent. */
+function tokensOf(meta: Readonly<Record<string, unknown>> | undefined): Pick<Sample, 'tokens'> {
+  const prompt = meta?.promptTokenIds;
+  const completion = meta?.completionTokenIds;
+  const logprobs = meta?.logprobs;
+  if (!isIntegers(prompt) || !isIntegers(completion) || !Array.isArray(logprobs) || logprobs.length !== completion.length) return {};
+  if (!logprobs.every((l) => typeof l === 'number' && Number.isFinite(l))) return {};
+  return { tokens: { prompt, completion, logprobs } };
+}
+
 export interface EpisodeTrainerOptions {
   /** The policy id whose turns are learned from; other seats are opponents. */
   readonly policyId: string;
-  readonly algo?: Algorithm;
+  /** `trr++`: Absolute Zero's task-relative REINFORCE++, returns normalised per (task type, role) over the batch. */
+  readonly algo?: EpisodeAlgorithm;
   /** Accepted episodes per update (default 1000). */
   readonly batchEpisodes?: number;
   /** Episodes played by a version more than this many updates old are dropped (default 2). */
@@ -97,11 +114,16 @@ export class EpisodeTrainer {
     const algo = this.options.algo ?? 'rae';
     const rows: { episode: Episode; seat: number; role: string; reward: number }[] = [];
     for (const episode of episodes) {
-      for (const seat of this.learnerSeats(episode)) rows.push({ episode, seat, role: episode.players[seat].role ?? `seat ${seat}`, reward: episode.returns[seat] });
+      // A seat that never acted (a solver after an invalid task) has no samples, and its return must not move a baseline.
+      const acted = new Set(episode.steps.map((s) => s.seat));
+      for (const seat of this.learnerSeats(episode).filter((s) => acted.has(s))) rows.push({ episode, seat, role: episode.players[seat].role ?? `seat ${seat}`, reward: episode.returns[seat] });
     }
     const advantage = new Array<number>(rows.length);
     if (algo === 'rae') {
       rows.forEach((row, i) => (advantage[i] = this.baselines.advantage(row.episode.game.id, row.role, row.reward)));
+    } else if (algo === 'trr++') {
+      const groups = rows.map((row) => `${row.episode.game.params.taskType ?? row.episode.game.id}/${row.role}`);
+      groupNormalizedAdvantages(rows.map((row) => row.reward), groups).forEach((a, i) => (advantage[i] = a));
     } else {
       const byRole = new Map<string, number[]>();
       rows.forEach((row, i) => byRole.set(row.role, [...(byRole.get(row.role) ?? []), i]));
@@ -123,6 +145,7 @@ export class EpisodeTrainer {
           action: step.action,
           reward: row.reward,
           advantage: advantage[i],
+          ...tokensOf(step.meta),
         })),
     );
   }

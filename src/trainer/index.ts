@@ -1,7 +1,7 @@
 export * from './advantages.ts';
-export type { BackendMetrics, PolicyBackend, PolicyChoice } from './backend.ts';
+export type { BackendMetrics, LocalPolicyBackend, PolicyBackend, PolicyChoice } from './backend.ts';
 export { connectTrainer, type Ack, type TrainerClient } from './client.ts';
-export { EpisodeTrainer, type EpisodeTrainerOptions, type IngestResult, type TrainerStats } from './episode-trainer.ts';
+export { EPISODE_ALGORITHMS, EpisodeTrainer, type EpisodeAlgorithm, type EpisodeTrainerOptions, type IngestResult, type TrainerStats } from './episode-trainer.ts';
 export { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type FastTrainOptions, type OpponentRule, type TrainMetrics } from './fast-loop.ts';
 export { episodeFromPath, playCompiled } from './fast-play.ts';
 export { learnerPlayer } from './learner-player.ts';

@@ -12,6 +12,8 @@ export interface Sample {
   readonly logprob?: number;
   readonly reward: number;
   readonly advantage: number;
+  /** A model's turn: its prompt and completion token ids and the completion's sampling logprobs (what a policy host trains on). */
+  readonly tokens?: { readonly prompt: readonly number[]; readonly completion: readonly number[]; readonly logprobs: readonly number[] };
 }
 
 /**

@@ -3,7 +3,7 @@ import { compile, type CompiledGame } from '../analysis/compile.ts';
 import { policyFromStrategy, normalizeStrategy } from '../analysis/strategy.ts';
 import type { TabularPolicy } from '../analysis/policy.ts';
 import { ConfigError, type Game, type Rng } from '../core/index.ts';
-import type { PolicyBackend, PolicyChoice } from './backend.ts';
+import type { LocalPolicyBackend, PolicyChoice } from './backend.ts';
 import { SampleBatch, type Sample } from './samples.ts';
 
 export interface MmdOptions {
@@ -43,7 +43,7 @@ export type TabularSnapshot = z.infer<typeof snapshotSchema>;
  * Plain self-play gradient cycles in zero-sum games; the magnet makes it converge.
  * It also keeps the average policy (iteration t weighted by t).
  */
-export class TabularSoftmax implements PolicyBackend {
+export class TabularSoftmax implements LocalPolicyBackend {
   readonly tree: CompiledGame;
   readonly options: Required<MmdOptions>;
   version = 0;

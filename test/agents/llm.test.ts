@@ -85,6 +85,21 @@ describe('llm agents against the stub server', () => {
     expect(server.stats.requests).toBe(steps.length);
   });
 
+  it('with guided_choice, send the legal actions and get exactly one of them back', async () => {
+    const offered: string[][] = [];
+    const server = await stub({ seed: 3, policy: (actions) => (offered.push([...actions]), actions[actions.length - 1]) });
+    const episode = await match([llmPlayer('a', client(server.url, { guidedChoice: true })), randomPlayer()]);
+    expect(episode.outcome).toBe('normal');
+    const mine = decisions(episode).filter((s) => s.seat === 0);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(offered).toHaveLength(mine.length);
+    mine.forEach((step, i) => {
+      expect(step.valid).toBe(true);
+      expect(metaOf(step).completion).toBe(offered[i].at(-1));
+      expect(offered[i]).toEqual(expect.arrayContaining([step.action]));
+    });
+  });
+
   it('keep token strings when the server gives logprobs but no token ids', async () => {
     const server = await stub();
     const episode = await match([llmPlayer('a', client(server.url, { tokenIds: false })), randomPlayer()]);

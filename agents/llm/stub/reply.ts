@@ -15,12 +15,17 @@ export const INVALID_ANSWER = 'no such move';
 
 const unbracket = (action: string) => (action.startsWith('[') && action.endsWith(']') ? action.slice(1, -1) : action);
 
+/** The last user message's text ('' when there is none). */
+export function lastUserText(messages: readonly ChatMessage[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i].role === 'user') return messages[i].content;
+  }
+  return '';
+}
+
 /** The legal actions in the last user message (where the llm agent's prompt puts them), or null. */
 export function promptedActions(messages: readonly ChatMessage[]): string[] | null {
-  for (let i = messages.length - 1; i >= 0; i--) {
-    if (messages[i].role === 'user') return readValidActions(messages[i].content);
-  }
-  return null;
+  return readValidActions(lastUserText(messages));
 }
 
 /** A model-like reply: a line of reasoning, then the answer in \boxed{}. */

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { Rng } from '../../../src/core/index.ts';
 import type { ChatMessage } from '../chat.ts';
-import { promptedActions, replyText, STUB_POLICIES, type StubPolicy } from './reply.ts';
+import { lastUserText, promptedActions, replyText, STUB_POLICIES, type StubPolicy } from './reply.ts';
+import { LoraAdapters } from './adapters.ts';
+import { roleReply } from './roles.ts';
 import { logprobContent, promptTokens, tokenId, tokenize } from './tokens.ts';
 
 export interface LlmStubOptions {
@@ -69,6 +71,8 @@ const chatRequest = z.object({
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   return_token_ids: z.boolean().nullish(),
   stream: z.boolean().nullish(),
+  /** vLLM's extension: the completion is exactly one of these. */
+  guided_choice: z.array(z.string()).min(1).max(10_000).nullish(),
 });
 type ChatRequest = z.infer<typeof chatRequest>;
 
@@ -97,7 +101,7 @@ function readBody(req: IncomingMessage): Promise<string | null> {
 type ReadRequest = { readonly ok: true; readonly request: ChatRequest } | { readonly ok: false; readonly status: number; readonly body: unknown };
 
 /** A well-formed request for the served model, or the error response it gets. */
-function readRequest(raw: string | null, model: string): ReadRequest {
+function readRequest(raw: string | null, serves: (name: string) => boolean): ReadRequest {
   const reject = (status: number, message: string, code: string | null = null, param: string | null = null): ReadRequest => ({
     ok: false,
     status,
@@ -116,7 +120,7 @@ function readRequest(raw: string | null, model: string): ReadRequest {
     const where = issue.path.join('.');
     return reject(400, `bad request: ${where || 'body'}: ${issue.message}`, null, where || null);
   }
-  if (parsed.data.model !== model) return reject(404, `The model \`${parsed.data.model}\` does not exist.`, 'model_not_found', 'model');
+  if (!serves(parsed.data.model)) return reject(404, `The model \`${parsed.data.model}\` does not exist.`, 'model_not_found', 'model');
   if (parsed.data.stream) return reject(400, 'the stub does not stream; send stream: false', null, 'stream');
   return { ok: true, request: parsed.data };
 }
@@ -131,6 +135,7 @@ const textOf = (c: ChatRequest['messages'][number]['content']) => (typeof c === 
  */
 export async function startLlmStub(options: LlmStubOptions = {}): Promise<LlmStub> {
   const model = options.model ?? 'stub';
+  const adapters = new LoraAdapters();
   const latencyMs = options.latencyMs ?? 0;
   const failStatus = options.failStatus ?? 500;
   const policy = typeof options.policy === 'function' ? options.policy : STUB_POLICIES[options.policy ?? 'random'];
@@ -149,7 +154,9 @@ export async function startLlmStub(options: LlmStubOptions = {}): Promise<LlmStu
     const choices = Array.from({ length: request.n ?? 1 }, (_, index) => {
       const invalid = samples++ < (options.invalidFirst ?? 0) || rng.next() < (options.invalidRate ?? 0);
       if (invalid) stats.invalidSamples++;
-      const text = replyText(actions, actions?.length && !invalid ? policy(actions, rng, messages) : null);
+      const text = request.guided_choice
+        ? policy(request.guided_choice, rng, messages)
+        : ((actions === null && !invalid ? roleReply(lastUserText(messages), rng) : null) ?? replyText(actions, actions?.length && !invalid ? policy(actions, rng, messages) : null));
       const tokens = tokenize(text);
       completionTokens += tokens.length;
       return {
@@ -164,7 +171,7 @@ export async function startLlmStub(options: LlmStubOptions = {}): Promise<LlmStu
       id: `chatcmpl-stub-${++created}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
-      model,
+      model: request.model,
       choices,
       usage: { prompt_tokens: prompt.length, completion_tokens: completionTokens, total_tokens: prompt.length + completionTokens },
       ...(request.return_token_ids ? { prompt_token_ids: prompt.map(tokenId) } : {}),
@@ -173,7 +180,7 @@ export async function startLlmStub(options: LlmStubOptions = {}): Promise<LlmStu
 
   const chat = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
     stats.requests++;
-    const read = readRequest(await readBody(req), model);
+    const read = readRequest(await readBody(req), (name) => name === model || adapters.loaded.has(name));
     if (!read.ok) {
       send(res, read.status, read.body);
       return read.status;
@@ -201,10 +208,16 @@ export async function startLlmStub(options: LlmStubOptions = {}): Promise<LlmStu
     const answer = async (): Promise<number> => {
       if (req.method === 'POST' && path === '/v1/chat/completions') return chat(req, res);
       if (req.method === 'GET' && path === '/v1/models') {
-        send(res, 200, { object: 'list', data: [{ id: model, object: 'model', created: 0, owned_by: 'selfplay-stub' }] });
+        const names = [model, ...adapters.loaded.keys()];
+        send(res, 200, { object: 'list', data: names.map((id) => ({ id, object: 'model', created: 0, owned_by: 'selfplay-stub' })) });
         return 200;
       }
-      send(res, 404, errorBody(`no route for ${req.method} ${path}; the stub serves GET /v1/models and POST /v1/chat/completions`, 'invalid_request_error', null));
+      if (req.method === 'POST' && (path === '/v1/load_lora_adapter' || path === '/v1/unload_lora_adapter')) {
+        const { status, text } = adapters.handle(path === '/v1/load_lora_adapter' ? 'load_lora_adapter' : 'unload_lora_adapter', await readBody(req));
+        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(text);
+        return status;
+      }
+      send(res, 404, errorBody(`no route for ${req.method} ${path}; the stub serves GET /v1/models, POST /v1/chat/completions and vLLM's POST /v1/load_lora_adapter and /v1/unload_lora_adapter`, 'invalid_request_error', null));
       return 404;
     };
     answer().then(

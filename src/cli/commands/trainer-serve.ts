@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { policyFile } from '../../analysis/index.ts';
 import { ConfigError } from '../../core/index.ts';
-import { EpisodeTrainer } from '../../trainer/episode-trainer.ts';
-import { ALGORITHMS, type Algorithm } from '../../trainer/fast-loop.ts';
+import { EPISODE_ALGORITHMS, EpisodeTrainer, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { startTrainerService } from '../../trainer/service.ts';
 import { TabularSoftmax } from '../../trainer/tabular-softmax.ts';
 import { loadGame } from '../load-game.ts';
@@ -13,7 +12,7 @@ import { intOption, type CliIO } from '../output.ts';
 interface ServeOptions {
   port: number;
   host: string;
-  algo: Algorithm;
+  algo: EpisodeAlgorithm;
   policyId?: string;
   batchEpisodes: number;
   maxStaleness: number;
@@ -28,14 +27,14 @@ export function registerTrainerServe(program: Command, io: CliIO): void {
     .argument('<game>', 'the game whose episodes it learns from')
     .option('--port <n>', 'port (0: any free port)', intOption('--port'), 0)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .option('--algo <name>', `advantage estimator: ${ALGORITHMS.join(', ')}`, 'rae')
+    .option('--algo <name>', `advantage estimator: ${EPISODE_ALGORITHMS.join(', ')}`, 'rae')
     .option('--policy-id <id>', 'the policy id whose turns it learns from (default <game>-learner)')
     .option('--batch-episodes <n>', 'accepted episodes per update', intOption('--batch-episodes', 1), 1000)
     .option('--max-staleness <k>', 'drop episodes played by a version more than k updates old', intOption('--max-staleness'), 2)
     .option('--out <dir>', 'write policy.json there at every new version')
     .addHelpText('after', '\nThe protocol is in src/trainer/service.ts; connectTrainer(url) is the TypeScript client. Ctrl-C stops it.')
     .action(async (ref: string, options: ServeOptions) => {
-      if (!ALGORITHMS.includes(options.algo)) throw new ConfigError(`--algo must be one of ${ALGORITHMS.join(', ')}, got "${options.algo}"`);
+      if (!EPISODE_ALGORITHMS.includes(options.algo)) throw new ConfigError(`--algo must be one of ${EPISODE_ALGORITHMS.join(', ')}, got "${options.algo}"`);
       const game = await loadGame(ref);
       const policyId = options.policyId ?? `${game.id}-learner`;
       const learner = new TabularSoftmax(game);

@@ -1,0 +1,102 @@
+import { lastValueFrom, toArray } from 'rxjs';
+import type { Game } from '../../src/core/index.ts';
+import type { Episode } from '../../src/episodes/episode.ts';
+import { runArena, summarize, type AgentRecord, type Player } from '../../src/runtime/index.ts';
+import { EpisodeTrainer, type EpisodeAlgorithm } from '../../src/trainer/episode-trainer.ts';
+import { llmAgent } from '../llm/agent.ts';
+import { LlmClient } from '../llm/client.ts';
+import { COMPACT_GAME_PROMPTS, type GamePrompts } from '../llm/game-prompt.ts';
+import { resolveLlmOptions } from '../llm/options.ts';
+import type { HostedPolicyBackend } from './backend.ts';
+
+export const LEARNER = 'learner';
+
+export interface HostedPlayOptions {
+  readonly game: Game;
+  /** Which version plays: the exact model name (`tiny@3`). */
+  readonly model: string;
+  /** The host's OpenAI API root (`http://127.0.0.1:8100/v1`). */
+  readonly apiBase: string;
+  /** The policy id and version recorded in the episodes. */
+  readonly policy: { readonly id: string; readonly version: number };
+  readonly opponent: Player;
+  readonly games: number;
+  readonly seed: number;
+  /** Matches in flight (default 32). */
+  readonly concurrency?: number;
+  /** Sampling temperature over the legal moves (default 1). */
+  readonly temperature?: number;
+  readonly prompts?: GamePrompts;
+}
+
+/** Plays the hosted model, restricted to legal moves, against an opponent, seats rotating; returns the episodes and the learner's record. */
+export async function playHosted(options: HostedPlayOptions): Promise<{ episodes: Episode[]; record: AgentRecord }> {
+  const client = new LlmClient(resolveLlmOptions({ model: options.model, baseURL: options.apiBase, guidedChoice: true, temperature: options.temperature ?? 1, retries: 2 }, {}));
+  try {
+    const learner: Player = { name: LEARNER, agent: llmAgent({ client, prompts: options.prompts ?? COMPACT_GAME_PROMPTS }), policy: options.policy };
+    const opponent = { ...options.opponent, name: options.opponent.name === LEARNER ? `${LEARNER}-opponent` : options.opponent.name };
+    const episodes = await lastValueFrom(
+      runArena({ game: options.game, players: [learner, opponent], matches: options.games, seed: options.seed, concurrency: options.concurrency ?? 32, seats: 'rotate' }).pipe(toArray()),
+    );
+    return { episodes, record: summarize(episodes, [LEARNER])[0] };
+  } finally {
+    client.close();
+  }
+}
+
+export interface HostedIteration {
+  readonly iteration: number;
+  /** The version that played this iteration's games. */
+  readonly played: string;
+  /** The version the update published. */
+  readonly model: string;
+  readonly record: AgentRecord;
+  readonly samples: number;
+  readonly loss: number;
+  readonly ms: number;
+}
+
+export interface HostedTrainingOptions {
+  readonly game: Game;
+  readonly backend: HostedPolicyBackend;
+  readonly opponent: Player;
+  readonly iterations: number;
+  readonly gamesPerIteration: number;
+  /** Advantage estimator (default `rae`, SPIRAL's role-conditioned baseline). */
+  readonly algo?: EpisodeAlgorithm;
+  readonly seed?: number;
+  readonly concurrency?: number;
+  readonly prompts?: GamePrompts;
+  readonly onIteration?: (iteration: HostedIteration) => void;
+}
+
+/**
+ * On-policy training of a hosted model: each iteration plays a batch of games
+ * with the newest version, turns the learner's turns into samples with
+ * advantages, takes one training step on the host and publishes the result.
+ */
+export async function trainHosted(options: HostedTrainingOptions): Promise<HostedIteration[]> {
+  const { game, backend } = options;
+  const trainer = new EpisodeTrainer(game, backend, { policyId: backend.host.policy, algo: options.algo ?? 'rae', maxStaleness: 0 });
+  const history: HostedIteration[] = [];
+  for (let iteration = 0; iteration < options.iterations; iteration++) {
+    const started = performance.now();
+    const played = backend.policy();
+    const { episodes, record } = await playHosted({
+      game,
+      model: played,
+      apiBase: backend.host.apiBase,
+      policy: { id: backend.host.policy, version: backend.version },
+      opponent: options.opponent,
+      games: options.gamesPerIteration,
+      seed: (options.seed ?? 0) * 1_000_003 + iteration,
+      concurrency: options.concurrency,
+      prompts: options.prompts,
+    });
+    const metrics = await backend.update(trainer.samples(episodes));
+    const done: HostedIteration = { iteration, played, model: metrics.model, record, samples: metrics.samples, loss: metrics.step.loss, ms: performance.now() - started };
+    history.push(done);
+    options.onIteration?.(done);
+  }
+  return history;
+}

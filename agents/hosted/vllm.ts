@@ -1,0 +1,41 @@
+import { PolicyHostError, type PolicyHostClient } from './client.ts';
+
+/**
+ * Publishing to vLLM: the host checkpoints the weights and vLLM loads the
+ * checkpoint as a LoRA adapter named after the version (`tiny@3`), through
+ * vLLM's runtime adapter API (`POST /v1/load_lora_adapter`, which needs
+ * VLLM_ALLOW_RUNTIME_LORA_UPDATING=True). Older versions are unloaded so that
+ * at most `keep` stay served.
+ */
+export class VllmAdapters {
+  private readonly loaded: string[] = [];
+
+  /**
+   * @param baseURL vLLM's OpenAI API root, e.g. `http://127.0.0.1:8000/v1`
+   * @param keep versions kept loaded (default 2: the new one and the one in-flight matches may still use)
+   */
+  constructor(
+    readonly baseURL: string,
+    private readonly keep = 2,
+  ) {}
+
+  /** Checkpoints the host's weights and loads them into vLLM as the adapter `model`. */
+  async load(model: string, host: PolicyHostClient): Promise<void> {
+    if (this.loaded.includes(model)) return;
+    const { path } = await host.checkpoint(model.replace(/[^\w.-]/g, '_'));
+    await this.post('load_lora_adapter', { lora_name: model, lora_path: path });
+    this.loaded.push(model);
+    while (this.loaded.length > this.keep) await this.post('unload_lora_adapter', { lora_name: this.loaded.shift()! });
+  }
+
+  private async post(endpoint: string, body: Record<string, string>): Promise<void> {
+    const url = `${this.baseURL.replace(/\/+$/, '')}/${endpoint}`;
+    let response: Response;
+    try {
+      response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
+    } catch (error) {
+      throw new PolicyHostError(`cannot reach vLLM at ${url} (${(error as Error).message})`, 0);
+    }
+    if (!response.ok) throw new PolicyHostError(`vLLM refused ${endpoint} ${JSON.stringify(body)}: ${response.status} ${(await response.text()).slice(0, 500)}`, response.status);
+  }
+}

@@ -1,0 +1,9 @@
+import { creator } from './creator.ts';
+import { critic } from './critic.ts';
+import { proposer } from './proposer.ts';
+import { sneakyGenerator } from './sneaky-generator.ts';
+import { solver } from './solver.ts';
+import { teacher } from './teacher.ts';
+
+/** The roles by name, each a factory taking optional template overrides. */
+export const roles = { solver, critic, teacher, proposer, 'sneaky-generator': sneakyGenerator, creator } as const;

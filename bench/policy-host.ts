@@ -1,0 +1,84 @@
+import { PolicyHostClient, startPolicyHost, type PolicyHostProcess, type TrainItem } from '../agents/hosted/index.ts';
+import { median, table } from './measure.ts';
+
+/**
+ * The policy host's speed: free sampling (tokens/s), guided choice among
+ * legal moves (samples/s) and training steps on 256 samples. It starts the
+ * reference host (SELFPLAY_PYTHON, default /usr/bin/python3, with
+ * POLICY_HOST_ARGS such as "--device cuda --d-model 256"), or measures one
+ * already running at POLICY_HOST_URL: unchanged on a GPU machine.
+ */
+const SAMPLES_PER_STEP = 256;
+const STEP_ROUNDS = 5;
+const FREE_REQUESTS = 40;
+
+interface ChatAnswer {
+  model: string;
+  prompt_token_ids: number[];
+  choices: { token_ids: number[]; logprobs: { content: { logprob: number }[] } }[];
+  usage: { completion_tokens: number };
+}
+
+async function chat(apiBase: string, body: Record<string, unknown>): Promise<ChatAnswer> {
+  const response = await fetch(`${apiBase}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`chat completion: ${response.status} ${await response.text()}`);
+  return (await response.json()) as ChatAnswer;
+}
+
+/** A Kuhn-poker-like observation of about 60 bytes, different each time. */
+const prompt = (i: number) => `Your card: ${'JQK'[i % 3]}\nActions: Player 0 ${i % 2 ? 'bet' : 'check'}\nYour move. (${i})\nValid actions: [call], [fold]`;
+
+/** Runs `requests` at `concurrency`; returns the wall seconds and the answers. */
+async function timed(requests: number, concurrency: number, make: (i: number) => Promise<ChatAnswer>): Promise<{ seconds: number; answers: ChatAnswer[] }> {
+  const answers: ChatAnswer[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests) answers.push(await make(next++));
+    }),
+  );
+  return { seconds: (performance.now() - started) / 1000, answers };
+}
+
+export async function benchPolicyHost(): Promise<string> {
+  let started: PolicyHostProcess | undefined;
+  const url = process.env.POLICY_HOST_URL ?? (started = await startPolicyHost({ python: process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3', args: (process.env.POLICY_HOST_ARGS ?? '').split(/\s+/).filter(Boolean) })).url;
+  try {
+    const host = new PolicyHostClient(url, process.env.POLICY_HOST_POLICY ?? 'tiny');
+    const health = await host.health();
+    const { model } = await host.publish();
+    const base = { model, logprobs: true, return_token_ids: true, temperature: 1 };
+    const rows: Record<string, string | number>[] = [];
+
+    const free = await timed(FREE_REQUESTS, 1, (i) => chat(host.apiBase, { ...base, messages: [{ role: 'user', content: prompt(i) }], max_tokens: 64, seed: i }));
+    const freeTokens = free.answers.reduce((n, a) => n + a.usage.completion_tokens, 0);
+    rows.push({ measure: 'free sampling, n=1, 64 tokens max', requests: FREE_REQUESTS, 'per second': freeTokens / free.seconds, unit: 'tokens/s', target: '>= 200' });
+
+    const wide = await timed(FREE_REQUESTS / 4, 1, (i) => chat(host.apiBase, { ...base, messages: [{ role: 'user', content: prompt(i) }], max_tokens: 64, n: 8, seed: i }));
+    const wideTokens = wide.answers.reduce((n, a) => n + a.usage.completion_tokens, 0);
+    rows.push({ measure: 'free sampling, n=8', requests: FREE_REQUESTS / 4, 'per second': wideTokens / wide.seconds, unit: 'tokens/s', target: '' });
+
+    const guided = await timed(SAMPLES_PER_STEP, 8, (i) => chat(host.apiBase, { ...base, messages: [{ role: 'user', content: prompt(i) }], guided_choice: ['[call]', '[fold]'] }));
+    rows.push({ measure: 'guided choice of 2 moves, 8 in flight', requests: SAMPLES_PER_STEP, 'per second': SAMPLES_PER_STEP / guided.seconds, unit: 'samples/s', target: '' });
+
+    const items: TrainItem[] = guided.answers.map((a, i) => ({
+      prompt_token_ids: a.prompt_token_ids,
+      completion_token_ids: a.choices[0].token_ids,
+      logprobs: a.choices[0].logprobs.content.map((t) => t.logprob),
+      advantages: i % 2 ? 1 : -1,
+    }));
+    const stepSeconds: number[] = [];
+    for (let round = 0; round < STEP_ROUNDS; round++) {
+      const t = performance.now();
+      await host.trainStep({ loss: 'importance-sampling', learning_rate: 1e-4, items });
+      stepSeconds.push((performance.now() - t) / 1000);
+    }
+    const step = median(stepSeconds);
+    const promptTokens = items.reduce((n, it) => n + it.prompt_token_ids.length, 0) / items.length;
+    rows.push({ measure: `training step, ${SAMPLES_PER_STEP} samples (~${Math.round(promptTokens)}-token prompts), median of ${STEP_ROUNDS}`, requests: STEP_ROUNDS, 'per second': SAMPLES_PER_STEP / step, unit: `samples/s (${step.toFixed(2)} s a step)`, target: '< 2 s a step' });
+    return `policy host at ${url}, device ${health.device}, policy ${host.policy}\n\n${table(rows)}`;
+  } finally {
+    await started?.close();
+  }
+}

@@ -1,0 +1,133 @@
+import type { CriticInput } from '../../agents/roles/critic.ts';
+import type { SneakyInput } from '../../agents/roles/sneaky-generator.ts';
+import { ConfigError, type Environment, type EnvironmentMatch, type Game } from '../../src/core/index.ts';
+import type { EnvironmentEntry, EnvironmentOptions } from '../index.ts';
+import { checkOptions, numberOption } from '../options.ts';
+import { createSpcGame, replay, SPC_ID, SPC_ROLES, type SpcAction, type SpcState } from './game.ts';
+import { makeProblem, MAX_LEVEL, MAX_STEPS, MIN_LEVEL, MIN_STEPS } from './problems.ts';
+import { rightVerdict } from './rules.ts';
+import { scriptedCritic, scriptedSneaky } from './scripted.ts';
+
+export { createSpcGame, readCritic, readSneaky, replay, type SpcAction, type SpcState } from './game.ts';
+export { executeChain, makeProblem, problemFromSteps, type ChainStep, type Operand, type Problem } from './problems.ts';
+export { confrontationReturns, judgeAttack, lastNumber, type AttackJudgment, type Branch, type Verdict } from './rules.ts';
+export { ERROR_TYPES, parseStepText, plantError, scriptedCritic, scriptedSneaky, type ErrorType } from './scripted.ts';
+
+export interface SelfPlayCriticOptions {
+  /** Operations per problem, 2 to 8 (default 4). */
+  readonly steps?: number;
+  /** Size of the numbers, 1 (one digit) to 4 (default 2). */
+  readonly level?: number;
+  /** The scripted critic's chance of checking the step's arithmetic instead of guessing, 0 to 1 (default 0.8). */
+  readonly criticSkill?: number;
+}
+
+const DEFAULTS = { steps: 4, level: 2, criticSkill: 0.8 } as const;
+
+function check(name: string, value: number, min: number, max: number, integer: boolean): number {
+  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw new ConfigError(`${SPC_ID}: ${name} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, not ${value}`);
+  }
+  return value;
+}
+
+/** Running counts over recorded matches. */
+interface Tally {
+  matches: number;
+  attacks: number;
+  attacksCounted: number;
+  /** Attacks that did not count: the final answer was unchanged, no number, or a malformed rewrite. */
+  attacksVoid: number;
+  attacksCaught: number;
+  cleanSteps: number;
+  cleanAccepted: number;
+  criticMalformed: number;
+  sneakyWins: number;
+  criticWins: number;
+}
+
+const ratio = (part: number, whole: number): number | string => (whole === 0 ? 'n/a' : Math.round((part / whole) * 1000) / 1000);
+
+/**
+ * SPC (self-play critic): each match draws a multi-step arithmetic problem and
+ * a step of its solution; a chance node decides whether the sneaky generator
+ * attacks that step or the critic judges it untouched. Zero-sum, ±1.
+ */
+export function createSelfPlayCritic(options: SelfPlayCriticOptions = {}): Environment {
+  const steps = check('steps', options.steps ?? DEFAULTS.steps, MIN_STEPS, MAX_STEPS, true);
+  const level = check('level', options.level ?? DEFAULTS.level, MIN_LEVEL, MAX_LEVEL, true);
+  const criticSkill = check('criticSkill', options.criticSkill ?? DEFAULTS.criticSkill, 0, 1, false);
+  const tally: Tally = { matches: 0, attacks: 0, attacksCounted: 0, attacksVoid: 0, attacksCaught: 0, cleanSteps: 0, cleanAccepted: 0, criticMalformed: 0, sneakyWins: 0, criticWins: 0 };
+  const critic = scriptedCritic(criticSkill);
+
+  return {
+    id: SPC_ID,
+    description: 'SPC: a sneaky generator plants errors in step-by-step arithmetic solutions that a critic must catch; zero-sum.',
+    roles: SPC_ROLES,
+    nextGame: (rng) => {
+      const problem = makeProblem(rng.split('problem'), { steps, level });
+      const target = rng.split('step').int(problem.steps.length);
+      return createSpcGame(problem, target, { level });
+    },
+    record: (match: EnvironmentMatch) => {
+      if (match.outcome !== 'normal' || match.game.id !== SPC_ID) return;
+      const final = replay(match.game as Game<SpcState, SpcAction>, match.history);
+      if (!final.over || final.branch === null) return;
+      tally.matches++;
+      if (final.branch === 'attack') {
+        tally.attacks++;
+        if (!final.judgment?.counts) tally.attacksVoid++;
+        else {
+          tally.attacksCounted++;
+          if (final.verdict === rightVerdict('attack')) tally.attacksCaught++;
+        }
+      } else {
+        tally.cleanSteps++;
+        if (final.verdict === rightVerdict('clean')) tally.cleanAccepted++;
+      }
+      if (final.verdict === 'malformed') tally.criticMalformed++;
+      const returns = match.game.returns(final);
+      if (returns[0] > 0) tally.sneakyWins++;
+      else tally.criticWins++;
+    },
+    stats: () => ({
+      matches: tally.matches,
+      confrontations: tally.attacksCounted + tally.cleanSteps,
+      attacks: tally.attacks,
+      attacksCounted: tally.attacksCounted,
+      attacksVoid: tally.attacksVoid,
+      attacksCaught: tally.attacksCaught,
+      cleanSteps: tally.cleanSteps,
+      cleanAccepted: tally.cleanAccepted,
+      criticMalformed: tally.criticMalformed,
+      sneakyWins: tally.sneakyWins,
+      criticWins: tally.criticWins,
+      criticAccuracyAttack: ratio(tally.attacksCaught, tally.attacksCounted),
+      criticAccuracyClean: ratio(tally.cleanAccepted, tally.cleanSteps),
+    }),
+    scripted: {
+      'sneaky-generator': (observation: SneakyInput, rng) => scriptedSneaky(observation, rng),
+      critic: (observation: CriticInput, rng) => critic(observation, rng),
+    },
+  };
+}
+
+const OPTION_NAMES = ['steps', 'level', 'critic_skill'];
+
+/** The registry entry: string options from the command line. */
+export const selfPlayCriticEntry: EnvironmentEntry = {
+  description: 'SPC: a sneaky generator plants errors (calculation slip, wrong operand, sign flip, off-by-one) in step-by-step arithmetic that a critic must catch; zero-sum.',
+  options: {
+    steps: `operations per problem, ${MIN_STEPS} to ${MAX_STEPS} (${DEFAULTS.steps})`,
+    level: `size of the numbers, ${MIN_LEVEL} to ${MAX_LEVEL} (${DEFAULTS.level})`,
+    critic_skill: `the scripted critic's chance of checking the arithmetic instead of guessing (${DEFAULTS.criticSkill})`,
+  },
+  create: (options: EnvironmentOptions) => {
+    checkOptions(SPC_ID, options, OPTION_NAMES);
+    return createSelfPlayCritic({
+      steps: numberOption(SPC_ID, options, 'steps', DEFAULTS.steps, { min: MIN_STEPS, max: MAX_STEPS, integer: true }),
+      level: numberOption(SPC_ID, options, 'level', DEFAULTS.level, { min: MIN_LEVEL, max: MAX_LEVEL, integer: true }),
+      criticSkill: numberOption(SPC_ID, options, 'critic_skill', DEFAULTS.criticSkill, { min: 0, max: 1 }),
+    });
+  },
+};

@@ -1,0 +1,123 @@
+"""python3 -m selfplay_host: start the policy host.
+
+Prints one JSON line to stdout once it listens, e.g.
+{"listening": "http://127.0.0.1:8000", "device": "cpu"}
+and stops cleanly on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+import torch
+
+from .model import ModelConfig
+from .server import MIB, HostOptions, make_server
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except where there is none to show (the help says what happens)."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None or action.default is False else super()._get_help_string(action)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog='python3 -m selfplay_host',
+        description='Serve tiny byte-level transformer policies: OpenAI-compatible sampling '
+                    '(/v1/chat/completions, /v1/models) and Tinker-style training (/train/*). '
+                    'Protocol: docs/policy-host.md.',
+        formatter_class=_Formatter,
+    )
+    net = parser.add_argument_group('network')
+    net.add_argument('--host', metavar='ADDR', default='127.0.0.1', help='address to bind')
+    net.add_argument('--port', metavar='N', type=int, default=8000, help='port to bind; 0 picks a free one (read it from the JSON line on stdout)')
+
+    model = parser.add_argument_group('model (every policy has the same shape)')
+    model.add_argument('--d-model', metavar='N', type=int, default=64, help='width of the residual stream')
+    model.add_argument('--layers', metavar='N', type=int, default=2, help='transformer blocks')
+    model.add_argument('--heads', metavar='N', type=int, default=4, help='attention heads (must divide --d-model)')
+    model.add_argument('--context', metavar='N', type=int, default=256, help='context length in tokens (bytes), prompt and completion together')
+    model.add_argument('--mlp-ratio', metavar='N', type=int, default=4, help='MLP hidden width as a multiple of --d-model')
+    model.add_argument('--seed', metavar='N', type=int, default=0, help='initialises the weights (policy i gets seed + i) and seeds requests that bring no seed')
+
+    policies = parser.add_argument_group('policies')
+    policies.add_argument('--policy', action='append', dest='policies', metavar='NAME',
+                          help='serve a policy with this name; repeat for several (default: one named "tiny")')
+    policies.add_argument('--keep', metavar='N', type=int, default=3, help='published versions kept per policy for in-flight matches; older ones answer 404')
+    policies.add_argument('--checkpoint-dir', metavar='DIR', default='checkpoints', help='where checkpoints are written; load reads only from here')
+
+    runtime = parser.add_argument_group('runtime')
+    runtime.add_argument('--device', metavar='DEVICE', default=None, help='torch device: cpu, cuda, cuda:1... (default: cuda when available, else cpu)')
+    runtime.add_argument('--threads', metavar='N', type=int, default=1,
+                         help='torch CPU threads; the model is small enough that more threads mostly add synchronisation, so raise it only for larger models')
+    runtime.add_argument('--guided-choice-scoring', choices=['sum', 'mean'], default='sum',
+                         help='how a guided_choice request that names no scoring ranks its choices: by sequence logprob (sum) or mean token logprob (mean, which lets a fresh byte model explore moves of different lengths)')
+    runtime.add_argument('--default-max-tokens', metavar='N', type=int, default=64, help='max_tokens of a completion request that gives none')
+    runtime.add_argument('--max-request-mb', metavar='MIB', type=float, default=1.0, help='largest JSON body accepted (chat, checkpoint, load, publish), MiB')
+    runtime.add_argument('--max-train-mb', metavar='MIB', type=float, default=64.0, help='largest /train/* body accepted, MiB')
+    runtime.add_argument('--verbose', action='store_true', help='log every request to stderr')
+    return parser.parse_args(argv)
+
+
+def options_from(args: argparse.Namespace) -> HostOptions:
+    if args.keep < 1:
+        raise ValueError('--keep must be at least 1')
+    if args.default_max_tokens < 1:
+        raise ValueError('--default-max-tokens must be at least 1')
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    torch.device(device)  # raises on a malformed name
+    if device.startswith('cuda') and not torch.cuda.is_available():
+        raise ValueError(f'--device {device}: this torch sees no CUDA device')
+    return HostOptions(
+        model=ModelConfig(d_model=args.d_model, layers=args.layers, heads=args.heads, context=args.context, mlp_ratio=args.mlp_ratio),
+        policies=args.policies or ['tiny'],
+        seed=args.seed,
+        keep=args.keep,
+        device=device,
+        checkpoint_dir=args.checkpoint_dir,
+        default_max_tokens=args.default_max_tokens,
+        guided_choice_scoring=args.guided_choice_scoring,
+        max_json_bytes=int(args.max_request_mb * MIB),
+        max_train_bytes=int(args.max_train_mb * MIB),
+        verbose=args.verbose,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        options = options_from(args)
+    except ValueError as error:
+        print(f'selfplay_host: {error}', file=sys.stderr)
+        return 2
+    torch.set_num_threads(max(1, args.threads))
+    try:
+        server = make_server(options, args.host, args.port)
+    except (OSError, ValueError) as error:
+        print(f'selfplay_host: cannot start: {error}', file=sys.stderr)
+        return 1
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    serving = threading.Thread(target=server.serve_forever, name='http', daemon=True)
+    serving.start()
+    print(json.dumps({'listening': server.url, 'device': str(server.host.device)}), flush=True)
+    while not stop.wait(0.5):
+        pass
+    server.shutdown()
+    server.server_close()
+    # Let a step or sample that is under way finish, so nothing stops halfway through the weights.
+    if server.host.lock.acquire(timeout=30):
+        server.host.lock.release()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

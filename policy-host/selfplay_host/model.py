@@ -1,0 +1,182 @@
+"""A small decoder-only transformer over byte tokens (pre-LayerNorm, learned
+positions, input and output embeddings tied).
+
+Two ways in: `score` runs whole sequences and returns logits only where they
+are asked for (teacher forcing, for training and guided choices), and `step`
+runs new tokens against a key/value cache (sampling).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import tokenizer
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    d_model: int = 64
+    layers: int = 2
+    heads: int = 4
+    context: int = 256
+    mlp_ratio: int = 4
+
+    def __post_init__(self) -> None:
+        if min(self.d_model, self.layers, self.heads, self.mlp_ratio) < 1 or self.context < 8:
+            raise ValueError('d_model, layers, heads and mlp_ratio must be positive and context at least 8')
+        if self.d_model % self.heads:
+            raise ValueError(f'd_model ({self.d_model}) must be a multiple of heads ({self.heads})')
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# Debian's CPU torch multiplies float32 matrices with a generic BLAS, while its
+# convolutions go through oneDNN: a 1x1 convolution computes the same product
+# about 7 times faster (forward and backward). Small inputs use F.linear, which
+# has less overhead.
+_CONV_MIN_ROWS = 32
+
+
+def dense(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """x @ weight.T + bias."""
+    n_in = x.shape[-1]
+    rows = x.numel() // n_in
+    if x.device.type != 'cpu' or x.dtype != torch.float32 or rows < _CONV_MIN_ROWS:
+        return F.linear(x, weight, bias)
+    out = F.conv2d(x.reshape(rows, n_in, 1, 1), weight[:, :, None, None], bias)
+    return out.view(*x.shape[:-1], weight.shape[0])
+
+
+class Dense(nn.Linear):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return dense(x, self.weight, self.bias)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        d = cfg.d_model
+        self.d = d
+        self.heads = cfg.heads
+        self.ln1 = nn.LayerNorm(d)
+        self.qkv = Dense(d, 3 * d)
+        self.proj = Dense(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.fc = Dense(d, cfg.mlp_ratio * d)
+        self.out = Dense(cfg.mlp_ratio * d, d)
+
+    def _split(self, t: torch.Tensor) -> torch.Tensor:
+        b, n, _ = t.shape
+        return t.view(b, n, self.heads, self.d // self.heads).transpose(1, 2)
+
+    def _merge(self, t: torch.Tensor) -> torch.Tensor:
+        b, _, n, _ = t.shape
+        return t.transpose(1, 2).reshape(b, n, self.d)
+
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))
+        scores = scores.masked_fill(~allowed, float('-inf'))
+        return self._merge(torch.softmax(scores, dim=-1) @ v)
+
+    def _mlp(self, h: torch.Tensor) -> torch.Tensor:
+        return h + self.out(F.gelu(self.fc(self.ln2(h))))
+
+    def forward(self, h: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.qkv(self.ln1(h)).split(self.d, dim=-1)
+        h = h + self.proj(self._attend(self._split(q), self._split(k), self._split(v), allowed))
+        return self._mlp(h)
+
+    def forward_at(self, h: torch.Tensor, positions: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        """Outputs at `positions` (B, S) only; keys and values come from every position of h (B, T, d).
+
+        In the last layer nothing else is needed, and this skips the query,
+        output projection and MLP of every prompt position.
+        """
+        d = self.d
+        x = self.ln1(h)
+        w, b = self.qkv.weight, self.qkv.bias
+        k, v = dense(x, w[d:], b[d:]).split(d, dim=-1)
+        index = positions.unsqueeze(-1).expand(-1, -1, d)
+        hs = h.gather(1, index)
+        q = dense(x.gather(1, index), w[:d], b[:d])
+        hs = hs + self.proj(self._attend(self._split(q), self._split(k), self._split(v), allowed))
+        return self._mlp(hs)
+
+    def forward_cached(self, h: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor], start: int) -> torch.Tensor:
+        """h (B, t, d) holds positions start..start+t-1; their keys and values are written into the cache."""
+        t = h.shape[1]
+        q, k, v = self.qkv(self.ln1(h)).split(self.d, dim=-1)
+        cache_k, cache_v = cache
+        cache_k[:, :, start:start + t] = self._split(k)
+        cache_v[:, :, start:start + t] = self._split(v)
+        end = start + t
+        allowed = torch.arange(end, device=h.device)[None, :] <= torch.arange(start, end, device=h.device)[:, None]
+        h = h + self.proj(self._attend(self._split(q), cache_k[:, :, :end], cache_v[:, :, :end], allowed))
+        return self._mlp(h)
+
+
+class TinyTransformer(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(tokenizer.VOCAB_SIZE, cfg.d_model)
+        self.pos = nn.Parameter(torch.zeros(cfg.context, cfg.d_model))
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+
+    def init_weights(self, seed: int) -> None:
+        """GPT-2 style initialisation, from its own generator so it depends on `seed` only."""
+        g = torch.Generator().manual_seed(seed)
+        residual_std = 0.02 / math.sqrt(2 * self.cfg.layers)
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                if name.endswith('bias'):
+                    p.zero_()
+                elif '.ln' in name or name.startswith('ln_f'):
+                    p.fill_(1.0)
+                else:
+                    std = residual_std if name.endswith(('proj.weight', 'out.weight')) else 0.02
+                    p.copy_(torch.randn(p.shape, generator=g) * std)
+
+    def _head(self, h: torch.Tensor) -> torch.Tensor:
+        return dense(self.ln_f(h), self.embed.weight[:tokenizer.OUTPUT_SIZE])
+
+    def score(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Logits (B, S, OUTPUT_SIZE) of the next token after each of `positions` (B, S) of `tokens` (B, T).
+
+        Right padding is harmless: a position only sees positions before it.
+        """
+        t = tokens.shape[1]
+        h = self.embed(tokens) + self.pos[:t]
+        arange = torch.arange(t, device=tokens.device)
+        causal = arange[None, :] <= arange[:, None]
+        for block in self.blocks[:-1]:
+            h = block(h, causal)
+        allowed = (arange[None, None, :] <= positions[:, :, None]).unsqueeze(1)
+        return self._head(self.blocks[-1].forward_at(h, positions, allowed))
+
+    def new_cache(self, batch: int, length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        cfg = self.cfg
+        shape = (batch, cfg.heads, length, cfg.d_model // cfg.heads)
+        device = self.pos.device
+        return [(torch.zeros(shape, device=device), torch.zeros(shape, device=device)) for _ in self.blocks]
+
+    def step(self, tokens: torch.Tensor, cache: list, start: int) -> torch.Tensor:
+        """Runs tokens (B, t) at positions start..start+t-1; returns the logits after the last one (B, OUTPUT_SIZE)."""
+        t = tokens.shape[1]
+        h = self.embed(tokens) + self.pos[start:start + t]
+        for block, layer_cache in zip(self.blocks, cache):
+            h = block.forward_cached(h, layer_cache, start)
+        return self._head(h[:, -1])
+
+
+def build_model(cfg: ModelConfig, seed: int, device: torch.device) -> TinyTransformer:
+    model = TinyTransformer(cfg)
+    model.init_weights(seed)
+    return model.to(device)

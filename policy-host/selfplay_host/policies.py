@@ -1,0 +1,122 @@
+"""Named policies: training weights, optimizer, reference weights and the
+published versions the sampler serves.
+
+A policy's `version` counts the optimizer steps applied to its training
+weights. `publish` copies the training weights into a sampler version with
+that number; the newest `keep` published versions stay available.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import OrderedDict
+
+import torch
+
+from .model import ModelConfig, TinyTransformer, build_model
+from .protocol import ProtocolError
+
+POLICY_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$')
+
+
+def frozen_copy(model: TinyTransformer) -> TinyTransformer:
+    clone = copy.deepcopy(model)
+    clone.requires_grad_(False)
+    return clone.eval()
+
+
+def same_weights(a: TinyTransformer, b: TinyTransformer) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+class Policy:
+    def __init__(self, name: str, cfg: ModelConfig, seed: int, device: torch.device, keep: int):
+        self.name = name
+        self.cfg = cfg
+        self.keep = keep
+        self.model = build_model(cfg, seed, device)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0)
+        # The KL anchor: the initial weights, or the weights of the last `load`.
+        self.reference = frozen_copy(self.model)
+        self.version = 0
+        # Gradients summed by forward_backward, waiting for optim_step (None when there are none).
+        self.pending: list[torch.Tensor] | None = None
+        self.pending_samples = 0
+        self.published: OrderedDict[int, TinyTransformer] = OrderedDict()
+        self.publish()
+
+    @property
+    def latest(self) -> int:
+        return next(reversed(self.published))
+
+    def publish(self) -> int:
+        """Makes the training weights the newest sampler version; returns its number."""
+        if self.published and self.version <= self.latest:
+            existing = self.published.get(self.version)
+            if existing is not None and same_weights(existing, self.model):
+                return self.version
+            raise ProtocolError(
+                409,
+                f'cannot publish {self.name}@{self.version}: version {self.latest} is already published '
+                f'{"with other weights under this number" if existing is not None else "and versions only grow"} '
+                '(a checkpoint older than the newest published version was loaded); take optimizer steps past it first',
+                type='conflict',
+            )
+        self.published[self.version] = frozen_copy(self.model)
+        while len(self.published) > self.keep:
+            self.published.popitem(last=False)
+        return self.version
+
+    def reset_reference(self) -> None:
+        self.reference = frozen_copy(self.model)
+
+    def status(self) -> dict:
+        return {'id': self.name, 'version': self.version, 'published': list(self.published)}
+
+
+class Registry:
+    def __init__(self, names: list[str], cfg: ModelConfig, seed: int, device: torch.device, keep: int):
+        self.cfg = cfg
+        self.device = device
+        self.policies: dict[str, Policy] = {}
+        for index, name in enumerate(names):
+            if not POLICY_NAME.match(name):
+                raise ValueError(f'policy name {name!r}: use letters, digits, ".", "_" and "-" (at most 64)')
+            if name in self.policies:
+                raise ValueError(f'policy {name!r} is given twice')
+            self.policies[name] = Policy(name, cfg, seed + index, device, keep)
+
+    def get(self, name: str) -> Policy:
+        policy = self.policies.get(name) if isinstance(name, str) else None
+        if policy is None:
+            raise ProtocolError(404, f'no policy named {name!r}; this host serves: {", ".join(self.policies)}', code='policy_not_found', param='policy')
+        return policy
+
+    def resolve(self, model: str) -> tuple[str, TinyTransformer]:
+        """`name@version` or `name` (the newest published version) -> (exact model name, sampler weights)."""
+        name, at, version = model.rpartition('@') if '@' in model else (model, '', '')
+        policy = self.policies.get(name)
+        weights = None
+        if policy is not None:
+            if not at:
+                number = policy.latest
+            elif version.isdigit() and version.isascii():
+                number = int(version)
+            else:
+                number = -1
+            weights = policy.published.get(number)
+        if weights is None:
+            served = ', '.join(m['id'] for m in self.models())
+            raise ProtocolError(404, f'The model `{model}` does not exist. Served: {served}', code='model_not_found', param='model')
+        return f'{name}@{number}', weights
+
+    def models(self) -> list[dict]:
+        out = []
+        for policy in self.policies.values():
+            for number in reversed(policy.published):
+                out.append({'id': f'{policy.name}@{number}', 'object': 'model', 'created': 0, 'owned_by': 'selfplay',
+                            'root': policy.name, 'version': number, 'max_model_len': self.cfg.context})
+            out.append({'id': policy.name, 'object': 'model', 'created': 0, 'owned_by': 'selfplay',
+                        'root': policy.name, 'version': policy.latest, 'max_model_len': self.cfg.context})
+        return out

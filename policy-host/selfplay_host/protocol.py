@@ -1,0 +1,336 @@
+"""Request validation: every body is checked here, before any tensor is touched,
+and turned into plain dataclasses. A bad request raises `ProtocolError`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from . import tokenizer
+from .sampling import SamplingParams
+
+MAX_N = 16
+MAX_TOP_LOGPROBS = 20
+MAX_STOP = 4
+MAX_CHOICES = 256
+MAX_ITEMS = 4096
+FLOAT32_MAX = 3.4028234663852886e38
+LOSSES = ('importance-sampling', 'ppo-clip')
+SCORINGS = ('sum', 'mean')
+
+
+class ProtocolError(Exception):
+    """An error answered as `{error: {message, type, code, param}}` with `status`."""
+
+    def __init__(self, status: int, message: str, type: str = 'invalid_request_error', code: str | None = None, param: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+
+    def body(self) -> dict:
+        return {'error': {'message': self.message, 'type': self.type, 'code': self.code, 'param': self.param}}
+
+
+def bad(message: str, param: str | None = None) -> ProtocolError:
+    return ProtocolError(400, message, param=param)
+
+
+# ---------------------------------------------------------------- field readers
+
+def _get(body: dict, key: str):
+    """A field, with null meaning absent (OpenAI clients send nulls for unset options)."""
+    return body.get(key)
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_number(x) -> bool:
+    return (isinstance(x, (int, float)) and not isinstance(x, bool)) and math.isfinite(x)
+
+
+def read_int(body: dict, key: str, default: int | None, lo: int, hi: int) -> int | None:
+    value = _get(body, key)
+    if value is None:
+        return default
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not _is_int(value) or not lo <= value <= hi:
+        raise bad(f'{key} must be an integer from {lo} to {hi}, got {value!r}', key)
+    return value
+
+
+def read_number(body: dict, key: str, default: float | None, lo: float, hi: float, lo_open: bool = False) -> float | None:
+    value = _get(body, key)
+    if value is None:
+        return default
+    if not _is_number(value) or value < lo or value > hi or (lo_open and value == lo):
+        bound = f'{"above" if lo_open else "at least"} {lo} and at most {hi}'
+        raise bad(f'{key} must be a finite number {bound}, got {value!r}', key)
+    return float(value)
+
+
+def read_bool(body: dict, key: str, default: bool) -> bool:
+    value = _get(body, key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise bad(f'{key} must be true or false, got {value!r}', key)
+    return value
+
+
+def read_str(body: dict, key: str, required: bool = True) -> str | None:
+    value = _get(body, key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise bad(f'{key} must be a non-empty string', key)
+    return value
+
+
+def require_object(body, what: str = 'the request body') -> dict:
+    if not isinstance(body, dict):
+        raise bad(f'{what} must be an object')
+    return body
+
+
+# ---------------------------------------------------------------- chat completions
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: list[tuple[str, str]]
+    params: SamplingParams
+    max_tokens: int
+    seed: int | None
+    logprobs: bool
+    return_token_ids: bool
+    guided_choice: list[str] | None
+    guided_choice_scoring: str
+
+
+def _message_text(content, index: int) -> str:
+    if content is None:
+        return ''
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get('type') != 'text' or not isinstance(part.get('text'), str):
+                raise bad(f'messages[{index}].content: only text parts ({{"type": "text", "text": ...}}) are supported', 'messages')
+            parts.append(part['text'])
+        return ''.join(parts)
+    raise bad(f'messages[{index}].content must be a string, a list of text parts or null', 'messages')
+
+
+def parse_chat_request(body, default_max_tokens: int, default_scoring: str = 'sum') -> ChatRequest:
+    body = require_object(body)
+    model = read_str(body, 'model')
+    messages = _get(body, 'messages')
+    if not isinstance(messages, list) or not messages:
+        raise bad('messages must be a non-empty array', 'messages')
+    parsed_messages = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            raise bad(f'messages[{i}] must be an object', 'messages')
+        role = m.get('role')
+        if role not in tokenizer.ROLE_TOKENS:
+            raise bad(f'messages[{i}].role must be one of {", ".join(tokenizer.ROLE_TOKENS)}, got {role!r}', 'messages')
+        parsed_messages.append((role, _message_text(m.get('content'), i)))
+
+    if _get(body, 'stream'):
+        raise bad('streaming is not supported; send stream: false', 'stream')
+    for key in ('frequency_penalty', 'presence_penalty'):
+        if read_number(body, key, 0.0, -2.0, 2.0) != 0.0:
+            raise bad(f'{key} is not supported; leave it out or send 0', key)
+    if _get(body, 'logit_bias'):
+        raise bad('logit_bias is not supported', 'logit_bias')
+    if _get(body, 'tools'):
+        raise bad('tools are not supported', 'tools')
+
+    n = read_int(body, 'n', 1, 1, MAX_N)
+    temperature = read_number(body, 'temperature', 1.0, 0.0, 2.0)
+    top_p = read_number(body, 'top_p', 1.0, 0.0, 1.0, lo_open=True)
+    max_tokens = read_int(body, 'max_tokens', None, 1, 1 << 30)
+    if max_tokens is None:
+        max_tokens = read_int(body, 'max_completion_tokens', default_max_tokens, 1, 1 << 30)
+    seed = read_int(body, 'seed', None, -(1 << 63), (1 << 64) - 1)
+    logprobs = read_bool(body, 'logprobs', False)
+    top_logprobs = read_int(body, 'top_logprobs', 0, 0, MAX_TOP_LOGPROBS)
+    return_token_ids = read_bool(body, 'return_token_ids', False)
+
+    stop = _get(body, 'stop')
+    if stop is None:
+        stop = []
+    elif isinstance(stop, str):
+        stop = [stop]
+    if not isinstance(stop, list) or len(stop) > MAX_STOP or not all(isinstance(s, str) and s for s in stop):
+        raise bad(f'stop must be a non-empty string or an array of at most {MAX_STOP} non-empty strings', 'stop')
+
+    guided = _get(body, 'guided_choice')
+    if guided is not None:
+        if not isinstance(guided, list) or not 1 <= len(guided) <= MAX_CHOICES or not all(isinstance(c, str) for c in guided):
+            raise bad(f'guided_choice must be an array of 1 to {MAX_CHOICES} strings', 'guided_choice')
+        guided = list(dict.fromkeys(guided))  # duplicates would only double a choice's weight
+    scoring = _get(body, 'guided_choice_scoring') or default_scoring
+    if scoring not in SCORINGS:
+        raise bad(f'guided_choice_scoring must be one of {", ".join(SCORINGS)}, got {scoring!r}', 'guided_choice_scoring')
+
+    return ChatRequest(
+        model=model,
+        messages=parsed_messages,
+        params=SamplingParams(
+            n=n,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            stop=tuple(s.encode('utf-8') for s in stop),
+            top_logprobs=top_logprobs if logprobs else 0,
+        ),
+        max_tokens=max_tokens,
+        seed=seed,
+        logprobs=logprobs,
+        return_token_ids=return_token_ids,
+        guided_choice=guided,
+        guided_choice_scoring=scoring,
+    )
+
+
+# ---------------------------------------------------------------- training
+
+@dataclass
+class TrainItem:
+    prompt: list[int]
+    completion: list[int]
+    logprobs: list[float]
+    advantages: list[float]
+    mask: list[float]
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    kind: str
+    clip_epsilon: float
+    kl_coef: float
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    learning_rate: float
+    weight_decay: float
+    max_grad_norm: float
+    beta1: float
+    beta2: float
+    eps: float
+
+
+def _token_list(value, where: str, hi: int, lo_len: int) -> list[int]:
+    if not isinstance(value, list) or len(value) < lo_len:
+        raise bad(f'{where} must be an array of at least {lo_len} token id{"s" if lo_len > 1 else ""}')
+    if value and not (set(map(type, value)) <= {int} and min(value) >= 0 and max(value) < hi):
+        raise bad(f'{where} must hold integer token ids from 0 to {hi - 1}')
+    return value
+
+
+def _float_list(value, where: str, length: int) -> list[float]:
+    if not isinstance(value, list) or len(value) != length:
+        raise bad(f'{where} must be an array of {length} numbers (one per completion token)')
+    if not set(map(type, value)) <= {int, float} or not all(math.isfinite(x) and abs(x) <= FLOAT32_MAX for x in value):
+        raise bad(f'{where} must hold finite numbers within float32 range')
+    return [float(x) for x in value]
+
+
+def parse_item(item, index: int, context: int) -> TrainItem:
+    where = f'items[{index}]'
+    if not isinstance(item, dict):
+        raise bad(f'{where} must be an object')
+    prompt = _token_list(item.get('prompt_token_ids'), f'{where}.prompt_token_ids', tokenizer.VOCAB_SIZE, 1)
+    completion = _token_list(item.get('completion_token_ids'), f'{where}.completion_token_ids', tokenizer.OUTPUT_SIZE, 1)
+    total = len(prompt) + len(completion)
+    if total > context:
+        raise bad(f'{where}: prompt ({len(prompt)}) and completion ({len(completion)}) are {total} tokens; the context is {context}')
+    n = len(completion)
+    logprobs = _float_list(item.get('logprobs'), f'{where}.logprobs', n)
+    advantages = item.get('advantages')
+    if _is_number(advantages) and abs(advantages) <= FLOAT32_MAX:
+        advantages = [float(advantages)] * n
+    elif isinstance(advantages, list):
+        advantages = _float_list(advantages, f'{where}.advantages', n)
+    else:
+        raise bad(f'{where}.advantages must be a finite number (per sequence) or an array of {n} (per token)')
+    mask = item.get('loss_mask')
+    if mask is None:
+        mask = [1.0] * n
+    else:
+        if not isinstance(mask, list) or len(mask) != n or not all(m in (0, 1) and not isinstance(m, bool) for m in mask):
+            raise bad(f'{where}.loss_mask must be an array of {n} zeros and ones')
+        mask = [float(m) for m in mask]
+    return TrainItem(prompt, completion, logprobs, advantages, mask)
+
+
+def parse_items(body: dict, context: int) -> list[TrainItem]:
+    items = body.get('items')
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_ITEMS:
+        raise bad(f'items must be an array of 1 to {MAX_ITEMS} items', 'items')
+    parsed = [parse_item(item, i, context) for i, item in enumerate(items)]
+    if not any(any(it.mask) for it in parsed):
+        raise bad('every completion token is masked out (loss_mask): nothing to learn from', 'items')
+    return parsed
+
+
+def parse_loss(body: dict) -> LossConfig:
+    kind = _get(body, 'loss')
+    if kind not in LOSSES:
+        raise bad(f'loss must be one of {", ".join(LOSSES)}, got {kind!r}', 'loss')
+    return LossConfig(
+        kind=kind,
+        clip_epsilon=read_number(body, 'clip_epsilon', 0.2, 0.0, 1.0, lo_open=True),
+        kl_coef=read_number(body, 'kl_coef', 0.0, 0.0, 1e6),
+    )
+
+
+def parse_optim(body: dict) -> OptimConfig:
+    if _get(body, 'learning_rate') is None:
+        raise bad('learning_rate is required', 'learning_rate')
+    config = OptimConfig(
+        learning_rate=read_number(body, 'learning_rate', None, 0.0, 10.0),
+        weight_decay=read_number(body, 'weight_decay', 0.0, 0.0, 10.0),
+        max_grad_norm=read_number(body, 'max_grad_norm', 1.0, 0.0, 1e12),
+        beta1=read_number(body, 'beta1', 0.9, 0.0, 1.0),
+        beta2=read_number(body, 'beta2', 0.95, 0.0, 1.0),
+        eps=read_number(body, 'eps', 1e-8, 0.0, 1.0, lo_open=True),
+    )
+    for key in ('beta1', 'beta2'):
+        if getattr(config, key) >= 1.0:
+            raise bad(f'{key} must be below 1', key)
+    return config
+
+
+def parse_name(body: dict, key: str) -> str | None:
+    value = _get(body, key)
+    if value is not None and not isinstance(value, str):
+        raise bad(f'{key} must be a string', key)
+    return value
+
+
+def parse_sequences(body: dict, context: int) -> list[tuple[list[int], list[int]]]:
+    """Items of /train/forward: only prompt_token_ids and completion_token_ids are read."""
+    items = body.get('items')
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_ITEMS:
+        raise bad(f'items must be an array of 1 to {MAX_ITEMS} items', 'items')
+    pairs = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise bad(f'items[{i}] must be an object')
+        prompt = _token_list(item.get('prompt_token_ids'), f'items[{i}].prompt_token_ids', tokenizer.VOCAB_SIZE, 1)
+        completion = _token_list(item.get('completion_token_ids'), f'items[{i}].completion_token_ids', tokenizer.OUTPUT_SIZE, 1)
+        if len(prompt) + len(completion) > context:
+            raise bad(f'items[{i}]: prompt ({len(prompt)}) and completion ({len(completion)}) exceed the context of {context}')
+        pairs.append((prompt, completion))
+    return pairs

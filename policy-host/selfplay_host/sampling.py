@@ -1,0 +1,159 @@
+"""Sampling completions, free or among given choices.
+
+Every logprob reported is the model's own (softmax of the raw logits, before
+temperature or top_p), as vLLM reports by default and as training recomputes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from . import tokenizer
+from .model import TinyTransformer
+from .scoring import chunks, log_probs, make_batch, target_logprobs
+
+
+@dataclass
+class Sample:
+    token_ids: list[int]
+    logprobs: list[float]
+    # Per token, the `top_logprobs` most likely (token id, logprob), or None when not asked.
+    top: list[list[tuple[int, float]]] | None
+    text: str
+    finish_reason: str  # 'stop' or 'length'
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    n: int
+    temperature: float
+    top_p: float
+    max_tokens: int
+    stop: tuple[bytes, ...]
+    top_logprobs: int
+
+
+def _pick(logits: torch.Tensor, logprobs: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator) -> torch.Tensor:
+    if temperature == 0:
+        return logprobs.argmax(dim=-1)
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p < 1:
+        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        # Keep the smallest prefix whose mass reaches top_p (the first token always stays).
+        drop = sorted_probs.cumsum(dim=-1) - sorted_probs >= top_p
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs.masked_fill(drop, 0.0))
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def generate(model: TinyTransformer, prompt: list[int], params: SamplingParams, generator: torch.Generator) -> list[Sample]:
+    """`n` completions of `prompt`, decoded in lockstep from one shared prefill."""
+    device = model.pos.device
+    budget = min(params.max_tokens, model.cfg.context - len(prompt))
+    n = params.n
+    with torch.inference_mode():
+        cache = model.new_cache(1, len(prompt) + budget)
+        logits = model.step(torch.tensor([prompt], device=device), cache, 0)
+        if n > 1:
+            cache = [(k.expand(n, -1, -1, -1).clone(), v.expand(n, -1, -1, -1).clone()) for k, v in cache]
+            logits = logits.expand(n, -1)
+        tokens: list[list[int]] = [[] for _ in range(n)]
+        lps: list[list[float]] = [[] for _ in range(n)]
+        tops: list[list[list[tuple[int, float]]]] = [[] for _ in range(n)]
+        texts: list[bytearray] = [bytearray() for _ in range(n)]
+        finish: list[str | None] = [None] * n
+        cut: list[int] = [0] * n  # bytes of a matched stop string, left out of the text
+        for t in range(budget):
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            chosen = _pick(logits, logprobs, params.temperature, params.top_p, generator)
+            chosen_ids = chosen.tolist()
+            chosen_lps = logprobs.gather(-1, chosen.unsqueeze(-1)).squeeze(-1).tolist()
+            if params.top_logprobs:
+                top_v, top_i = logprobs.topk(params.top_logprobs, dim=-1)
+                top_v, top_i = top_v.tolist(), top_i.tolist()
+            for r in range(n):
+                if finish[r] is not None:
+                    continue
+                token = chosen_ids[r]
+                tokens[r].append(token)
+                lps[r].append(chosen_lps[r])
+                if params.top_logprobs:
+                    tops[r].append(list(zip(top_i[r], top_v[r])))
+                if token == tokenizer.END:
+                    finish[r] = 'stop'
+                    continue
+                texts[r].append(token)
+                for s in params.stop:
+                    if texts[r].endswith(s):
+                        finish[r], cut[r] = 'stop', len(s)
+                        break
+            if all(f is not None for f in finish) or t == budget - 1:
+                break
+            logits = model.step(chosen.unsqueeze(-1), cache, len(prompt) + t)
+    return [
+        Sample(
+            token_ids=tokens[r],
+            logprobs=lps[r],
+            top=tops[r] if params.top_logprobs else None,
+            text=bytes(texts[r][:len(texts[r]) - cut[r]]).decode('utf-8', errors='replace'),
+            finish_reason=finish[r] or 'length',
+        )
+        for r in range(n)
+    ]
+
+
+def choose(
+    model: TinyTransformer,
+    prompt: list[int],
+    choices: list[str],
+    n: int,
+    temperature: float,
+    top_logprobs: int,
+    generator: torch.Generator,
+    mean: bool = False,
+) -> list[Sample]:
+    """`n` picks among `choices` (vLLM's guided_choice).
+
+    Each choice is scored as the completion `choice bytes + END` by teacher
+    forcing; a pick draws choice i with probability proportional to
+    exp(score_i / temperature) (the highest score at temperature 0), the score
+    being the sum of its token logprobs (or with `mean`, their mean), and
+    returns that choice's per-token logprobs.
+    """
+    device = model.pos.device
+    sequences = [tokenizer.encode_completion(c) for c in choices]
+    per_token: list[list[float]] = [[] for _ in choices]
+    per_top: list[list[list[tuple[int, float]]]] = [[] for _ in choices]
+    totals = torch.zeros(len(choices), dtype=torch.float64)
+    with torch.inference_mode():
+        for group in chunks([len(prompt) + len(s) for s in sequences]):
+            batch = make_batch([(prompt, sequences[i]) for i in group], device)
+            all_lps = log_probs(model, batch)
+            chosen = target_logprobs(all_lps, batch)
+            totals[group] = chosen.sum(dim=-1).double().cpu()
+            if mean:
+                totals[group] /= torch.tensor(batch.lengths, dtype=torch.float64)
+            if top_logprobs:
+                top_v, top_i = all_lps.topk(top_logprobs, dim=-1)
+                top_v, top_i = top_v.tolist(), top_i.tolist()
+            for row, i in enumerate(group):
+                length = batch.lengths[row]
+                per_token[i] = chosen[row, :length].tolist()
+                if top_logprobs:
+                    per_top[i] = [list(zip(top_i[row][s], top_v[row][s])) for s in range(length)]
+    if temperature == 0:
+        picks = [int(totals.argmax())] * n
+    else:
+        weights = torch.softmax(totals / temperature, dim=0)
+        picks = torch.multinomial(weights.float().to(generator.device), n, replacement=True, generator=generator).tolist()
+    return [
+        Sample(
+            token_ids=list(sequences[i]),
+            logprobs=per_token[i],
+            top=per_top[i] if top_logprobs else None,
+            text=choices[i],
+            finish_reason='stop',
+        )
+        for i in picks
+    ]

@@ -1,0 +1,349 @@
+"""The HTTP server: routes, body limits and encodings. The work behind each
+route is in `Host`, which owns the policies and the lock that serialises
+every use of the weights (sampling and training never interleave).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import socket
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
+
+import torch
+
+from . import checkpoints, msgpack, protocol, sampling, tokenizer, training
+from .model import ModelConfig
+from .policies import Registry
+from .protocol import ProtocolError, bad
+
+MIB = 1024 * 1024
+DRAIN_LIMIT = 1024 * MIB
+MSGPACK_TYPES = ('application/msgpack', 'application/x-msgpack', 'application/vnd.msgpack')
+
+
+@dataclass
+class HostOptions:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    policies: list[str] = field(default_factory=lambda: ['tiny'])
+    seed: int = 0
+    keep: int = 3
+    device: str = 'cpu'
+    checkpoint_dir: str = 'checkpoints'
+    default_max_tokens: int = 64
+    guided_choice_scoring: str = 'sum'
+    max_json_bytes: int = 1 * MIB
+    max_train_bytes: int = 64 * MIB
+    verbose: bool = False
+
+
+class Host:
+    def __init__(self, options: HostOptions):
+        self.options = options
+        self.device = torch.device(options.device)
+        self.registry = Registry(options.policies, options.model, options.seed, self.device, options.keep)
+        self.lock = threading.Lock()
+        # Seeds for requests that give none: reproducible per host seed and request order.
+        self.rng = random.Random(options.seed)
+
+    @property
+    def context(self) -> int:
+        return self.options.model.context
+
+    # ------------------------------------------------------------ GET
+
+    def health(self) -> dict:
+        with self.lock:
+            policies = [p.status() for p in self.registry.policies.values()]
+        return {'status': 'ok', 'device': str(self.device), 'policies': policies}
+
+    def models(self) -> dict:
+        with self.lock:
+            return {'object': 'list', 'data': self.registry.models()}
+
+    def model(self, model_id: str) -> dict:
+        for entry in self.models()['data']:
+            if entry['id'] == model_id:
+                return entry
+        raise ProtocolError(404, f'The model `{model_id}` does not exist.', code='model_not_found', param='model')
+
+    # ------------------------------------------------------------ sampling
+
+    def chat(self, body) -> dict:
+        request = protocol.parse_chat_request(body, self.options.default_max_tokens, self.options.guided_choice_scoring)
+        if request.guided_choice is not None:
+            longest = max(len(c.encode('utf-8')) + 1 for c in request.guided_choice)
+            if longest > self.context - 1:
+                raise bad(f'a guided_choice string is {longest - 1} bytes; at most {self.context - 2} fit the context', 'guided_choice')
+            reserve = longest
+        else:
+            reserve = min(request.max_tokens, self.context // 2)
+        prompt = tokenizer.encode_chat(request.messages, self.context - reserve)
+        seed = request.seed if request.seed is not None else self.rng.getrandbits(63)
+        with self.lock:
+            name, weights = self.registry.resolve(request.model)
+            generator = torch.Generator(device=self.device).manual_seed(seed)
+            if request.guided_choice is not None:
+                samples = sampling.choose(weights, prompt, request.guided_choice, request.params.n, request.params.temperature,
+                                          request.params.top_logprobs, generator, mean=request.guided_choice_scoring == 'mean')
+            else:
+                samples = sampling.generate(weights, prompt, request.params, generator)
+        return self._completion(name, request, prompt, samples)
+
+    @staticmethod
+    def _completion(name: str, request: protocol.ChatRequest, prompt: list[int], samples: list[sampling.Sample]) -> dict:
+        def entry(token: int, logprob: float) -> dict:
+            return {'token': tokenizer.token_text(token), 'logprob': logprob, 'bytes': tokenizer.token_bytes(token)}
+
+        choices = []
+        for index, s in enumerate(samples):
+            choice = {
+                'index': index,
+                'message': {'role': 'assistant', 'content': s.text},
+                'logprobs': None,
+                'finish_reason': s.finish_reason,
+            }
+            if request.logprobs:
+                content = []
+                for k, (token, logprob) in enumerate(zip(s.token_ids, s.logprobs)):
+                    item = entry(token, logprob)
+                    item['top_logprobs'] = [entry(t, lp) for t, lp in s.top[k]] if s.top else []
+                    content.append(item)
+                choice['logprobs'] = {'content': content, 'refusal': None}
+            if request.return_token_ids:
+                choice['token_ids'] = s.token_ids
+            choices.append(choice)
+        completion_tokens = sum(len(s.token_ids) for s in samples)
+        body = {
+            'id': f'chatcmpl-{uuid.uuid4().hex}',
+            'object': 'chat.completion',
+            'created': int(time.time()),
+            'model': name,
+            'choices': choices,
+            'usage': {'prompt_tokens': len(prompt), 'completion_tokens': completion_tokens, 'total_tokens': len(prompt) + completion_tokens},
+        }
+        if request.return_token_ids:
+            body['prompt_token_ids'] = prompt
+        return body
+
+    # ------------------------------------------------------------ training
+
+    def forward_backward(self, body) -> dict:
+        body = protocol.require_object(body)
+        policy = self.registry.get(body.get('policy'))
+        loss = protocol.parse_loss(body)
+        items = protocol.parse_items(body, self.context)
+        with self.lock:
+            started = time.perf_counter()
+            grads, metrics = training.compute_gradients(policy, items, loss)
+            training.accumulate(policy, grads, len(items))
+            metrics.update(version=policy.version, pending_samples=policy.pending_samples, ms=_ms(started))
+        return metrics
+
+    def optim_step(self, body) -> dict:
+        body = protocol.require_object(body)
+        policy = self.registry.get(body.get('policy'))
+        optim = protocol.parse_optim(body)
+        with self.lock:
+            started = time.perf_counter()
+            if policy.pending is None:
+                raise ProtocolError(409, f'policy {policy.name!r} has no accumulated gradients: call /train/forward_backward first', type='conflict')
+            grad_norm = training.apply_gradients(policy, policy.pending, optim)
+            samples = policy.pending_samples
+            policy.pending, policy.pending_samples = None, 0
+            return {'version': policy.version, 'grad_norm': grad_norm, 'samples': samples, 'ms': _ms(started)}
+
+    def step(self, body) -> dict:
+        body = protocol.require_object(body)
+        policy = self.registry.get(body.get('policy'))
+        loss = protocol.parse_loss(body)
+        optim = protocol.parse_optim(body)
+        items = protocol.parse_items(body, self.context)
+        with self.lock:
+            started = time.perf_counter()
+            grads, metrics = training.compute_gradients(policy, items, loss)
+            if policy.pending is not None:
+                grads = [a + b for a, b in zip(policy.pending, grads)]
+            metrics['grad_norm'] = training.apply_gradients(policy, grads, optim)
+            policy.pending, policy.pending_samples = None, 0
+            metrics.update(version=policy.version, ms=_ms(started))
+        return metrics
+
+    def forward(self, body) -> dict:
+        body = protocol.require_object(body)
+        policy = self.registry.get(body.get('policy'))
+        pairs = protocol.parse_sequences(body, self.context)
+        with self.lock:
+            started = time.perf_counter()
+            logprobs, entropy, tokens = training.score(policy, pairs)
+            return {'version': policy.version, 'logprobs': logprobs, 'entropy': entropy, 'tokens': tokens, 'ms': _ms(started)}
+
+    # ------------------------------------------------------------ policies
+
+    def checkpoint(self, name: str, body) -> dict:
+        body = protocol.require_object(body)
+        policy = self.registry.get(name)
+        with self.lock:
+            path = checkpoints.save(policy, self.options.checkpoint_dir, protocol.parse_name(body, 'name'))
+            return {'path': path, 'version': policy.version}
+
+    def load(self, name: str, body) -> dict:
+        body = protocol.require_object(body)
+        policy = self.registry.get(name)
+        path = protocol.read_str(body, 'path')
+        with self.lock:
+            real, version = checkpoints.load(policy, self.options.checkpoint_dir, path)
+            return {'path': real, 'version': version}
+
+    def publish(self, name: str, body) -> dict:
+        protocol.require_object(body)
+        policy = self.registry.get(name)
+        with self.lock:
+            version = policy.publish()
+            return {'model': f'{policy.name}@{version}', 'version': version, 'published': list(policy.published)}
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+# ---------------------------------------------------------------- HTTP
+
+POLICY_ROUTE = re.compile(r'^/policies/([^/]+)/(checkpoint|load|publish)$')
+TRAIN_ROUTES = {'/train/forward_backward': 'forward_backward', '/train/optim_step': 'optim_step', '/train/step': 'step', '/train/forward': 'forward'}
+
+
+def _reject_constant(name: str):
+    raise ValueError(f'{name} is not valid JSON')
+
+
+def _parse_json(raw: bytes):
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as error:
+        raise bad(f'the request body is not valid JSON: {error}') from None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    server_version = 'selfplay-policy-host/1'
+    # Headers and body are separate writes: without TCP_NODELAY a keep-alive client's delayed ACK stalls the body.
+    disable_nagle_algorithm = True
+    server: 'PolicyServer'
+
+    def log_message(self, format: str, *args) -> None:
+        if self.server.host.options.verbose:
+            sys.stderr.write('%s - %s\n' % (self.address_string(), format % args))
+
+    def do_GET(self) -> None:
+        self._dispatch('GET')
+
+    def do_POST(self) -> None:
+        self._dispatch('POST')
+
+    def _dispatch(self, method: str) -> None:
+        host = self.server.host
+        path = urlsplit(self.path).path
+        use_msgpack = False
+        try:
+            if method == 'GET':
+                if path == '/health':
+                    return self._send_json(200, host.health())
+                if path == '/v1/models':
+                    return self._send_json(200, host.models())
+                if path.startswith('/v1/models/'):
+                    return self._send_json(200, host.model(unquote(path[len('/v1/models/'):])))
+            elif path == '/v1/chat/completions':
+                return self._send_json(200, host.chat(_parse_json(self._body(host.options.max_json_bytes))))
+            elif path in TRAIN_ROUTES:
+                ctype = (self.headers.get('Content-Type') or '').split(';')[0].strip().lower()
+                use_msgpack = ctype != 'application/json'
+                if use_msgpack and ctype and ctype not in MSGPACK_TYPES:
+                    raise ProtocolError(415, f'send application/msgpack (or application/json), not {ctype}')
+                raw = self._body(host.options.max_train_bytes)
+                if use_msgpack:
+                    try:
+                        body = msgpack.unpackb(raw)
+                    except msgpack.MsgpackError as error:
+                        raise bad(f'the request body is not valid msgpack: {error}') from None
+                else:
+                    body = _parse_json(raw)
+                result = getattr(host, TRAIN_ROUTES[path])(body)
+                return self._send_msgpack(200, result) if use_msgpack else self._send_json(200, result)
+            else:
+                match = POLICY_ROUTE.match(path)
+                if match:
+                    body = _parse_json(self._body(host.options.max_json_bytes))
+                    return self._send_json(200, getattr(host, match.group(2))(unquote(match.group(1)), body))
+            raise ProtocolError(404, f'no route for {method} {path}', code='not_found')
+        except ProtocolError as error:
+            self._send_json(error.status, error.body())
+        except Exception as error:  # noqa: BLE001 - a bug must answer 500, not drop the connection
+            traceback.print_exc(file=sys.stderr)
+            self._send_json(500, {'error': {'message': f'internal error: {type(error).__name__}: {error}', 'type': 'server_error', 'code': None, 'param': None}})
+
+    def _body(self, limit: int) -> bytes:
+        if 'chunked' in (self.headers.get('Transfer-Encoding') or '').lower():
+            self.close_connection = True
+            raise ProtocolError(411, 'chunked bodies are not supported: send Content-Length')
+        try:
+            length = int(self.headers.get('Content-Length') or 0)
+        except ValueError:
+            self.close_connection = True
+            raise bad('Content-Length is not a number') from None
+        if length < 0 or length > limit:
+            # Reading the body keeps the connection usable and lets a client that is still sending read the 413;
+            # a body too large even to skim is left unread and the connection closed.
+            if 0 < length <= DRAIN_LIMIT:
+                while length > 0:
+                    length -= len(self.rfile.read(min(length, MIB))) or length
+            else:
+                self.close_connection = True
+            raise ProtocolError(413, f'the request body is {self.headers.get("Content-Length")} bytes; the limit here is {limit}')
+        return self.rfile.read(length)
+
+    def _send(self, status: int, payload: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header('Content-Type', content_type)
+        self.send_header('Content-Length', str(len(payload)))
+        if self.close_connection:
+            self.send_header('Connection', 'close')
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _send_json(self, status: int, body) -> None:
+        self._send(status, json.dumps(body, allow_nan=False).encode('utf-8'), 'application/json')
+
+    def _send_msgpack(self, status: int, body) -> None:
+        self._send(status, msgpack.packb(body), 'application/msgpack')
+
+
+class PolicyServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Clients open many keep-alive connections at once (the TypeScript client up to its concurrency).
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], host: Host):
+        self.host = host
+        if ':' in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, Handler)
+
+    @property
+    def url(self) -> str:
+        address, port = self.server_address[:2]
+        return f'http://[{address}]:{port}' if ':' in address else f'http://{address}:{port}'
+
+
+def make_server(options: HostOptions, address: str = '127.0.0.1', port: int = 0) -> PolicyServer:
+    return PolicyServer((address, port), Host(options))

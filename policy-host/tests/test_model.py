@@ -1,0 +1,97 @@
+"""Tokenizer, model and sampler without the server."""
+
+import unittest
+
+import torch
+
+from selfplay_host import tokenizer
+from selfplay_host.model import ModelConfig, build_model, dense
+from selfplay_host.sampling import SamplingParams, generate
+from selfplay_host.scoring import chunks, log_probs, make_batch, target_logprobs
+
+from .helpers import TEST_MODEL
+
+
+class Tokenizer(unittest.TestCase):
+    def test_chat_template(self):
+        ids = tokenizer.encode_chat([('system', 'S'), ('user', 'hé')], 100)
+        self.assertEqual(ids, [tokenizer.BOS, tokenizer.SYSTEM, 83, tokenizer.END, tokenizer.USER, 104, 0xC3, 0xA9, tokenizer.END, tokenizer.ASSISTANT])
+
+    def test_truncates_from_the_left(self):
+        ids = tokenizer.encode_chat([('user', 'abcdefgh')], 5)
+        self.assertEqual(ids, [102, 103, 104, tokenizer.END, tokenizer.ASSISTANT])
+
+    def test_decode_and_token_strings(self):
+        ids = [*'é!'.encode(), tokenizer.END]
+        self.assertEqual(tokenizer.decode(ids), 'é!')
+        self.assertEqual(tokenizer.decode([0xC3]), '\ufffd')
+        self.assertEqual([tokenizer.token_text(i) for i in ids], ['Ã', '©', '!', '<|end|>'])
+        self.assertEqual([tokenizer.token_bytes(i) for i in ids], [[0xC3], [0xA9], [33], []])
+        self.assertEqual(tokenizer.encode_completion('ab'), [97, 98, tokenizer.END])
+
+
+class Model(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.model = build_model(TEST_MODEL, seed=3, device=torch.device('cpu'))
+
+    def test_seeded_initialisation(self):
+        again = build_model(TEST_MODEL, seed=3, device=torch.device('cpu'))
+        other = build_model(TEST_MODEL, seed=4, device=torch.device('cpu'))
+        self.assertTrue(torch.equal(self.model.embed.weight, again.embed.weight))
+        self.assertFalse(torch.equal(self.model.embed.weight, other.embed.weight))
+
+    def test_dense_matches_linear(self):
+        x = torch.randn(100, 32)
+        w, b = torch.randn(48, 32), torch.randn(48)
+        torch.testing.assert_close(dense(x, w, b), torch.nn.functional.linear(x, w, b))
+        torch.testing.assert_close(dense(x[:3], w, b), torch.nn.functional.linear(x[:3], w, b))
+
+    def test_scoring_matches_cached_decoding(self):
+        """The training path (whole sequences) and the sampling path (key/value cache) agree."""
+        prompt, completion = [tokenizer.BOS, 5, 6, 7, tokenizer.ASSISTANT], [8, 9, 10, tokenizer.END]
+        batch = make_batch([(prompt, completion), ([1, 2], [3])], torch.device('cpu'))
+        with torch.no_grad():
+            scored = target_logprobs(log_probs(self.model, batch), batch)[0]
+            cache = self.model.new_cache(1, len(prompt) + len(completion))
+            logits = self.model.step(torch.tensor([prompt]), cache, 0)
+            stepped = []
+            for t, token in enumerate(completion):
+                stepped.append(torch.log_softmax(logits, -1)[0, token])
+                logits = self.model.step(torch.tensor([[token]]), cache, len(prompt) + t)
+        torch.testing.assert_close(scored, torch.stack(stepped), atol=1e-5, rtol=0)
+        # Padding in the batch changes nothing: the short row scores as it would alone.
+        alone = make_batch([([1, 2], [3])], torch.device('cpu'))
+        with torch.no_grad():
+            torch.testing.assert_close(target_logprobs(log_probs(self.model, alone), alone)[0, 0], target_logprobs(log_probs(self.model, batch), batch)[1, 0], atol=1e-5, rtol=0)
+
+    def test_chunks_respect_the_budget(self):
+        lengths = [10, 50, 20, 50, 5]
+        groups = chunks(lengths, budget=100)
+        self.assertEqual(sorted(i for g in groups for i in g), [0, 1, 2, 3, 4])
+        for g in groups:
+            self.assertLessEqual(len(g) * max(lengths[i] for i in g), 100)
+
+    def test_generate_respects_limits_and_tiny_top_p_is_greedy(self):
+        prompt = tokenizer.encode_chat([('user', 'hello')], 64)
+        greedy = generate(self.model, prompt, SamplingParams(1, 0.0, 1.0, 12, (), 3), torch.Generator().manual_seed(0))[0]
+        nucleus = generate(self.model, prompt, SamplingParams(2, 1.0, 1e-9, 12, (), 0), torch.Generator().manual_seed(1))
+        for s in nucleus:
+            self.assertEqual(s.token_ids, greedy.token_ids)
+        self.assertLessEqual(len(greedy.token_ids), 12)
+        self.assertEqual(len(greedy.top), len(greedy.token_ids))
+        for (token, logprob), top in zip(zip(greedy.token_ids, greedy.logprobs), greedy.top):
+            self.assertEqual(top[0][0], token)  # greedy picks the most likely token
+            self.assertAlmostEqual(top[0][1], logprob, places=6)
+        long_prompt = list(range(120))  # context 128: room for 8 tokens only
+        s = generate(self.model, long_prompt, SamplingParams(1, 1.0, 1.0, 50, (), 0), torch.Generator().manual_seed(2))[0]
+        if s.finish_reason == 'length':
+            self.assertEqual(len(s.token_ids), 8)
+
+    def test_config_is_checked(self):
+        with self.assertRaises(ValueError):
+            ModelConfig(d_model=30, heads=4)
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -1,0 +1,106 @@
+"""Training steps without the server: losses, and that a rejected step changes nothing."""
+
+import copy
+import unittest
+
+import torch
+
+from selfplay_host import training
+from selfplay_host.policies import Policy
+from selfplay_host.protocol import LossConfig, OptimConfig, TrainItem
+
+from .helpers import TEST_MODEL
+
+ADAM = OptimConfig(learning_rate=1e-2, weight_decay=0.0, max_grad_norm=1.0, beta1=0.9, beta2=0.95, eps=1e-8)
+
+
+def current_logprobs(policy, prompt, completion):
+    return training.score(policy, [(prompt, completion)])[0][0]
+
+
+def snapshot(policy):
+    return [p.detach().clone() for p in policy.model.parameters()], copy.deepcopy(policy.optimizer.state_dict()), policy.version
+
+
+class Losses(unittest.TestCase):
+    def test_objectives(self):
+        new = torch.log(torch.tensor([[1.5, 0.5, 1.0]]))
+        old = torch.zeros(1, 3)
+        adv = torch.tensor([[1.0, -1.0, 2.0]])
+        mask = torch.ones(1, 3)
+        obj, ratio, clipped = training.loss_terms(new, old, adv, mask, LossConfig('importance-sampling', 0.2, 0.0))
+        torch.testing.assert_close(obj, torch.tensor([[1.5, -0.5, 2.0]]))
+        self.assertEqual(clipped.tolist(), [[True, True, False]])
+        obj, _, _ = training.loss_terms(new, old, adv, mask, LossConfig('ppo-clip', 0.2, 0.0))
+        torch.testing.assert_close(obj, torch.tensor([[1.2, -0.8, 2.0]]))
+
+    def test_k3_is_zero_at_equality_and_positive_elsewhere(self):
+        self.assertEqual(float(training.k3(torch.tensor(0.0))), 0.0)
+        self.assertGreater(float(training.k3(torch.tensor(0.3))), 0.0)
+        self.assertGreater(float(training.k3(torch.tensor(-0.3))), 0.0)
+
+
+class Steps(unittest.TestCase):
+    def setUp(self):
+        self.policy = Policy('p', TEST_MODEL, seed=1, device=torch.device('cpu'), keep=3)
+        self.prompt, self.completion = [257, 259, 65, 66, 256, 260], [67, 68, 256]
+        self.old = current_logprobs(self.policy, self.prompt, self.completion)
+
+    def items(self, advantage):
+        return [TrainItem(self.prompt, self.completion, self.old, [advantage] * 3, [1.0] * 3)]
+
+    def test_a_step_moves_logprobs_with_the_advantage(self):
+        cfg = LossConfig('importance-sampling', 0.2, 0.0)
+        grads, metrics = training.compute_gradients(self.policy, self.items(1.0), cfg)
+        self.assertAlmostEqual(metrics['ratio_mean'], 1.0, places=5)
+        self.assertEqual(metrics['clip_fraction'], 0.0)
+        training.apply_gradients(self.policy, grads, ADAM)
+        self.assertEqual(self.policy.version, 1)
+        self.assertGreater(sum(current_logprobs(self.policy, self.prompt, self.completion)), sum(self.old))
+
+    def test_non_finite_loss_changes_nothing(self):
+        training.apply_gradients(self.policy, training.compute_gradients(self.policy, self.items(1.0), LossConfig('importance-sampling', 0.2, 0.0))[0], ADAM)
+        params, state, version = snapshot(self.policy)
+        with self.assertRaises(training.StepRejected) as caught:
+            training.compute_gradients(self.policy, self.items(3e38), LossConfig('importance-sampling', 0.2, 0.0))
+        self.assertEqual(caught.exception.status, 422)
+        self.assert_unchanged(params, state, version)
+
+    def test_non_finite_weights_after_the_optimizer_are_rolled_back(self):
+        grads, _ = training.compute_gradients(self.policy, self.items(1.0), LossConfig('importance-sampling', 0.2, 0.0))
+        training.apply_gradients(self.policy, grads, ADAM)
+        params, state, version = snapshot(self.policy)
+        real_step = self.policy.optimizer.step
+
+        def poisoned_step():
+            real_step()
+            with torch.no_grad():
+                next(self.policy.model.parameters())[0, 0] = float('nan')
+
+        self.policy.optimizer.step = poisoned_step
+        with self.assertRaises(training.StepRejected):
+            training.apply_gradients(self.policy, grads, ADAM)
+        del self.policy.optimizer.step
+        self.assert_unchanged(params, state, version)
+        self.assertTrue(all(p.grad is None for p in self.policy.model.parameters()))
+
+    def test_non_finite_gradients_are_rejected(self):
+        grads = [torch.full_like(p, float('inf')) for p in self.policy.model.parameters()]
+        params, state, version = snapshot(self.policy)
+        with self.assertRaises(training.StepRejected):
+            training.apply_gradients(self.policy, grads, ADAM)
+        self.assert_unchanged(params, state, version)
+
+    def assert_unchanged(self, params, state, version):
+        self.assertEqual(self.policy.version, version)
+        for p, saved in zip(self.policy.model.parameters(), params):
+            self.assertTrue(torch.equal(p, saved))
+        now = self.policy.optimizer.state_dict()
+        self.assertEqual(now['param_groups'], state['param_groups'])
+        for key, values in state['state'].items():
+            for name, value in values.items():
+                self.assertTrue(torch.equal(torch.as_tensor(now['state'][key][name]), torch.as_tensor(value)), name)
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -1,0 +1,105 @@
+import type { Command } from 'commander';
+import { concatMap, lastValueFrom, toArray } from 'rxjs';
+import { environmentPlayers } from '../../../agents/environment.ts';
+import { writePreferencePairs, type PreferencePair } from '../../../environments/creator-solver/index.ts';
+import { environments } from '../../../environments/index.ts';
+import { ConfigError, type Environment } from '../../core/index.ts';
+import { openEpisodeWriter, type Episode } from '../../episodes/index.ts';
+import { runEnvironment, summarizeRoles, type RoleRecord } from '../../runtime/index.ts';
+import { intOption, printJson, type CliIO } from '../output.ts';
+import { progressBar } from '../progress.ts';
+
+/** Every role an environment may have, as `--<role> <spec>` options. */
+const ROLE_OPTIONS = ['proposer', 'solver', 'critic', 'sneaky-generator', 'teacher', 'creator'] as const;
+const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+interface EnvOptions {
+  steps: number;
+  seed: number;
+  concurrency: number;
+  param: string[];
+  turnTimeout: number;
+  out?: string;
+  pairs?: string;
+  json?: boolean;
+  [role: string]: unknown;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function parseParams(pairs: readonly string[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--param takes key=value, not "${pair}"`);
+    params[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return params;
+}
+
+function rolesTable(records: readonly RoleRecord[]): string {
+  const rows = records.map((r) => [r.role, String(r.turns), r.meanReturn.toFixed(3), r.minReturn.toFixed(3), r.maxReturn.toFixed(3)]);
+  const header = ['role', 'seats played', 'mean reward', 'min', 'max'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function listing(): string {
+  return Object.entries(environments)
+    .map(([name, entry]) => `${name}: ${entry.description}\n${Object.entries(entry.options).map(([key, text]) => `  --param ${key}=...  ${text}`).join('\n')}`)
+    .join('\n\n');
+}
+
+export function registerEnv(program: Command, io: CliIO): void {
+  const command = program
+    .command('env')
+    .description('run an asymmetric self-play environment (absolute-zero, self-play-critic, teacher-student, creator-solver) with scripted or language-model roles')
+    .argument('[name]', 'the environment; without it, the list of environments and their options')
+    .option('--steps <n>', 'matches to play', intOption('--steps', 1), 20)
+    .option('--param <key=value>', 'an option of the environment (repeatable; see `selfplay env` for each one\'s options)', collect, [])
+    .option('--seed <n>', 'seed of the run', intOption('--seed'), 0)
+    .option('--concurrency <n>', 'matches in flight at once (1 keeps a run replayable from its seed)', intOption('--concurrency', 1), 1)
+    .option('--turn-timeout <ms>', 'milliseconds a role has for each answer', intOption('--turn-timeout', 1), 120_000)
+    .option('--out <file>', 'write every episode to this file: .msgpack or .jsonl, appending')
+    .option('--pairs <file>', 'creator-solver: write the preference pairs (prompt, chosen, rejected) as JSONL for DPO-style training')
+    .option('--json', 'print one JSON object {environment, steps, roles: [...], stats}');
+  for (const role of ROLE_OPTIONS) command.option(`--${role} <spec>`, `who plays the ${role}: scripted (default) or llm:model=NAME,base=URL,...`);
+  command.action(async (name: string | undefined, options: EnvOptions) => {
+    if (name === undefined) return io.out(listing());
+    const entry = environments[name];
+    if (!entry) throw new ConfigError(`unknown environment "${name}"; environments: ${Object.keys(environments).join(', ')}`);
+    const environment: Environment = await entry.create(parseParams(options.param));
+    const pairsOf = (environment as { preferencePairs?: () => readonly PreferencePair[] }).preferencePairs;
+    if (options.pairs && !pairsOf) throw new ConfigError(`--pairs: ${name} makes no preference pairs (creator-solver does)`);
+    const specs = Object.fromEntries(ROLE_OPTIONS.flatMap((role) => (typeof options[camel(role)] === 'string' ? [[role, options[camel(role)] as string]] : [])));
+    const players = environmentPlayers(environment, specs);
+    const writer = options.out ? await openEpisodeWriter(options.out) : undefined;
+    const bar = progressBar(name, options.steps);
+    let done = 0;
+    let episodes: Episode[];
+    try {
+      episodes = await lastValueFrom(
+        runEnvironment({ environment, players, matches: options.steps, seed: options.seed, concurrency: options.concurrency, turnTimeoutMs: options.turnTimeout }).pipe(
+          concatMap(async (episode) => {
+            await writer?.write(episode);
+            bar.update(++done);
+            return episode;
+          }),
+          toArray(),
+        ),
+      );
+    } finally {
+      bar.stop();
+      await writer?.close();
+    }
+    if (options.pairs && pairsOf) writePreferencePairs(options.pairs, pairsOf.call(environment));
+    const roles = summarizeRoles(episodes);
+    const stats = environment.stats();
+    const outcomes = episodes.reduce<Record<string, number>>((n, e) => ({ ...n, [e.outcome]: (n[e.outcome] ?? 0) + 1 }), {});
+    if (options.json) return printJson(io, { environment: name, steps: episodes.length, seed: options.seed, outcomes, roles, stats, ...(options.out ? { out: options.out } : {}), ...(options.pairs ? { pairs: options.pairs } : {}) });
+    if (options.out) io.out(`episodes written to ${options.out}`);
+    if (options.pairs) io.out(`preference pairs written to ${options.pairs}`);
+    io.out(`${name}: ${episodes.length} matches, seed ${options.seed}, outcomes ${Object.entries(outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}\n${rolesTable(roles)}\n\n${Object.entries(stats).map(([k, v]) => `${k}: ${v}`).join('\n')}`);
+  });
+}

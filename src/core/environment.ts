@@ -1,0 +1,65 @@
+import { ParseError } from './errors.ts';
+import type { Game } from './game.ts';
+import type { Rng } from './rng.ts';
+
+/** A finished match of an environment, as `record` needs it. */
+export interface EnvironmentMatch {
+  /** The game `nextGame` made for this match. */
+  readonly game: Game;
+  /** Every action applied, chance included: replaying it on `game` gives the final state. */
+  readonly history: readonly unknown[];
+  readonly returns: readonly number[];
+  /** `normal`, or how the match was cut short (forfeit, timeout, truncated, error). */
+  readonly outcome: string;
+  /** Per entry of `history`: the model's whole reply when a model made that move (for preference data), else undefined. */
+  readonly replies?: readonly (string | undefined)[];
+}
+
+/** A scripted stand-in for a role: the role's output as data, from what the seat observes. */
+export type ScriptedRole = (observation: any, rng: Rng) => unknown;
+
+/**
+ * An asymmetric self-play environment (Absolute Zero, SPC, SOAR, eva): every
+ * match is a game between roles, drawn from the environment's current state
+ * (task buffers, prompt pools, the student), played by the same referee as any
+ * game. Seats answer with their role's output as JSON (open turns); a reply a
+ * role could not read is sent as `{"malformed": "why"}` and scored as badly
+ * formatted, never as an illegal move.
+ */
+export interface Environment {
+  readonly id: string;
+  readonly description: string;
+  /** The role of each seat, in seat order; one role may fill several seats (n solver samples). */
+  readonly roles: readonly string[];
+  /** The game of the next match. Does not change the environment; `record` does. */
+  nextGame(rng: Rng): Game;
+  /** Learns from a finished match: keeps a valid task, evolves the pool, trains or promotes the student. */
+  record(match: EnvironmentMatch): void;
+  /** Where the environment stands (buffer sizes, pool, student accuracy), for summaries. */
+  stats(): Readonly<Record<string, number | string>>;
+  /** One scripted agent per role, so that the environment runs end to end with no model. */
+  readonly scripted: Readonly<Record<string, ScriptedRole>>;
+}
+
+/** A role output that its reader could not parse: scored as badly formatted. */
+export interface Malformed {
+  readonly malformed: string;
+}
+
+export const isMalformed = (value: unknown): value is Malformed =>
+  typeof value === 'object' && value !== null && typeof (value as Malformed).malformed === 'string';
+
+/**
+ * Reads an open turn's reply: JSON that `read` accepts, or `{"malformed": why}`.
+ * Anything else is a ParseError (a broken agent, not a badly formatted answer).
+ */
+export function parseRoleReply<T>(text: string, read: (value: unknown) => T, what: string): T | Malformed {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ParseError(`expected ${what} as JSON, or {"malformed": "why"}; got text that is not JSON`);
+  }
+  if (isMalformed(value)) return { malformed: value.malformed };
+  return read(value);
+}

@@ -1,0 +1,67 @@
+import { setMaxListeners } from 'node:events';
+import { defer, mergeMap, Observable, range } from 'rxjs';
+import { ConfigError, Rng, type Environment } from '../core/index.ts';
+import type { Episode } from '../episodes/episode.ts';
+import type { Player } from './agent.ts';
+import type { InvalidMovePolicy } from './invalid-moves.ts';
+import { playMatch } from './referee.ts';
+
+export interface EnvironmentRunOptions {
+  readonly environment: Environment;
+  /** The player of each role; every seat of that role gets it, tagged with the role. */
+  readonly players: Readonly<Record<string, Player>>;
+  readonly matches: number;
+  /** Matches in flight at once (default 1: each match sees what the ones before it recorded, so a seed replays the run). */
+  readonly concurrency?: number;
+  readonly seed?: number;
+  /** Prefix of the episode ids (default `<environment>-seed<seed>`). */
+  readonly runId?: string;
+  readonly invalidMoves?: InvalidMovePolicy;
+  readonly turnTimeoutMs?: number;
+  readonly timing?: boolean;
+}
+
+/**
+ * Runs an environment's matches through the referee: each match plays the
+ * game `nextGame` draws, with each seat filled by its role's player, and the
+ * environment records the result before the episode is emitted.
+ */
+export function runEnvironment(options: EnvironmentRunOptions): Observable<Episode> {
+  const { environment, players, matches } = options;
+  if (!Number.isInteger(matches) || matches < 0) throw new RangeError(`matches must be a whole number, not ${matches}`);
+  const missing = [...new Set(environment.roles)].filter((role) => !players[role]);
+  if (missing.length) throw new ConfigError(`${environment.id} needs a player for ${missing.map((r) => `"${r}"`).join(', ')} (its roles: ${[...new Set(environment.roles)].join(', ')})`);
+  const seed = options.seed ?? 0;
+  const runId = options.runId ?? `${environment.id}-seed${seed}`;
+  const seated = environment.roles.map((role) => ({ ...players[role], role }));
+  const root = new Rng(seed);
+
+  return new Observable<Episode>((subscriber) => {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    const playOne = async (index: number) => {
+      const rng = root.split(index);
+      const game = environment.nextGame(rng.split('game'));
+      const episode = await playMatch({
+        game,
+        players: seated,
+        seed: rng.nextUint32(),
+        matchId: `${runId}-${index}`,
+        invalidMoves: options.invalidMoves,
+        turnTimeoutMs: options.turnTimeoutMs,
+        timing: options.timing,
+        signal: controller.signal,
+      });
+      const replies = episode.steps.filter((s) => s.valid).map((s) => (typeof s.meta?.completion === 'string' ? s.meta.completion : undefined));
+      environment.record({ game, history: episode.history, returns: episode.returns, outcome: episode.outcome, replies });
+      return episode;
+    };
+    const subscription = range(0, matches)
+      .pipe(mergeMap((index) => defer(() => playOne(index)), options.concurrency ?? 1))
+      .subscribe(subscriber);
+    return () => {
+      controller.abort(new Error('the environment run was unsubscribed'));
+      subscription.unsubscribe();
+    };
+  });
+}

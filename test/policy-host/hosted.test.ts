@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPlayer } from '../../agents/index.ts';
+import { HostedPolicyBackend, PolicyHostClient, PolicyHostError, playHosted, startPolicyHost, trainHosted, VllmAdapters, type PolicyHostProcess } from '../../agents/hosted/index.ts';
+import { LlmClient } from '../../agents/llm/client.ts';
+import { resolveLlmOptions } from '../../agents/llm/options.ts';
+import { startLlmStub } from '../../agents/llm/stub/server.ts';
+import { kuhnPoker } from '../../games/index.ts';
+import { ConfigError } from '../../src/core/index.ts';
+import type { Episode } from '../../src/episodes/episode.ts';
+import { EpisodeTrainer } from '../../src/trainer/episode-trainer.ts';
+import { runCli } from '../cli/run-cli.ts';
+
+/** Debian's python3-torch installs for the system Python. */
+const python = process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3';
+const game = kuhnPoker();
+const random = () => createPlayer('random', game);
+
+let host: PolicyHostProcess;
+const checkpoints = mkdtempSync(join(tmpdir(), 'selfplay-host-'));
+beforeAll(async () => {
+  host = await startPolicyHost({ python, args: ['--seed', '1', '--guided-choice-scoring', 'mean', '--policy', 'tiny', '--policy', 'other', '--checkpoint-dir', checkpoints] });
+}, 90_000);
+afterAll(async () => {
+  await host?.close();
+  rmSync(checkpoints, { recursive: true, force: true });
+});
+
+const meanAndVariance = (episodes: readonly Episode[]) => {
+  const returns = episodes.map((e) => e.returns[e.players.findIndex((p) => p.name === 'learner')]);
+  const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
+  return { mean, variance: returns.reduce((a, r) => a + (r - mean) ** 2, 0) / (returns.length - 1), n: returns.length };
+};
+
+describe('a language-model policy on the policy host', () => {
+  it('plays legal moves through the llm agent, recording the exact version, token ids and logprobs', async () => {
+    const client = new PolicyHostClient(host.url, 'other');
+    const published = await client.publish();
+    expect(published.model).toMatch(/^other@\d+$/);
+    const { episodes, record } = await playHosted({ game, model: 'other', apiBase: client.apiBase, policy: { id: 'other', version: published.version }, opponent: random(), games: 8, seed: 1 });
+    expect(record.matches).toBe(8);
+    for (const episode of episodes) {
+      expect(episode.outcome).toBe('normal');
+      const seat = episode.players.findIndex((p) => p.name === 'learner');
+      const mine = episode.steps.filter((s) => s.seat === seat);
+      expect(mine.length).toBeGreaterThan(0);
+      for (const step of mine) {
+        expect(step.valid).toBe(true);
+        const meta = step.meta as Record<string, any>;
+        // The bare name resolves to the newest published version, and the episode records which.
+        expect(meta.model).toBe(published.model);
+        expect(meta.completionTokenIds.length).toBe(meta.logprobs.length);
+        expect(meta.promptTokenIds.length).toBeGreaterThan(10);
+        expect(meta.completion).toBe(step.action);
+      }
+    }
+  });
+
+  it('trains from the samples of its episodes, and publishing switches the bare name to the new version', async () => {
+    const client = new PolicyHostClient(host.url, 'other');
+    const backend = await HostedPolicyBackend.connect(client, { learningRate: 1e-3 });
+    const before = backend.policy();
+    const { episodes } = await playHosted({ game, model: before, apiBase: client.apiBase, policy: { id: 'other', version: backend.version }, opponent: random(), games: 16, seed: 2 });
+    const samples = new EpisodeTrainer(game, backend, { policyId: 'other', algo: 'grpo' }).samples(episodes);
+    expect(samples.length).toBeGreaterThan(16);
+    expect(samples.every((s) => s.tokens && s.tokens.completion.length === s.tokens.logprobs.length)).toBe(true);
+    const metrics = await backend.update(samples);
+    expect(metrics.version).toBe(backend.version);
+    expect(metrics.model).toBe(`other@${metrics.version}`);
+    expect(metrics.model).not.toBe(before);
+    expect(metrics.samples).toBe(samples.length);
+    expect(Number.isFinite(metrics.step.loss)).toBe(true);
+    const llm = new LlmClient(resolveLlmOptions({ model: 'other', baseURL: client.apiBase }, {}));
+    try {
+      const completion = await llm.complete([{ role: 'user', content: 'Your card: K\nValid actions: [check], [bet]' }], { guidedChoice: ['[check]', '[bet]'] });
+      expect(completion.model).toBe(metrics.model);
+      expect(['[check]', '[bet]']).toContain(completion.samples[0].text);
+    } finally {
+      llm.close();
+    }
+  });
+
+  it('refuses samples without token data, and a bad item changes nothing on the host', async () => {
+    const client = new PolicyHostClient(host.url, 'other');
+    const backend = await HostedPolicyBackend.connect(client);
+    const sample = { episodeId: 'e', policy: { id: 'other', version: 0 }, seat: 0, role: 'seat 0', action: '[bet]', reward: 1, advantage: 1 };
+    await expect(backend.update([sample])).rejects.toThrow(ConfigError);
+    const version = backend.version;
+    const bad = { ...sample, tokens: { prompt: [257, 104], completion: [99999], logprobs: [-1] } };
+    const failure = await backend.update([bad]).catch((e) => e);
+    expect(failure).toBeInstanceOf(PolicyHostError);
+    expect(failure.status).toBe(400);
+    expect(failure.message).toMatch(/items\[0\].completion_token_ids must hold integer token ids/);
+    expect((await client.publish()).version).toBe(version);
+    await expect(new PolicyHostClient(host.url, 'nobody').publish()).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('measurably improves its results against random at Kuhn poker (fixed seeds, 2,000 games before and after)', async () => {
+    const client = new PolicyHostClient(host.url, 'tiny');
+    const backend = await HostedPolicyBackend.connect(client, { learningRate: 3e-3, loss: 'ppo-clip' });
+    const evaluate = async () =>
+      meanAndVariance((await playHosted({ game, model: backend.policy(), apiBase: client.apiBase, policy: { id: 'tiny', version: backend.version }, opponent: random(), games: 2000, seed: 99 })).episodes);
+    const before = await evaluate();
+    const iterations = await trainHosted({ game, backend, opponent: random(), iterations: 8, gamesPerIteration: 256, seed: 5 });
+    expect(iterations.map((i) => i.model)).toEqual(iterations.map((_, k) => `tiny@${Number(iterations[0].played.split('@')[1]) + k + 1}`));
+    const after = await evaluate();
+    // Welch's z for the difference of the mean returns: > 3 is far beyond chance.
+    const z = (after.mean - before.mean) / Math.sqrt(before.variance / before.n + after.variance / after.n);
+    expect(after.mean - before.mean).toBeGreaterThan(0.08);
+    expect(z).toBeGreaterThan(3);
+  }, 240_000);
+
+  it('runs the same loop from the command line (selfplay train-llm --host)', async () => {
+    const { code, out, err } = await runCli('train-llm', 'kuhn-poker', '--host', host.url, '--policy', 'other', '--iterations', '2', '--games', '16', '--eval-games', '20', '--json');
+    expect(err).not.toMatch(/Error/);
+    expect(code).toBe(0);
+    const result = JSON.parse(out);
+    expect(result.iterations).toHaveLength(2);
+    expect(result.before.matches).toBe(20);
+    expect(result.model).toBe(result.iterations[1].model);
+  }, 60_000);
+
+  it('plays in an arena from the command line: llm:model=tiny,guided_choice=true,prompt=compact', async () => {
+    const spec = `llm:model=tiny,base=${host.url}/v1,guided_choice=true,prompt=compact`;
+    const { code, out } = await runCli('play', 'kuhn-poker', '--agent', spec, '--agent', 'random', '--matches', '20', '--json');
+    expect(code).toBe(0);
+    const result = JSON.parse(out);
+    expect(result.matches).toBe(20);
+    expect(result.agents[0]).toMatchObject({ agent: spec, matches: 20, errors: 0 });
+  }, 60_000);
+});
+
+describe('publishing to vLLM (against the stub server)', () => {
+  it('loads each version as a LoRA adapter by name, unloads the old ones, and agents play the named version', async () => {
+    const stub = await startLlmStub({ seed: 1 });
+    try {
+      const client = new PolicyHostClient(host.url, 'other');
+      const adapters = new VllmAdapters(stub.url, 2);
+      const backend = await HostedPolicyBackend.connect(client, { vllm: adapters, learningRate: 1e-4 });
+      const first = backend.policy();
+      const names = async () => ((await (await fetch(`${stub.url}/models`)).json()) as { data: { id: string }[] }).data.map((m) => m.id);
+      expect(await names()).toEqual(['stub', first]);
+      const { episodes } = await playHosted({ game, model: first, apiBase: stub.url, policy: { id: 'other', version: backend.version }, opponent: random(), games: 4, seed: 3 });
+      expect(episodes.every((e) => e.outcome === 'normal')).toBe(true);
+      const meta = episodes[0].steps.find((s) => s.meta)!.meta as { model: string };
+      expect(meta.model).toBe(first);
+      // Two more versions: the first is unloaded, the newest two stay.
+      const token = { prompt: [257, 104, 256], completion: [91, 256], logprobs: [-5, -5] };
+      const sample = { episodeId: 'e', policy: { id: 'other', version: 0 }, seat: 0, role: 'r', action: '[', reward: 1, advantage: 1, tokens: token };
+      const second = (await backend.update([sample])).model;
+      const third = (await backend.update([sample])).model;
+      expect(await names()).toEqual(['stub', second, third]);
+      const refused = await fetch(`${stub.url}/unload_lora_adapter`, { method: 'POST', body: JSON.stringify({ lora_name: first }) });
+      expect(refused.status).toBe(404);
+      const again = await fetch(`${stub.url}/load_lora_adapter`, { method: 'POST', body: JSON.stringify({ lora_name: third, lora_path: '/x' }) });
+      expect(again.status).toBe(400);
+    } finally {
+      await stub.close();
+    }
+  });
+});
