@@ -42,7 +42,9 @@ export function startPolicyHost(options: PolicyHostProcessOptions = {}): Promise
   return new Promise((resolve, reject) => {
     const fail = (why: string) => {
       child.kill('SIGKILL');
-      reject(new ConfigError(`the policy host did not start: ${why}${stderr.length ? `\n${stderr.join('').trim().slice(-2000)}` : ''}`));
+      const output = stderr.join('').trim();
+      const hint = output.includes("No module named 'torch'") ? `\n${python} has no PyTorch: give the Python that has it (Debian's python3-torch installs for /usr/bin/python3)` : '';
+      reject(new ConfigError(`the policy host did not start: ${why}${hint}${output ? `\n${output.slice(-2000)}` : ''}`));
     };
     const timer = setTimeout(() => fail(`no "listening" line within ${options.startTimeoutMs ?? 60_000} ms`), options.startTimeoutMs ?? 60_000);
     child.once('error', (error) => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +130,16 @@ describe('a language-model policy on the policy host', () => {
     expect(result.matches).toBe(20);
     expect(result.agents[0]).toMatchObject({ agent: spec, matches: 20, errors: 0 });
   }, 60_000);
+});
+
+describe('starting the reference host', () => {
+  it('says what is wrong when the Python has no PyTorch or does not exist', async () => {
+    const fake = join(checkpoints, 'python-without-torch.sh');
+    writeFileSync(fake, "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'torch'\" >&2\nexit 1\n");
+    chmodSync(fake, 0o755);
+    await expect(startPolicyHost({ python: fake })).rejects.toThrow(/exited \(status 1\) before listening\n.*has no PyTorch/);
+    await expect(startPolicyHost({ python: join(checkpoints, 'no-such-python') })).rejects.toThrow(/ENOENT.*is Python with PyTorch installed/);
+  });
 });
 
 describe('publishing to vLLM (against the stub server)', () => {
