@@ -11,6 +11,9 @@ export function scriptedAgent(script: ScriptedRole): Agent {
   return policyAgent((turn, context) => JSON.stringify(script(turn.view.observation, context.rng)));
 }
 
+/** llm options for game turns that a role agent would silently ignore. */
+const ROLE_UNUSED_LLM_OPTIONS = ['prompt', 'guided_choice', 'n'];
+
 const isRoleName = (name: string): name is keyof typeof roles => Object.prototype.hasOwnProperty.call(roles, name);
 
 /** The player of one role from a spec: `scripted` (the environment's own), or `llm:model=...` (a model with the role's default prompt). */
@@ -23,6 +26,8 @@ function rolePlayer(environment: Environment, role: string, spec: string): Playe
     return { name: `scripted-${role}`, agent: scriptedAgent(script) };
   }
   if (kind === 'llm') {
+    const unused = ROLE_UNUSED_LLM_OPTIONS.filter((key) => key in options);
+    if (unused.length) throw new ConfigError(`llm for the ${role}: ${unused.join(', ')} ${unused.length === 1 ? 'has' : 'have'} no effect in a role (it uses the role's prompt, one sample, and no legal-move list); leave ${unused.length === 1 ? 'it' : 'them'} out`);
     if (!isRoleName(role)) throw new ConfigError(`no prompt is defined for the role "${role}"; roles with prompts: ${Object.keys(roles).join(', ')}`);
     const { client } = llmClientFor(options);
     return { name: spec, agent: roleAgent<unknown, unknown>(roles[role]() as Role<unknown, unknown>, modelResponder(client)), policy: { id: client.options.baseURL, version: client.options.model } };

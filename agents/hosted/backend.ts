@@ -53,6 +53,11 @@ export class HostedPolicyBackend implements PolicyBackend {
     return backend;
   }
 
+  /** The OpenAI API root that samples the published versions: vLLM's when it serves them, else the host's. */
+  get samplingBase(): string {
+    return this.options.vllm?.baseURL ?? this.host.apiBase;
+  }
+
   /** The model name that plays the current version (`tiny@3`). */
   policy(): string {
     return this.model;

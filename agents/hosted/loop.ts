@@ -85,7 +85,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
     const { episodes, record } = await playHosted({
       game,
       model: played,
-      apiBase: backend.host.apiBase,
+      apiBase: backend.samplingBase,
       policy: { id: backend.host.policy, version: backend.version },
       opponent: options.opponent,
       games: options.gamesPerIteration,
@@ -93,7 +93,8 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
       concurrency: options.concurrency,
       prompts: options.prompts,
     });
-    const metrics = await backend.update(trainer.samples(episodes));
+    // A match cut short (the host failed or timed out) says nothing about the moves played before it.
+    const metrics = await backend.update(trainer.samples(episodes.filter((e) => e.outcome === 'normal')));
     const done: HostedIteration = { iteration, played, model: metrics.model, record, samples: metrics.samples, loss: metrics.step.loss, ms: performance.now() - started };
     history.push(done);
     options.onIteration?.(done);

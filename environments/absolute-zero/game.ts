@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineGame, IllegalActionError, ParseError, parseRoleReply, type Game, type Malformed, isMalformed } from '../../src/core/index.ts';
+import { defineGame, type Game, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply } from '../../src/core/index.ts';
 import type { JsonValue } from './executor.ts';
 import { judgeAnswer, validateProposal, type CachedRunner, type Validation } from './judge.ts';
 import { proposerReward, solverReward, type AbsoluteZeroRewards, type Verdict } from './rewards.ts';
@@ -102,6 +102,7 @@ export function absoluteZeroGame(setup: MatchSetup): Game<AbsoluteZeroState, Abs
     initial: () => ({ verdicts: [], history: [] }),
     turn,
     openTurn: (state) => turn(state) !== 'terminal',
+    failedTurnAction: malformedTurn,
     legalActions: () => [],
     apply: (state, action) => {
       const seat = turn(state);

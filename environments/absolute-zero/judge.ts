@@ -25,7 +25,26 @@ export class CachedRunner {
 }
 
 const JS_LANGUAGES = new Set(['', 'javascript', 'js']);
+const MIN_INDUCTION_INPUTS = 4;
 const MAX_INDUCTION_INPUTS = 10;
+/** Tasks are small: every prompt that shows one (references, questions) stays short. */
+export const MAX_TASK_PROGRAM = 4096;
+export const MAX_TASK_VALUE_BYTES = 1024;
+/** Deeper answers are wrong without comparing: no task's value is nested this deep (the executor refuses results over 1,000 levels). */
+const MAX_ANSWER_DEPTH = 1000;
+
+/** True when `value` nests deeper than `limit`, found without recursion. */
+function deeperThan(value: JsonValue, limit: number): boolean {
+  const stack: [JsonValue, number][] = [[value, 0]];
+  while (stack.length) {
+    const [item, depth] = stack.pop()!;
+    if (depth > limit) return true;
+    if (item !== null && typeof item === 'object') for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+const tooLong = (value: JsonValue | readonly JsonValue[]) => JSON.stringify(value).length > MAX_TASK_VALUE_BYTES;
 
 function parseJson(text: string): { ok: true; value: JsonValue } | { ok: false } {
   try {
@@ -42,7 +61,7 @@ function readInputs(type: TaskType, text: string): readonly (readonly JsonValue[
   const value = parsed.value;
   if (!Array.isArray(value)) return 'the input is not a JSON array of arguments';
   if (type !== 'induction') return [value];
-  if (value.length < 2 || value.length > MAX_INDUCTION_INPUTS) return `an induction task needs 2 to ${MAX_INDUCTION_INPUTS} argument lists, got ${value.length}`;
+  if (value.length < MIN_INDUCTION_INPUTS || value.length > MAX_INDUCTION_INPUTS) return `an induction task needs ${MIN_INDUCTION_INPUTS} to ${MAX_INDUCTION_INPUTS} argument lists, got ${value.length}`;
   if (!value.every(Array.isArray)) return 'an induction input is a JSON array of argument lists (arrays)';
   const distinct = new Set(value.map((args) => JSON.stringify(args)));
   if (distinct.size !== value.length) return 'the argument lists of an induction task must differ';
@@ -55,12 +74,15 @@ function readInputs(type: TaskType, text: string): readonly (readonly JsonValue[
  */
 export function validateProposal(runner: CachedRunner, type: TaskType, proposal: { program: string; input: string; language: string }): Validation {
   if (!JS_LANGUAGES.has(proposal.language)) return { valid: false, reason: `the program is marked ${JSON.stringify(proposal.language)}; expected JavaScript` };
+  if (proposal.program.length > MAX_TASK_PROGRAM) return { valid: false, reason: `the program is longer than ${MAX_TASK_PROGRAM} characters; tasks must be small` };
   const inputs = readInputs(type, proposal.input);
   if (typeof inputs === 'string') return { valid: false, reason: inputs };
+  if (inputs.some(tooLong)) return { valid: false, reason: `an input is longer than ${MAX_TASK_VALUE_BYTES} characters of JSON; tasks must be small` };
   const outputs: JsonValue[] = [];
   for (const args of inputs) {
     const result = runner.run(proposal.program, args, true);
     if (!result.ok) return { valid: false, reason: `f(${JSON.stringify(args).slice(1, -1)}) failed (${result.error.kind}): ${result.error.message}` };
+    if (tooLong(result.value)) return { valid: false, reason: `f(${JSON.stringify(args).slice(1, -1)}) returns more than ${MAX_TASK_VALUE_BYTES} characters of JSON; tasks must be small` };
     outputs.push(result.value);
   }
   return { valid: true, task: { type, program: proposal.program, inputs, outputs } };
@@ -77,11 +99,12 @@ export function judgeAnswer(runner: CachedRunner, task: Task, answer: string): E
   switch (task.type) {
     case 'deduction': {
       const parsed = parseJson(answer);
+      if (parsed.ok && deeperThan(parsed.value, MAX_ANSWER_DEPTH)) return 'wrong';
       return sameValue(parsed.ok ? parsed.value : answer, task.outputs[0]) ? 'correct' : 'wrong';
     }
     case 'abduction': {
       const parsed = parseJson(answer);
-      if (!parsed.ok || !Array.isArray(parsed.value)) return 'wrong';
+      if (!parsed.ok || !Array.isArray(parsed.value) || deeperThan(parsed.value, MAX_ANSWER_DEPTH)) return 'wrong';
       const result = runner.run(task.program, parsed.value);
       return result.ok && sameValue(result.value, task.outputs[0]) ? 'correct' : 'wrong';
     }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineGame, IllegalActionError, isMalformed, ParseError, parseRoleReply, Rng, type Game, type Malformed } from '../../src/core/index.ts';
+import { defineGame, type Game, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply, Rng } from '../../src/core/index.ts';
 import type { CreatorInput, CreatorOutput, SolverInput, SolverOutput } from '../../agents/roles/index.ts';
 import { clampParams, type TaskFamily, type TaskParams } from './family.ts';
 import type { PoolEntry } from './pool.ts';
@@ -124,6 +124,7 @@ export function creatorSolverGame(setup: MatchSetup): Game<CreatorSolverState, C
     initial: () => ({ child: null, answers: [], history: [] }),
     turn,
     openTurn: (s) => turn(s) !== 'terminal',
+    failedTurnAction: malformedTurn,
     legalActions: () => [],
     chanceOutcomes: () => [],
     apply: (s, action) => {

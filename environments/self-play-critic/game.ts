@@ -2,19 +2,7 @@ import { z } from 'zod';
 import type { CriticInput, CriticOutput } from '../../agents/roles/critic.ts';
 import type { SneakyInput, SneakyOutput } from '../../agents/roles/sneaky-generator.ts';
 import { numberedSteps } from '../../agents/roles/text.ts';
-import {
-  append,
-  defineGame,
-  IllegalActionError,
-  isMalformed,
-  ParseError,
-  parseRoleReply,
-  type ChanceOutcome,
-  type Game,
-  type GameParams,
-  type Malformed,
-  type Turn,
-} from '../../src/core/index.ts';
+import { append, type ChanceOutcome, defineGame, type Game, type GameParams, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply, type Turn } from '../../src/core/index.ts';
 import type { Problem } from './problems.ts';
 import { confrontationReturns, judgeAttack, VOID_ATTACK_RETURNS, type AttackJudgment, type Branch, type Verdict } from './rules.ts';
 
@@ -172,6 +160,7 @@ export function createSpcGame(problem: Problem, target: number, options: SpcGame
     initial: () => ({ history: [], branch: null, rewrite: null, judgment: null, verdict: null, over: false }),
     turn,
     openTurn: (s) => typeof turn(s) === 'number',
+    failedTurnAction: malformedTurn,
     legalActions: (s) => (turn(s) === 'chance' ? BRANCHES : NONE),
     chanceOutcomes: (s) => (turn(s) === 'chance' ? BRANCH_OUTCOMES : NONE),
     apply,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineGame, IllegalActionError, isMalformed, parseRoleReply, ParseError, Rng, type Game, type Malformed } from '../../src/core/index.ts';
+import { defineGame, type Game, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply, Rng } from '../../src/core/index.ts';
 import type { QuestionAnswer, TeacherInput, TeacherOutput } from '../../agents/roles/teacher.ts';
 import { checkPair, evaluateTeaching, trainingPairs, type Evaluation, type PairCheck } from './rules.ts';
 import type { HeldOutItem, Student } from './student.ts';
@@ -101,6 +101,7 @@ export function teacherGame(setup: TeacherMatchSetup): Game<TeacherState, Teache
     initial: () => ({}),
     turn: (state) => (state.reply === undefined ? 0 : 'terminal'),
     openTurn: (state) => state.reply === undefined,
+    failedTurnAction: malformedTurn,
     legalActions: () => [],
     chanceOutcomes: () => [],
     apply: (state, action) => {

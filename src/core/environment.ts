@@ -24,7 +24,8 @@ export type ScriptedRole = (observation: any, rng: Rng) => unknown;
  * (task buffers, prompt pools, the student), played by the same referee as any
  * game. Seats answer with their role's output as JSON (open turns); a reply a
  * role could not read is sent as `{"malformed": "why"}` and scored as badly
- * formatted, never as an illegal move.
+ * formatted, never as an illegal move, and so is a seat that does not answer
+ * in time or sends something unreadable (the games' `failedTurnAction`).
  */
 export interface Environment {
   readonly id: string;
@@ -45,6 +46,9 @@ export interface Environment {
 export interface Malformed {
   readonly malformed: string;
 }
+
+/** An environment's `failedTurnAction`: a seat that failed to answer gave a badly formatted answer. */
+export const malformedTurn = (_state: unknown, reason: string): Malformed => ({ malformed: reason });
 
 export const isMalformed = (value: unknown): value is Malformed =>
   typeof value === 'object' && value !== null && typeof (value as Malformed).malformed === 'string';

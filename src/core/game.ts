@@ -63,6 +63,12 @@ export interface Game<S = any, A = any> {
    * `parseAction` returns is legal. Environments have such turns; games do not.
    */
   openTurn?(state: S): boolean;
+  /**
+   * At an open turn, the action taken for a seat that fails to answer (no
+   * reply in time, a crashed agent, a reply that cannot be read): the game
+   * scores the failure by its own rules instead of the referee's forfeit.
+   */
+  failedTurnAction?(state: S, reason: string): A;
 }
 
 export type StateOf<G> = G extends Game<infer S, any> ? S : never;

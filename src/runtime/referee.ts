@@ -95,6 +95,17 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
         infoKey: game.infoKey(state, turn),
         ...(game.perfectInformation ? { history: history.slice() } : {}),
       };
+      /** At an open turn of a game that scores failures itself, the seat's failure becomes its action. */
+      const substitute = open && game.failedTurnAction
+        ? (reason: string) => {
+            const action = game.failedTurnAction!(state, reason);
+            const actionText = game.actionText(state, action);
+            steps.push({ seat: turn, ...role, observation, infoKey: view.infoKey, action: actionText, parsed: action, valid: true, error: reason });
+            state = game.apply(state, action);
+            history.push(action);
+            emit({ type: 'event', v: PROTOCOL_VERSION, matchId, actor: turn, action: actionText });
+          }
+        : undefined;
       let retry: { attempt: number; error: string; reply: string } | undefined;
       for (let attempt = 0; ; attempt++) {
         const step = stepOf[turn]++;
@@ -102,10 +113,20 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
         inboxes[turn].next({ type: 'turn', v: PROTOCOL_VERSION, matchId, step, seat: turn, observation, legal: legalTexts, view, timeoutMs, ...(retry ? { retry } : {}) });
         const reply: Reply = mailboxes[turn].take(step, sentAt) ?? (await mailboxes[turn].wait(step, sentAt, timeoutMs, signal));
         if (reply.kind === 'timeout') {
+          if (substitute) {
+            substitute(`no reply within ${timeoutMs} ms`);
+            break;
+          }
           steps.push({ seat: turn, ...role, observation, action: '', valid: false, error: `no reply within ${timeoutMs} ms` });
           return forfeit(turn, 'timeout', `seat ${turn} (${players[turn].name}) did not answer within ${timeoutMs} ms`);
         }
-        if (reply.kind === 'crashed') return forfeit(turn, 'forfeit', `seat ${turn} (${players[turn].name}): ${reply.reason}`);
+        if (reply.kind === 'crashed') {
+          if (substitute) {
+            substitute(`the agent failed: ${reply.reason}`);
+            break;
+          }
+          return forfeit(turn, 'forfeit', `seat ${turn} (${players[turn].name}): ${reply.reason}`);
+        }
         if (reply.kind === 'error') {
           return { outcome: 'error', returns: players.map(() => 0), reason: `seat ${turn} (${players[turn].name}) reported an error: ${reply.message.message}`, offender: turn };
         }
@@ -134,6 +155,10 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
         }
         steps.push({ seat: turn, ...role, observation, infoKey: view.infoKey, action: text, valid: false, error, ...(ms === undefined ? {} : { ms }), ...(meta ? { meta } : {}) });
         if (attempt >= policy.retries) {
+          if (substitute) {
+            substitute(`unreadable reply: ${error}`);
+            break;
+          }
           return forfeit(turn, 'forfeit', `seat ${turn} (${players[turn].name}) made an invalid move: ${error}`);
         }
         retry = { attempt: attempt + 1, error, reply: text };

@@ -64,6 +64,7 @@ describe('selfplay env', () => {
     [['env', 'absolute-zero', '--param', 'solvers'], /--param takes key=value/],
     [['env', 'absolute-zero', '--critic', 'scripted'], /absolute-zero has no role "critic"; its roles: proposer, solver/],
     [['env', 'absolute-zero', '--solver', 'mcts'], /unknown agent "mcts" for the solver/],
+    [['env', 'absolute-zero', '--solver', 'llm:model=m,n=4'], /llm for the solver: n has no effect in a role/],
     [['env', 'absolute-zero', '--steps', '0'], /--steps must be an integer >= 1/],
   ])('refuses %j with a clear error', async (args, message) => {
     const { code, err } = await runCli(...args);

@@ -17,7 +17,7 @@ import {
 import { TEMPLATES, drawParams } from '../../environments/absolute-zero/templates.ts';
 import { ParseError, Rng, type Game } from '../../src/core/index.ts';
 import { episodeSchema } from '../../src/episodes/schema.ts';
-import { runEnvironment } from '../../src/runtime/index.ts';
+import { policyAgent, runEnvironment, type Player } from '../../src/runtime/index.ts';
 import { EpisodeTrainer } from '../../src/trainer/episode-trainer.ts';
 
 let executor: Executor;
@@ -109,16 +109,36 @@ describe('Absolute Zero rewards (the reference code\'s rules)', () => {
     expect((state.proposal as { reason: string }).reason).toContain(reason);
   });
 
+  it.each([
+    ['a program over 4 KiB', propose(`function f(x) { return x; }${' '.repeat(5000)}`, '[1]'), 'longer than 4096 characters'],
+    ['a large input', propose('function f(x) { return 1; }', JSON.stringify(['x'.repeat(2000)])), 'an input is longer than 1024'],
+    ['a large output', propose('function f(n) { return "x".repeat(n); }', '[5000]'), 'returns more than 1024'],
+  ])('a task too large to show in prompts (%s) is invalid', (_name, proposal, reason) => {
+    const game = gameFor('deduction');
+    const state = play(game, [proposal]);
+    expect(game.returns(state)).toEqual([-1, 0, 0, 0, 0]);
+    expect((state.proposal as { reason: string }).reason).toContain(reason);
+  });
+
+  it('a deeply nested answer is wrong, not a crash', () => {
+    const game = gameFor('deduction', 2);
+    const deep = `${'['.repeat(8000)}${']'.repeat(8000)}`;
+    const state = play(game, [propose('function f() { return [[1]]; }', '[]'), answer(deep), answer('[[1]]')]);
+    expect(game.returns(state)).toEqual([0.5, -0.5, 1]);
+    const abduction = gameFor('abduction', 1);
+    expect(abduction.returns(play(abduction, [propose('function f(x) { return 1; }', '[0]'), answer(deep)]))).toEqual([-0.5, -0.5]);
+  });
+
   it('a badly formatted proposal costs -1 too', () => {
     const game = gameFor('abduction');
     const state = play(game, [malformed]);
     expect(game.returns(state)).toEqual([-1, 0, 0, 0, 0]);
   });
 
-  it('an induction task needs distinct argument lists', () => {
+  it('an induction task needs 4 to 10 distinct argument lists', () => {
     const game = gameFor('induction');
-    expect((play(game, [propose('function f(x) { return x; }', '[[1], [1]]')]).proposal as { reason: string }).reason).toContain('must differ');
-    expect((play(game, [propose('function f(x) { return x; }', '[[1]]')]).proposal as { reason: string }).reason).toContain('2 to 10');
+    expect((play(game, [propose('function f(x) { return x; }', '[[1], [2], [1], [3]]')]).proposal as { reason: string }).reason).toContain('must differ');
+    expect((play(game, [propose('function f(x) { return x; }', '[[1], [2], [3]]')]).proposal as { reason: string }).reason).toContain('4 to 10');
   });
 
   it('rejects replies that are not the role output (a broken agent), but scores {"malformed"} as a format error', () => {
@@ -208,6 +228,44 @@ describe('Absolute Zero end to end', () => {
       const mean = advantages.reduce((a, b) => a + b, 0) / advantages.length;
       expect(Math.abs(mean)).toBeLessThan(1e-9);
     }
+  });
+});
+
+describe('Absolute Zero when a seat fails to answer', () => {
+  it('scores a timeout, a crash and an unreadable reply as badly formatted answers, by the environment\'s rules', async () => {
+    const environment = await createAbsoluteZero({ solvers: 3, executor, types: ['deduction'] });
+    const proposer: Player = { name: 'fixed', agent: policyAgent(() => JSON.stringify(propose('function f(x) { return x * 3 + 1; }', '[4]'))) };
+    // Seat 1 never answers, seat 2 throws, seat 3 answers 13 (right) the first time and nonsense after.
+    const solver: Player = {
+      name: 'flaky',
+      agent: policyAgent((turn) => {
+        if (turn.seat === 1) return new Promise<string>(() => undefined);
+        if (turn.seat === 2) throw new Error('model server down');
+        return turn.step === 0 ? JSON.stringify(answer('13')) : 'not json';
+      }),
+    };
+    const episodes = await lastValueFrom(runEnvironment({ environment, players: { proposer, solver }, matches: 1, turnTimeoutMs: 200 }).pipe(toArray()));
+    const [episode] = episodes;
+    expect(episode.outcome).toBe('normal');
+    // rate 1/3: proposer 1 - 1/3; the two failed seats -1 (badly formatted), the right one 1
+    expect(episode.returns[0]).toBeCloseTo(2 / 3, 12);
+    expect(episode.returns.slice(1)).toEqual([-1, -1, 1]);
+    const substituted = episode.steps.filter((s) => s.error !== undefined && s.valid);
+    expect(substituted.map((s) => [s.seat, s.parsed])).toEqual([
+      [1, { malformed: 'no reply within 200 ms' }],
+      [2, { malformed: expect.stringContaining('model server down') }],
+    ]);
+    expect(environment.buffers.deduction).toHaveLength(2);
+  });
+
+  it('turns a reply too long for the environment into a badly formatted answer, not a forfeit', async () => {
+    const environment = await createAbsoluteZero({ solvers: 1, executor, types: ['deduction'] });
+    const proposer: Player = { name: 'fixed', agent: policyAgent(() => JSON.stringify(propose('function f(x) { return x; }', '[4]'))) };
+    const solver: Player = { name: 'verbose', agent: policyAgent(() => JSON.stringify(answer('4'.repeat(20_000)))) };
+    const [episode] = await lastValueFrom(runEnvironment({ environment, players: { proposer, solver }, matches: 1 }).pipe(toArray()));
+    expect(episode.outcome).toBe('normal');
+    expect(episode.returns).toEqual([-0.5, -1]);
+    expect(episode.steps.map((s) => s.valid)).toEqual([true, false, true]);
   });
 });
 

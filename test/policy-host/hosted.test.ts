@@ -150,6 +150,7 @@ describe('publishing to vLLM (against the stub server)', () => {
       const adapters = new VllmAdapters(stub.url, 2);
       const backend = await HostedPolicyBackend.connect(client, { vllm: adapters, learningRate: 1e-4 });
       const first = backend.policy();
+      expect(backend.samplingBase).toBe(stub.url);
       const names = async () => ((await (await fetch(`${stub.url}/models`)).json()) as { data: { id: string }[] }).data.map((m) => m.id);
       expect(await names()).toEqual(['stub', first]);
       const { episodes } = await playHosted({ game, model: first, apiBase: stub.url, policy: { id: 'other', version: backend.version }, opponent: random(), games: 4, seed: 3 });

@@ -55,7 +55,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--algo <name>', `advantage estimator: ${EPISODE_ALGORITHMS.join(', ')}`, 'rae')
     .option('--seed <n>', 'seed of the games', intOption('--seed'), 0)
     .option('--concurrency <n>', 'games in flight at once', intOption('--concurrency', 1), 32)
-    .option('--vllm <url>', "inference on vLLM: load each published version there as a LoRA adapter (vLLM's /v1/load_lora_adapter)")
+    .option('--vllm <url>', "inference on vLLM (its OpenAI API root): each published version is loaded there as a LoRA adapter (/v1/load_lora_adapter) and the games sample it there")
     .option('--json', 'print one JSON object {before, after, iterations: [...]}')
     .action(async (ref: string, options: TrainLlmOptions) => {
       const game = await loadGame(ref);
@@ -81,7 +81,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         });
         const evaluate = async () =>
           options.evalGames > 0
-            ? (await playHosted({ game, model: backend.policy(), apiBase: client.apiBase, policy: { id: options.policy, version: backend.version }, opponent, games: options.evalGames, seed: 1_000_000 + options.seed, concurrency: options.concurrency })).record
+            ? (await playHosted({ game, model: backend.policy(), apiBase: backend.samplingBase, policy: { id: options.policy, version: backend.version }, opponent, games: options.evalGames, seed: 1_000_000 + options.seed, concurrency: options.concurrency })).record
             : undefined;
         const before = await evaluate();
         if (before && !options.json) io.out(`before: ${backend.policy()} vs ${options.opponent}: mean return ${before.meanReturn.toFixed(3)}, score ${before.score.toFixed(3)} over ${before.matches} games`);
