@@ -65,7 +65,10 @@ def save(policy: Policy, directory: str, name: str | None) -> str:
 def resolve(directory: str, path: str) -> str:
     """The real path of `path` (absolute, or relative to the directory) if it lies inside the directory."""
     root = os.path.realpath(directory)
-    candidate = os.path.realpath(path if os.path.isabs(path) else os.path.join(root, path))
+    try:
+        candidate = os.path.realpath(path if os.path.isabs(path) else os.path.join(root, path))
+    except (ValueError, OSError) as error:  # a NUL byte, a name the file system refuses
+        raise bad(f'path {path!r} is not a usable path: {error}', 'path') from None
     if os.path.commonpath([root, candidate]) != root or candidate == root:
         raise bad(f'path {path!r} is outside the checkpoint directory {root}', 'path')
     if not os.path.isfile(candidate):

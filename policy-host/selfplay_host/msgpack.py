@@ -2,8 +2,12 @@
 
 Supported: nil, bool, int (every width), float32/float64, str, bin, array and
 map. Extension types (timestamps included) and the reserved byte 0xc1 are
-rejected with a `MsgpackError`. Decoding is bounded: nesting depth, and a
-container never claims more elements than bytes remain.
+rejected with a `MsgpackError`. Decoding is bounded: nesting depth, a
+container never claims more elements than bytes remain, and optionally the
+number of decoded objects (`max_objects`: an allocation budget, since a
+one-byte empty array becomes a Python list of about 64 bytes) and the elements
+of any one array or map (`max_length`). Both are checked when a container's
+header is read, before its elements are decoded.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ _F32, _F64 = struct.Struct('>f'), struct.Struct('>d')
 
 class MsgpackError(ValueError):
     """The bytes are not msgpack this codec accepts, or a value cannot be encoded."""
+
+
+class MsgpackLimitError(MsgpackError):
+    """Valid msgpack, but more objects (`max_objects`) or a longer container (`max_length`) than the caller accepts."""
 
 
 # ---------------------------------------------------------------- encoding
@@ -136,20 +144,28 @@ _SCALARS = {
 _EXT = {0xC7, 0xC8, 0xC9, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8}
 
 
-def unpackb(data: bytes, max_depth: int = MAX_DEPTH) -> object:
-    """Decodes exactly one value; trailing bytes are an error."""
+def unpackb(data: bytes, max_depth: int = MAX_DEPTH, max_objects: int | None = None, max_length: int | None = None) -> object:
+    """Decodes exactly one value; trailing bytes are an error.
+
+    `max_objects` bounds the values decoded, counting every one: the top-level
+    value and each element of every array, each key and each value of every map.
+    `max_length` bounds the elements (map entries) of any one container.
+    """
     view = memoryview(data)
-    value, pos = _Decoder(view, max_depth).decode(0, 0)
+    value, pos = _Decoder(view, max_depth, max_objects, max_length).decode(0, 0)
     if pos != len(view):
         raise MsgpackError(f'{len(view) - pos} trailing bytes after the value')
     return value
 
 
 class _Decoder:
-    def __init__(self, data: memoryview, max_depth: int):
+    def __init__(self, data: memoryview, max_depth: int, max_objects: int | None, max_length: int | None):
         self.data = data
         self.end = len(data)
         self.max_depth = max_depth
+        self.max_objects = max_objects
+        self.max_length = max_length
+        self.objects = 1  # the top-level value
 
     def need(self, pos: int, n: int) -> None:
         if pos + n > self.end:
@@ -216,6 +232,13 @@ class _Decoder:
         # Every element takes at least one byte: a header cannot make us allocate more than the input.
         if n * per_item > self.end - pos:
             raise MsgpackError(f'container at offset {pos} claims {n} elements but only {self.end - pos} bytes remain')
+        if self.max_length is not None and n > self.max_length:
+            raise MsgpackLimitError(f'{"map" if per_item == 2 else "array"} at offset {pos} has {n} elements; at most {self.max_length} are accepted')
+        # Its elements are counted before any is decoded, so the budget bounds what is allocated.
+        self.objects += n * per_item
+        if self.max_objects is not None and self.objects > self.max_objects:
+            raise MsgpackLimitError(f'more than {self.max_objects} objects, the most accepted here (every array, map, key and '
+                                    f'scalar counts; the container at offset {pos} brings the count to {self.objects})')
 
     def array(self, pos: int, n: int, depth: int) -> tuple[list, int]:
         self.enter(pos, n, 1, depth)

@@ -284,6 +284,26 @@ def parse_items(body: dict, context: int) -> list[TrainItem]:
     return parsed
 
 
+# What a legitimate /train/* body can hold, as objects (every array, map, key and
+# scalar counts one, as msgpack.unpackb counts them). An item's five arrays hold
+# prompt + completion <= context tokens and three arrays (logprobs, advantages,
+# loss_mask) of completion <= context - 1 numbers each: under 4 * context scalars.
+# ITEM_OVERHEAD covers the item's map, its keys and arrays (11 objects) and a few
+# fields this host ignores; REQUEST_OVERHEAD the top-level fields.
+ITEM_OVERHEAD = 32
+REQUEST_OVERHEAD = 1024
+
+
+def train_object_budget(context: int) -> int:
+    """The most objects a /train/* body may decode to: 4,326,400 at the default context of 256."""
+    return MAX_ITEMS * (4 * context + ITEM_OVERHEAD) + REQUEST_OVERHEAD
+
+
+def train_max_length(context: int) -> int:
+    """The most elements of any one array or map in a /train/* body: the item limit, or a token array."""
+    return max(MAX_ITEMS, context)
+
+
 def parse_loss(body: dict) -> LossConfig:
     kind = _get(body, 'loss')
     if kind not in LOSSES:

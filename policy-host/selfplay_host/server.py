@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
@@ -42,6 +43,10 @@ class HostOptions:
     guided_choice_scoring: str = 'sum'
     max_json_bytes: int = 1 * MIB
     max_train_bytes: int = 64 * MIB
+    # Seconds a connection may sit idle, and the most a request body may take to arrive.
+    request_timeout: float = 60.0
+    # /train/* requests that may wait while another is read, decoded and processed; more get 503.
+    max_train_waiting: int = 8
     verbose: bool = False
 
 
@@ -51,6 +56,7 @@ class Host:
         self.device = torch.device(options.device)
         self.registry = Registry(options.policies, options.model, options.seed, self.device, options.keep)
         self.lock = threading.Lock()
+        self.train_gate = TrainGate(options.max_train_waiting)
         # Seeds for requests that give none: reproducible per host seed and request order.
         self.rng = random.Random(options.seed)
 
@@ -215,6 +221,33 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
+class TrainGate:
+    """One /train/* request at a time is read, decoded and processed, so at most one
+    body and its decoded objects are in memory; up to `waiting` more wait their turn,
+    and beyond that a request is answered 503 at once."""
+
+    def __init__(self, waiting: int):
+        self.waiting = waiting
+        self.semaphore = threading.BoundedSemaphore(1)
+        self.count_lock = threading.Lock()
+        self.queued = 0  # the request holding the gate and those waiting for it
+
+    @contextmanager
+    def __call__(self):
+        with self.count_lock:
+            if self.queued > self.waiting:
+                raise ProtocolError(503, f'the host is busy: one /train/* request is in progress and {self.waiting} more wait, '
+                                    'the most allowed; retry later',
+                                    type='server_error', code='busy')
+            self.queued += 1
+        try:
+            with self.semaphore:
+                yield
+        finally:
+            with self.count_lock:
+                self.queued -= 1
+
+
 # ---------------------------------------------------------------- HTTP
 
 POLICY_ROUTE = re.compile(r'^/policies/([^/]+)/(checkpoint|load|publish)$')
@@ -225,8 +258,15 @@ def _reject_constant(name: str):
     raise ValueError(f'{name} is not valid JSON')
 
 
-def _parse_json(raw: bytes):
-    if not raw.strip():
+def json_object_bound(raw: bytes | bytearray) -> int:
+    """At least the number of values json.loads would build from `raw`, counted as msgpack.unpackb counts them
+    (every array, object, key and scalar), without building any: every value but the first follows '[', '{',
+    ',' or ':' (a key follows '{' or ',', its value ':'). Brackets and commas inside strings only add to it."""
+    return 1 + raw.count(b'[') + raw.count(b'{') + raw.count(b',') + raw.count(b':')
+
+
+def _parse_json(raw: bytes | bytearray):
+    if not raw or raw.isspace():
         return {}
     try:
         return json.loads(raw, parse_constant=_reject_constant)
@@ -237,9 +277,16 @@ def _parse_json(raw: bytes):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     server_version = 'selfplay-policy-host/1'
+    # Seconds of silence before a connection is dropped (setup() takes HostOptions.request_timeout), and the most a
+    # request body may take to arrive: a client that stops sending, or trickles, cannot hold a thread forever.
+    timeout = 60.0
     # Headers and body are separate writes: without TCP_NODELAY a keep-alive client's delayed ACK stalls the body.
     disable_nagle_algorithm = True
     server: 'PolicyServer'
+
+    def setup(self) -> None:
+        self.timeout = self.server.host.options.request_timeout
+        super().setup()
 
     def log_message(self, format: str, *args) -> None:
         if self.server.host.options.verbose:
@@ -254,7 +301,9 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         host = self.server.host
         path = urlsplit(self.path).path
-        use_msgpack = False
+        # Until _body takes care of it, the request's body is unread: answering without reading it closes the
+        # connection (see _send), or the body would be read as the next request.
+        self._body_pending = bool(self.headers.get('Content-Length', '').strip() not in ('', '0') or self.headers.get('Transfer-Encoding'))
         try:
             if method == 'GET':
                 if path == '/health':
@@ -270,15 +319,8 @@ class Handler(BaseHTTPRequestHandler):
                 use_msgpack = ctype != 'application/json'
                 if use_msgpack and ctype and ctype not in MSGPACK_TYPES:
                     raise ProtocolError(415, f'send application/msgpack (or application/json), not {ctype}')
-                raw = self._body(host.options.max_train_bytes)
-                if use_msgpack:
-                    try:
-                        body = msgpack.unpackb(raw)
-                    except msgpack.MsgpackError as error:
-                        raise bad(f'the request body is not valid msgpack: {error}') from None
-                else:
-                    body = _parse_json(raw)
-                result = getattr(host, TRAIN_ROUTES[path])(body)
+                with host.train_gate():
+                    result = getattr(host, TRAIN_ROUTES[path])(self._train_body(use_msgpack))
                 return self._send_msgpack(200, result) if use_msgpack else self._send_json(200, result)
             else:
                 match = POLICY_ROUTE.match(path)
@@ -292,7 +334,27 @@ class Handler(BaseHTTPRequestHandler):
             traceback.print_exc(file=sys.stderr)
             self._send_json(500, {'error': {'message': f'internal error: {type(error).__name__}: {error}', 'type': 'server_error', 'code': None, 'param': None}})
 
-    def _body(self, limit: int) -> bytes:
+    def _train_body(self, use_msgpack: bool):
+        """A /train/* body, decoded within what a legitimate request can hold (protocol.train_object_budget)."""
+        context = self.server.host.context
+        budget = protocol.train_object_budget(context)
+        limits = f'a /train/* request holds at most {protocol.MAX_ITEMS} items of at most {context} tokens'
+        raw = self._body(self.server.host.options.max_train_bytes)
+        if not use_msgpack:
+            bound = json_object_bound(raw)
+            if bound > budget:
+                raise bad(f'the request body is too large to decode: more than {budget} objects, the most accepted here '
+                          f'(its brackets, commas and colons allow up to {bound}); {limits}')
+            return _parse_json(raw)
+        try:
+            return msgpack.unpackb(raw, max_objects=budget, max_length=protocol.train_max_length(context))
+        except msgpack.MsgpackLimitError as error:
+            raise bad(f'the request body is too large to decode: {error}; {limits}') from None
+        except msgpack.MsgpackError as error:
+            raise bad(f'the request body is not valid msgpack: {error}') from None
+
+    def _body(self, limit: int) -> bytearray:
+        self._body_pending = False  # from here on the body is read, drained, or the connection closed
         if 'chunked' in (self.headers.get('Transfer-Encoding') or '').lower():
             self.close_connection = True
             raise ProtocolError(411, 'chunked bodies are not supported: send Content-Length')
@@ -305,14 +367,44 @@ class Handler(BaseHTTPRequestHandler):
             # Reading the body keeps the connection usable and lets a client that is still sending read the 413;
             # a body too large even to skim is left unread and the connection closed.
             if 0 < length <= DRAIN_LIMIT:
-                while length > 0:
-                    length -= len(self.rfile.read(min(length, MIB))) or length
+                try:
+                    self._receive(length, keep=False)
+                except ProtocolError:
+                    pass  # it stalled or ended early: the connection closes, the answer is still 413
             else:
                 self.close_connection = True
             raise ProtocolError(413, f'the request body is {self.headers.get("Content-Length")} bytes; the limit here is {limit}')
-        return self.rfile.read(length)
+        return self._receive(length, keep=True)
+
+    def _receive(self, length: int, keep: bool) -> bytearray:
+        """Reads `length` body bytes (kept, or skimmed into a scratch buffer) within `timeout` seconds in all."""
+        body = bytearray(length if keep else min(length, MIB))
+        view = memoryview(body)
+        got = 0
+        deadline = time.monotonic() + self.timeout
+        try:
+            while got < length:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                # One recv at a time, each allowed only what is left of the deadline: trickling does not extend it.
+                self.connection.settimeout(left)
+                n = self.rfile.readinto1(view[got:] if keep else view[:length - got])
+                if not n:
+                    self.close_connection = True
+                    raise bad(f'the request body ended after {got} of its {length} bytes')
+                got += n
+        except TimeoutError:
+            self.close_connection = True
+            raise ProtocolError(408, f'the request body did not arrive within {self.timeout:g} s ({got} of {length} bytes came)', code='timeout') from None
+        finally:
+            view.release()
+            self.connection.settimeout(self.timeout)
+        return body
 
     def _send(self, status: int, payload: bytes, content_type: str) -> None:
+        if self._body_pending:
+            self.close_connection = True
         self.send_response(status)
         self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(payload)))

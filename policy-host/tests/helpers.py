@@ -24,10 +24,8 @@ TEST_MODEL = ModelConfig(d_model=32, layers=2, heads=2, context=128)
 class RunningHost:
     def __init__(self, policies: list[str], **options):
         self.checkpoint_dir = tempfile.mkdtemp(prefix='policy-host-test-')
-        self.server = make_server(HostOptions(
-            model=TEST_MODEL, policies=policies, checkpoint_dir=self.checkpoint_dir,
-            max_train_bytes=1 * MIB, **options,
-        ))
+        options = {'model': TEST_MODEL, 'max_train_bytes': 1 * MIB, **options}
+        self.server = make_server(HostOptions(policies=policies, checkpoint_dir=self.checkpoint_dir, **options))
         self.host = self.server.host
         self.url = self.server.url
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

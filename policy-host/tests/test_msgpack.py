@@ -3,7 +3,7 @@
 import math
 import unittest
 
-from selfplay_host.msgpack import MsgpackError, packb, unpackb
+from selfplay_host.msgpack import MsgpackError, MsgpackLimitError, packb, unpackb
 
 # (value, its encoding per the spec)
 CASES = [
@@ -122,6 +122,31 @@ class EncodeDecode(unittest.TestCase):
             value = [value]
         with self.assertRaisesRegex(MsgpackError, 'nesting'):
             packb(value)
+
+    def test_object_budget(self):
+        # Every array, map, key and scalar counts one: this is 1 + 3 + 2 + 2 = 8 objects.
+        value = [{'a': 1}, [None, 2.5], 'x']
+        encoded = packb(value)
+        self.assertEqual(unpackb(encoded, max_objects=8), value)
+        with self.assertRaisesRegex(MsgpackLimitError, 'more than 7 objects'):
+            unpackb(encoded, max_objects=7)
+        # One-byte empty arrays: a flat array is refused at its header, before any element is built...
+        flat = b'\xdd' + (1001).to_bytes(4, 'big') + b'\x90' * 1001
+        with self.assertRaisesRegex(MsgpackLimitError, 'more than 1000 objects'):
+            unpackb(flat, max_objects=1000)
+        # ...and chunks of them as soon as the running count passes the budget.
+        chunked = b'\xdc' + (100).to_bytes(2, 'big') + (b'\x9f' + b'\x90' * 15) * 100
+        self.assertEqual(len(unpackb(chunked, max_objects=1601)), 100)
+        with self.assertRaisesRegex(MsgpackLimitError, 'more than 1600 objects'):
+            unpackb(chunked, max_objects=1600)
+        self.assertIsInstance(MsgpackLimitError('x'), MsgpackError)
+
+    def test_container_length_limit(self):
+        self.assertEqual(unpackb(packb(list(range(20))), max_length=20), list(range(20)))
+        with self.assertRaisesRegex(MsgpackLimitError, 'array at offset 3 has 21 elements; at most 20'):
+            unpackb(packb(list(range(21))), max_length=20)
+        with self.assertRaisesRegex(MsgpackLimitError, 'map at offset 3 has 17 elements; at most 16'):
+            unpackb(packb({str(i): i for i in range(17)}), max_length=16)
 
     def test_encoder_rejects_unsupported_values(self):
         for value in (object(), {1.5: 2}, {(1,): 2}, 2 ** 64, -(2 ** 63) - 1, {1, 2}):

@@ -408,6 +408,14 @@ class Policies(ServerTest):
         status, response = self.host.post('/policies/ckpt/load', {'path': 'junk.pt'})
         self.assertEqual(status, 400, response)
 
+    def test_unusable_paths_get_400(self):
+        for path in ('a\u0000b', '/tmp/x\u0000.pt', '\u0000', 'lone-\ud800-surrogate.pt'):
+            with self.subTest(path=path):
+                status, response = self.host.post('/policies/ckpt/load', {'path': path})
+                self.assertEqual(status, 400, response)
+                self.assertEqual(response['error']['param'], 'path')
+                self.assertIn('not a usable path', response['error']['message'])
+
     def test_unknown_policy(self):
         for action in ('checkpoint', 'load', 'publish'):
             status, response = self.host.post(f'/policies/ghost/{action}', {'path': 'x.pt'})
