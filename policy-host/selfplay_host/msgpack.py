@@ -53,29 +53,14 @@ def _pack(value: object, out: bytearray, depth: int) -> None:
         out += _F64.pack(value)
     elif isinstance(value, str):
         data = value.encode('utf-8')
-        n = len(data)
-        if n < 32:
-            out.append(0xA0 | n)
-        elif n < 0x100:
-            out += b'\xd9' + _U8.pack(n)
-        elif n < 0x10000:
-            out += b'\xda' + _U16.pack(n)
-        elif n < 0x100000000:
-            out += b'\xdb' + _U32.pack(n)
+        if len(data) < 32:
+            out.append(0xA0 | len(data))
         else:
-            raise MsgpackError('string longer than 2^32 - 1 bytes')
+            _pack_length(len(data), (0xD9, 0xDA, 0xDB), 'string', out)
         out += data
     elif isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
-        n = len(data)
-        if n < 0x100:
-            out += b'\xc4' + _U8.pack(n)
-        elif n < 0x10000:
-            out += b'\xc5' + _U16.pack(n)
-        elif n < 0x100000000:
-            out += b'\xc6' + _U32.pack(n)
-        else:
-            raise MsgpackError('binary longer than 2^32 - 1 bytes')
+        _pack_length(len(data), (0xC4, 0xC5, 0xC6), 'binary', out)
         out += data
     elif isinstance(value, (list, tuple)):
         _pack_header(len(value), 0x90, 0xDC, 0xDD, out)
@@ -90,6 +75,21 @@ def _pack(value: object, out: bytearray, depth: int) -> None:
             _pack(item, out, depth + 1)
     else:
         raise MsgpackError(f'cannot encode a value of type {type(value).__name__}')
+
+
+def _pack_length(n: int, markers: tuple[int, int, int], what: str, out: bytearray) -> None:
+    """A str or bin length with the marker for its 8-, 16- or 32-bit width."""
+    if n < 0x100:
+        out.append(markers[0])
+        out += _U8.pack(n)
+    elif n < 0x10000:
+        out.append(markers[1])
+        out += _U16.pack(n)
+    elif n < 0x100000000:
+        out.append(markers[2])
+        out += _U32.pack(n)
+    else:
+        raise MsgpackError(f'{what} longer than 2^32 - 1 bytes')
 
 
 def _pack_int(value: int, out: bytearray) -> None:
