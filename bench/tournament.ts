@@ -52,9 +52,9 @@ function freshDb(): { dir: string; db: string } {
   return { dir, db: join(dir, 'bench.db') };
 }
 
-/** User plus system CPU seconds a process has used (Linux). */
-const cpuSeconds = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+/** User plus system CPU seconds a process (or, with `thread`, one of its threads) has used (Linux). */
+const cpuSeconds = (pid: number, thread?: number) => {
+  const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 };
 
@@ -62,7 +62,20 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 
 const percentile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
-async function throughput(agents = 200, warmupMs = 3000, measureMs = 10_000) {
+/**
+ * How long the benchmark's agents think before each move: none (they answer at
+ * once and the server runs flat out), or a uniform draw from [min, max] ms.
+ */
+type Thinking = { readonly minMs: number; readonly maxMs: number } | undefined;
+
+/**
+ * 200 agents in a continuous kuhn-poker ladder. A move's round trip is what the
+ * referee records (turn sent to reply taken) less the time the agent chose to
+ * think, which it reports in the reply's meta; timer lateness in the clients
+ * counts against the server. The server's main thread (the one that serves
+ * the agents) is measured apart from its database writer thread.
+ */
+async function throughput(thinking: Thinking, agents = 200, warmupMs = 3000, measureMs = 10_000) {
   const { dir, db } = freshDb();
   const store = new Store(db);
   const tokens = Array.from({ length: agents }, (_, i) => store.addAgent(`bot${i}`));
@@ -72,7 +85,10 @@ async function throughput(agents = 200, warmupMs = 3000, measureMs = 10_000) {
   let moves = 0;
   const counting = policyAgent((turn, context) => {
     moves++;
-    return turn.legal[context.rng.int(turn.legal.length)];
+    const action = turn.legal[context.rng.int(turn.legal.length)];
+    if (!thinking) return action;
+    const thinkMs = thinking.minMs + context.rng.next() * (thinking.maxMs - thinking.minMs);
+    return new Promise((resolve) => setTimeout(() => resolve({ action, meta: { thinkMs } }), thinkMs));
   });
   const clients: RemoteClient[] = tokens.map((token) => connect(url, token, counting));
   await Promise.all(clients.map((c) => c.ready));
@@ -81,11 +97,13 @@ async function throughput(agents = 200, warmupMs = 3000, measureMs = 10_000) {
   const startMoves = moves;
   const started = performance.now();
   const serverCpu = cpuSeconds(child.pid!);
+  const mainCpu = cpuSeconds(child.pid!, child.pid!);
   const clientCpu = process.cpuUsage();
   await new Promise((r) => setTimeout(r, measureMs));
   const elapsed = performance.now() - started;
   const rate = ((moves - startMoves) / elapsed) * 1000;
   const serverLoad = ((cpuSeconds(child.pid!) - serverCpu) * 1000) / elapsed;
+  const mainLoad = ((cpuSeconds(child.pid!, child.pid!) - mainCpu) * 1000) / elapsed;
   const clientUsage = process.cpuUsage(clientCpu);
   const clientLoad = (clientUsage.user + clientUsage.system) / 1000 / elapsed;
   const to = new Date().toISOString();
@@ -96,11 +114,15 @@ async function throughput(agents = 200, warmupMs = 3000, measureMs = 10_000) {
   const read = new Store(db);
   const ms: number[] = [];
   const rows = read.db.prepare('SELECT e.data FROM episodes e JOIN results r ON r.match_id = e.match_id WHERE r.finished_at BETWEEN ? AND ?').all(from, to) as { data: Uint8Array }[];
-  for (const row of rows) for (const step of decodeEpisode(row.data, 'msgpack').steps) if (step.seat !== 'chance' && step.ms !== undefined) ms.push(step.ms);
+  for (const row of rows) {
+    for (const step of decodeEpisode(row.data, 'msgpack').steps) {
+      if (step.seat !== 'chance' && step.ms !== undefined) ms.push(step.ms - ((step.meta?.thinkMs as number | undefined) ?? 0));
+    }
+  }
   read.close();
   rmSync(dir, { recursive: true, force: true });
   ms.sort((a, b) => a - b);
-  return { agents, rate, matches: rows.length / (measureMs / 1000), p50: percentile(ms, 0.5), p99: percentile(ms, 0.99), serverRss, serverLoad, clientLoad };
+  return { agents, rate, matches: rows.length / (measureMs / 1000), p50: percentile(ms, 0.5), p99: percentile(ms, 0.99), serverRss, serverLoad, mainUsPerMove: (mainLoad * 1e6) / rate, clientLoad };
 }
 
 async function idleConnections(count = 1000) {
@@ -157,18 +179,27 @@ function officialRatings(agents = 100, games = 100_000, samples = 200) {
   return { agents, games: official.games, samples, readMs: loaded - started, fitMs: done - loaded };
 }
 
+/** Agents that think 6-22 ms a move (14 on average) offer the server a little over 5,000 moves a second. */
+const THINKING = { minMs: 6, maxMs: 22 };
+
 export async function benchTournament(): Promise<string> {
-  const t = await throughput();
+  const flat = await throughput(undefined);
+  const paced = await throughput(THINKING);
   const idle = await idleConnections();
   const r = officialRatings();
+  const thinking = `${THINKING.minMs}-${THINKING.maxMs} ms`;
   return [
-    table([{ measure: `${t.agents} agents, kuhn-poker ladder: moves/s through the server`, value: t.rate, target: '>= 5,000' },
-      { measure: 'matches/s', value: t.matches, target: '' },
-      { measure: 'move round trip p50 (ms, turn sent to reply taken)', value: t.p50, target: '' },
-      { measure: 'move round trip p99 (ms)', value: t.p99, target: '< 20' },
-      { measure: 'server RSS while playing (MB)', value: t.serverRss, target: '' },
-      { measure: 'server CPU while playing (cores)', value: t.serverLoad, target: '' },
-      { measure: `CPU of the ${t.agents} clients (cores)`, value: t.clientLoad, target: '' },
+    table([{ measure: `${flat.agents} agents answering at once, kuhn-poker ladder: moves/s through the server`, value: flat.rate, target: '>= 5,000' },
+      { measure: 'matches/s', value: flat.matches, target: '' },
+      { measure: 'move round trip p50 / p99 (ms): the queue of 100 turns at full load', value: `${flat.p50.toFixed(1)} / ${flat.p99.toFixed(1)}`, target: '' },
+      { measure: 'server main thread CPU per move (us)', value: flat.mainUsPerMove, target: '' },
+      { measure: `${paced.agents} agents thinking ${thinking} a move: moves/s through the server`, value: paced.rate, target: '>= 5,000' },
+      { measure: 'move round trip p50 (ms; turn sent to reply taken, less think time)', value: paced.p50, target: '' },
+      { measure: 'move round trip p99 (ms)', value: paced.p99, target: '< 20' },
+      { measure: 'server main thread CPU per move (us)', value: paced.mainUsPerMove, target: '' },
+      { measure: 'server CPU, all threads (cores)', value: paced.serverLoad, target: '' },
+      { measure: `CPU of the ${paced.agents} clients (cores)`, value: paced.clientLoad, target: '' },
+      { measure: 'server RSS while playing (MB)', value: paced.serverRss, target: '' },
       { measure: `server RSS, no connections (MB)`, value: idle.before, target: '' },
       { measure: `server RSS with ${idle.count} idle agent connections (MB)`, value: idle.after, target: '< 200' },
       { measure: `official ratings, ${r.agents} agents, ${r.games.toLocaleString('en-US')} games, ${r.samples} bootstrap fits: read (ms)`, value: r.readMs, target: '' },

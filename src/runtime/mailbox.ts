@@ -20,9 +20,14 @@ export class Mailbox {
   private readonly queue: unknown[] = [];
   private crashed: string | undefined;
   private waiter: (() => void) | undefined;
+  private abort: ((reason: unknown) => void) | undefined;
   private readonly subscription: Subscription;
 
-  constructor(replies: Observable<unknown>) {
+  /** An abort of `signal` rejects the wait in progress, and any wait after it. */
+  constructor(
+    replies: Observable<unknown>,
+    private readonly signal?: AbortSignal,
+  ) {
     this.subscription = replies.subscribe({
       next: (message) => {
         this.queue.push(message);
@@ -37,7 +42,10 @@ export class Mailbox {
         this.waiter?.();
       },
     });
+    signal?.addEventListener('abort', this.onAbort, { once: true });
   }
+
+  private readonly onAbort = () => this.abort?.(this.signal!.reason);
 
   /** The reply to `step` if it has arrived, else undefined. */
   take(step: number, startedAt: number): Reply | undefined {
@@ -57,31 +65,33 @@ export class Mailbox {
   }
 
   /** Waits up to `timeoutMs` for the reply to `step`; an abort rejects. */
-  wait(step: number, startedAt: number, timeoutMs: number, signal?: AbortSignal): Promise<Reply> {
+  wait(step: number, startedAt: number, timeoutMs: number): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const finish = (reply: Reply) => {
+      if (this.signal?.aborted) return reject(this.signal.reason);
+      const settle = () => {
         clearTimeout(timer);
-        this.waiter = undefined;
-        signal?.removeEventListener('abort', onAbort);
-        resolve(reply);
+        this.waiter = this.abort = undefined;
       };
-      const onAbort = () => {
-        clearTimeout(timer);
-        this.waiter = undefined;
-        reject(signal!.reason);
+      const timer = setTimeout(() => {
+        settle();
+        resolve({ kind: 'timeout' });
+      }, timeoutMs);
+      this.abort = (reason) => {
+        settle();
+        reject(reason);
       };
-      const timer = setTimeout(() => finish({ kind: 'timeout' }), timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiter = () => {
         const reply = this.take(step, startedAt);
-        if (reply) finish(reply);
+        if (!reply) return;
+        settle();
+        resolve(reply);
       };
       this.waiter();
     });
   }
 
   close(): void {
+    this.signal?.removeEventListener('abort', this.onAbort);
     this.subscription.unsubscribe();
   }
 }

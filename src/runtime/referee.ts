@@ -52,7 +52,7 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
   const rng = new Rng(seed);
   const chanceRng = rng.split('chance');
   const inboxes = players.map(() => new Subject<ToAgent>());
-  const mailboxes = players.map((player, seat) => new Mailbox(player.agent(inboxes[seat].asObservable())));
+  const mailboxes = players.map((player, seat) => new Mailbox(player.agent(inboxes[seat].asObservable()), signal));
   const broadcast = (message: ToAgent) => {
     for (const inbox of inboxes) inbox.next(message);
   };
@@ -111,7 +111,7 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
         const step = stepOf[turn]++;
         const sentAt = performance.now();
         inboxes[turn].next({ type: 'turn', v: PROTOCOL_VERSION, matchId, step, seat: turn, observation, legal: legalTexts, view, timeoutMs, ...(retry ? { retry } : {}) });
-        const reply: Reply = mailboxes[turn].take(step, sentAt) ?? (await mailboxes[turn].wait(step, sentAt, timeoutMs, signal));
+        const reply: Reply = mailboxes[turn].take(step, sentAt) ?? (await mailboxes[turn].wait(step, sentAt, timeoutMs));
         if (reply.kind === 'timeout') {
           if (substitute) {
             substitute(`no reply within ${timeoutMs} ms`);

@@ -7,7 +7,7 @@ import { agentVersion, CLOSE_CODES, ERROR_CODES, errorFrame, helloMessage, parse
 import { TokenBucket } from './rate-limit.ts';
 import type { AgentSession, Outbox, SessionRegistry } from './sessions.ts';
 import type { Store } from './store.ts';
-import { decodeFrame, encodeFrame, formatOfSubprotocol, frameBytes } from './wire.ts';
+import { decodeFrame, encodeFrame, formatOfSubprotocol, frameBytes, type WireFormat } from './wire.ts';
 
 export interface ConnectionLimits {
   /** Messages a second a connection may send on average... */
@@ -23,6 +23,19 @@ export interface ConnectionLimits {
 /** Messages that need no answer, and how long they may wait to share a write with the next message to the same agent. */
 const LAZY = new Set(['start', 'event', 'end']);
 const LAZY_DELAY_MS = 50;
+
+/**
+ * The last frame the server encoded. The referee sends the same event object
+ * to every seat in turn, and the server never changes a message once sent, so
+ * the same object gives the same frame.
+ */
+let lastFrame: { message: unknown; format: WireFormat; frame: string | Buffer } | undefined;
+
+function encodeOnce(message: unknown, format: WireFormat): string | Buffer {
+  if (lastFrame !== undefined && lastFrame.message === message && lastFrame.format === format) return lastFrame.frame;
+  lastFrame = { message, format, frame: encodeFrame(message, format) };
+  return lastFrame.frame;
+}
 
 export const DEFAULT_LIMITS: ConnectionLimits = { messagesPerSecond: 500, burst: 1000, helloTimeoutMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024 };
 
@@ -99,7 +112,7 @@ export function serveAgentSocket(ws: WebSocket, identity: HeaderIdentity | undef
         flushing = 'tick';
         process.nextTick(flush);
       }
-      ws.send(encodeFrame(message, format));
+      ws.send(encodeOnce(message, format));
     },
   };
 
@@ -118,7 +131,7 @@ export function serveAgentSocket(ws: WebSocket, identity: HeaderIdentity | undef
     const welcome: WelcomeMessage = { type: 'welcome', v: PROTOCOL_VERSION, agent, version, heartbeatMs: context.heartbeatMs, resumed: session.resumable() };
     outbox.send(welcome);
     session.attach(outbox, version);
-    registry.available();
+    registry.available([agent]);
   };
 
   const hello = (value: unknown) => {

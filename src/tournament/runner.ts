@@ -53,13 +53,29 @@ export class TournamentRunner {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   /** Matches being played (the tournament's concurrency). */
   private playing = 0;
+  /**
+   * Matches planned and finished so far, which fixed schedules and swiss
+   * pairings are made from. A ladder has no schedule and may run for ever,
+   * so it keeps only the counts.
+   */
   private planned: PlannedMatch[] = [];
   private pending: MatchRow[] = [];
   private readonly finished = new Map<string, FinishedMatch>();
+  private readonly remembers: boolean;
+  private plannedCount = 0;
+  private finishedCount = 0;
   private final = false;
   private readonly failures = new Map<string, number>();
   /** The ladder's next pairing number. */
   private nextSequence = 0;
+  /**
+   * The tournament's agents that may be free: every agent at the start, then
+   * those the registry names as available again. Agents found busy or
+   * disconnected are dropped, so pairing looks at a handful, not the field.
+   */
+  private readonly maybeIdle: Set<string>;
+  /** Each agent's place in the config. */
+  private readonly entrants: ReadonlyMap<string, number>;
   private stopped = false;
   private readonly unsubscribe: () => void;
   private resolveDone!: () => void;
@@ -72,20 +88,34 @@ export class TournamentRunner {
   ) {
     this.game = tournamentGame(tournament.config);
     this.invalidMoves = parseInvalidMovePolicy(tournament.config.invalidMoves);
-    const rows = context.store.matchesOf(tournament.id);
-    const results = new Map(context.store.results(tournament.id).map((r) => [r.matchId, r]));
-    for (const row of rows) {
-      const result = results.get(row.id);
-      if (result) this.finished.set(row.key, { key: row.key, round: row.round, seats: row.seats, scores: seatScores(result.returns) });
+    this.remembers = tournament.config.format.type !== 'ladder';
+    const { store } = context;
+    if (this.remembers) {
+      const rows = store.matchesOf(tournament.id);
+      const results = new Map(store.results(tournament.id).map((r) => [r.matchId, r]));
+      for (const row of rows) {
+        const result = results.get(row.id);
+        if (result) this.finished.set(row.key, { key: row.key, round: row.round, seats: row.seats, scores: seatScores(result.returns) });
+      }
+      this.planned = rows;
+      this.pending = rows.filter((m) => m.status === 'pending');
+    } else {
+      this.pending = store.matchesOf(tournament.id, 'pending');
     }
-    this.planned = rows;
-    this.pending = rows.filter((m) => m.status === 'pending');
-    this.nextSequence = rows.reduce((n, m) => Math.max(n, m.round + 1), 0);
-    this.unsubscribe = context.registry.onAvailable(() => this.pump());
+    const counts = store.matchCounts(tournament.id);
+    this.plannedCount = counts.planned;
+    this.finishedCount = counts.done;
+    this.nextSequence = counts.nextRound;
+    this.entrants = new Map(tournament.config.agents.map((agent, index) => [agent, index]));
+    this.maybeIdle = new Set(tournament.config.agents);
+    this.unsubscribe = context.registry.onAvailable((agents) => {
+      for (const agent of agents) if (this.entrants.has(agent)) this.maybeIdle.add(agent);
+      this.pump();
+    });
   }
 
   start(): void {
-    if (this.finished.size > 0) this.context.log(`tournament ${this.tournament.name} resumes: ${this.finished.size} of ${this.planned.length} planned matches have results`);
+    if (this.finishedCount > 0) this.context.log(`tournament ${this.tournament.name} resumes: ${this.finishedCount} of ${this.plannedCount} planned matches have results`);
     this.replan();
     this.pump();
   }
@@ -102,10 +132,11 @@ export class TournamentRunner {
     if (matches.length === 0) return;
     // The ladder plans a pairing at a time, so many that a commit each would be the bottleneck; its plans ride with the next group commit.
     if (this.tournament.config.format.type === 'ladder') {
-      this.context.store.planMatchesSoon(this.tournament, matches).catch((error) => this.context.log(`could not store ladder pairing: ${(error as Error).message}`));
+      this.context.store.planMatchesSoon(this.tournament, matches).catch((error) => this.context.log(`could not store ladder pairing ${matches.map((m) => m.key).join(', ')} yet (${(error as Error).message}); its games store it with their results`));
     }
     else this.context.store.planMatches(this.tournament, matches);
-    this.planned.push(...matches);
+    if (this.remembers) this.planned.push(...matches);
+    this.plannedCount += matches.length;
     for (const m of matches) this.pending.push({ ...m, id: matchId(this.tournament.name, m.key), tournamentId: this.tournament.id, status: 'pending' });
   }
 
@@ -130,11 +161,17 @@ export class TournamentRunner {
     const { config } = this.tournament;
     if (config.format.type !== 'ladder') return false;
     const { maxMatches } = config.format;
-    const idle = config.agents.filter((a) => this.free(a));
+    const idle: string[] = [];
+    for (const agent of this.maybeIdle) {
+      if (this.free(agent)) idle.push(agent);
+      else this.maybeIdle.delete(agent);
+    }
+    // In the config's order, as the pairing's seeded choice expects.
+    idle.sort((a, b) => this.entrants.get(a)! - this.entrants.get(b)!);
     const rating = (agent: string) => ordinal(this.context.ratings.get({ agent, version: this.context.registry.session(agent).version }));
     let paired = false;
     while (this.playing + this.pending.length < config.concurrency) {
-      if (maxMatches !== undefined && this.planned.length >= maxMatches) {
+      if (maxMatches !== undefined && this.plannedCount >= maxMatches) {
         this.final = true;
         break;
       }
@@ -149,10 +186,10 @@ export class TournamentRunner {
   }
 
   private checkFinished(): void {
-    if (!this.final || this.pending.length > 0 || this.running.size > 0 || this.planned.length > this.finished.size) return;
+    if (!this.final || this.pending.length > 0 || this.running.size > 0 || this.plannedCount > this.finishedCount) return;
     if (this.tournament.status !== 'finished') {
       this.context.store.finishTournament(this.tournament.id);
-      this.context.log(`tournament ${this.tournament.name} finished: ${this.finished.size} matches`);
+      this.context.log(`tournament ${this.tournament.name} finished: ${this.finishedCount} matches`);
     }
     this.unsubscribe();
     this.resolveDone();
@@ -217,11 +254,10 @@ export class TournamentRunner {
       this.playing--;
       for (const s of sessions) s.busy--;
       // Its agents are free again: this and every other tournament may start something.
-      registry.available();
+      registry.available(match.seats);
     }
     spectators.matchEnded({ type: 'end', v: PROTOCOL_VERSION, matchId: match.id, returns: [...episode.returns], outcome: episode.outcome, ...(episode.reason ? { reason: episode.reason } : {}) });
     const scores = seatScores(episode.returns);
-    const updated = episode.outcome === 'error' ? [] : ratings.update(contestants, scores);
     const result = {
       matchId: match.id,
       tournamentId: this.tournament.id,
@@ -231,14 +267,11 @@ export class TournamentRunner {
       ...(episode.reason ? { reason: episode.reason } : {}),
       finishedAt: new Date().toISOString(),
     };
-    try {
-      await store.complete({ result, episode, ratings: updated });
-    } catch (error) {
-      // The in-memory ratings already counted this match; take them back from the database.
-      ratings.reload(store.ratings());
-      throw error;
-    }
-    this.finished.set(match.key, { key: match.key, round: match.round, seats: match.seats, scores });
+    // A match that ended in an error says nothing about the players' strength.
+    const planned = { tournament: { id: this.tournament.id, name: this.tournament.name }, match: { key: match.key, round: match.round, seats: match.seats, seed: match.seed } };
+    ratings.apply(await store.complete({ result, episode, planned, ...(episode.outcome === 'error' ? {} : { scores }) }));
+    if (this.remembers) this.finished.set(match.key, { key: match.key, round: match.round, seats: match.seats, scores });
+    this.finishedCount++;
     spectators.ratingsUpdated();
     if (config.format.type === 'swiss') this.replan();
   }
@@ -252,6 +285,6 @@ export class TournamentRunner {
   }
 
   status() {
-    return { running: this.playing, pending: this.pending.length, finished: this.finished.size, planned: this.planned.length, final: this.final };
+    return { running: this.playing, pending: this.pending.length, finished: this.finishedCount, planned: this.plannedCount, final: this.final };
   }
 }

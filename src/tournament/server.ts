@@ -12,7 +12,7 @@ import { LiveRatings } from './ratings/live.ts';
 import { TournamentRunner } from './runner.ts';
 import { SessionRegistry } from './sessions.ts';
 import { SpectatorHub } from './spectators.ts';
-import { Store, type Durability } from './store.ts';
+import { Store, type Durability, type TournamentRow } from './store.ts';
 import { MAX_FRAME_BYTES, SUBPROTOCOLS } from './wire.ts';
 
 export interface ServerOptions {
@@ -67,9 +67,13 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const store = new Store(options.db, options.durability);
+  let running: TournamentRow[];
   try {
     const registered = store.agents().map((a) => a.name);
     for (const config of options.tournaments ?? []) store.ensureTournament(resolveConfig(parseTournamentConfig(config), registered));
+    running = store.tournaments().filter((t) => t.status === 'running');
+    // The writer thread (about 70 MB) is only needed while a tournament runs.
+    if (running.length > 0) await store.openWriter();
   } catch (error) {
     store.close();
     throw error;
@@ -79,7 +83,7 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   const ratings = new LiveRatings(store.ratings());
   const spectators = new SpectatorHub(() => ratings.rows());
   const leaderboard = new Leaderboard(store, options.bootstrapSamples);
-  const runners = store.tournaments().filter((t) => t.status === 'running').map((t) => new TournamentRunner(t, { store, registry, ratings, spectators, log }));
+  const runners = running.map((t) => new TournamentRunner(t, { store, registry, ratings, spectators, log }));
 
   const agents = new WebSocketServer({
     noServer: true,

@@ -186,7 +186,7 @@ export class AgentSession {
 /** Every agent's session, and who to tell when an agent may take a match. */
 export class SessionRegistry {
   private readonly sessions = new Map<string, AgentSession>();
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(agents: readonly string[]) => void>();
 
   session(name: string, version = '1'): AgentSession {
     let session = this.sessions.get(name);
@@ -202,13 +202,14 @@ export class SessionRegistry {
     return [...this.sessions.values()].filter((s) => s.connected);
   }
 
-  onAvailable(listener: () => void): () => void {
+  /** Calls `listener` with the agents that may take a match again (they connected or finished one). */
+  onAvailable(listener: (agents: readonly string[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  /** An agent connected or finished a match. */
-  available(): void {
-    for (const listener of this.listeners) listener();
+  /** These agents connected or finished a match. */
+  available(agents: readonly string[]): void {
+    for (const listener of this.listeners) listener(agents);
   }
 }

@@ -1,9 +1,13 @@
 import Database from 'better-sqlite3';
 import { ConfigError } from '../core/index.ts';
-import { decodeEpisode, encodeEpisode, type Episode } from '../episodes/index.ts';
+import { decodeEpisode, type Episode } from '../episodes/index.ts';
 import type { ResolvedConfig } from './config.ts';
 import type { PlannedMatch } from './formats.ts';
+import { GroupCommitter } from './group-commit.ts';
+import { configure, readRatings, storeWrites, type Completion, type Contestant, type Durability, type RatingRow, type ResultRow } from './store-writes.ts';
 import { hashToken, newToken } from './tokens.ts';
+
+export { matchId, type Completion, type Contestant, type Durability, type RatingRow, type ResultRow } from './store-writes.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS agents (
@@ -74,50 +78,7 @@ export interface MatchRow extends PlannedMatch {
   readonly status: 'pending' | 'done';
 }
 
-/** Who played a seat: agent name and the policy version it announced. */
-export interface Contestant {
-  readonly agent: string;
-  readonly version: string;
-}
-
-export interface ResultRow {
-  readonly matchId: string;
-  readonly tournamentId: number;
-  readonly players: readonly Contestant[];
-  readonly returns: readonly number[];
-  readonly outcome: Episode['outcome'];
-  readonly reason?: string;
-  readonly finishedAt: string;
-}
-
-export interface RatingRow extends Contestant {
-  readonly mu: number;
-  readonly sigma: number;
-  readonly games: number;
-}
-
-/** What one finished match writes, all in one transaction. */
-export interface Completion {
-  readonly result: ResultRow;
-  readonly episode: Episode;
-  readonly ratings: readonly RatingRow[];
-}
-
-interface Waiting {
-  readonly write: () => void;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
 type Row = Record<string, unknown>;
-
-/**
- * Writes wait up to this long to share a transaction: each commit writes
- * whole pages to the WAL, so a few large commits cost far less than many
- * small ones.
- */
-const COMMIT_WINDOW_MS = 10;
-const MAX_BATCH = 500;
 
 const toMatch = (r: Row): MatchRow => ({
   id: r.id as string,
@@ -148,44 +109,29 @@ const toTournament = (r: Row): TournamentRow => ({
   finishedAt: r.finished_at as string | null,
 });
 
-export const matchId = (tournament: string, key: string) => `${tournament}:${key}`;
-
-/**
- * How commits reach the disk. `normal` (WAL, synchronous=NORMAL): a commit is
- * written to the WAL before it returns, so a killed server (even SIGKILL)
- * loses nothing committed; an OS crash or power cut may lose the last
- * commits. `full` also syncs the WAL at every commit, which survives power
- * cuts and blocks the server for the length of an fsync at each (group)
- * commit.
- */
-export type Durability = 'normal' | 'full';
-
 /**
  * The server's SQLite database in WAL mode. A finished match's result,
- * episode and rating updates are committed in one transaction. Writes made
- * while the server runs are queued and those that arrive together share one
- * transaction (group commit); `complete` resolves once its commit is done.
+ * episode and rating updates are committed in one transaction. Those writes,
+ * made while the server runs, go to a writer thread where the ones that
+ * arrive together share one transaction (group commit); `complete` resolves
+ * once its commit is done. Everything else reads and writes here.
  */
 export class Store {
   readonly db: Database.Database;
-  private readonly queue: Waiting[] = [];
-  private flushTimer: NodeJS.Timeout | undefined;
-  private readonly statements;
+  private readonly committer: GroupCommitter;
+  private readonly writes;
 
   constructor(path: string, durability: Durability = 'normal') {
     this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.db.pragma('foreign_keys = ON');
+    configure(this.db, durability);
     this.db.exec(SCHEMA);
-    const db = this.db;
-    this.statements = {
-      insertResult: db.prepare('INSERT INTO results (match_id, tournament_id, players, returns, outcome, reason, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      insertEpisode: db.prepare('INSERT INTO episodes (match_id, data) VALUES (?, ?)'),
-      matchDone: db.prepare("UPDATE matches SET status = 'done' WHERE id = ? AND status = 'pending'"),
-      upsertRating: db.prepare('INSERT INTO ratings (agent, version, mu, sigma, games) VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent, version) DO UPDATE SET mu = excluded.mu, sigma = excluded.sigma, games = excluded.games'),
-      planMatch: db.prepare("INSERT OR IGNORE INTO matches (id, tournament_id, key, round, seats, seed, status) VALUES (?, ?, ?, ?, ?, ?, 'pending')"),
-    };
+    this.writes = storeWrites(this.db);
+    this.committer = new GroupCommitter(path, durability);
+  }
+
+  /** Starts the thread that commits completions, so that the first match does not wait for it; for servers. */
+  openWriter(): Promise<void> {
+    return this.committer.open();
   }
 
   // ---- agents
@@ -243,68 +189,44 @@ export class Store {
 
   // ---- matches
 
-  private insertPlanned(tournament: TournamentRow, matches: readonly PlannedMatch[]): void {
-    for (const m of matches) this.statements.planMatch.run(matchId(tournament.name, m.key), tournament.id, m.key, m.round, JSON.stringify(m.seats), m.seed);
-  }
-
   /** Stores planned matches now (those already stored are left alone). */
   planMatches(tournament: TournamentRow, matches: readonly PlannedMatch[]): void {
-    this.db.transaction(() => this.insertPlanned(tournament, matches))();
+    this.db.transaction(() => this.writes.plan(tournament, matches))();
   }
 
   /**
    * Stores planned matches with the next group commit, ahead of any
    * completion queued after this call; for the ladder, whose pairings are
-   * made up as it goes (lost pairings are simply made again).
+   * made up as it goes (a completion stores its match's plan if this write
+   * was lost).
    */
-  planMatchesSoon(tournament: TournamentRow, matches: readonly PlannedMatch[]): Promise<void> {
-    return this.enqueue(() => this.insertPlanned(tournament, matches));
+  async planMatchesSoon(tournament: TournamentRow, matches: readonly PlannedMatch[]): Promise<void> {
+    await this.committer.write({ kind: 'plan', tournament: { id: tournament.id, name: tournament.name }, matches });
   }
 
-  matchesOf(tournamentId: number): MatchRow[] {
-    return (this.db.prepare('SELECT * FROM matches WHERE tournament_id = ? ORDER BY rowid').all(tournamentId) as Row[]).map(toMatch);
+  /** A tournament's matches in the order they were planned; only those with the status, if given. */
+  matchesOf(tournamentId: number, status?: MatchRow['status']): MatchRow[] {
+    const rows = status === undefined
+      ? this.db.prepare('SELECT * FROM matches WHERE tournament_id = ? ORDER BY rowid').all(tournamentId)
+      : this.db.prepare('SELECT * FROM matches WHERE tournament_id = ? AND status = ? ORDER BY rowid').all(tournamentId, status);
+    return (rows as Row[]).map(toMatch);
+  }
+
+  /** How many matches a tournament has planned and finished, and the round after its last. */
+  matchCounts(tournamentId: number): { planned: number; done: number; nextRound: number } {
+    const row = this.db.prepare("SELECT COUNT(*) AS planned, COUNT(*) FILTER (WHERE status = 'done') AS done, COALESCE(MAX(round) + 1, 0) AS next FROM matches WHERE tournament_id = ?").get(tournamentId) as Row;
+    return { planned: row.planned as number, done: row.done as number, nextRound: row.next as number };
   }
 
   // ---- results
 
-  /** Commits a finished match; resolves once it is durable. */
-  complete(item: Completion): Promise<void> {
-    return this.enqueue(() => this.write(item));
-  }
-
-  private enqueue(write: () => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ write, resolve, reject });
-      if (this.queue.length === 1) this.flushTimer = setTimeout(() => this.flush(), COMMIT_WINDOW_MS);
-      else if (this.queue.length >= MAX_BATCH) this.flush();
-    });
-  }
-
-  private write({ result, episode, ratings }: Completion): void {
-    const s = this.statements;
-    if (s.matchDone.run(result.matchId).changes !== 1) throw new Error(`match ${result.matchId} is not a pending match; a result is never recorded twice`);
-    s.insertResult.run(result.matchId, result.tournamentId, JSON.stringify(result.players), JSON.stringify(result.returns), result.outcome, result.reason ?? null, result.finishedAt);
-    s.insertEpisode.run(result.matchId, encodeEpisode(episode, 'msgpack'));
-    for (const r of ratings) s.upsertRating.run(r.agent, r.version, r.mu, r.sigma, r.games);
-  }
-
-  private flush(): void {
-    clearTimeout(this.flushTimer);
-    const batch = this.queue.splice(0);
-    try {
-      this.db.transaction(() => batch.forEach((w) => w.write()))();
-      batch.forEach((w) => w.resolve());
-    } catch {
-      // One bad completion must not sink the others: commit them one by one.
-      for (const w of batch) {
-        try {
-          this.db.transaction(w.write)();
-          w.resolve();
-        } catch (error) {
-          w.reject(error);
-        }
-      }
-    }
+  /**
+   * Commits a finished match; resolves once it is durable, with its players'
+   * new live ratings (none without scores). The ratings are updated on the
+   * writer thread, in commit order, from the stored ones.
+   */
+  complete(completion: Completion): Promise<readonly RatingRow[]> {
+    return this.committer.write({ kind: 'complete', completion });
   }
 
   results(tournamentId?: number): ResultRow[] {
@@ -334,12 +256,12 @@ export class Store {
   }
 
   ratings(): RatingRow[] {
-    return (this.db.prepare('SELECT * FROM ratings').all() as Row[]).map((r) => ({ agent: r.agent as string, version: r.version as string, mu: r.mu as number, sigma: r.sigma as number, games: r.games as number }));
+    return readRatings(this.db);
   }
 
-  /** Commits queued completions, then closes the database. */
+  /** Commits queued writes, then closes the database. */
   close(): void {
-    if (this.queue.length) this.flush();
+    this.committer.close();
     this.db.close();
   }
 }

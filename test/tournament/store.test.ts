@@ -1,8 +1,12 @@
 import { Command } from 'commander';
+import { rate, rating as openskillRating } from 'openskill';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerAgents } from '../../src/cli/commands/agents.ts';
 import { resolveConfig, parseTournamentConfig } from '../../src/tournament/config.ts';
 import { hashToken } from '../../src/tournament/tokens.ts';
+import type { Episode } from '../../src/episodes/index.ts';
+import { plan, seatScores } from '../../src/tournament/formats.ts';
+import { matchId } from '../../src/tournament/store.ts';
 import { Store } from '../../src/tournament/index.ts';
 import { tempDb } from './helpers.ts';
 
@@ -69,6 +73,119 @@ describe('tournaments', () => {
       expect(() => resolveConfig(parseTournamentConfig({ name: 'u', game: 'no-such-game', format: 'round-robin' }), registered)).toThrow(/unknown game/);
     } finally {
       store.close();
+    }
+  });
+});
+
+describe('group commits on the writer thread', () => {
+  /** A store with a round-robin tournament of a, b and c planned; `done` ends one of its matches. */
+  function planned() {
+    const path = fresh();
+    const store = new Store(path);
+    for (const name of ['a', 'b', 'c']) store.addAgent(name);
+    const config = resolveConfig(parseTournamentConfig({ name: 't', game: 'kuhn-poker', format: 'round-robin', gamesPerPairing: 2 }), ['a', 'b', 'c']);
+    const tournament = store.ensureTournament(config);
+    const matches = plan(config, [], new Map()).matches;
+    store.planMatches(tournament, matches);
+    const done = (key: string, returns: [number, number], episode: Episode = episodeOf(key, returns)) => {
+      const m = matches.find((x) => x.key === key)!;
+      const players = m.seats.map((agent) => ({ agent, version: '1' }));
+      return store.complete({ result: { matchId: matchId('t', key), tournamentId: tournament.id, players, returns, outcome: 'normal', finishedAt: new Date().toISOString() }, episode, scores: seatScores(returns) });
+    };
+    const episodeOf = (key: string, returns: [number, number]): Episode => ({ schema: 1, id: matchId('t', key), game: { id: 'kuhn-poker', params: {} }, seed: 1, players: [], steps: [], history: [], returns, outcome: 'normal' });
+    return { path, store, matches, done, episodeOf };
+  }
+
+  /** OpenSkill run over results in order, independently of the store. */
+  function replay(results: readonly { players: readonly { agent: string }[]; returns: readonly number[] }[]) {
+    const table = new Map<string, { mu: number; sigma: number }>();
+    for (const r of results) {
+      const before = r.players.map((p) => table.get(p.agent) ?? openskillRating());
+      const after = rate(before.map((x) => [x]), { score: seatScores(r.returns) });
+      r.players.forEach((p, i) => table.set(p.agent, after[i][0]));
+    }
+    return table;
+  }
+
+  it('commits writes made together in one go, refuses a bad one with its reason, and rates only what was committed', async () => {
+    const { store, done, episodeOf } = planned();
+    try {
+      const outcomes = await Promise.allSettled([
+        done('a:b:0', [1, -1]),
+        done('a:b:1', [-2, 2]),
+        done('a:b:0', [1, -1]),
+        // Not JSON data: the writer cannot store this episode.
+        done('a:c:0', [1, -1], { ...episodeOf('a:c:0', [1, -1]), returns: [Number.NaN, 0] }),
+        done('b:c:0', [0, 0]),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled']);
+      expect(String((outcomes[2] as PromiseRejectedResult).reason)).toMatch(/is not a pending match; a result is never recorded twice/);
+      expect(String((outcomes[3] as PromiseRejectedResult).reason)).toMatch(/cannot encode episode/);
+      const results = store.results();
+      expect(results.map((r) => r.matchId)).toEqual(['t:a:b:0', 't:a:b:1', 't:b:c:0']);
+      expect(store.matchesOf(1, 'pending').map((m) => m.key).sort()).toEqual(['a:c:0', 'a:c:1', 'b:c:1']);
+      expect(store.matchCounts(1)).toEqual({ planned: 6, done: 3, nextRound: 1 });
+
+      const expected = replay(results);
+      const stored = store.ratings();
+      expect(stored).toHaveLength(3);
+      for (const row of stored) {
+        expect(row.mu).toBeCloseTo(expected.get(row.agent)!.mu, 10);
+        expect(row.sigma).toBeCloseTo(expected.get(row.agent)!.sigma, 10);
+      }
+      // The promise gives the ratings its match changed, as the live table takes them.
+      const rows = await done('a:c:1', [-1, 1]);
+      expect(rows.map((r) => r.agent).sort()).toEqual(['a', 'c']);
+      expect(rows.find((r) => r.agent === 'c')!.games).toBe(2);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a completion stores its match plan when that was not stored (a ladder plans lazily)', async () => {
+    const { store, episodeOf } = planned();
+    try {
+      const players = [{ agent: 'c', version: '1' }, { agent: 'a', version: '1' }];
+      const match = { key: 'L7:c:a:0', round: 7, seats: ['c', 'a'], seed: 99 };
+      await store.complete({ result: { matchId: matchId('t', match.key), tournamentId: 1, players, returns: [2, -2], outcome: 'normal', finishedAt: new Date().toISOString() }, episode: episodeOf(match.key, [2, -2]), scores: [1, 0], planned: { tournament: { id: 1, name: 't' }, match } });
+      expect(store.match(matchId('t', match.key))).toMatchObject({ match: { ...match, status: 'done' }, result: { returns: [2, -2] } });
+      expect(store.matchCounts(1)).toEqual({ planned: 7, done: 1, nextRound: 8 });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a writer that died is replaced by the next write; a database without a file is refused clearly', async () => {
+    const { store, done } = planned();
+    try {
+      expect(await done('a:b:0', [1, -1])).toHaveLength(2);
+      await (store as unknown as { committer: { running: { worker: { terminate(): Promise<number> } } } }).committer.running.worker.terminate();
+      expect(await done('a:b:1', [1, -1])).toHaveLength(2);
+      expect(store.results().map((r) => r.matchId)).toEqual(['t:a:b:0', 't:a:b:1']);
+    } finally {
+      store.close();
+    }
+    const memory = new Store(':memory:');
+    const started = performance.now();
+    try {
+      await expect(memory.openWriter()).rejects.toThrow(/needs a database file/);
+    } finally {
+      memory.close();
+    }
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it('close() commits what is still queued', async () => {
+    const { path, store, done } = planned();
+    const pending = [done('a:b:0', [1, -1]), done('b:c:1', [-1, 1])];
+    store.close();
+    await Promise.all(pending);
+    const reopened = new Store(path);
+    try {
+      expect(reopened.results().map((r) => r.matchId)).toEqual(['t:a:b:0', 't:b:c:1']);
+      expect((reopened.db.prepare('SELECT COUNT(*) AS n FROM episodes').get() as { n: number }).n).toBe(2);
+    } finally {
+      reopened.close();
     }
   });
 });

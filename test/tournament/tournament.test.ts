@@ -3,8 +3,8 @@ import { mctsAgent } from '../../agents/mcts.ts';
 import { randomAgent } from '../../agents/random.ts';
 import { ticTacToe } from '../../games/index.ts';
 import { policyAgent } from '../../src/runtime/index.ts';
-import { connect, type RemoteClient } from '../../src/tournament/index.ts';
-import { getJson, testServer, type TestServer } from './helpers.ts';
+import { connect, startServer, type RemoteClient } from '../../src/tournament/index.ts';
+import { addAgents, getJson, tempDb, testServer, waitFor, type TestServer } from './helpers.ts';
 
 /** Always the first legal action: in kuhn-poker, check or call... */
 const first = policyAgent((turn) => turn.legal[0]);
@@ -107,6 +107,45 @@ describe('other formats', () => {
     } finally {
       await Promise.all(clients.map((c) => c.close()));
       await t.stop();
+    }
+  });
+});
+
+describe('a ladder stopped and started again', () => {
+  it('replays the matches the stop cut short, counts what is stored, and ends with exactly maxMatches results', async () => {
+    const db = tempDb();
+    const tokens = addAgents(db.path, ['p', 'q', 'r', 's']);
+    const tournaments = [{ name: 'lad', game: 'kuhn-poker', format: { type: 'ladder', maxMatches: 30 }, gamesPerPairing: 2, concurrency: 2, timePerMoveMs: 5000 }];
+    // A few milliseconds a move, so that the stop lands mid-ladder.
+    const steady = policyAgent((turn) => new Promise<string>((resolve) => setTimeout(() => resolve(turn.legal[0]), 15)));
+    const play = (url: string) => Object.values(tokens).map((token) => connect(url, token, steady));
+    try {
+      const first = await startServer({ db: db.path, port: 0, tournaments, log: () => undefined });
+      let clients = play(first.url);
+      await waitFor(() => first.runner('lad')!.status().finished >= 6, 20_000, 'six results');
+      await first.close();
+      await Promise.all(clients.map((c) => c.close()));
+
+      const logged: string[] = [];
+      const second = await startServer({ db: db.path, port: 0, tournaments, log: (line) => logged.push(line) });
+      const counts = second.store.matchCounts(1);
+      expect(counts.done).toBeGreaterThanOrEqual(6);
+      expect(counts.done).toBeLessThan(30);
+      // The stop cut matches short: they are still pending, and are played again.
+      expect(counts.planned).toBeGreaterThan(counts.done);
+      expect(second.runner('lad')!.status()).toMatchObject({ planned: counts.planned, finished: counts.done });
+      expect(logged.join('\n')).toContain(`resumes: ${counts.done} of ${counts.planned} planned matches have results`);
+      clients = play(second.url);
+      await second.runner('lad')!.done;
+      const matches = second.store.matchesOf(1);
+      const results = second.store.results(1);
+      await Promise.all(clients.map((c) => c.close()));
+      await second.close();
+      expect(matches).toHaveLength(30);
+      expect(matches.every((m) => m.status === 'done')).toBe(true);
+      expect(new Set(results.map((r) => r.matchId)).size).toBe(30);
+    } finally {
+      db.remove();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { ordinal, rate, rating } from 'openskill';
-import type { Contestant, RatingRow } from '../store.ts';
+import type { Contestant, RatingRow } from '../store-writes.ts';
 
 export interface LiveRating extends RatingRow {
   /** mu - 3 sigma: a conservative estimate that rises as the rating firms up. */
@@ -27,6 +27,11 @@ export class LiveRatings {
 
   get(c: Contestant): RatingRow {
     return this.table.get(keyOf(c)) ?? { ...c, ...rating(), games: 0 };
+  }
+
+  /** Takes rows rated elsewhere (the store's writer thread). */
+  apply(rows: Iterable<RatingRow>): void {
+    for (const row of rows) this.table.set(keyOf(row), row);
   }
 
   /** Rates one match from its seats' scores (higher is better, equal is a draw); returns the new rows. */

@@ -1,0 +1,184 @@
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { msgpackPackr } from '../episodes/codec.ts';
+import type { CommitBatch, CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.ts';
+import type { Durability, QueuedWrite, RatingRow } from './store-writes.ts';
+
+/**
+ * Writes wait up to this long to share a transaction: each commit writes
+ * whole pages to the WAL, so a few large commits cost far less than many
+ * small ones (and each hand-over to the writer thread has a cost of its own).
+ */
+const COMMIT_WINDOW_MS = 10;
+const MAX_BATCH = 500;
+/** How long closing waits for the writer to commit what is queued. */
+const CLOSE_TIMEOUT_MS = 30_000;
+
+interface Running {
+  readonly worker: Worker;
+  readonly port: MessagePort;
+  readonly closed: Int32Array;
+  /** Resolves once the writer has the database open; rejects if it stopped first. */
+  readonly ready: Promise<void>;
+  /** Writes handed to this writer and not yet answered. */
+  readonly inFlight: Set<number>;
+}
+
+type Waiter = { readonly resolve: (rows: readonly RatingRow[]) => void; readonly reject: (error: Error) => void };
+
+/**
+ * Commits writes in groups on a writer thread (commit-worker.ts), started on
+ * the first write: writes made within COMMIT_WINDOW_MS of each other go over
+ * together and share a transaction. `write` resolves once its transaction is
+ * committed, with the live ratings it changed, and rejects with the reason
+ * when that write could not be (the others in its group are still committed).
+ * If the writer dies, the writes it held are rejected as possibly lost, and
+ * the next writes start a new one.
+ */
+export class GroupCommitter {
+  private running: Running | undefined;
+  private readonly waiting = new Map<number, Waiter>();
+  private nextId = 0;
+  private queue: CommitBatch[number][] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly durability: Durability,
+  ) {}
+
+  write(write: QueuedWrite): Promise<readonly RatingRow[]> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.queue.push({ id, write });
+      this.waiting.set(id, { resolve, reject });
+      if (this.queue.length >= MAX_BATCH) this.send();
+      else this.timer ??= setTimeout(() => this.send(), COMMIT_WINDOW_MS);
+    });
+  }
+
+  /** Hands the queued writes to the writer thread, which commits them in one transaction. */
+  private send(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue.splice(0);
+    if (batch.length === 0) return;
+    let running: Running;
+    try {
+      running = this.start();
+    } catch (error) {
+      this.refuse(batch, `cannot start the database writer: ${(error as Error).message}`);
+      return;
+    }
+    // Packed, the batch crosses as one transferred buffer: cloning the episodes' objects costs this thread several times more.
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = new Uint8Array(msgpackPackr.pack(batch satisfies CommitBatch));
+    } catch {
+      // One write that cannot be packed must not sink the others: they go one by one.
+      const packable = batch.filter((w) => {
+        try {
+          msgpackPackr.pack(w);
+          return true;
+        } catch (error) {
+          this.refuse([w], `cannot hand the write to the database writer: ${(error as Error).message}`);
+          return false;
+        }
+      });
+      if (packable.length === 0) return;
+      bytes = new Uint8Array(msgpackPackr.pack(packable satisfies CommitBatch));
+    }
+    for (const w of batch) if (this.waiting.has(w.id)) running.inFlight.add(w.id);
+    running.port.postMessage(bytes, [bytes.buffer]);
+    // Keep the process alive while a commit is owed, and only then.
+    running.port.ref();
+  }
+
+  /** Starts the writer now rather than at the first write (which would then wait for it); resolves once it is ready. */
+  async open(): Promise<void> {
+    await this.start().ready;
+  }
+
+  /** Commits everything queued and stops the writer; blocks until it is done. */
+  close(): void {
+    this.send();
+    const running = this.running;
+    if (!running) return;
+    this.running = undefined;
+    running.port.postMessage({ close: true } satisfies CommitRequest);
+    const until = performance.now() + CLOSE_TIMEOUT_MS;
+    while (Atomics.load(running.closed, 0) === 0 && performance.now() < until) Atomics.wait(running.closed, 0, 0, 50);
+    this.drain(running);
+    running.port.close();
+    this.lose(running, 'the database was closed before the writer answered');
+  }
+
+  private start(): Running {
+    if (this.running) return this.running;
+    if (this.path === '' || this.path === ':memory:') throw new Error('the tournament store needs a database file: an in-memory database cannot be shared with its writer thread');
+    const { port1, port2 } = new MessageChannel();
+    const closed = new Int32Array(new SharedArrayBuffer(4));
+    const workerData: CommitWorkerData = { path: this.path, durability: this.durability, port: port2, closed };
+    const worker = new Worker(new URL('./commit-thread.mjs', import.meta.url), { workerData, transferList: [port2] });
+    worker.unref();
+    let ready!: () => void;
+    let failed!: (error: Error) => void;
+    const running: Running = { worker, port: port1, closed, ready: new Promise((resolve, reject) => ((ready = resolve), (failed = reject))), inFlight: new Set() };
+    running.ready.catch(() => undefined);
+    // The port holds the process open until the writer is ready, then only while a commit is owed.
+    port1.on('message', (reply: CommitReply) => {
+      if ('settled' in reply) return this.settle(running, reply);
+      ready();
+      if (running.inFlight.size === 0) port1.unref();
+    });
+    const stopped = (why: string) => {
+      failed(new Error(`the database writer stopped (${why})`));
+      if (this.running !== running) return;
+      this.running = undefined;
+      // Answers it sent before it stopped still count; what it held beyond them may or may not be committed.
+      this.drain(running);
+      port1.close();
+      this.lose(running, `the database writer stopped (${why})`);
+    };
+    worker.on('error', (error) => stopped(error.message));
+    worker.on('exit', (code) => stopped(`exit code ${code}`));
+    this.running = running;
+    return running;
+  }
+
+  /** Takes the answers already on the port without waiting for the event loop. */
+  private drain(running: Running): void {
+    for (let message = receiveMessageOnPort(running.port); message; message = receiveMessageOnPort(running.port)) {
+      const reply = message.message as CommitReply;
+      if ('settled' in reply) this.settle(running, reply);
+    }
+  }
+
+  private settle(running: Running, { settled }: Extract<CommitReply, { settled: unknown }>): void {
+    for (const outcome of settled) {
+      running.inFlight.delete(outcome.id);
+      const waiter = this.waiting.get(outcome.id);
+      if (!waiter) continue;
+      this.waiting.delete(outcome.id);
+      if ('rows' in outcome) waiter.resolve(outcome.rows);
+      else waiter.reject(new Error(outcome.error));
+    }
+    if (running.inFlight.size === 0) running.port.unref();
+  }
+
+  private refuse(writes: CommitBatch, reason: string): void {
+    for (const { id } of writes) {
+      this.waiting.get(id)?.reject(new Error(reason));
+      this.waiting.delete(id);
+    }
+  }
+
+  /** Rejects the writes a writer held without answering: they may or may not have been committed. */
+  private lose(running: Running, why: string): void {
+    const error = new Error(`${why}; the write may not have been committed`);
+    for (const id of running.inFlight) {
+      this.waiting.get(id)?.reject(error);
+      this.waiting.delete(id);
+    }
+    running.inFlight.clear();
+  }
+}
