@@ -20,7 +20,7 @@ export interface CommitWorkerData {
   readonly closed: Int32Array;
 }
 
-/** Writes to commit together, msgpack-packed; then `{close: true}` asks the writer to stop. */
+/** Writes to commit together, sent as back-to-back msgpack values; then `{close: true}` asks the writer to stop. */
 export type CommitBatch = readonly { readonly id: number; readonly write: QueuedWrite }[];
 export type CommitRequest = Uint8Array | { readonly close: true };
 /** Each write's outcome: committed, with the ratings it changed, or refused with the reason. */
@@ -80,7 +80,7 @@ function commit(batch: CommitBatch): void {
 
 port.postMessage({ ready: true } satisfies CommitReply);
 port.on('message', (request: CommitRequest) => {
-  if (request instanceof Uint8Array) return commit(msgpackUnpackr.unpack(request));
+  if (request instanceof Uint8Array) return commit(msgpackUnpackr.unpackMultiple(request) as unknown as CommitBatch);
   try {
     db.close();
     port.close();

@@ -38,7 +38,8 @@ export class GroupCommitter {
   private running: Running | undefined;
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 0;
-  private queue: CommitBatch[number][] = [];
+  /** Packed writes waiting for the window to close, and their ids. */
+  private queue: { readonly id: number; readonly bytes: Uint8Array }[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -49,7 +50,16 @@ export class GroupCommitter {
   write(write: QueuedWrite): Promise<readonly RatingRow[]> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.queue.push({ id, write });
+      let bytes: Uint8Array;
+      try {
+        // Packed at once, the write waits as one buffer outside the JavaScript heap rather than as an
+        // episode's many objects, which the garbage collector would otherwise copy while they wait.
+        bytes = new Uint8Array(msgpackPackr.pack({ id, write } satisfies CommitBatch[number]));
+      } catch (error) {
+        reject(new Error(`cannot hand the write to the database writer: ${(error as Error).message}`));
+        return;
+      }
+      this.queue.push({ id, bytes });
       this.waiting.set(id, { resolve, reject });
       if (this.queue.length >= MAX_BATCH) this.send();
       else this.timer ??= setTimeout(() => this.send(), COMMIT_WINDOW_MS);
@@ -69,25 +79,14 @@ export class GroupCommitter {
       this.refuse(batch, `cannot start the database writer: ${(error as Error).message}`);
       return;
     }
-    // Packed, the batch crosses as one transferred buffer: cloning the episodes' objects costs this thread several times more.
-    let bytes: Uint8Array<ArrayBuffer>;
-    try {
-      bytes = new Uint8Array(msgpackPackr.pack(batch satisfies CommitBatch));
-    } catch {
-      // One write that cannot be packed must not sink the others: they go one by one.
-      const packable = batch.filter((w) => {
-        try {
-          msgpackPackr.pack(w);
-          return true;
-        } catch (error) {
-          this.refuse([w], `cannot hand the write to the database writer: ${(error as Error).message}`);
-          return false;
-        }
-      });
-      if (packable.length === 0) return;
-      bytes = new Uint8Array(msgpackPackr.pack(packable satisfies CommitBatch));
+    // The batch crosses as one transferred buffer of back-to-back msgpack values.
+    const bytes = new Uint8Array(batch.reduce((n, w) => n + w.bytes.length, 0));
+    let at = 0;
+    for (const w of batch) {
+      bytes.set(w.bytes, at);
+      at += w.bytes.length;
+      running.inFlight.add(w.id);
     }
-    for (const w of batch) if (this.waiting.has(w.id)) running.inFlight.add(w.id);
     running.port.postMessage(bytes, [bytes.buffer]);
     // Keep the process alive while a commit is owed, and only then.
     running.port.ref();
@@ -165,7 +164,7 @@ export class GroupCommitter {
     if (running.inFlight.size === 0) running.port.unref();
   }
 
-  private refuse(writes: CommitBatch, reason: string): void {
+  private refuse(writes: readonly { readonly id: number }[], reason: string): void {
     for (const { id } of writes) {
       this.waiting.get(id)?.reject(new Error(reason));
       this.waiting.delete(id);
