@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ConfigError } from '../core/index.ts';
 import { serveAgentSocket, identifyFromHeaders, DEFAULT_LIMITS, type ConnectionLimits } from './agent-socket.ts';
 import { parseTournamentConfig, resolveConfig, type TournamentConfigInput } from './config.ts';
 import { startHeartbeat } from './heartbeat.ts';
@@ -115,12 +116,21 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
     yield* watchers.clients;
   }, heartbeatMs);
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = http.address() as AddressInfo;
   const host = options.host ?? '127.0.0.1';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port ?? 8080, host, () => resolve());
+    });
+  } catch (error) {
+    stopHeartbeat();
+    spectators.close();
+    store.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'the address is in use (another server? pick another --port, or 0 for any free one)' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : (error as Error).message;
+    throw new ConfigError(`cannot listen on ${host}:${options.port ?? 8080}: ${why}`);
+  }
+  const { port } = http.address() as AddressInfo;
   for (const runner of runners) runner.start();
 
   return {
