@@ -269,7 +269,13 @@ export class TournamentRunner {
     };
     // A match that ended in an error says nothing about the players' strength.
     const planned = { tournament: { id: this.tournament.id, name: this.tournament.name }, match: { key: match.key, round: match.round, seats: match.seats, seed: match.seed } };
-    ratings.apply(await store.complete({ result, episode, planned, ...(episode.outcome === 'error' ? {} : { scores }) }));
+    try {
+      ratings.apply(await store.complete({ result, episode, planned, ...(episode.outcome === 'error' ? {} : { scores }) }));
+    } catch (error) {
+      // A writer that died after committing the result but before answering: it counts, and the live table catches up from the database.
+      if (store.match(match.id)?.result === undefined) throw error;
+      ratings.reload(store.ratings());
+    }
     if (this.remembers) this.finished.set(match.key, { key: match.key, round: match.round, seats: match.seats, scores });
     this.finishedCount++;
     spectators.ratingsUpdated();

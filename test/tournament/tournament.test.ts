@@ -149,3 +149,34 @@ describe('a ladder stopped and started again', () => {
     }
   });
 });
+
+describe('a ladder whose database writer thread dies mid-run', () => {
+  it('loses no result, doubles none, and its live ratings match the stored ones', async () => {
+    const t = await testServer(['p', 'q', 'r', 's'], {
+      tournaments: [{ name: 'w', game: 'kuhn-poker', format: { type: 'ladder', maxMatches: 40 }, gamesPerPairing: 2, concurrency: 2, timePerMoveMs: 5000 }],
+    });
+    const steady = policyAgent((turn) => new Promise<string>((resolve) => setTimeout(() => resolve(turn.legal[0]), 2)));
+    const clients = Object.values(t.tokens).map((token) => connect(t.server.url, token, steady));
+    const writer = () => (t.server.store as unknown as { committer: { running?: { worker: { terminate(): Promise<number> } } } }).committer.running;
+    try {
+      // Twice, so that no match can fail the three times after which it waits for the next start.
+      for (let kill = 0; kill < 2; kill++) {
+        await waitFor(() => writer(), 5000, 'a running writer');
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        await writer()?.worker.terminate();
+      }
+      await t.server.runner('w')!.done;
+      const results = t.server.store.results(1);
+      expect(results).toHaveLength(40);
+      expect(new Set(results.map((r) => r.matchId)).size).toBe(40);
+      expect(t.server.store.matchesOf(1).every((m) => m.status === 'done')).toBe(true);
+      const stored = new Map(t.server.store.ratings().map((r) => [r.agent, r]));
+      const live = (await getJson(`${t.server.url}/api/leaderboard`)).live as { agent: string; mu: number; sigma: number; games: number }[];
+      expect(live.reduce((n, r) => n + r.games, 0)).toBe(80);
+      for (const row of live) expect(row).toMatchObject({ mu: stored.get(row.agent)!.mu, sigma: stored.get(row.agent)!.sigma, games: stored.get(row.agent)!.games });
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await t.stop();
+    }
+  });
+});
