@@ -7,6 +7,7 @@ import { agentVersion, CLOSE_CODES, ERROR_CODES, errorFrame, helloMessage, parse
 import { TokenBucket } from './rate-limit.ts';
 import type { AgentSession, Outbox, SessionRegistry } from './sessions.ts';
 import type { Store } from './store.ts';
+import { framedBytes, payloadOf, serverFrames, type Payload } from './outgoing-frames.ts';
 import { decodeFrame, encodeFrame, formatOfSubprotocol, frameBytes, type WireFormat } from './wire.ts';
 
 export interface ConnectionLimits {
@@ -25,16 +26,25 @@ const LAZY = new Set(['start', 'event', 'end']);
 const LAZY_DELAY_MS = 50;
 
 /**
- * The last frame the server encoded. The referee sends the same event object
- * to every seat in turn, and the server never changes a message once sent, so
- * the same object gives the same frame.
+ * The last message the server encoded. The referee sends the same event
+ * object to every seat in turn, and the server never changes a message once
+ * sent, so the same object gives the same payload.
  */
-let lastFrame: { message: unknown; format: WireFormat; frame: string | Buffer } | undefined;
+let lastPayload: { message: unknown; format: WireFormat; payload: Payload } | undefined;
 
-function encodeOnce(message: unknown, format: WireFormat): string | Buffer {
-  if (lastFrame !== undefined && lastFrame.message === message && lastFrame.format === format) return lastFrame.frame;
-  lastFrame = { message, format, frame: encodeFrame(message, format) };
-  return lastFrame.frame;
+function encodeOnce(message: unknown, format: WireFormat): Payload {
+  if (lastPayload !== undefined && lastPayload.message === message && lastPayload.format === format) return lastPayload.payload;
+  lastPayload = { message, format, payload: payloadOf(encodeFrame(message, format)) };
+  return lastPayload.payload;
+}
+
+/** Each agent connection's pending frames, written before the connection is closed on purpose. */
+const flushers = new WeakMap<WebSocket, () => void>();
+
+/** Closes an agent connection after the frames still waiting for their write. */
+export function closeAgentSocket(ws: WebSocket, code: number, reason: string): void {
+  flushers.get(ws)?.();
+  ws.close(code, reason);
 }
 
 export const DEFAULT_LIMITS: ConnectionLimits = { messagesPerSecond: 500, burst: 1000, helloTimeoutMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024 };
@@ -83,28 +93,32 @@ export function serveAgentSocket(ws: WebSocket, identity: HeaderIdentity | undef
   const bucket = new TokenBucket(limits.messagesPerSecond, limits.burst);
   let session: AgentSession | undefined;
 
-  // Writes are batched: every frame sent in a tick goes out in one system call (the socket is corked
-  // until the tick ends). Messages that need no answer (start, event, end) may also wait up to
-  // LAZY_DELAY_MS for the next message that does: most then leave with the agent's next turn instead
-  // of costing a write of their own.
+  // Writes are batched: the frames sent in a tick go out in one buffer and one system call. Messages that
+  // need no answer (start, event, end) may also wait up to LAZY_DELAY_MS for the next message that does:
+  // most then leave with the agent's next turn instead of costing a write of their own.
   const socket = (ws as unknown as { _socket: Socket })._socket;
+  const pending: Payload[] = [];
+  let pendingBytes = 0;
   let flushing: 'tick' | NodeJS.Timeout | undefined;
   const flush = () => {
     if (flushing === undefined) return;
     if (flushing !== 'tick') clearTimeout(flushing);
     flushing = undefined;
-    socket.uncork();
+    // A connection closing (either side sent a close frame) takes no more data frames.
+    if (ws.readyState === WebSocket.OPEN) socket.write(serverFrames(pending, pendingBytes, format));
+    pending.length = 0;
+    pendingBytes = 0;
   };
+  flushers.set(ws, flush);
   const outbox: Outbox = {
     send(message) {
       if (ws.readyState !== WebSocket.OPEN) return;
-      if (ws.bufferedAmount > limits.maxBufferedBytes) {
+      if (ws.bufferedAmount + pendingBytes > limits.maxBufferedBytes) {
         ws.terminate();
         return;
       }
       const urgent = !LAZY.has((message as { type?: string }).type ?? '');
       if (flushing === undefined) {
-        socket.cork();
         flushing = urgent ? 'tick' : setTimeout(flush, LAZY_DELAY_MS);
         if (urgent) process.nextTick(flush);
       } else if (urgent && flushing !== 'tick') {
@@ -112,13 +126,15 @@ export function serveAgentSocket(ws: WebSocket, identity: HeaderIdentity | undef
         flushing = 'tick';
         process.nextTick(flush);
       }
-      ws.send(encodeOnce(message, format));
+      const payload = encodeOnce(message, format);
+      pending.push(payload);
+      pendingBytes += framedBytes(payload);
     },
   };
 
   const refuse = (code: keyof typeof CLOSE_CODES, errorCode: Parameters<typeof errorFrame>[0], message: string) => {
     outbox.send(errorFrame(errorCode, message));
-    ws.close(CLOSE_CODES[code], message.slice(0, 120));
+    closeAgentSocket(ws, CLOSE_CODES[code], message.slice(0, 120));
   };
 
   const authenticate = (agent: string, version: string) => {
@@ -175,6 +191,7 @@ export function serveAgentSocket(ws: WebSocket, identity: HeaderIdentity | undef
   });
   ws.on('close', () => {
     clearTimeout(helloTimer);
+    if (flushing !== undefined && flushing !== 'tick') clearTimeout(flushing);
     session?.detach(outbox);
   });
   ws.on('error', () => undefined);
