@@ -14,8 +14,10 @@ export interface MatchOptions {
   readonly matchId: string;
   /** Default `eval`: the first invalid move loses. */
   readonly invalidMoves?: InvalidMovePolicy;
-  /** Milliseconds a seat has for each reply (default 60 s). */
+  /** Milliseconds a seat has for each reply, as its turn message says (default 60 s). */
   readonly turnTimeoutMs?: number;
+  /** How much longer the referee waits than the turn message says, for the trip over a network (default 0). */
+  readonly turnGraceMs?: number;
   /** Decision turns after which the match stops as a draw (`truncated`); default: none. */
   readonly maxTurns?: number;
   /** Record milliseconds per step and the start time (makes episodes differ run to run). */
@@ -45,6 +47,7 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
   if (players.length !== game.seats) throw new RangeError(`${game.id} needs ${game.seats} players, got ${players.length}`);
   const policy = options.invalidMoves ?? INVALID_MOVE_PRESETS.eval;
   const timeoutMs = options.turnTimeoutMs ?? 60_000;
+  const waitMs = timeoutMs + (options.turnGraceMs ?? 0);
   const maxTurns = options.maxTurns ?? Infinity;
   const startedAt = options.timing ? new Date().toISOString() : undefined;
   const clockStart = performance.now();
@@ -111,14 +114,14 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
         const step = stepOf[turn]++;
         const sentAt = performance.now();
         inboxes[turn].next({ type: 'turn', v: PROTOCOL_VERSION, matchId, step, seat: turn, observation, legal: legalTexts, view, timeoutMs, ...(retry ? { retry } : {}) });
-        const reply: Reply = mailboxes[turn].take(step, sentAt) ?? (await mailboxes[turn].wait(step, sentAt, timeoutMs));
+        const reply: Reply = mailboxes[turn].take(step, sentAt) ?? (await mailboxes[turn].wait(step, sentAt, waitMs));
         if (reply.kind === 'timeout') {
           if (substitute) {
-            substitute(`no reply within ${timeoutMs} ms`);
+            substitute(`no reply within ${waitMs} ms`);
             break;
           }
-          steps.push({ seat: turn, ...role, observation, action: '', valid: false, error: `no reply within ${timeoutMs} ms` });
-          return forfeit(turn, 'timeout', `seat ${turn} (${players[turn].name}) did not answer within ${timeoutMs} ms`);
+          steps.push({ seat: turn, ...role, observation, action: '', valid: false, error: `no reply within ${waitMs} ms` });
+          return forfeit(turn, 'timeout', `seat ${turn} (${players[turn].name}) did not answer within ${waitMs} ms`);
         }
         if (reply.kind === 'crashed') {
           if (substitute) {

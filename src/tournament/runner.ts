@@ -7,11 +7,17 @@ import { playMatch } from '../runtime/referee.ts';
 import { tournamentGame } from './config.ts';
 import { ladderPairing, plan, seatScores, type FinishedMatch, type PlannedMatch } from './formats.ts';
 import type { LiveRatings } from './ratings/live.ts';
-import type { Disconnect, SessionRegistry } from './sessions.ts';
+import type { AgentSession, Disconnect, SessionRegistry } from './sessions.ts';
 import type { SpectatorHub } from './spectators.ts';
 import { matchId, type Contestant, type MatchRow, type Store, type TournamentRow } from './store.ts';
 
 const MAX_FAILURES = 3;
+
+/** A match waiting to start, with the sessions of its agents. */
+interface Queued {
+  readonly row: MatchRow;
+  readonly sessions: readonly AgentSession[];
+}
 
 export interface RunnerContext {
   readonly store: Store;
@@ -59,7 +65,7 @@ export class TournamentRunner {
    * so it keeps only the counts.
    */
   private planned: PlannedMatch[] = [];
-  private pending: MatchRow[] = [];
+  private pending: Queued[] = [];
   private readonly finished = new Map<string, FinishedMatch>();
   private readonly remembers: boolean;
   private plannedCount = 0;
@@ -98,9 +104,9 @@ export class TournamentRunner {
         if (result) this.finished.set(row.key, { key: row.key, round: row.round, seats: row.seats, scores: seatScores(result.returns) });
       }
       this.planned = rows;
-      this.pending = rows.filter((m) => m.status === 'pending');
+      this.pending = rows.filter((m) => m.status === 'pending').map((m) => this.queued(m));
     } else {
-      this.pending = store.matchesOf(tournament.id, 'pending');
+      this.pending = store.matchesOf(tournament.id, 'pending').map((m) => this.queued(m));
     }
     const counts = store.matchCounts(tournament.id);
     this.plannedCount = counts.planned;
@@ -137,19 +143,27 @@ export class TournamentRunner {
     else this.context.store.planMatches(this.tournament, matches);
     if (this.remembers) this.planned.push(...matches);
     this.plannedCount += matches.length;
-    for (const m of matches) this.pending.push({ ...m, id: matchId(this.tournament.name, m.key), tournamentId: this.tournament.id, status: 'pending' });
+    for (const m of matches) this.pending.push(this.queued({ ...m, id: matchId(this.tournament.name, m.key), tournamentId: this.tournament.id, status: 'pending' }));
+  }
+
+  private queued(row: MatchRow): Queued {
+    return { row, sessions: row.seats.map((agent) => this.context.registry.session(agent)) };
+  }
+
+  private isFree(session: AgentSession): boolean {
+    return session.connected && session.busy < this.tournament.config.matchesPerAgent;
   }
 
   private free(agent: string): boolean {
     const session = this.context.registry.find(agent);
-    return session !== undefined && session.connected && session.busy < this.tournament.config.matchesPerAgent;
+    return session !== undefined && this.isFree(session);
   }
 
   /** Starts what can start now. */
   private pump(): void {
     const { config } = this.tournament;
     while (!this.stopped && this.playing < config.concurrency) {
-      const index = this.pending.findIndex((m) => m.seats.every((agent) => this.free(agent)));
+      const index = this.pending.findIndex((m) => m.sessions.every((s) => this.isFree(s)));
       if (index >= 0) this.launch(this.pending.splice(index, 1)[0]);
       else if (!this.pairIdleAgents()) break;
     }
@@ -195,10 +209,12 @@ export class TournamentRunner {
     this.resolveDone();
   }
 
-  private launch(match: MatchRow): void {
+  private launch(queued: Queued): void {
+    const match = queued.row;
     const controller = new AbortController();
     this.playing++;
-    const done = this.play(match, controller.signal)
+    let requeued = false;
+    const done = this.play(queued, controller.signal)
       .catch((error) => {
         if (controller.signal.aborted) return;
         // A match that keeps failing (a server bug) waits in the database for the next start instead of looping.
@@ -206,22 +222,22 @@ export class TournamentRunner {
         this.failures.set(match.id, failures);
         const again = failures < MAX_FAILURES;
         this.context.log(`match ${match.id} failed (${error instanceof Error ? error.message : String(error)}); ${again ? 'it goes back in the queue' : `left pending after ${failures} failures`}`);
-        if (again) this.pending.push(match);
+        if (again) this.pending.push(queued);
+        requeued = again;
       })
       .finally(() => {
         this.running.delete(match.id);
-        // Its agents were freed (and the scheduler called) when play ended; only a match put back, or a new swiss round, is new.
-        if (this.pending.length > 0) this.pump();
+        // Its agents were freed (and the scheduler called) when play ended; only a match put back is new.
+        if (requeued) this.pump();
         else this.checkFinished();
       });
     this.running.set(match.id, { controller, done });
   }
 
   /** Plays a match, frees its agents, then commits its result (the match stays pending in the database until then). */
-  private async play(match: MatchRow, signal: AbortSignal): Promise<void> {
+  private async play({ row: match, sessions }: Queued, signal: AbortSignal): Promise<void> {
     const { store, registry, ratings, spectators } = this.context;
     const { config } = this.tournament;
-    const sessions = match.seats.map((agent) => registry.session(agent));
     const contestants: Contestant[] = sessions.map((s) => ({ agent: s.name, version: s.version }));
     const disconnects = sessions.map((): Disconnect[] => []);
     for (const s of sessions) s.busy++;
@@ -234,12 +250,13 @@ export class TournamentRunner {
           players: sessions.map((s, seat) => ({
             name: s.name,
             policy: { id: s.name, version: contestants[seat].version },
-            agent: s.agent({ graceMs: config.graceMs, reconnectGraceMs: config.reconnectGraceMs, disconnects: disconnects[seat] }),
+            agent: s.agent({ reconnectGraceMs: config.reconnectGraceMs, disconnects: disconnects[seat] }),
           })),
           seed: match.seed,
           matchId: match.id,
           invalidMoves: this.invalidMoves,
-          turnTimeoutMs: config.timePerMoveMs + config.graceMs,
+          turnTimeoutMs: config.timePerMoveMs,
+          turnGraceMs: config.graceMs,
           maxTurns: config.maxTurns,
           timing: true,
           signal,
@@ -279,7 +296,10 @@ export class TournamentRunner {
     if (this.remembers) this.finished.set(match.key, { key: match.key, round: match.round, seats: match.seats, scores });
     this.finishedCount++;
     spectators.ratingsUpdated();
-    if (config.format.type === 'swiss') this.replan();
+    if (config.format.type === 'swiss') {
+      this.replan();
+      this.pump();
+    }
   }
 
   /** Stops starting matches and aborts those in flight; they are still pending in the database, so the next start replays them. */

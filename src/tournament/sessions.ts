@@ -17,8 +17,6 @@ export interface Disconnect {
 }
 
 export interface LinkOptions {
-  /** The server waits this much longer than the turn message tells the agent (the tournament's grace margin). */
-  readonly graceMs: number;
   /** How long a disconnected agent may stay away before it forfeits the match. */
   readonly reconnectGraceMs: number;
   /** Filled with this seat's disconnects during the match. */
@@ -51,15 +49,11 @@ class MatchLink {
     if (message.type === 'turn') {
       this.turns++;
       this.pending = { turn: message, sentAt: performance.now() };
-      this.session.send(this.clientTurn(message, message.timeoutMs));
+      this.session.send(message);
       return;
     }
     if (message.type === 'end') this.pending = undefined;
     this.session.send(message);
-  }
-
-  private clientTurn(turn: TurnMessage, serverMs: number): TurnMessage {
-    return { ...turn, timeoutMs: Math.max(0, Math.round(serverMs - this.options.graceMs)) };
   }
 
   /** An action from the agent: passed on if it answers the pending turn, else the protocol error to send back. */
@@ -98,7 +92,7 @@ class MatchLink {
     for (const event of this.events) this.session.send(event);
     if (this.pending) {
       const left = this.pending.turn.timeoutMs - (performance.now() - this.pending.sentAt);
-      this.session.send(this.clientTurn(this.pending.turn, left));
+      this.session.send({ ...this.pending.turn, timeoutMs: Math.max(0, Math.round(left)) });
     }
   }
 

@@ -153,6 +153,24 @@ describe('agents that fail', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('with a grace margin, turns tell the agent its time and the referee waits that much longer (fake timers)', async () => {
+    vi.useFakeTimers();
+    const told: number[] = [];
+    const listening = (inbox: Parameters<typeof firstLegal>[0]) => {
+      inbox.subscribe((m) => m.type === 'turn' && told.push(m.timeoutMs));
+      return slow(530)(inbox);
+    };
+    const inGrace = match(listening, firstLegal, { turnTimeoutMs: 500, turnGraceMs: 50 });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect((await inGrace).outcome).toBe('normal');
+    expect(told.length).toBeGreaterThan(0);
+    expect(new Set(told)).toEqual(new Set([500]));
+
+    const late = match(slow(560), firstLegal, { turnTimeoutMs: 500, turnGraceMs: 50 });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(await late).toMatchObject({ outcome: 'timeout', offender: 0, reason: expect.stringMatching(/within 550 ms/) });
+  });
+
   it('a slow agent within its deadline plays normally, and late answers are dropped', async () => {
     vi.useFakeTimers();
     const pending = match(slow(400), firstLegal, { turnTimeoutMs: 500 });
