@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3';
+import { readlinkSync } from 'node:fs';
+import { constants, setPriority } from 'node:os';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { msgpackUnpackr } from '../episodes/codec.ts';
 import { LiveRatings } from './ratings/live.ts';
@@ -29,6 +31,22 @@ export type Settled = { readonly id: number; readonly rows: readonly RatingRow[]
 export type CommitReply = { readonly ready: true } | { readonly settled: readonly Settled[] };
 
 const { path, durability, port, closed } = workerData as CommitWorkerData;
+
+/**
+ * Commits yield to the thread that serves the agents: when both want the
+ * same core, a move's round trip waits on this thread's statements
+ * otherwise. On Linux each thread has its own priority, set through its
+ * thread id; elsewhere this would lower the whole process, so it is skipped.
+ */
+function yieldToServing(): void {
+  if (process.platform !== 'linux') return;
+  try {
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), constants.priority.PRIORITY_BELOW_NORMAL);
+  } catch {
+    // Without /proc (or if the system refuses), the writer runs at the normal priority.
+  }
+}
+yieldToServing();
 
 /** Lets a close() blocked on the flag go on, however this thread ends. */
 const release = () => {

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { readdirSync, readFileSync } from 'node:fs';
 import { rate, rating as openskillRating } from 'openskill';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerAgents } from '../../src/cli/commands/agents.ts';
@@ -173,6 +174,22 @@ describe('group commits on the writer thread', () => {
       memory.close();
     }
     expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it.runIf(process.platform === 'linux')('the writer thread runs below the priority of the thread that serves agents', async () => {
+    /** Each thread of this process and its nice value (field 19 of /proc/self/task/<tid>/stat). */
+    const niceness = () => new Map(readdirSync('/proc/self/task').map((tid) => [tid, Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16])]));
+    const before = niceness();
+    const { store } = planned();
+    try {
+      await store.openWriter();
+      // The threads it started: the writer, and (in this TypeScript set-up) the thread of its module hooks.
+      const started = [...niceness()].filter(([tid]) => !before.has(tid)).map(([, nice]) => nice);
+      expect(started.filter((nice) => nice === 10)).toHaveLength(1);
+      expect(niceness().get(String(process.pid))).toBe(before.get(String(process.pid)));
+    } finally {
+      store.close();
+    }
   });
 
   it('close() commits what is still queued', async () => {
