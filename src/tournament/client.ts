@@ -3,7 +3,7 @@ import { WebSocket } from 'ws';
 import type { Agent } from '../runtime/agent.ts';
 import { parseToAgent, PROTOCOL_VERSION, type ErrorMessage, type FromAgent, type StartMessage, type ToAgent } from '../runtime/messages.ts';
 import { CLOSE_CODES, parseWith, welcomeMessage, type HelloMessage, type WelcomeMessage } from './protocol.ts';
-import { decodeFrame, encodeFrame, frameBytes, SUBPROTOCOLS, type WireFormat } from './wire.ts';
+import { decodeValue, encodeFrame, frameBytes, SUBPROTOCOLS, type WireFormat } from './wire.ts';
 
 /** An agent for every match, or a function that builds one from the match's start message (to know the game). */
 export type AgentSource = Agent | { readonly forMatch: (start: StartMessage) => Agent };
@@ -156,7 +156,7 @@ export function connect(url: string, token: string, source: AgentSource, options
     });
     socket.on('message', (data, isBinary) => {
       try {
-        onMessage(socket, decodeFrame(frameBytes(data), isBinary, format));
+        onMessage(socket, decodeValue(frameBytes(data), isBinary, format));
       } catch (error) {
         options.onServerError?.({ type: 'error', v: PROTOCOL_VERSION, message: `bad message from the server: ${(error as Error).message}` });
       }

@@ -34,7 +34,12 @@ export function decodeFrame(data: Buffer, isBinary: boolean, format: WireFormat)
   return value;
 }
 
-function decodeValue(data: Buffer, isBinary: boolean, format: WireFormat): unknown {
+/**
+ * Decodes one frame from the server; throws ProtocolError when it is not a
+ * JSON (text) or msgpack (binary) value. A client keeps nothing in
+ * episodes, so it does not look for values that are not JSON data.
+ */
+export function decodeValue(data: Buffer, isBinary: boolean, format: WireFormat): unknown {
   if (format === 'msgpack') {
     if (!isBinary) throw new ProtocolError('expected a binary msgpack frame (the connection uses the msgpack subprotocol), got a text frame');
     try {
