@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ordinal } from 'openskill';
 import type { Game } from '../core/index.ts';
 import type { Episode, EpisodeStep } from '../episodes/index.ts';
@@ -56,7 +57,13 @@ export class TournamentRunner {
   private readonly game: Game;
   private readonly invalidMoves: InvalidMovePolicy;
   /** Matches being played or committed. */
-  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<string, Promise<void>>();
+  /**
+   * Aborts every match in flight when the runner stops. One for all: Node
+   * gives each AbortSignal a shape of its own, which makes one per match
+   * cost more than the listeners a shared one collects.
+   */
+  private readonly stopping = new AbortController();
   /** Matches being played (the tournament's concurrency). */
   private playing = 0;
   /**
@@ -92,6 +99,8 @@ export class TournamentRunner {
     readonly tournament: TournamentRow,
     private readonly context: RunnerContext,
   ) {
+    // Every seat of every match in flight listens to it.
+    setMaxListeners(0, this.stopping.signal);
     this.game = tournamentGame(tournament.config);
     this.invalidMoves = parseInvalidMovePolicy(tournament.config.invalidMoves);
     this.remembers = tournament.config.format.type !== 'ladder';
@@ -211,12 +220,12 @@ export class TournamentRunner {
 
   private launch(queued: Queued): void {
     const match = queued.row;
-    const controller = new AbortController();
     this.playing++;
     let requeued = false;
-    const done = this.play(queued, controller.signal)
+    const { signal } = this.stopping;
+    const done = this.play(queued, signal)
       .catch((error) => {
-        if (controller.signal.aborted) return;
+        if (signal.aborted) return;
         // A match that keeps failing (a server bug) waits in the database for the next start instead of looping.
         const failures = (this.failures.get(match.id) ?? 0) + 1;
         this.failures.set(match.id, failures);
@@ -231,7 +240,7 @@ export class TournamentRunner {
         if (requeued) this.pump();
         else this.checkFinished();
       });
-    this.running.set(match.id, { controller, done });
+    this.running.set(match.id, done);
   }
 
   /** Plays a match, frees its agents, then commits its result (the match stays pending in the database until then). */
@@ -306,8 +315,8 @@ export class TournamentRunner {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe();
-    for (const { controller } of this.running.values()) controller.abort(new Error('the server is shutting down'));
-    await Promise.all([...this.running.values()].map((r) => r.done));
+    this.stopping.abort(new Error('the server is shutting down'));
+    await Promise.all(this.running.values());
   }
 
   status() {
