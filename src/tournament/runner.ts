@@ -152,7 +152,11 @@ export class TournamentRunner {
     else this.context.store.planMatches(this.tournament, matches);
     if (this.remembers) this.planned.push(...matches);
     this.plannedCount += matches.length;
-    for (const m of matches) this.pending.push(this.queued({ ...m, id: matchId(this.tournament.name, m.key), tournamentId: this.tournament.id, status: 'pending' }));
+    // Spelled out rather than spread: V8 gives each spread copy of an object that holds a number
+    // outside the small-integer range (a seed) a hidden class of its own.
+    for (const { key, round, seats, seed } of matches) {
+      this.pending.push(this.queued({ key, round, seats, seed, id: matchId(this.tournament.name, key), tournamentId: this.tournament.id, status: 'pending' }));
+    }
   }
 
   private queued(row: MatchRow): Queued {
