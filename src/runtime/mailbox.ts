@@ -20,14 +20,11 @@ export class Mailbox {
   private readonly queue: unknown[] = [];
   private crashed: string | undefined;
   private waiter: (() => void) | undefined;
-  private abort: ((reason: unknown) => void) | undefined;
+  private aborted: { readonly reason: unknown } | undefined;
+  private abortWait: ((reason: unknown) => void) | undefined;
   private readonly subscription: Subscription;
 
-  /** An abort of `signal` rejects the wait in progress, and any wait after it. */
-  constructor(
-    replies: Observable<unknown>,
-    private readonly signal?: AbortSignal,
-  ) {
+  constructor(replies: Observable<unknown>) {
     this.subscription = replies.subscribe({
       next: (message) => {
         this.queue.push(message);
@@ -42,10 +39,13 @@ export class Mailbox {
         this.waiter?.();
       },
     });
-    signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  private readonly onAbort = () => this.abort?.(this.signal!.reason);
+  /** Rejects the wait in progress, and any wait after it, with `reason`. */
+  abort(reason: unknown): void {
+    this.aborted ??= { reason };
+    this.abortWait?.(reason);
+  }
 
   /** The reply to `step` if it has arrived, else undefined. */
   take(step: number, startedAt: number): Reply | undefined {
@@ -67,16 +67,16 @@ export class Mailbox {
   /** Waits up to `timeoutMs` for the reply to `step`; an abort rejects. */
   wait(step: number, startedAt: number, timeoutMs: number): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      if (this.signal?.aborted) return reject(this.signal.reason);
+      if (this.aborted) return reject(this.aborted.reason);
       const settle = () => {
         clearTimeout(timer);
-        this.waiter = this.abort = undefined;
+        this.waiter = this.abortWait = undefined;
       };
       const timer = setTimeout(() => {
         settle();
         resolve({ kind: 'timeout' });
       }, timeoutMs);
-      this.abort = (reason) => {
+      this.abortWait = (reason) => {
         settle();
         reject(reason);
       };
@@ -91,7 +91,6 @@ export class Mailbox {
   }
 
   close(): void {
-    this.signal?.removeEventListener('abort', this.onAbort);
     this.subscription.unsubscribe();
   }
 }

@@ -55,7 +55,13 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
   const rng = new Rng(seed);
   const chanceRng = rng.split('chance');
   const inboxes = players.map(() => new Subject<ToAgent>());
-  const mailboxes = players.map((player, seat) => new Mailbox(player.agent(inboxes[seat].asObservable()), signal));
+  const mailboxes = players.map((player, seat) => new Mailbox(player.agent(inboxes[seat].asObservable())));
+  // One listener per match: a signal shared by many matches walks its listener list at every registration.
+  const abort = () => {
+    for (const mailbox of mailboxes) mailbox.abort(signal!.reason);
+  };
+  if (signal?.aborted) abort();
+  else signal?.addEventListener('abort', abort, { once: true });
   const broadcast = (message: ToAgent) => {
     for (const inbox of inboxes) inbox.next(message);
   };
@@ -211,6 +217,7 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
       ...(startedAt ? { startedAt, durationMs: Math.round((performance.now() - clockStart) * 1000) / 1000 } : {}),
     };
   } finally {
+    signal?.removeEventListener('abort', abort);
     for (const inbox of inboxes) inbox.complete();
     for (const mailbox of mailboxes) mailbox.close();
   }
