@@ -122,12 +122,17 @@ function metaSize(meta: unknown): number {
   }
 }
 
-/** What parseFromAgent returned: a message that crosses two checkpoints (a server's socket, then the referee) is validated once. */
-const validated = new WeakSet<object>();
+/**
+ * Marks what parseFromAgent returned, so that a message crossing two
+ * checkpoints (a server's socket, then the referee) is validated once. A
+ * hidden property rather than a WeakSet: the set's table, grown and shrunk
+ * with every message, would outlive the messages and burden the collector.
+ */
+const VALIDATED = Symbol('validated');
 
 /** Validates a message from an agent; throws ProtocolError saying what was wrong and what was expected. */
 export function parseFromAgent(data: unknown): FromAgent {
-  if (typeof data === 'object' && data !== null && validated.has(data)) return data as FromAgent;
+  if (typeof data === 'object' && data !== null && Object.hasOwn(data, VALIDATED)) return data as FromAgent;
   const result = fromAgentMessage.safeParse(data);
   if (!result.success) {
     throw new ProtocolError(`bad message from agent (${describeIssues(result.error)}); expected {type: "action", v: ${PROTOCOL_VERSION}, matchId, step, action} or {type: "error", v: ${PROTOCOL_VERSION}, message}`);
@@ -135,7 +140,7 @@ export function parseFromAgent(data: unknown): FromAgent {
   if (result.data.type === 'action' && result.data.meta !== undefined && metaSize(result.data.meta) > LIMITS.metaBytes) {
     throw new ProtocolError(`bad message from agent: meta is larger than ${LIMITS.metaBytes} bytes of JSON`);
   }
-  validated.add(result.data);
+  Object.defineProperty(result.data, VALIDATED, { value: true });
   return result.data;
 }
 

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { ProtocolError } from '../../src/core/index.ts';
+import { parseFromAgent } from '../../src/runtime/messages.ts';
+
+describe('messages from agents', () => {
+  const reply = { type: 'action', v: 1, matchId: 'm', step: 0, action: '[bet]', meta: { thinkMs: 1.5 } };
+
+  it('are validated once: what parseFromAgent returned passes again as it is, and carries nothing visible', () => {
+    const parsed = parseFromAgent(reply);
+    expect(parseFromAgent(parsed)).toBe(parsed);
+    expect(Object.keys(parsed)).toEqual(['type', 'v', 'matchId', 'step', 'action', 'meta']);
+    expect(JSON.parse(JSON.stringify(parsed))).toEqual(reply);
+  });
+
+  it('any other object is validated every time, even a copy of a validated one', () => {
+    const parsed = parseFromAgent(reply);
+    expect(() => parseFromAgent({ ...parsed, step: -1 })).toThrow(ProtocolError);
+    expect(() => parseFromAgent({ ...reply, action: 7 })).toThrow(/action/);
+  });
+});
