@@ -38,15 +38,6 @@ function encodeOnce(message: unknown, format: WireFormat): Payload {
   return lastPayload.payload;
 }
 
-/** Each agent connection's pending frames, written before the connection is closed on purpose. */
-const flushers = new WeakMap<WebSocket, () => void>();
-
-/** Closes an agent connection after the frames still waiting for their write. */
-export function closeAgentSocket(ws: WebSocket, code: number, reason: string): void {
-  flushers.get(ws)?.();
-  ws.close(code, reason);
-}
-
 export const DEFAULT_LIMITS: ConnectionLimits = { messagesPerSecond: 500, burst: 1000, helloTimeoutMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024 };
 
 export interface AgentSocketContext {
@@ -105,11 +96,17 @@ export function serveAgentSocket(ws: WebSocket, identity: HeaderIdentity | undef
     if (flushing !== 'tick') clearTimeout(flushing);
     flushing = undefined;
     // A connection closing (either side sent a close frame) takes no more data frames.
-    if (ws.readyState === WebSocket.OPEN) socket.write(serverFrames(pending, pendingBytes, format));
+    if (ws.readyState === WebSocket.OPEN) socket.write(serverFrames(pending, format));
     pending.length = 0;
     pendingBytes = 0;
   };
-  flushers.set(ws, flush);
+  // Whoever closes the connection (the server, or ws answering the agent's close frame or a frame it
+  // refused), the frames still waiting go out first, ahead of the close frame.
+  const close = ws.close.bind(ws);
+  ws.close = (code?: number, reason?: string | Buffer) => {
+    flush();
+    close(code, reason);
+  };
   const outbox: Outbox = {
     send(message) {
       if (ws.readyState !== WebSocket.OPEN) return;
@@ -117,6 +114,7 @@ export function serveAgentSocket(ws: WebSocket, identity: HeaderIdentity | undef
         ws.terminate();
         return;
       }
+      const payload = encodeOnce(message, format);
       const urgent = !LAZY.has((message as { type?: string }).type ?? '');
       if (flushing === undefined) {
         flushing = urgent ? 'tick' : setTimeout(flush, LAZY_DELAY_MS);
@@ -126,7 +124,6 @@ export function serveAgentSocket(ws: WebSocket, identity: HeaderIdentity | undef
         flushing = 'tick';
         process.nextTick(flush);
       }
-      const payload = encodeOnce(message, format);
       pending.push(payload);
       pendingBytes += framedBytes(payload);
     },
@@ -134,7 +131,7 @@ export function serveAgentSocket(ws: WebSocket, identity: HeaderIdentity | undef
 
   const refuse = (code: keyof typeof CLOSE_CODES, errorCode: Parameters<typeof errorFrame>[0], message: string) => {
     outbox.send(errorFrame(errorCode, message));
-    closeAgentSocket(ws, CLOSE_CODES[code], message.slice(0, 120));
+    ws.close(CLOSE_CODES[code], message.slice(0, 120));
   };
 
   const authenticate = (agent: string, version: string) => {

@@ -47,11 +47,12 @@ export function withDisconnects(episode: Episode, logs: readonly (readonly Disco
 }
 
 /**
- * Runs one tournament: plans its matches (stored before they start), starts
- * each as soon as its agents are connected and free, referees it with the
- * runtime's playMatch over the agents' connections, and commits the result,
- * episode and rating updates together. Matches left running by a killed
- * server are pending again, so they are replayed.
+ * Runs one tournament: plans its matches (stored with the next group commit,
+ * and by each game with its result), starts each as soon as its agents are
+ * connected and free, referees it with the runtime's playMatch over the
+ * agents' connections, and commits the result, episode and rating updates
+ * together. Matches left running by a killed server are pending again, so
+ * they are replayed.
  */
 export class TournamentRunner {
   private readonly game: Game;
@@ -145,11 +146,12 @@ export class TournamentRunner {
 
   private enqueue(matches: readonly PlannedMatch[]): void {
     if (matches.length === 0) return;
-    // The ladder plans a pairing at a time, so many that a commit each would be the bottleneck; its plans ride with the next group commit.
-    if (this.tournament.config.format.type === 'ladder') {
-      this.context.store.planMatchesSoon(this.tournament, matches).catch((error) => this.context.log(`could not store ladder pairing ${matches.map((m) => m.key).join(', ')} yet (${(error as Error).message}); its games store it with their results`));
-    }
-    else this.context.store.planMatches(this.tournament, matches);
+    // Plans ride with the next group commit: the serving thread never waits for the database (a ladder
+    // plans a pairing at a time, too many for a commit each), and each game stores its own plan with
+    // its result if this write is lost.
+    this.context.store
+      .planMatchesSoon(this.tournament, matches)
+      .catch((error) => this.context.log(`could not store ${matches.length} planned matches of ${this.tournament.name} yet (${(error as Error).message}); their games store them with their results`));
     if (this.remembers) this.planned.push(...matches);
     this.plannedCount += matches.length;
     // Spelled out rather than spread: V8 gives each spread copy of an object that holds a number

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ConfigError } from '../core/index.ts';
-import { closeAgentSocket, serveAgentSocket, identifyFromHeaders, DEFAULT_LIMITS, type ConnectionLimits } from './agent-socket.ts';
+import { serveAgentSocket, identifyFromHeaders, DEFAULT_LIMITS, type ConnectionLimits } from './agent-socket.ts';
 import { parseTournamentConfig, resolveConfig, type TournamentConfigInput } from './config.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { handleHttp } from './http.ts';
@@ -141,8 +141,7 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
     async close() {
       stopHeartbeat();
       await Promise.all(runners.map((r) => r.stop()));
-      for (const ws of agents.clients) closeAgentSocket(ws, CLOSE_CODES.shuttingDown, 'server shutting down');
-      for (const ws of watchers.clients) ws.close(CLOSE_CODES.shuttingDown, 'server shutting down');
+      for (const ws of [...agents.clients, ...watchers.clients]) ws.close(CLOSE_CODES.shuttingDown, 'server shutting down');
       spectators.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());

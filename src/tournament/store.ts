@@ -196,9 +196,9 @@ export class Store {
 
   /**
    * Stores planned matches with the next group commit, ahead of any
-   * completion queued after this call; for the ladder, whose pairings are
-   * made up as it goes (a completion stores its match's plan if this write
-   * was lost).
+   * completion queued after this call, so that the caller never waits for
+   * the database (a completion stores its match's plan if this write was
+   * lost).
    */
   async planMatchesSoon(tournament: TournamentRow, matches: readonly PlannedMatch[]): Promise<void> {
     await this.committer.write({ kind: 'plan', tournament: { id: tournament.id, name: tournament.name }, matches });

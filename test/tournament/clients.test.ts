@@ -154,6 +154,20 @@ describe('clients that misbehave', () => {
     expect(episode.steps.at(-1)).toMatchObject({ seat: turn.seat, valid: false, error: 'no reply within 150 ms' });
   });
 
+  it('a client that closes right after its move still gets the event of that move before the close', async () => {
+    const t = await server(['ann', 'bob'], { tournaments: [{ name: 'c', game: 'tic-tac-toe', format: 'round-robin', gamesPerPairing: 1, swapSeats: false }] });
+    const ann = raw(t.server.url, { headers: { authorization: `Bearer ${t.tokens.ann}` } });
+    const bob = raw(t.server.url, { headers: { authorization: `Bearer ${t.tokens.bob}` } });
+    const turn = await ann.next((f) => f.type === 'turn');
+    ann.send({ type: 'action', v: 1, matchId: turn.matchId, step: turn.step, action: turn.legal[0] });
+    await bob.next((f) => f.type === 'turn');
+    // Bob takes his time, so the event waits (up to 50 ms) to leave with ann's next turn; ann's close frame comes first.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    ann.ws.close(1000, 'done');
+    expect(await ann.closing()).toMatchObject({ code: 1000 });
+    expect(await ann.next((f) => f.type === 'event' && f.actor === turn.seat, 0)).toMatchObject({ matchId: turn.matchId, action: turn.legal[0] });
+  });
+
   it('a client that drops mid-match reconnects, gets the full state again and finishes the match', async () => {
     const t = await server(['ann', 'bob'], {
       tournaments: [{ name: 'r', game: 'tic-tac-toe', format: 'round-robin', gamesPerPairing: 1, swapSeats: false, reconnectGraceMs: 5000 }],
