@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { defer, mergeMap, Observable, range } from 'rxjs';
 import { Rng, type Game } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
@@ -48,8 +47,6 @@ export function runArena(options: ArenaOptions): Observable<Episode> {
 
   return new Observable<Episode>((subscriber) => {
     const controller = new AbortController();
-    // Every match waiting on a slow agent listens to this one signal.
-    setMaxListeners(0, controller.signal);
     const subscription = range(0, matches)
       .pipe(
         mergeMap(

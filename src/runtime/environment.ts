@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { defer, mergeMap, Observable, range } from 'rxjs';
 import { ConfigError, Rng, type Environment } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
@@ -38,7 +37,6 @@ export function runEnvironment(options: EnvironmentRunOptions): Observable<Episo
 
   return new Observable<Episode>((subscriber) => {
     const controller = new AbortController();
-    setMaxListeners(0, controller.signal);
     const playOne = async (index: number) => {
       const rng = root.split(index);
       const game = environment.nextGame(rng.split('game'));

@@ -36,6 +36,25 @@ interface Ending {
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** The matches listening to each signal. Many matches share one (a tournament's, an arena run's). */
+const abortListeners = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `listener` once `signal` aborts; returns what stops that. The signal
+ * gets one listener of its own however many matches share it: Node's
+ * AbortSignal walks its whole list at every registration.
+ */
+function onAbort(signal: AbortSignal, listener: () => void): () => void {
+  let listeners = abortListeners.get(signal);
+  if (!listeners) {
+    const all = new Set<() => void>();
+    abortListeners.set(signal, (listeners = all));
+    signal.addEventListener('abort', () => all.forEach((l) => l()), { once: true });
+  }
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 /**
  * Referees one match: sends each seat its turn, waits for the reply within the
  * deadline, parses and validates it, applies the invalid-move policy, samples
@@ -56,12 +75,11 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
   const chanceRng = rng.split('chance');
   const inboxes = players.map(() => new Subject<ToAgent>());
   const mailboxes = players.map((player, seat) => new Mailbox(player.agent(inboxes[seat].asObservable())));
-  // One listener per match: a signal shared by many matches walks its listener list at every registration.
   const abort = () => {
     for (const mailbox of mailboxes) mailbox.abort(signal!.reason);
   };
   if (signal?.aborted) abort();
-  else signal?.addEventListener('abort', abort, { once: true });
+  const stopListening = signal && !signal.aborted ? onAbort(signal, abort) : undefined;
   const broadcast = (message: ToAgent) => {
     for (const inbox of inboxes) inbox.next(message);
   };
@@ -217,7 +235,7 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
       ...(startedAt ? { startedAt, durationMs: Math.round((performance.now() - clockStart) * 1000) / 1000 } : {}),
     };
   } finally {
-    signal?.removeEventListener('abort', abort);
+    stopListening?.();
     for (const inbox of inboxes) inbox.complete();
     for (const mailbox of mailboxes) mailbox.close();
   }

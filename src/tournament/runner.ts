@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { ordinal } from 'openskill';
 import type { Game } from '../core/index.ts';
 import type { Episode, EpisodeStep } from '../episodes/index.ts';
@@ -59,11 +58,7 @@ export class TournamentRunner {
   private readonly invalidMoves: InvalidMovePolicy;
   /** Matches being played or committed. */
   private readonly running = new Map<string, Promise<void>>();
-  /**
-   * Aborts every match in flight when the runner stops. One for all: Node
-   * gives each AbortSignal a shape of its own, which makes one per match
-   * cost more than the listeners a shared one collects.
-   */
+  /** Aborts every match in flight when the runner stops. One for all: Node gives each AbortSignal a shape of its own. */
   private readonly stopping = new AbortController();
   /** Matches being played (the tournament's concurrency). */
   private playing = 0;
@@ -100,8 +95,6 @@ export class TournamentRunner {
     readonly tournament: TournamentRow,
     private readonly context: RunnerContext,
   ) {
-    // Every seat of every match in flight listens to it.
-    setMaxListeners(0, this.stopping.signal);
     this.game = tournamentGame(tournament.config);
     this.invalidMoves = parseInvalidMovePolicy(tournament.config.invalidMoves);
     this.remembers = tournament.config.format.type !== 'ladder';
