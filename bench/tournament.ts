@@ -23,7 +23,8 @@ import { table } from './measure.ts';
  */
 
 const SELF = fileURLToPath(import.meta.url);
-const RUN_TS = join(SELF, '../../bin/run-ts.js');
+/** This checkout's root. */
+const ROOT = join(SELF, '../..');
 
 /** This file doubles as the server process: `node bin/run-ts.js bench/tournament.ts serve <db> <tournament.json>`. */
 async function serveChild(db: string, tournament: string): Promise<void> {
@@ -32,8 +33,10 @@ async function serveChild(db: string, tournament: string): Promise<void> {
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
 }
 
-async function spawnServer(db: string, tournament: unknown): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [RUN_TS, SELF, 'serve', db, tournament === undefined ? '-' : JSON.stringify(tournament)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** A server process, with this benchmark file of the checkout at `root` (default: this one) as its entry point. */
+export async function spawnServer(db: string, tournament: unknown, root = ROOT): Promise<{ url: string; child: ChildProcess }> {
+  const args = [join(root, 'bin/run-ts.js'), join(root, 'bench/tournament.ts'), 'serve', db, tournament === undefined ? '-' : JSON.stringify(tournament)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
@@ -41,19 +44,19 @@ async function spawnServer(db: string, tournament: unknown): Promise<{ url: stri
   return { url: JSON.parse(line).url, child };
 }
 
-async function stopServer(child: ChildProcess): Promise<void> {
+export async function stopServer(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
 }
 
-function freshDb(): { dir: string; db: string } {
+export function freshDb(): { dir: string; db: string } {
   const dir = mkdtempSync(join(tmpdir(), 'selfplay-bench-'));
   return { dir, db: join(dir, 'bench.db') };
 }
 
 /** User plus system CPU seconds a process (or, with `thread`, one of its threads) has used (Linux). */
-const cpuSeconds = (pid: number, thread?: number) => {
+export const cpuSeconds = (pid: number, thread?: number) => {
   const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 };
@@ -66,7 +69,28 @@ const percentile = (sorted: readonly number[], q: number) => sorted[Math.min(sor
  * How long the benchmark's agents think before each move: none (they answer at
  * once and the server runs flat out), or a uniform draw from [min, max] ms.
  */
-type Thinking = { readonly minMs: number; readonly maxMs: number } | undefined;
+export type Thinking = { readonly minMs: number; readonly maxMs: number } | undefined;
+
+/** A database with `agents` registered bots and their tokens, and the kuhn-poker ladder they play. */
+export function ladderDb(agents: number): { dir: string; db: string; tokens: string[]; tournament: object } {
+  const { dir, db } = freshDb();
+  const store = new Store(db);
+  const tokens = Array.from({ length: agents }, (_, i) => store.addAgent(`bot${i}`));
+  store.close();
+  const tournament = { name: 'ladder', game: 'kuhn-poker', format: { type: 'ladder' }, gamesPerPairing: 2, pairedSeeds: true, concurrency: agents, timePerMoveMs: 5000 };
+  return { dir, db, tokens, tournament };
+}
+
+/** A random agent that counts its moves in `counter` and thinks as `thinking` says, reporting it in the reply's meta. */
+export function benchAgent(thinking: Thinking, counter: { moves: number }) {
+  return policyAgent((turn, context) => {
+    counter.moves++;
+    const action = turn.legal[context.rng.int(turn.legal.length)];
+    if (!thinking) return action;
+    const thinkMs = thinking.minMs + context.rng.next() * (thinking.maxMs - thinking.minMs);
+    return new Promise((resolve) => setTimeout(() => resolve({ action, meta: { thinkMs } }), thinkMs));
+  });
+}
 
 /**
  * 200 agents in a continuous kuhn-poker ladder. A move's round trip is what the
@@ -76,32 +100,22 @@ type Thinking = { readonly minMs: number; readonly maxMs: number } | undefined;
  * the agents) is measured apart from its database writer thread.
  */
 async function throughput(thinking: Thinking, agents = 200, warmupMs = 3000, measureMs = 10_000) {
-  const { dir, db } = freshDb();
-  const store = new Store(db);
-  const tokens = Array.from({ length: agents }, (_, i) => store.addAgent(`bot${i}`));
-  store.close();
-  const tournament = { name: 'ladder', game: 'kuhn-poker', format: { type: 'ladder' }, gamesPerPairing: 2, pairedSeeds: true, concurrency: agents, timePerMoveMs: 5000 };
+  const { dir, db, tokens, tournament } = ladderDb(agents);
   const { url, child } = await spawnServer(db, tournament);
-  let moves = 0;
-  const counting = policyAgent((turn, context) => {
-    moves++;
-    const action = turn.legal[context.rng.int(turn.legal.length)];
-    if (!thinking) return action;
-    const thinkMs = thinking.minMs + context.rng.next() * (thinking.maxMs - thinking.minMs);
-    return new Promise((resolve) => setTimeout(() => resolve({ action, meta: { thinkMs } }), thinkMs));
-  });
-  const clients: RemoteClient[] = tokens.map((token) => connect(url, token, counting));
+  const counter = { moves: 0 };
+  const agent = benchAgent(thinking, counter);
+  const clients: RemoteClient[] = tokens.map((token) => connect(url, token, agent));
   await Promise.all(clients.map((c) => c.ready));
   await new Promise((r) => setTimeout(r, warmupMs));
   const from = new Date().toISOString();
-  const startMoves = moves;
+  const startMoves = counter.moves;
   const started = performance.now();
   const serverCpu = cpuSeconds(child.pid!);
   const mainCpu = cpuSeconds(child.pid!, child.pid!);
   const clientCpu = process.cpuUsage();
   await new Promise((r) => setTimeout(r, measureMs));
   const elapsed = performance.now() - started;
-  const rate = ((moves - startMoves) / elapsed) * 1000;
+  const rate = ((counter.moves - startMoves) / elapsed) * 1000;
   const serverLoad = ((cpuSeconds(child.pid!) - serverCpu) * 1000) / elapsed;
   const mainLoad = ((cpuSeconds(child.pid!, child.pid!) - mainCpu) * 1000) / elapsed;
   const clientUsage = process.cpuUsage(clientCpu);
@@ -180,7 +194,7 @@ function officialRatings(agents = 100, games = 100_000, samples = 200) {
 }
 
 /** Agents that think 6-22 ms a move (14 on average) offer the server a little over 5,000 moves a second. */
-const THINKING = { minMs: 6, maxMs: 22 };
+export const THINKING = { minMs: 6, maxMs: 22 };
 
 export async function benchTournament(): Promise<string> {
   const flat = await throughput(undefined);
