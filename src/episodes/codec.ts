@@ -4,6 +4,7 @@ import { ConfigError } from '../core/errors.ts';
 import type { Episode } from './episode.ts';
 import { EpisodeError } from './errors.ts';
 import { INCOMPLETE, valueEnd } from './msgpack-framing.ts';
+import { findNonJson } from './json-data.ts';
 import { episodeProblem, validateEpisode } from './schema.ts';
 
 export const EPISODE_FORMATS = ['msgpack', 'jsonl'] as const;
@@ -55,11 +56,25 @@ export function formatFromPath(path: string): EpisodeFormat {
  */
 export function encodeEpisode(episode: Episode, format: EpisodeFormat): Uint8Array {
   const problem = episodeProblem(episode);
-  if (problem !== undefined) {
-    const id = typeof episode?.id === 'string' ? ` ${JSON.stringify(episode.id)}` : '';
-    throw new EpisodeError(`cannot encode episode${id}: ${problem}`);
-  }
+  if (problem !== undefined) throw cannotEncode(episode, problem);
   return format === 'msgpack' ? msgpackPackr.pack(episode) : Buffer.from(`${JSON.stringify(episode)}\n`);
+}
+
+/**
+ * One episode as a msgpack record, as encodeEpisode writes it, for episodes
+ * a referee built: their shape is right by construction, so only what
+ * agents put in them (text, meta) is checked, for being JSON data. The full
+ * schema check costs several times the encoding itself. Throws EpisodeError.
+ */
+export function packBuiltEpisode(episode: Episode): Uint8Array {
+  const found = findNonJson(episode);
+  if (found) throw cannotEncode(episode, `${found.path.join('.') || 'episode'}: ${found.message}`);
+  return msgpackPackr.pack(episode);
+}
+
+function cannotEncode(episode: Episode, problem: string): EpisodeError {
+  const id = typeof episode?.id === 'string' ? ` ${JSON.stringify(episode.id)}` : '';
+  return new EpisodeError(`cannot encode episode${id}: ${problem}`);
 }
 
 /** Decodes and validates one record as encodeEpisode writes it (the final newline of a JSON line is optional). */

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { ConfigError } from '../core/index.ts';
+import { packBuiltEpisode } from '../episodes/codec.ts';
 import { decodeEpisode, type Episode } from '../episodes/index.ts';
 import type { ResolvedConfig } from './config.ts';
 import type { PlannedMatch } from './formats.ts';
@@ -223,10 +224,12 @@ export class Store {
   /**
    * Commits a finished match; resolves once it is durable, with its players'
    * new live ratings (none without scores). The ratings are updated on the
-   * writer thread, in commit order, from the stored ones.
+   * writer thread, in commit order, from the stored ones. The episode is
+   * one a referee built (only its JSON-ness is checked); rejects with an
+   * EpisodeError when it cannot be stored.
    */
-  complete(completion: Completion): Promise<readonly RatingRow[]> {
-    return this.committer.write({ kind: 'complete', completion });
+  async complete(completion: Completion): Promise<readonly RatingRow[]> {
+    return this.committer.write({ kind: 'complete', completion: { ...completion, episode: packBuiltEpisode(completion.episode) } });
   }
 
   results(tournamentId?: number): ResultRow[] {

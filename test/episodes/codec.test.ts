@@ -13,6 +13,7 @@ import {
   type Episode,
   type EpisodeFormat,
 } from '../../src/episodes/index.ts';
+import { packBuiltEpisode } from '../../src/episodes/codec.ts';
 import { episodeArbitrary, sampleEpisode, viaJson } from './helpers.ts';
 
 const roundTrip = (episode: Episode, format: EpisodeFormat) => decodeEpisode(encodeEpisode(episode, format), format);
@@ -126,6 +127,19 @@ describe('episode codecs', () => {
       expect(() => encodeEpisode(episode, format)).toThrow(message);
       expect(() => encodeEpisode(episode, format)).toThrow('cannot encode episode "episode-7"');
     }
+    // A built episode is checked for the same: what is not JSON data could not be read back.
+    expect(() => packBuiltEpisode(episode)).toThrow(EpisodeError);
+    expect(() => packBuiltEpisode(episode)).toThrow(message);
+    expect(() => packBuiltEpisode(episode)).toThrow('cannot encode episode "episode-7"');
+  });
+
+  it('packs a built episode into the very bytes encodeEpisode writes', () => {
+    fc.assert(
+      fc.property(episodeArbitrary, (episode) => {
+        expect(Buffer.from(packBuiltEpisode(episode))).toEqual(Buffer.from(encodeEpisode(episode, 'msgpack')));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('refuses cyclic data instead of overflowing the stack', () => {

@@ -124,6 +124,8 @@ describe('group commits on the writer thread', () => {
       expect(String((outcomes[3] as PromiseRejectedResult).reason)).toMatch(/cannot encode episode/);
       const results = store.results();
       expect(results.map((r) => r.matchId)).toEqual(['t:a:b:0', 't:a:b:1', 't:b:c:0']);
+      // Each episode reads back (schema checked) as it was handed over.
+      expect(store.match('t:a:b:1')!.episode).toStrictEqual(episodeOf('a:b:1', [-2, 2]));
       expect(store.matchesOf(1, 'pending').map((m) => m.key).sort()).toEqual(['a:c:0', 'a:c:1', 'b:c:1']);
       expect(store.matchCounts(1)).toEqual({ planned: 6, done: 3, nextRound: 1 });
 
