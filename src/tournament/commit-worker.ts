@@ -1,10 +1,9 @@
 import Database from 'better-sqlite3';
-import { readlinkSync } from 'node:fs';
-import { constants, setPriority } from 'node:os';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { msgpackUnpackr } from '../episodes/codec.ts';
 import { LiveRatings } from './ratings/live.ts';
 import { configure, readRatings, storeWrites, type Durability, type QueuedWrite, type RatingRow } from './store-writes.ts';
+import { yieldToServing, type ThreadData } from './worker-threads.ts';
 
 /**
  * The store's writer thread: it owns a second connection to the database and
@@ -13,7 +12,7 @@ import { configure, readRatings, storeWrites, type Durability, type QueuedWrite,
  * with the stored ones) take time from the thread that serves the agents.
  */
 
-export interface CommitWorkerData {
+export interface CommitWorkerData extends ThreadData {
   readonly path: string;
   readonly durability: Durability;
   /** Replies go here after each commit. */
@@ -32,20 +31,7 @@ export type CommitReply = { readonly ready: true } | { readonly settled: readonl
 
 const { path, durability, port, closed } = workerData as CommitWorkerData;
 
-/**
- * Commits yield to the thread that serves the agents: when both want the
- * same core, a move's round trip waits on this thread's statements
- * otherwise. On Linux each thread has its own priority, set through its
- * thread id; elsewhere this would lower the whole process, so it is skipped.
- */
-function yieldToServing(): void {
-  if (process.platform !== 'linux') return;
-  try {
-    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), constants.priority.PRIORITY_BELOW_NORMAL);
-  } catch {
-    // Without /proc (or if the system refuses), the writer runs at the normal priority.
-  }
-}
+// Commits yield to the serving thread: a move's round trip must not wait on this thread's statements.
 yieldToServing();
 
 /** Lets a close() blocked on the flag go on, however this thread ends. */

@@ -1,7 +1,8 @@
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { msgpackPackr } from '../episodes/codec.ts';
 import type { CommitBatch, CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.ts';
 import type { Durability, QueuedWrite, RatingRow } from './store-writes.ts';
+import { startThread } from './worker-threads.ts';
 
 /**
  * Writes wait up to this long to share a transaction: each commit writes
@@ -116,8 +117,8 @@ export class GroupCommitter {
     if (this.path === '' || this.path === ':memory:') throw new Error('the tournament store needs a database file: an in-memory database cannot be shared with its writer thread');
     const { port1, port2 } = new MessageChannel();
     const closed = new Int32Array(new SharedArrayBuffer(4));
-    const workerData: CommitWorkerData = { path: this.path, durability: this.durability, port: port2, closed };
-    const worker = new Worker(new URL('./commit-thread.mjs', import.meta.url), { workerData, transferList: [port2] });
+    const data: Omit<CommitWorkerData, 'entry'> = { path: this.path, durability: this.durability, port: port2, closed };
+    const worker = startThread(new URL('./commit-worker.ts', import.meta.url), data, [port2]);
     worker.unref();
     let ready!: () => void;
     let failed!: (error: Error) => void;

@@ -40,11 +40,20 @@ function tournamentId(store: Store, name: string | null): number | undefined {
   return tournament.id;
 }
 
+async function leaderboard(context: ApiContext, tournament: string | null): Promise<unknown> {
+  const id = tournamentId(context.store, tournament);
+  let official;
+  try {
+    official = await context.leaderboard.official(id);
+  } catch (error) {
+    throw new HttpError(503, (error as Error).message);
+  }
+  return { official, live: context.ratings.rows() };
+}
+
 function route(context: ApiContext, path: string, query: URLSearchParams): unknown {
   const { store } = context;
-  if (path === '/api/leaderboard') {
-    return { official: context.leaderboard.official(tournamentId(store, query.get('tournament'))), live: context.ratings.rows() };
-  }
+  if (path === '/api/leaderboard') return leaderboard(context, query.get('tournament'));
   if (path === '/api/tournaments') {
     const progress = store.progress();
     const running = new Map<string, number>();
@@ -87,11 +96,17 @@ export function handleHttp(context: ApiContext, req: IncomingMessage, res: Serve
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'application/json', JSON.stringify({ error: 'only GET' }));
   if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', PAGE_HTML);
   if (url.pathname === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', PAGE_SCRIPT);
-  try {
-    send(res, 200, 'application/json', JSON.stringify(route(context, url.pathname, url.searchParams)));
-  } catch (error) {
+  const failed = (error: unknown) => {
     if (error instanceof HttpError) return send(res, error.status, 'application/json', JSON.stringify({ error: error.message }));
     send(res, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
     context.log(`GET ${url.pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  };
+  try {
+    // The leaderboard is fitted on another thread and comes later; everything else is at hand.
+    void Promise.resolve(route(context, url.pathname, url.searchParams))
+      .then((body) => send(res, 200, 'application/json', JSON.stringify(body)))
+      .catch(failed);
+  } catch (error) {
+    failed(error);
   }
 }

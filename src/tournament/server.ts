@@ -83,7 +83,7 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   const registry = new SessionRegistry();
   const ratings = new LiveRatings(store.ratings());
   const spectators = new SpectatorHub(() => ratings.rows());
-  const leaderboard = new Leaderboard(store, options.bootstrapSamples);
+  const leaderboard = new Leaderboard(options.db, () => store.completionsCommitted, { samples: options.bootstrapSamples });
   const runners = running.map((t) => new TournamentRunner(t, { store, registry, ratings, spectators, log }));
 
   const agents = new WebSocketServer({
@@ -125,6 +125,7 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   } catch (error) {
     stopHeartbeat();
     spectators.close();
+    leaderboard.close();
     store.close();
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'EADDRINUSE' ? 'the address is in use (another server? pick another --port, or 0 for any free one)' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : (error as Error).message;
@@ -140,6 +141,7 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
     runner: (name) => runners.find((r) => r.tournament.name === name),
     async close() {
       stopHeartbeat();
+      leaderboard.close();
       await Promise.all(runners.map((r) => r.stop()));
       for (const ws of [...agents.clients, ...watchers.clients]) ws.close(CLOSE_CODES.shuttingDown, 'server shutting down');
       spectators.close();

@@ -70,6 +70,28 @@ export function configure(db: Database.Database, durability: Durability): void {
 
 type Row = Record<string, unknown>;
 
+/** A row of the results table as a ResultRow. */
+export const toResult = (r: Row): ResultRow => ({
+  matchId: r.match_id as string,
+  tournamentId: r.tournament_id as number,
+  players: JSON.parse(r.players as string),
+  returns: JSON.parse(r.returns as string),
+  outcome: r.outcome as ResultRow['outcome'],
+  ...(r.reason === null ? {} : { reason: r.reason as string }),
+  finishedAt: r.finished_at as string,
+});
+
+/** Stored results in the order they were committed: all of them, or one tournament's. */
+export function readResults(db: Database.Database, tournamentId?: number): ResultRow[] {
+  const rows = tournamentId === undefined ? db.prepare('SELECT * FROM results ORDER BY rowid').all() : db.prepare('SELECT * FROM results WHERE tournament_id = ? ORDER BY rowid').all(tournamentId);
+  return (rows as Row[]).map(toResult);
+}
+
+/** The most recent results, newest first. */
+export function readRecentResults(db: Database.Database, limit: number): ResultRow[] {
+  return (db.prepare('SELECT * FROM results ORDER BY rowid DESC LIMIT ?').all(limit) as Row[]).map(toResult);
+}
+
 export function readRatings(db: Database.Database): RatingRow[] {
   return (db.prepare('SELECT * FROM ratings').all() as Row[]).map((r) => ({ agent: r.agent as string, version: r.version as string, mu: r.mu as number, sigma: r.sigma as number, games: r.games as number }));
 }

@@ -5,7 +5,7 @@ import { decodeEpisode, type Episode } from '../episodes/index.ts';
 import type { ResolvedConfig } from './config.ts';
 import type { PlannedMatch } from './formats.ts';
 import { GroupCommitter } from './group-commit.ts';
-import { configure, readRatings, storeWrites, type Completion, type Contestant, type Durability, type RatingRow, type ResultRow } from './store-writes.ts';
+import { configure, readRatings, readRecentResults, readResults, storeWrites, toResult, type Completion, type Contestant, type Durability, type RatingRow, type ResultRow } from './store-writes.ts';
 import { hashToken, newToken } from './tokens.ts';
 
 export { matchId, type Completion, type Contestant, type Durability, type RatingRow, type ResultRow } from './store-writes.ts';
@@ -91,16 +91,6 @@ const toMatch = (r: Row): MatchRow => ({
   status: r.status as MatchRow['status'],
 });
 
-const toResult = (r: Row): ResultRow => ({
-  matchId: r.match_id as string,
-  tournamentId: r.tournament_id as number,
-  players: JSON.parse(r.players as string),
-  returns: JSON.parse(r.returns as string),
-  outcome: r.outcome as ResultRow['outcome'],
-  ...(r.reason === null ? {} : { reason: r.reason as string }),
-  finishedAt: r.finished_at as string,
-});
-
 const toTournament = (r: Row): TournamentRow => ({
   id: r.id as number,
   name: r.name as string,
@@ -121,6 +111,7 @@ export class Store {
   readonly db: Database.Database;
   private readonly committer: GroupCommitter;
   private readonly writes;
+  private committed = 0;
 
   constructor(path: string, durability: Durability = 'normal') {
     this.db = new Database(path);
@@ -229,12 +220,18 @@ export class Store {
    * EpisodeError when it cannot be stored.
    */
   async complete(completion: Completion): Promise<readonly RatingRow[]> {
-    return this.committer.write({ kind: 'complete', completion: { ...completion, episode: packBuiltEpisode(completion.episode) } });
+    const rows = await this.committer.write({ kind: 'complete', completion: { ...completion, episode: packBuiltEpisode(completion.episode) } });
+    this.committed++;
+    return rows;
+  }
+
+  /** How many completions this store has committed since it was opened: a cheap sign that the results changed. */
+  get completionsCommitted(): number {
+    return this.committed;
   }
 
   results(tournamentId?: number): ResultRow[] {
-    const rows = tournamentId === undefined ? this.db.prepare('SELECT * FROM results ORDER BY rowid').all() : this.db.prepare('SELECT * FROM results WHERE tournament_id = ? ORDER BY rowid').all(tournamentId);
-    return (rows as Row[]).map(toResult);
+    return readResults(this.db, tournamentId);
   }
 
   resultCount(tournamentId?: number): number {
@@ -243,7 +240,7 @@ export class Store {
   }
 
   recentResults(limit: number): ResultRow[] {
-    return (this.db.prepare('SELECT * FROM results ORDER BY rowid DESC LIMIT ?').all(limit) as Row[]).map(toResult);
+    return readRecentResults(this.db, limit);
   }
 
   match(id: string): { match: MatchRow; result?: ResultRow; episode?: Episode } | undefined {

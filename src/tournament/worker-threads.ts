@@ -1,0 +1,30 @@
+import { readlinkSync } from 'node:fs';
+import { constants, setPriority } from 'node:os';
+import { Worker, type TransferListItem } from 'node:worker_threads';
+
+const ENTRY = new URL('./typescript-thread.mjs', import.meta.url);
+
+/** What every worker thread of the server is given: the module it runs. */
+export interface ThreadData {
+  readonly entry: string;
+}
+
+/** A worker thread running the TypeScript module `module` (a file URL) with `data` as its workerData. */
+export function startThread<T extends object>(module: URL, data: T, transferList: readonly TransferListItem[] = []): Worker {
+  return new Worker(ENTRY, { workerData: { entry: module.href, ...data } satisfies ThreadData, transferList: [...transferList] });
+}
+
+/**
+ * Lowers the calling thread below the thread that serves the agents: when
+ * both want the same core, a move's round trip would otherwise wait on this
+ * thread's work. On Linux each thread has its own priority, set through its
+ * thread id; elsewhere this would lower the whole process, so it is skipped.
+ */
+export function yieldToServing(): void {
+  if (process.platform !== 'linux') return;
+  try {
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), constants.priority.PRIORITY_BELOW_NORMAL);
+  } catch {
+    // Without /proc (or if the system refuses), the thread runs at the normal priority.
+  }
+}
