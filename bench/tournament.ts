@@ -33,12 +33,17 @@ async function serveChild(db: string, tournament: string): Promise<void> {
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
 }
 
-/** A server process, with this benchmark file of the checkout at `root` (default: this one) as its entry point. */
-export async function spawnServer(db: string, tournament: unknown, root = ROOT): Promise<{ url: string; child: ChildProcess }> {
-  const args = [join(root, 'bin/run-ts.js'), join(root, 'bench/tournament.ts'), 'serve', db, tournament === undefined ? '-' : JSON.stringify(tournament)];
+/**
+ * A server process, with this benchmark file of the checkout at `root`
+ * (default: this one) as its entry point, and `nodeFlags` (V8 and Node
+ * options) before it. Lines the server prints other than its address (what
+ * --trace-gc writes, say) go to `log`, when given.
+ */
+export async function spawnServer(db: string, tournament: unknown, { root = ROOT, nodeFlags = [], log }: { root?: string; nodeFlags?: readonly string[]; log?: (line: string) => void } = {}): Promise<{ url: string; child: ChildProcess }> {
+  const args = [...nodeFlags, join(root, 'bin/run-ts.js'), join(root, 'bench/tournament.ts'), 'serve', db, tournament === undefined ? '-' : JSON.stringify(tournament)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
+    createInterface({ input: child.stdout! }).on('line', (l) => (l.startsWith('{"url":') ? resolve(l) : log?.(l)));
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
   return { url: JSON.parse(line).url, child };
@@ -99,6 +104,31 @@ export function benchAgent(thinking: Thinking, counter: { moves: number }) {
 }
 
 /**
+ * The move round trips of the matches finished between two ISO times, as
+ * the referee recorded them (turn sent to reply taken) less the time the
+ * agent held the turn, which it reports in its reply's meta; and the p99 less
+ * the time it planned to think instead, which also counts its timer firing
+ * late against the server.
+ */
+export function roundTrips(db: string, from: string, to: string): { matches: number; p50: number; p99: number; p99Planned: number } {
+  const read = new Store(db);
+  const held: number[] = [];
+  const planned: number[] = [];
+  const rows = read.db.prepare('SELECT e.data FROM episodes e JOIN results r ON r.match_id = e.match_id WHERE r.finished_at BETWEEN ? AND ?').all(from, to) as { data: Uint8Array }[];
+  for (const row of rows) {
+    for (const step of decodeEpisode(row.data, 'msgpack').steps) {
+      if (step.seat === 'chance' || step.ms === undefined) continue;
+      held.push(step.ms - ((step.meta?.thinkMs as number | undefined) ?? 0));
+      planned.push(step.ms - ((step.meta?.plannedMs as number | undefined) ?? 0));
+    }
+  }
+  read.close();
+  held.sort((a, b) => a - b);
+  planned.sort((a, b) => a - b);
+  return { matches: rows.length, p50: percentile(held, 0.5), p99: percentile(held, 0.99), p99Planned: percentile(planned, 0.99) };
+}
+
+/**
  * 200 agents in a continuous kuhn-poker ladder. A move's round trip is what the
  * referee records (turn sent to reply taken) less the time the agent held the
  * turn, which it reports in the reply's meta; the clients' work outside the
@@ -132,24 +162,9 @@ async function throughput(thinking: Thinking, agents = 200, warmupMs = 3000, mea
   await Promise.all(clients.map((c) => c.close()));
   await stopServer(child);
 
-  const read = new Store(db);
-  // Each move's round trip as the referee recorded it, less the time the agent held the turn; and less
-  // the time it planned to think instead, which also counts its timer firing late against the server.
-  const held: number[] = [];
-  const planned: number[] = [];
-  const rows = read.db.prepare('SELECT e.data FROM episodes e JOIN results r ON r.match_id = e.match_id WHERE r.finished_at BETWEEN ? AND ?').all(from, to) as { data: Uint8Array }[];
-  for (const row of rows) {
-    for (const step of decodeEpisode(row.data, 'msgpack').steps) {
-      if (step.seat === 'chance' || step.ms === undefined) continue;
-      held.push(step.ms - ((step.meta?.thinkMs as number | undefined) ?? 0));
-      planned.push(step.ms - ((step.meta?.plannedMs as number | undefined) ?? 0));
-    }
-  }
-  read.close();
+  const trips = roundTrips(db, from, to);
   rmSync(dir, { recursive: true, force: true });
-  held.sort((a, b) => a - b);
-  planned.sort((a, b) => a - b);
-  return { agents, rate, matches: rows.length / (measureMs / 1000), p50: percentile(held, 0.5), p99: percentile(held, 0.99), p99Planned: percentile(planned, 0.99), serverRss, serverLoad, mainUsPerMove: (mainLoad * 1e6) / rate, clientLoad };
+  return { agents, rate, matches: trips.matches / (measureMs / 1000), p50: trips.p50, p99: trips.p99, p99Planned: trips.p99Planned, serverRss, serverLoad, mainUsPerMove: (mainLoad * 1e6) / rate, clientLoad };
 }
 
 async function idleConnections(count = 1000) {
