@@ -3,11 +3,19 @@ import type { Leaderboard } from './ratings/leaderboard.ts';
 import type { LiveRatings } from './ratings/live.ts';
 import { PAGE_HTML, PAGE_SCRIPT } from './page.ts';
 import type { SpectatorHub } from './spectators.ts';
-import type { Store } from './store.ts';
+import type { Store, TournamentRow } from './store.ts';
+
+/** A tournament's matches: finished, being played, and still to play. */
+export interface MatchProgress {
+  readonly done: number;
+  readonly running: number;
+  readonly pending: number;
+}
 
 export interface ApiContext {
   readonly store: Store;
   readonly leaderboard: Leaderboard;
+  readonly progress: (tournament: TournamentRow) => MatchProgress;
   readonly ratings: LiveRatings;
   readonly spectators: SpectatorHub;
   readonly log: (line: string) => void;
@@ -55,9 +63,6 @@ function route(context: ApiContext, path: string, query: URLSearchParams): unkno
   const { store } = context;
   if (path === '/api/leaderboard') return leaderboard(context, query.get('tournament'));
   if (path === '/api/tournaments') {
-    const progress = store.progress();
-    const running = new Map<string, number>();
-    for (const m of context.spectators.runningMatches()) running.set(m.tournament, (running.get(m.tournament) ?? 0) + 1);
     return {
       tournaments: store.tournaments().map((t) => ({
         name: t.name,
@@ -65,7 +70,7 @@ function route(context: ApiContext, path: string, query: URLSearchParams): unkno
         format: t.config.format,
         agents: t.config.agents,
         status: t.status,
-        matches: { done: progress.get(t.id)?.done ?? 0, running: running.get(t.name) ?? 0, pending: (progress.get(t.id)?.pending ?? 0) - (running.get(t.name) ?? 0) },
+        matches: context.progress(t),
         createdAt: t.createdAt,
         finishedAt: t.finishedAt,
       })),

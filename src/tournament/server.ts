@@ -6,7 +6,7 @@ import { ConfigError } from '../core/index.ts';
 import { serveAgentSocket, identifyFromHeaders, DEFAULT_LIMITS, type ConnectionLimits } from './agent-socket.ts';
 import { parseTournamentConfig, resolveConfig, type TournamentConfigInput } from './config.ts';
 import { startHeartbeat } from './heartbeat.ts';
-import { handleHttp } from './http.ts';
+import { handleHttp, type MatchProgress } from './http.ts';
 import { CLOSE_CODES } from './protocol.ts';
 import { Leaderboard } from './ratings/leaderboard.ts';
 import { LiveRatings } from './ratings/live.ts';
@@ -63,6 +63,28 @@ function originAllowed(request: IncomingMessage, allowed: ReadonlySet<string>): 
   }
 }
 
+/**
+ * Each tournament's match counts without a query while it runs (its runner
+ * keeps them); the database is asked once for a tournament this server does
+ * not run, whose counts cannot change meanwhile.
+ */
+function progressOf(store: Store, runners: readonly TournamentRunner[]): (tournament: TournamentRow) => MatchProgress {
+  const settled = new Map<number, MatchProgress>();
+  return (tournament) => {
+    const runner = runners.find((r) => r.tournament.id === tournament.id);
+    if (runner) {
+      const { finished, running, planned } = runner.status();
+      return { done: finished, running, pending: planned - finished - running };
+    }
+    let counts = settled.get(tournament.id);
+    if (!counts) {
+      const { planned, done } = store.matchCounts(tournament.id);
+      settled.set(tournament.id, (counts = { done, running: 0, pending: planned - done }));
+    }
+    return counts;
+  };
+}
+
 export async function startServer(options: ServerOptions): Promise<TournamentServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const heartbeatMs = options.heartbeatMs ?? 10_000;
@@ -96,7 +118,7 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   const origins = new Set(options.origins ?? []);
   const context = { store, registry, heartbeatMs, limits };
 
-  const http = createServer((req, res) => handleHttp({ store, leaderboard, ratings, spectators, log }, req, res));
+  const http = createServer((req, res) => handleHttp({ store, leaderboard, progress: progressOf(store, runners), ratings, spectators, log }, req, res));
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     const url = new URL(request.url ?? '/', 'http://localhost');

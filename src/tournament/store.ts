@@ -168,17 +168,6 @@ export class Store {
     this.db.prepare("UPDATE tournaments SET status = 'finished', finished_at = ? WHERE id = ?").run(new Date().toISOString(), id);
   }
 
-  /** Match counts of each tournament by status. */
-  progress(): Map<number, Record<MatchRow['status'], number>> {
-    const counts = new Map<number, Record<MatchRow['status'], number>>();
-    for (const row of this.db.prepare('SELECT tournament_id, status, COUNT(*) AS n FROM matches GROUP BY tournament_id, status').all() as Row[]) {
-      const entry = counts.get(row.tournament_id as number) ?? { pending: 0, done: 0 };
-      entry[row.status as MatchRow['status']] = row.n as number;
-      counts.set(row.tournament_id as number, entry);
-    }
-    return counts;
-  }
-
   // ---- matches
 
   /** Stores planned matches now (those already stored are left alone). */

@@ -77,6 +77,16 @@ describe('a round-robin tournament over real sockets', () => {
     expect(match.episode.id).toBe('rr:ann:bob:0');
     expect((await fetch(`${t.server.url}/api/matches/nope`)).status).toBe(404);
   });
+
+  it('counts the matches of a tournament it does not run from the database', async () => {
+    const again = await startServer({ db: t.db, port: 0, log: () => undefined });
+    try {
+      const { tournaments } = await getJson(`${again.url}/api/tournaments`);
+      expect(tournaments[0]).toMatchObject({ name: 'rr', status: 'finished', matches: { done: 36, pending: 0, running: 0 } });
+    } finally {
+      await again.close();
+    }
+  });
 });
 
 describe('other formats', () => {
@@ -135,6 +145,7 @@ describe('a ladder stopped and started again', () => {
       expect(counts.planned).toBeGreaterThan(counts.done);
       expect(second.runner('lad')!.status()).toMatchObject({ planned: counts.planned, finished: counts.done });
       expect(logged.join('\n')).toContain(`resumes: ${counts.done} of ${counts.planned} planned matches have results`);
+      expect((await getJson(`${second.url}/api/tournaments`)).tournaments[0].matches).toEqual({ done: counts.done, running: 0, pending: counts.planned - counts.done });
       clients = play(second.url);
       await second.runner('lad')!.done;
       const matches = second.store.matchesOf(1);
