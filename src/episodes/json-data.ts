@@ -7,9 +7,6 @@ export interface JsonProblem {
   readonly message: string;
 }
 
-// With the u flag a surrogate pair is one code point, so this matches only lone surrogates,
-// which JSON escapes but UTF-8 (hence msgpack) cannot carry.
-const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * The first place where `value` is not JSON data: null, booleans, finite numbers,
@@ -28,7 +25,8 @@ function check(value: unknown, depth: number): JsonProblem | undefined {
     case 'number':
       return Number.isFinite(value) ? undefined : problem(`${value} is not a JSON number`);
     case 'string':
-      return LONE_SURROGATE.test(value) ? problem('a string with a lone surrogate cannot be encoded as UTF-8') : undefined;
+      // A lone surrogate, which JSON escapes but UTF-8 (hence msgpack) cannot carry, makes a string ill-formed.
+      return value.isWellFormed() ? undefined : problem('a string with a lone surrogate cannot be encoded as UTF-8');
     case 'object':
       break;
     default:
