@@ -7,18 +7,18 @@ export interface JsonProblem {
   readonly message: string;
 }
 
-
 /**
- * The first place where `value` is not JSON data: null, booleans, finite numbers,
- * well-formed strings, arrays and plain objects. An object property holding
- * `undefined` is allowed because both encodings drop it (as JSON.stringify does);
- * `undefined` anywhere else is not, since JSON would turn it into null.
+ * The first place where `value` is not JSON data (null, booleans, finite
+ * numbers, well-formed strings, arrays and plain objects), or nests more than
+ * `maxDepth` levels. An object property holding `undefined` is allowed because
+ * both encodings drop it (as JSON.stringify does); `undefined` anywhere else is
+ * not, since JSON would turn it into null.
  */
-export function findNonJson(value: unknown): JsonProblem | undefined {
-  return check(value, 0);
+export function findNonJson(value: unknown, maxDepth = MAX_JSON_DEPTH): JsonProblem | undefined {
+  return check(value, 0, maxDepth);
 }
 
-function check(value: unknown, depth: number): JsonProblem | undefined {
+function check(value: unknown, depth: number, maxDepth: number): JsonProblem | undefined {
   switch (typeof value) {
     case 'boolean':
       return undefined;
@@ -33,10 +33,10 @@ function check(value: unknown, depth: number): JsonProblem | undefined {
       return problem(`${typeof value} is not JSON data`);
   }
   if (value === null) return undefined;
-  if (depth >= MAX_JSON_DEPTH) return problem(`data nested more than ${MAX_JSON_DEPTH} levels deep (or a cycle)`);
+  if (depth >= maxDepth) return problem(`data nested more than ${maxDepth} levels deep (or a cycle)`);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = check(value[i], depth + 1);
+      const found = check(value[i], depth + 1, maxDepth);
       if (found) return within(i, found);
     }
     return undefined;
@@ -51,7 +51,7 @@ function check(value: unknown, depth: number): JsonProblem | undefined {
   for (const key of Object.keys(record)) {
     const item = record[key];
     if (item === undefined) continue;
-    const found = check(item, depth + 1);
+    const found = check(item, depth + 1, maxDepth);
     if (found) return within(key, found);
   }
   return undefined;

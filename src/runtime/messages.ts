@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ProtocolError } from '../core/index.ts';
+import { findNonJson } from '../episodes/json-data.ts';
 
 /**
  * The messages between a referee and an agent. The same shapes travel over
@@ -14,6 +15,8 @@ export const LIMITS = {
   id: 256,
   legalActions: 10_000,
   metaBytes: 256 * 1024,
+  /** How deep meta may nest: an episode keeps it a few levels down, within what episodes allow. */
+  metaDepth: 64,
 } as const;
 
 const text = z.string().max(LIMITS.text);
@@ -137,8 +140,11 @@ export function parseFromAgent(data: unknown): FromAgent {
   if (!result.success) {
     throw new ProtocolError(`bad message from agent (${describeIssues(result.error)}); expected {type: "action", v: ${PROTOCOL_VERSION}, matchId, step, action} or {type: "error", v: ${PROTOCOL_VERSION}, message}`);
   }
-  if (result.data.type === 'action' && result.data.meta !== undefined && metaSize(result.data.meta) > LIMITS.metaBytes) {
-    throw new ProtocolError(`bad message from agent: meta is larger than ${LIMITS.metaBytes} bytes of JSON`);
+  if (result.data.type === 'action' && result.data.meta !== undefined) {
+    if (metaSize(result.data.meta) > LIMITS.metaBytes) throw new ProtocolError(`bad message from agent: meta is larger than ${LIMITS.metaBytes} bytes of JSON`);
+    // The episode must be able to keep it: JSON data, nested within the limit.
+    const found = findNonJson(result.data.meta, LIMITS.metaDepth);
+    if (found) throw new ProtocolError(`bad message from agent: meta${found.path.map((key) => `.${key}`).join('')}: ${found.message}`);
   }
   Object.defineProperty(result.data, VALIDATED, { value: true });
   return result.data;

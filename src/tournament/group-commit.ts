@@ -2,7 +2,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } f
 import { msgpackPackr } from '../episodes/codec.ts';
 import type { CommitBatch, CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.ts';
 import type { Durability, QueuedWrite, RatingRow } from './store-writes.ts';
-import { startThread } from './worker-threads.ts';
+import { startThread, threadErrorText } from './worker-threads.ts';
 
 /**
  * Writes wait up to this long to share a transaction: each commit writes
@@ -139,7 +139,7 @@ export class GroupCommitter {
       port1.close();
       this.lose(running, `the database writer stopped (${why})`);
     };
-    worker.on('error', (error) => stopped(error.message));
+    worker.on('error', (error) => stopped(threadErrorText(error)));
     worker.on('exit', (code) => stopped(`exit code ${code}`));
     this.running = running;
     return running;

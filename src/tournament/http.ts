@@ -102,9 +102,14 @@ export function handleHttp(context: ApiContext, req: IncomingMessage, res: Serve
   if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', PAGE_HTML);
   if (url.pathname === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', PAGE_SCRIPT);
   const failed = (error: unknown) => {
-    if (error instanceof HttpError) return send(res, error.status, 'application/json', JSON.stringify({ error: error.message }));
-    send(res, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
-    context.log(`GET ${url.pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    try {
+      if (error instanceof HttpError) return send(res, error.status, 'application/json', JSON.stringify({ error: error.message }));
+      send(res, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
+      context.log(`GET ${url.pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    } catch {
+      // The response could not be sent (the client is gone): nothing is left to tell.
+      res.destroy();
+    }
   };
   try {
     // The leaderboard is fitted on another thread and comes later; everything else is at hand.

@@ -27,20 +27,26 @@ export interface RunnerContext {
   readonly log: (line: string) => void;
 }
 
-/** Records each disconnect in the episode, in the meta of the seat's step it hit (or its last step). */
+/**
+ * Records each disconnect in the episode, in the meta of the seat's step it
+ * hit (or its last step), under `disconnects`: the server's record, which
+ * replaces anything the agent put under that key.
+ */
 export function withDisconnects(episode: Episode, logs: readonly (readonly Disconnect[])[]): Episode {
   if (logs.every((log) => log.length === 0)) return episode;
-  const steps = episode.steps.slice();
+  const records = new Map<number, object[]>();
   logs.forEach((log, seat) => {
-    const mine = steps.flatMap((step, index) => (step.seat === seat ? [index] : []));
+    const mine = episode.steps.flatMap((step, index) => (step.seat === seat ? [index] : []));
     for (const disconnect of log) {
       if (mine.length === 0) continue;
       const index = mine[Math.min(disconnect.step, mine.length - 1)];
-      const step: EpisodeStep = steps[index];
-      const previous = (step.meta?.disconnects as unknown[] | undefined) ?? [];
       const record = disconnect.downMs === undefined ? { step: disconnect.step, returned: false } : { step: disconnect.step, downMs: disconnect.downMs };
-      steps[index] = { ...step, meta: { ...step.meta, disconnects: [...previous, record] } };
+      records.set(index, [...(records.get(index) ?? []), record]);
     }
+  });
+  const steps = episode.steps.map((step: EpisodeStep, index) => {
+    const disconnects = records.get(index);
+    return disconnects ? { ...step, meta: { ...step.meta, disconnects } } : step;
   });
   return { ...episode, steps };
 }

@@ -78,7 +78,7 @@ function progressOf(store: Store, runners: readonly TournamentRunner[]): (tourna
     }
     let counts = settled.get(tournament.id);
     if (!counts) {
-      const { planned, done } = store.matchCounts(tournament.id);
+      const { planned, done } = store.matchStatusCounts(tournament.id);
       settled.set(tournament.id, (counts = { done, running: 0, pending: planned - done }));
     }
     return counts;
@@ -105,7 +105,7 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   const registry = new SessionRegistry();
   const ratings = new LiveRatings(store.ratings());
   const spectators = new SpectatorHub(() => ratings.rows());
-  const leaderboard = new Leaderboard(options.db, () => store.completionsCommitted, { samples: options.bootstrapSamples });
+  const leaderboard = new Leaderboard(options.db, { samples: options.bootstrapSamples });
   const runners = running.map((t) => new TournamentRunner(t, { store, registry, ratings, spectators, log }));
 
   const agents = new WebSocketServer({
@@ -118,7 +118,8 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   const origins = new Set(options.origins ?? []);
   const context = { store, registry, heartbeatMs, limits };
 
-  const http = createServer((req, res) => handleHttp({ store, leaderboard, progress: progressOf(store, runners), ratings, spectators, log }, req, res));
+  const api = { store, leaderboard, progress: progressOf(store, runners), ratings, spectators, log };
+  const http = createServer((req, res) => handleHttp(api, req, res));
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -147,7 +148,6 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   } catch (error) {
     stopHeartbeat();
     spectators.close();
-    leaderboard.close();
     store.close();
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'EADDRINUSE' ? 'the address is in use (another server? pick another --port, or 0 for any free one)' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : (error as Error).message;
@@ -163,7 +163,6 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
     runner: (name) => runners.find((r) => r.tournament.name === name),
     async close() {
       stopHeartbeat();
-      leaderboard.close();
       await Promise.all(runners.map((r) => r.stop()));
       for (const ws of [...agents.clients, ...watchers.clients]) ws.close(CLOSE_CODES.shuttingDown, 'server shutting down');
       spectators.close();
@@ -172,6 +171,8 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
         http.closeAllConnections();
       });
       for (const ws of [...agents.clients, ...watchers.clients]) ws.terminate();
+      // Its reader gone first, the store's connection is the last to close and cleans up the WAL.
+      await leaderboard.close();
       store.close();
     },
   };

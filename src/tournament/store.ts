@@ -111,7 +111,6 @@ export class Store {
   readonly db: Database.Database;
   private readonly committer: GroupCommitter;
   private readonly writes;
-  private committed = 0;
 
   constructor(path: string, durability: Durability = 'normal') {
     this.db = new Database(path);
@@ -193,6 +192,12 @@ export class Store {
     return (rows as Row[]).map(toMatch);
   }
 
+  /** How many matches a tournament has planned and finished (a count the status index answers alone). */
+  matchStatusCounts(tournamentId: number): { planned: number; done: number } {
+    const row = this.db.prepare("SELECT COUNT(*) AS planned, COUNT(*) FILTER (WHERE status = 'done') AS done FROM matches WHERE tournament_id = ?").get(tournamentId) as Row;
+    return { planned: row.planned as number, done: row.done as number };
+  }
+
   /** How many matches a tournament has planned and finished, and the round after its last. */
   matchCounts(tournamentId: number): { planned: number; done: number; nextRound: number } {
     const row = this.db.prepare("SELECT COUNT(*) AS planned, COUNT(*) FILTER (WHERE status = 'done') AS done, COALESCE(MAX(round) + 1, 0) AS next FROM matches WHERE tournament_id = ?").get(tournamentId) as Row;
@@ -209,14 +214,7 @@ export class Store {
    * EpisodeError when it cannot be stored.
    */
   async complete(completion: Completion): Promise<readonly RatingRow[]> {
-    const rows = await this.committer.write({ kind: 'complete', completion: { ...completion, episode: packBuiltEpisode(completion.episode) } });
-    this.committed++;
-    return rows;
-  }
-
-  /** How many completions this store has committed since it was opened: a cheap sign that the results changed. */
-  get completionsCommitted(): number {
-    return this.committed;
+    return this.committer.write({ kind: 'complete', completion: { ...completion, episode: packBuiltEpisode(completion.episode) } });
   }
 
   results(tournamentId?: number): ResultRow[] {

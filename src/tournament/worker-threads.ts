@@ -28,3 +28,12 @@ export function yieldToServing(): void {
     // Without /proc (or if the system refuses), the thread runs at the normal priority.
   }
 }
+
+/** What a worker's `error` event carries, as text: an error thrown in the thread may arrive as a plain object. */
+export function threadErrorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  const { message, code } = (typeof error === 'object' && error !== null ? error : {}) as { message?: unknown; code?: unknown };
+  if (typeof message === 'string') return message;
+  if (typeof code === 'string') return code;
+  return String(error);
+}

@@ -1,6 +1,11 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/index.ts';
+import { handleHttp } from '../../src/tournament/http.ts';
 import { Leaderboard } from '../../src/tournament/ratings/leaderboard.ts';
+import { LiveRatings } from '../../src/tournament/ratings/live.ts';
+import { SpectatorHub } from '../../src/tournament/spectators.ts';
 import { officialTable, Store } from '../../src/tournament/index.ts';
 import { getJson, tempDb, testServer } from './helpers.ts';
 
@@ -37,24 +42,23 @@ async function turnsUntil(promise: Promise<unknown>): Promise<number> {
 }
 
 describe('the official leaderboard, fitted on its own thread', () => {
-  const cleanup: (() => void)[] = [];
-  afterEach(() => {
-    for (const step of cleanup.splice(0)) step();
+  const cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0)) await step();
   });
 
-  /** A database with results, its store, a generation counter the test moves, and a leaderboard over them (by default one that may fit back to back). */
+  /** A database with results, its store, and a leaderboard over them (by default one that may fit back to back). */
   function setUp(options: { games?: number; samples?: number; minIntervalMs?: number; maxBusyShare?: number } = {}) {
     const db = tempDb();
     const store = new Store(db.path);
     addResults(store, 1, options.games ?? 300);
-    const state = { generation: 0 };
-    const board = new Leaderboard(db.path, () => state.generation, { samples: options.samples ?? 20, minIntervalMs: options.minIntervalMs ?? 0, maxBusyShare: 'maxBusyShare' in options ? options.maxBusyShare : 1 });
-    cleanup.push(() => {
-      board.close();
+    const board = new Leaderboard(db.path, { samples: options.samples ?? 20, minIntervalMs: options.minIntervalMs ?? 0, maxBusyShare: 'maxBusyShare' in options ? options.maxBusyShare : 1 });
+    cleanup.push(async () => {
+      await board.close();
       store.close();
       db.remove();
     });
-    return { store, state, board };
+    return { store, board };
   }
 
   it('gives the table officialTable computes from the stored results, for all results and for one tournament', async () => {
@@ -66,31 +70,31 @@ describe('the official leaderboard, fitted on its own thread', () => {
     expect(second.rows.map((r) => r.agent).sort()).toEqual(['a0', 'a1', 'a2', 'a3']);
   });
 
-  it('fits again only once the results have changed, and requests made together share one fit', async () => {
-    const { store, state, board } = setUp();
-    const [first, same] = await Promise.all([board.official(), board.official()]);
+  it('fits again only once the results of the scope have changed, and requests made together share one answer', async () => {
+    const { store, board } = setUp();
+    addResults(store, 2, 50, 4, 2);
+    const [first, same] = await Promise.all([board.official(1), board.official(1)]);
     expect(same).toBe(first);
+    expect(await board.official(1)).toBe(first);
+    // Another tournament's results leave this one's table as it was.
+    addResults(store, 2, 50, 4, 5);
+    expect(await board.official(1)).toBe(first);
     addResults(store, 1, 100, 6, 3);
-    // The generation has not moved: the last fit still stands, though the database has more results.
-    expect(await board.official()).toBe(first);
-    state.generation++;
-    const refitted = await board.official();
-    expect(refitted).not.toBe(first);
+    const refitted = await board.official(1);
     expect(refitted.games).toBe(first.games + 100);
   });
 
   it('answers from the last fit within the minimum interval, even after results changed', async () => {
-    const { store, state, board } = setUp({ minIntervalMs: 60_000 });
+    const { store, board } = setUp({ minIntervalMs: 60_000 });
     const first = await board.official();
     addResults(store, 1, 50, 6, 4);
-    state.generation++;
     expect(await board.official()).toBe(first);
   });
 
-  it('waits nine times as long as a fit took before the next, by default', async () => {
-    const { state, board } = setUp({ maxBusyShare: undefined });
+  it('by default waits after a fit before the next, so that fitting takes a tenth of the time at most', async () => {
+    const { store, board } = setUp({ minIntervalMs: 0, maxBusyShare: undefined });
     const first = await board.official();
-    state.generation++;
+    addResults(store, 1, 50, 6, 4);
     expect(await board.official()).toBe(first);
   });
 
@@ -100,18 +104,30 @@ describe('the official leaderboard, fitted on its own thread', () => {
     expect(await turnsUntil(board.official())).toBeGreaterThan(3);
   });
 
-  it('fails clearly when the database cannot be read, and tries again on the next request', async () => {
-    const board = new Leaderboard('/nonexistent/folder/selfplay.db', () => 0);
-    cleanup.push(() => board.close());
-    await expect(board.official()).rejects.toThrow(/the official ratings thread stopped \(.*(unable to open|directory does not exist)/i);
-    await expect(board.official()).rejects.toThrow(/the official ratings thread stopped/);
+  it('fails clearly when the database cannot be read, waits before trying again, and then succeeds', async () => {
+    const db = tempDb();
+    const patient = new Leaderboard(db.path, { samples: 10, minIntervalMs: 60_000 });
+    const eager = new Leaderboard(db.path, { samples: 10, minIntervalMs: 0 });
+    cleanup.push(async () => {
+      await patient.close();
+      await eager.close();
+      db.remove();
+    });
+    for (const board of [patient, eager]) await expect(board.official()).rejects.toThrow('cannot fit the official table: unable to open database file');
+    const store = new Store(db.path);
+    addResults(store, 1, 30);
+    store.close();
+    // Within its interval, the failure is the answer; past it, the next request tries again.
+    await expect(patient.official()).rejects.toThrow('cannot fit the official table: unable to open database file');
+    expect((await eager.official()).games).toBe(30);
   });
 
-  it('rejects the fits in flight when it is closed', async () => {
+  it('refuses requests in flight and after it is closed', async () => {
     const { board } = setUp({ games: 20_000, samples: 200 });
-    const fit = board.official();
-    board.close();
-    await expect(fit).rejects.toThrow('the leaderboard was closed');
+    const refused = expect(board.official()).rejects.toThrow('the leaderboard was closed');
+    await board.close();
+    await refused;
+    await expect(board.official()).rejects.toThrow('the leaderboard is closed');
   });
 });
 
@@ -129,6 +145,29 @@ describe('GET /api/leaderboard', () => {
       expect(((await response.json()) as { error: string }).error).toBe('no tournament named "nope"');
     } finally {
       await t.stop();
+    }
+  });
+
+  it('answers 503 with the reason when the table cannot be fitted, and the server goes on serving', async () => {
+    const db = tempDb();
+    const store = new Store(db.path);
+    const leaderboard = new Leaderboard(`${db.path}.missing`, { samples: 10 });
+    const spectators = new SpectatorHub(() => []);
+    const api = { store, leaderboard, progress: () => ({ done: 0, running: 0, pending: 0 }), ratings: new LiveRatings([]), spectators, log: () => undefined };
+    const http = createServer((req, res) => handleHttp(api, req, res));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    try {
+      const response = await fetch(`${url}/api/leaderboard`);
+      expect(response.status).toBe(503);
+      expect(((await response.json()) as { error: string }).error).toBe('cannot fit the official table: unable to open database file');
+      expect((await fetch(`${url}/api/tournaments`)).status).toBe(200);
+    } finally {
+      await new Promise((resolve) => http.close(resolve));
+      await leaderboard.close();
+      spectators.close();
+      store.close();
+      db.remove();
     }
   });
 });

@@ -122,6 +122,11 @@ describe('replies out of order', () => {
       expect(await ann.next((f) => f.type === 'error')).toMatchObject({ code: 'out-of-order', message: expect.stringMatching(/waiting for step 0, got step 1/) });
       ann.send(action(0, 'o:someone:else:0'));
       expect(await ann.next((f) => f.type === 'error')).toMatchObject({ code: 'unknown-match' });
+      // Meta nested deeper than an episode could keep it is refused; the turn still waits for a proper reply.
+      let deep: unknown = 1;
+      for (let i = 0; i < 250; i++) deep = { d: deep };
+      ann.send({ ...action(turn.step), meta: { deep } });
+      expect(await ann.next((f) => f.type === 'error')).toMatchObject({ code: 'bad-message', message: expect.stringMatching(/^bad message from agent: meta\.deep(\.d)+: data nested more than 64 levels deep/) });
       ann.send(action(turn.step));
       ann.send(action(turn.step));
       expect(await ann.next((f) => f.type === 'error')).toMatchObject({ code: 'out-of-order' });

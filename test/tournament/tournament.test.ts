@@ -3,7 +3,7 @@ import { mctsAgent } from '../../agents/mcts.ts';
 import { randomAgent } from '../../agents/random.ts';
 import { ticTacToe } from '../../games/index.ts';
 import { policyAgent } from '../../src/runtime/index.ts';
-import { connect, startServer, type RemoteClient } from '../../src/tournament/index.ts';
+import { connect, startServer, Store, type RemoteClient } from '../../src/tournament/index.ts';
 import { addAgents, getJson, tempDb, testServer, waitFor, type TestServer } from './helpers.ts';
 
 /** Always the first legal action: in kuhn-poker, check or call... */
@@ -78,11 +78,21 @@ describe('a round-robin tournament over real sockets', () => {
     expect((await fetch(`${t.server.url}/api/matches/nope`)).status).toBe(404);
   });
 
-  it('counts the matches of a tournament it does not run from the database', async () => {
+  it('counts the matches of a tournament it does not run from the database, once', async () => {
     const again = await startServer({ db: t.db, port: 0, log: () => undefined });
     try {
-      const { tournaments } = await getJson(`${again.url}/api/tournaments`);
-      expect(tournaments[0]).toMatchObject({ name: 'rr', status: 'finished', matches: { done: 36, pending: 0, running: 0 } });
+      const counts = async () => (await getJson(`${again.url}/api/tournaments`)).tournaments[0];
+      expect(await counts()).toMatchObject({ name: 'rr', status: 'finished', matches: { done: 36, pending: 0, running: 0 } });
+      // A finished tournament's counts cannot change while the server runs: it does not ask again.
+      const other = new Store(t.db);
+      const mark = other.db.prepare("UPDATE matches SET status = ? WHERE key = 'ann:bob:0'");
+      mark.run('pending');
+      try {
+        expect((await counts()).matches).toEqual({ done: 36, pending: 0, running: 0 });
+      } finally {
+        mark.run('done');
+        other.close();
+      }
     } finally {
       await again.close();
     }

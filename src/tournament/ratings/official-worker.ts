@@ -16,21 +16,43 @@ export interface OfficialWorkerData extends ThreadData {
   readonly samples: number;
 }
 
-/** Fit the table of all results, or of one tournament's. */
-export type OfficialRequest = { readonly id: number; readonly tournamentId?: number };
-export type OfficialReply = { readonly id: number; readonly table: OfficialTable } | { readonly id: number; readonly error: string };
+/**
+ * Fit the table of all results, or of one tournament's, unless the count of
+ * those results is still `known` (the count the last table was fitted from).
+ */
+export type OfficialRequest = { readonly id: number; readonly tournamentId?: number; readonly known?: number };
+export type OfficialReply =
+  | { readonly id: number; readonly unchanged: true }
+  | { readonly id: number; readonly table: OfficialTable; readonly results: number; readonly tookMs: number }
+  | { readonly id: number; readonly error: string };
 
 const { path, samples } = workerData as OfficialWorkerData;
 const port = parentPort!;
 yieldToServing();
-const db = new Database(path, { readonly: true, fileMustExist: true });
 
-port.on('message', ({ id, tournamentId }: OfficialRequest) => {
+/** The database, opened at the first request (and at the next, if that failed) so that failing to open it is an answer too. */
+function open() {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  const countAll = db.prepare('SELECT COUNT(*) AS n FROM results');
+  const countOf = db.prepare('SELECT COUNT(*) AS n FROM results WHERE tournament_id = ?');
+  // The count and the results it counts come from one snapshot of the database.
+  return db.transaction(({ id, tournamentId, known }: OfficialRequest): OfficialReply => {
+    const started = performance.now();
+    const results = ((tournamentId === undefined ? countAll.get() : countOf.get(tournamentId)) as { n: number }).n;
+    if (results === known) return { id, unchanged: true };
+    const table = officialTable(readResults(db, tournamentId), { samples });
+    return { id, table, results, tookMs: performance.now() - started };
+  });
+}
+let answer: ReturnType<typeof open> | undefined;
+
+port.on('message', (request: OfficialRequest) => {
   let reply: OfficialReply;
   try {
-    reply = { id, table: officialTable(readResults(db, tournamentId), { samples }) };
+    answer ??= open();
+    reply = answer(request);
   } catch (error) {
-    reply = { id, error: error instanceof Error ? error.message : String(error) };
+    reply = { id: request.id, error: error instanceof Error ? error.message : String(error) };
   }
   port.postMessage(reply);
 });
