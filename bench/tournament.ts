@@ -17,6 +17,7 @@ import { table } from './measure.ts';
  * - throughput: 200 agents playing kuhn-poker in a continuous ladder; moves
  *   a second counted by the clients, move round trips (turn sent to reply
  *   received, as the referee records them) read from the stored episodes;
+ *   the same with the live page open;
  * - memory: the server's resident set with 1,000 idle agent connections;
  * - the official ratings (Bradley-Terry and 200 bootstrap fits) of 100
  *   agents over 100,000 games read from the database.
@@ -110,7 +111,7 @@ export function benchAgent(thinking: Thinking, counter: { moves: number }) {
  * the time it planned to think instead, which also counts its timer firing
  * late against the server.
  */
-export function roundTrips(db: string, from: string, to: string): { matches: number; p50: number; p99: number; p99Planned: number } {
+export function roundTrips(db: string, from: string, to: string): { matches: number; p50: number; p99: number; p999: number; p99Planned: number } {
   const read = new Store(db);
   const held: number[] = [];
   const planned: number[] = [];
@@ -125,7 +126,7 @@ export function roundTrips(db: string, from: string, to: string): { matches: num
   read.close();
   held.sort((a, b) => a - b);
   planned.sort((a, b) => a - b);
-  return { matches: rows.length, p50: percentile(held, 0.5), p99: percentile(held, 0.99), p99Planned: percentile(planned, 0.99) };
+  return { matches: rows.length, p50: percentile(held, 0.5), p99: percentile(held, 0.99), p999: percentile(held, 0.999), p99Planned: percentile(planned, 0.99) };
 }
 
 /**
@@ -134,15 +135,18 @@ export function roundTrips(db: string, from: string, to: string): { matches: num
  * turn, which it reports in the reply's meta; the clients' work outside the
  * policy (reading the turn, sending the reply) counts against the server. The
  * server's main thread (the one that serves the agents) is measured apart
- * from its database writer thread.
+ * from its database writer thread. `watched` adds what the live page asks
+ * for every 3 s.
  */
-async function throughput(thinking: Thinking, agents = 200, warmupMs = 3000, measureMs = 10_000) {
+async function throughput(thinking: Thinking, { watched = false, agents = 200, warmupMs = 3000, measureMs = 10_000 } = {}) {
   const { dir, db, tokens, tournament } = ladderDb(agents);
   const { url, child } = await spawnServer(db, tournament);
   const counter = { moves: 0 };
   const agent = benchAgent(thinking, counter);
   const clients: RemoteClient[] = tokens.map((token) => connect(url, token, agent));
   await Promise.all(clients.map((c) => c.ready));
+  // Watched: the live page's polling, the leaderboard (refitted as results come in) and the tournaments every 3 s.
+  const poll = watched ? setInterval(() => ['/api/leaderboard', '/api/tournaments'].forEach((path) => void fetch(url + path).then((r) => r.text())), 3000) : undefined;
   await new Promise((r) => setTimeout(r, warmupMs));
   const from = new Date().toISOString();
   const startMoves = counter.moves;
@@ -158,13 +162,14 @@ async function throughput(thinking: Thinking, agents = 200, warmupMs = 3000, mea
   const clientUsage = process.cpuUsage(clientCpu);
   const clientLoad = (clientUsage.user + clientUsage.system) / 1000 / elapsed;
   const to = new Date().toISOString();
+  clearInterval(poll);
   const serverRss = rssMb(child.pid!);
   await Promise.all(clients.map((c) => c.close()));
   await stopServer(child);
 
   const trips = roundTrips(db, from, to);
   rmSync(dir, { recursive: true, force: true });
-  return { agents, rate, matches: trips.matches / (measureMs / 1000), p50: trips.p50, p99: trips.p99, p99Planned: trips.p99Planned, serverRss, serverLoad, mainUsPerMove: (mainLoad * 1e6) / rate, clientLoad };
+  return { agents, rate, matches: trips.matches / (measureMs / 1000), p50: trips.p50, p99: trips.p99, p999: trips.p999, p99Planned: trips.p99Planned, serverRss, serverLoad, mainUsPerMove: (mainLoad * 1e6) / rate, clientLoad };
 }
 
 async function idleConnections(count = 1000) {
@@ -227,6 +232,7 @@ export const THINKING = { minMs: 6, maxMs: 22 };
 export async function benchTournament(): Promise<string> {
   const flat = await throughput(undefined);
   const paced = await throughput(THINKING);
+  const watched = await throughput(THINKING, { watched: true });
   const idle = await idleConnections();
   const r = officialRatings();
   const thinking = `${THINKING.minMs}-${THINKING.maxMs} ms`;
@@ -242,6 +248,8 @@ export async function benchTournament(): Promise<string> {
       { measure: 'server main thread CPU per move (us)', value: paced.mainUsPerMove, target: '' },
       { measure: 'server CPU, all threads (cores)', value: paced.serverLoad, target: '' },
       { measure: `CPU of the ${paced.agents} clients (cores)`, value: paced.clientLoad, target: '' },
+      { measure: 'with the live page open (leaderboard and tournaments every 3 s): moves/s', value: watched.rate, target: '' },
+      { measure: 'move round trip p99 / p99.9 (ms), page open', value: `${watched.p99.toFixed(1)} / ${watched.p999.toFixed(1)}`, target: '' },
       { measure: 'server RSS while playing (MB)', value: paced.serverRss, target: '' },
       { measure: `server RSS, no connections (MB)`, value: idle.before, target: '' },
       { measure: `server RSS with ${idle.count} idle agent connections (MB)`, value: idle.after, target: '< 200' },
