@@ -221,11 +221,6 @@ export class Store {
     return readResults(this.db, tournamentId);
   }
 
-  resultCount(tournamentId?: number): number {
-    const row = (tournamentId === undefined ? this.db.prepare('SELECT COUNT(*) AS n FROM results').get() : this.db.prepare('SELECT COUNT(*) AS n FROM results WHERE tournament_id = ?').get(tournamentId)) as Row;
-    return row.n as number;
-  }
-
   recentResults(limit: number): ResultRow[] {
     return readRecentResults(this.db, limit);
   }
