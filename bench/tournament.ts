@@ -146,7 +146,13 @@ async function throughput(thinking: Thinking, { watched = false, agents = 200, w
   const clients: RemoteClient[] = tokens.map((token) => connect(url, token, agent));
   await Promise.all(clients.map((c) => c.ready));
   // Watched: the live page's polling, the leaderboard (refitted as results come in) and the tournaments every 3 s.
-  const poll = watched ? setInterval(() => ['/api/leaderboard', '/api/tournaments'].forEach((path) => void fetch(url + path).then((r) => r.text())), 3000) : undefined;
+  const requests = new Set<Promise<unknown>>();
+  const get = (path: string) => {
+    const request = fetch(url + path).then((r) => (r.ok ? r.text() : Promise.reject(new Error(`GET ${path}: HTTP ${r.status}`))));
+    requests.add(request);
+    request.then(() => requests.delete(request), () => undefined);
+  };
+  const poll = watched ? setInterval(() => ['/api/leaderboard', '/api/tournaments'].forEach(get), 3000) : undefined;
   await new Promise((r) => setTimeout(r, warmupMs));
   const from = new Date().toISOString();
   const startMoves = counter.moves;
@@ -163,6 +169,8 @@ async function throughput(thinking: Thinking, { watched = false, agents = 200, w
   const clientLoad = (clientUsage.user + clientUsage.system) / 1000 / elapsed;
   const to = new Date().toISOString();
   clearInterval(poll);
+  // The page's last requests are answered before the server stops; a failed one fails the benchmark.
+  await Promise.all(requests);
   const serverRss = rssMb(child.pid!);
   await Promise.all(clients.map((c) => c.close()));
   await stopServer(child);
