@@ -52,6 +52,8 @@ export async function openEpisodeWriter(path: string, options: WriterOptions = {
   stream.on('error', (error) => (failure ??= error));
   let count = 0;
   let closing: Promise<void> | undefined;
+  // Writes made together while the buffer is full all wait for the same 'drain' (one listener, however many writers).
+  let draining: Promise<void> | undefined;
 
   async function finish(): Promise<void> {
     try {
@@ -80,7 +82,7 @@ export async function openEpisodeWriter(path: string, options: WriterOptions = {
         );
       }
       count++;
-      if (!stream.write(record)) await once(stream, 'drain');
+      if (!stream.write(record)) await (draining ??= once(stream, 'drain').then(() => void (draining = undefined)));
     },
     close() {
       return (closing ??= finish());

@@ -167,6 +167,25 @@ describe.each(EPISODE_FORMATS)('%s files', (format) => {
     await writer.close();
   });
 
+  it('take many writes made together while the buffer is full, in order, with one drain listener', async () => {
+    const path = fileFor(format);
+    const writer = await openEpisodeWriter(path);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const list = Array.from({ length: 40 }, (_, i) => sampleEpisode(i, { reason: 'x'.repeat(20_000) }));
+      await Promise.all(list.map((episode) => writer.write(episode)));
+      await writer.close();
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning');
+      expect((await readAll(path)).episodes).toStrictEqual(list);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('refuse writes once closed, and closing twice is harmless', async () => {
     const writer = await openEpisodeWriter(fileFor(format));
     const closing = writer.close();

@@ -179,8 +179,18 @@ describe('group commits on the writer thread', () => {
   });
 
   it.runIf(process.platform === 'linux')('the writer thread runs below the priority of the thread that serves agents', async () => {
-    /** Each thread of this process and its nice value (field 19 of /proc/self/task/<tid>/stat). */
-    const niceness = () => new Map(readdirSync('/proc/self/task').map((tid) => [tid, Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16])]));
+    /** Each thread of this process and its nice value (field 19 of /proc/self/task/<tid>/stat); a thread that ends between the listing and the read is left out. */
+    const niceness = () =>
+      new Map(
+        readdirSync('/proc/self/task').flatMap((tid) => {
+          try {
+            return [[tid, Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16])] as const];
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+            throw error;
+          }
+        }),
+      );
     const before = niceness();
     const { store } = planned();
     try {
