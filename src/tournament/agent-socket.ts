@@ -165,6 +165,8 @@ export function serveAgentSocket(ws: WebSocket, identity: HeaderIdentity | undef
     : setTimeout(() => refuse('helloTimeout', ERROR_CODES.notAuthenticated, `no hello within ${limits.helloTimeoutMs} ms`), limits.helloTimeoutMs);
 
   ws.on('message', (data, isBinary) => {
+    // Once either side has sent its close frame (a refused hello, say), what still arrives is not acted on.
+    if (ws.readyState !== WebSocket.OPEN) return;
     if (!bucket.take()) {
       outbox.send(errorFrame(ERROR_CODES.rateLimited, `more than ${limits.messagesPerSecond} messages a second (bursts of ${limits.burst}); this message was dropped`));
       return;

@@ -3,7 +3,7 @@ import { WebSocket } from 'ws';
 import type { Agent } from '../runtime/agent.ts';
 import { parseToAgent, PROTOCOL_VERSION, type ErrorMessage, type FromAgent, type StartMessage, type ToAgent } from '../runtime/messages.ts';
 import { CLOSE_CODES, parseWith, welcomeMessage, type HelloMessage, type WelcomeMessage } from './protocol.ts';
-import { decodeValue, encodeFrame, frameBytes, SUBPROTOCOLS, type WireFormat } from './wire.ts';
+import { decodeValue, encodeFrame, frameBytes, MAX_FRAME_BYTES, SUBPROTOCOLS, type WireFormat } from './wire.ts';
 
 /** An agent for every match, or a function that builds one from the match's start message (to know the game). */
 export type AgentSource = Agent | { readonly forMatch: (start: StartMessage) => Agent };
@@ -51,6 +51,48 @@ export function agentUrl(url: string): string {
   return parsed.toString();
 }
 
+const byteLength = (frame: string | Buffer) => (typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length);
+
+/**
+ * A message as a frame the server accepts (at most MAX_FRAME_BYTES; a larger
+ * one would cost the connection, and the same reply sent again after the
+ * reconnect would cost it again). An action too large drops the bulkiest
+ * fields of its meta until it fits, naming them in `metaDropped`; one too
+ * large even without meta becomes an error for its match; an error's text
+ * is cut to fit.
+ */
+export function frameWithin(message: FromAgent | HelloMessage, format: WireFormat): string | Buffer {
+  const frame = encodeFrame(message, format);
+  const bytes = byteLength(frame);
+  if (bytes <= MAX_FRAME_BYTES) return frame;
+  const limit = `a frame to the server holds at most ${MAX_FRAME_BYTES} bytes`;
+  if (message.type === 'action') {
+    const meta = message.meta ?? {};
+    const bulkiestFirst = Object.keys(meta)
+      .map((key) => ({ key, bytes: byteLength(encodeFrame(meta[key] ?? null, format)) }))
+      .sort((a, b) => b.bytes - a.bytes);
+    const kept = { ...meta };
+    const fields: string[] = [];
+    for (const { key } of bulkiestFirst) {
+      delete kept[key];
+      fields.push(key);
+      const slim = encodeFrame({ ...message, meta: { ...kept, metaDropped: { fields, reason: `the reply was ${bytes} bytes; ${limit}` } } }, format);
+      if (byteLength(slim) <= MAX_FRAME_BYTES) return slim;
+    }
+    return frameWithin({ type: 'error', v: PROTOCOL_VERSION, matchId: message.matchId, message: `the agent's reply to step ${message.step} is ${bytes} bytes even without its meta; ${limit}` }, format);
+  }
+  if (message.type === 'error') {
+    for (let text = message.message; ; ) {
+      // Halved until it fits (escapes make a character up to six bytes), never inside a surrogate pair.
+      text = text.slice(0, text.length >> 1);
+      if (/[\uD800-\uDBFF]$/.test(text)) text = text.slice(0, -1);
+      const cut = encodeFrame({ ...message, message: `${text}… (cut: ${limit})` }, format);
+      if (byteLength(cut) <= MAX_FRAME_BYTES) return cut;
+    }
+  }
+  return frame;
+}
+
 interface Seat {
   readonly inbox: Subject<ToAgent>;
   readonly subscription: Subscription;
@@ -84,7 +126,7 @@ export function connect(url: string, token: string, source: AgentSource, options
 
   const status = (s: ClientStatus) => options.onStatus?.(s);
   const send = (socket: WebSocket, message: FromAgent | HelloMessage) => {
-    if (socket.readyState === WebSocket.OPEN) socket.send(encodeFrame(message, format));
+    if (socket.readyState === WebSocket.OPEN) socket.send(frameWithin(message, format));
   };
 
   const leave = (matchId: string) => {

@@ -77,7 +77,8 @@ function route(context: ApiContext, path: string, query: URLSearchParams): unkno
     };
   }
   if (path === '/api/matches') {
-    const limit = Math.min(200, Math.max(1, Number(query.get('limit') ?? 20) || 20));
+    const limit = Number(query.get('limit') ?? 20);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new HttpError(400, `limit is a whole number from 1 to 200, got ${JSON.stringify(query.get('limit'))}`);
     return { running: context.spectators.runningMatches(), recent: store.recentResults(limit) };
   }
   const match = /^\/api\/matches\/([^/]+)$/.exec(path);
@@ -95,9 +96,25 @@ function route(context: ApiContext, path: string, query: URLSearchParams): unkno
   throw new HttpError(404, `nothing at ${path}; try /api/leaderboard, /api/tournaments, /api/matches or /api/matches/:id`);
 }
 
+/**
+ * The request's target as a URL, or undefined when it is not one. Node's
+ * parser lets through absolute targets (`GET http://host:99999/`) that the
+ * URL class refuses.
+ */
+export function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+export const BAD_TARGET = 'Bad Request: the request target is not a valid URL';
+
 /** The JSON API and the live page. */
 export function handleHttp(context: ApiContext, req: IncomingMessage, res: ServerResponse): void {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestUrl(req);
+  if (!url) return send(res, 400, 'application/json', JSON.stringify({ error: BAD_TARGET }));
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'application/json', JSON.stringify({ error: 'only GET' }));
   if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', PAGE_HTML);
   if (url.pathname === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', PAGE_SCRIPT);

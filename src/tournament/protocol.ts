@@ -16,7 +16,8 @@ export const agentVersion = z.string().regex(/^[A-Za-z0-9_.+-]{1,64}$/, 'a versi
 export const helloMessage = z.strictObject({
   type: z.literal('hello'),
   v: z.literal(PROTOCOL_VERSION),
-  token: z.string().min(1).max(256).optional(),
+  /** Any string: one the server never issued is refused as unauthorized, whatever its length. */
+  token: z.string().optional(),
   /** When given, the server checks that the token belongs to this agent. */
   agent: agentName.optional(),
   /** The version of the agent's policy; ratings are kept per version (default "1"). */

@@ -29,11 +29,13 @@ export interface RunnerContext {
 
 /**
  * Records each disconnect in the episode, in the meta of the seat's step it
- * hit (or its last step), under `disconnects`: the server's record, which
- * replaces anything the agent put under that key.
+ * hit (or its last step), under `disconnects`: the server's record. Whatever
+ * an agent put under that key, on any step, is removed, so that the key
+ * always means what the server saw.
  */
 export function withDisconnects(episode: Episode, logs: readonly (readonly Disconnect[])[]): Episode {
-  if (logs.every((log) => log.length === 0)) return episode;
+  const claims = (step: EpisodeStep) => step.meta !== undefined && Object.hasOwn(step.meta, 'disconnects');
+  if (logs.every((log) => log.length === 0) && !episode.steps.some(claims)) return episode;
   const records = new Map<number, object[]>();
   logs.forEach((log, seat) => {
     const mine = episode.steps.flatMap((step, index) => (step.seat === seat ? [index] : []));
@@ -46,7 +48,11 @@ export function withDisconnects(episode: Episode, logs: readonly (readonly Disco
   });
   const steps = episode.steps.map((step: EpisodeStep, index) => {
     const disconnects = records.get(index);
-    return disconnects ? { ...step, meta: { ...step.meta, disconnects } } : step;
+    if (disconnects) return { ...step, meta: { ...step.meta, disconnects } };
+    if (!claims(step)) return step;
+    const { disconnects: _claimed, ...meta } = step.meta!;
+    const { meta: _all, ...rest } = step;
+    return Object.keys(meta).length > 0 ? { ...rest, meta } : rest;
   });
   return { ...episode, steps };
 }
@@ -197,8 +203,10 @@ export class TournamentRunner {
     // In the config's order, as the pairing's seeded choice expects.
     idle.sort((a, b) => this.entrants.get(a)! - this.entrants.get(b)!);
     const rating = (agent: string) => ordinal(this.context.ratings.get({ agent, version: this.context.registry.session(agent).version }));
+    // Games left for an agent that is gone (the rest of its pairing) wait for it without holding up the others.
+    const waiting = () => this.pending.reduce((n, m) => (m.sessions.every((s) => s.connected) ? n + 1 : n), 0);
     let paired = false;
-    while (this.playing + this.pending.length < config.concurrency) {
+    while (this.playing + waiting() < config.concurrency) {
       if (maxMatches !== undefined && this.plannedCount >= maxMatches) {
         this.final = true;
         break;
@@ -206,7 +214,8 @@ export class TournamentRunner {
       const pairing = ladderPairing(config, this.nextSequence, idle, rating);
       if (!pairing) break;
       this.nextSequence++;
-      this.enqueue(pairing);
+      // The last pairing is cut short where it would go past maxMatches.
+      this.enqueue(maxMatches === undefined ? pairing : pairing.slice(0, maxMatches - this.plannedCount));
       for (const agent of pairing[0].seats) idle.splice(idle.indexOf(agent), 1);
       paired = true;
     }

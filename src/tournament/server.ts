@@ -6,7 +6,7 @@ import { ConfigError } from '../core/index.ts';
 import { serveAgentSocket, identifyFromHeaders, DEFAULT_LIMITS, type ConnectionLimits } from './agent-socket.ts';
 import { parseTournamentConfig, resolveConfig, type TournamentConfigInput } from './config.ts';
 import { startHeartbeat } from './heartbeat.ts';
-import { handleHttp, type MatchProgress } from './http.ts';
+import { BAD_TARGET, handleHttp, requestUrl, type MatchProgress } from './http.ts';
 import { CLOSE_CODES } from './protocol.ts';
 import { Leaderboard } from './ratings/leaderboard.ts';
 import { LiveRatings } from './ratings/live.ts';
@@ -45,6 +45,17 @@ export interface TournamentServer {
   runner(name: string): TournamentRunner | undefined;
   /** Aborts running matches (they are replayed on the next start), closes every connection and the database. */
   close(): Promise<void>;
+}
+
+/** How long closing the server waits for peers to answer its close frames. */
+const CLOSE_GRACE_MS = 1000;
+
+/** Resolves once every socket has closed, or after `ms`. */
+async function closedWithin(sockets: readonly WebSocket[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = Promise.all(sockets.map((ws) => (ws.readyState === ws.CLOSED ? undefined : new Promise((resolve) => ws.once('close', resolve)))));
+  await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
@@ -122,7 +133,8 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   const http = createServer((req, res) => handleHttp(api, req, res));
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    const url = requestUrl(request);
+    if (!url) return refuseUpgrade(socket, 400, BAD_TARGET);
     if (!originAllowed(request, origins)) return refuseUpgrade(socket, 403, 'Forbidden: origin not allowed');
     if (url.searchParams.has('token')) return refuseUpgrade(socket, 400, 'Bad Request: tokens go in the Authorization header or the hello message, never the URL');
     if (url.pathname === '/agent') {
@@ -164,13 +176,17 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
     async close() {
       stopHeartbeat();
       await Promise.all(runners.map((r) => r.stop()));
-      for (const ws of [...agents.clients, ...watchers.clients]) ws.close(CLOSE_CODES.shuttingDown, 'server shutting down');
+      const sockets = [...agents.clients, ...watchers.clients];
+      for (const ws of sockets) ws.close(CLOSE_CODES.shuttingDown, 'server shutting down');
       spectators.close();
+      // Peers get a moment to answer the close frame; one that does not (paused, vanished) is cut off
+      // rather than left to ws's 30-second closing timeout, which the HTTP server would wait for.
+      await closedWithin(sockets, CLOSE_GRACE_MS);
+      for (const ws of sockets) ws.terminate();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();
       });
-      for (const ws of [...agents.clients, ...watchers.clients]) ws.terminate();
       // Its reader gone first, the store's connection is the last to close and cleans up the WAL.
       await leaderboard.close();
       store.close();

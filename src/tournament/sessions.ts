@@ -32,6 +32,8 @@ class MatchLink {
   private readonly events: EventMessage[] = [];
   private pending: { turn: TurnMessage; sentAt: number } | undefined;
   private turns = 0;
+  /** The agent said it cannot go on; the referee acts on the first such error, so later ones are dropped (unread, they would pile up). */
+  private gaveUp = false;
   private down: { since: number; timer: NodeJS.Timeout; record: Disconnect } | undefined;
   /** The agent stayed away too long; the match goes on without it. */
   failed = false;
@@ -64,6 +66,9 @@ class MatchLink {
         return errorFrame(ERROR_CODES.outOfOrder, `match ${message.matchId} is waiting for step ${this.pending.turn.step}, got step ${message.step}`, message.matchId);
       }
       this.pending = undefined;
+    } else {
+      if (this.gaveUp) return undefined;
+      this.gaveUp = true;
     }
     this.replies.next(message);
     return undefined;

@@ -23,6 +23,8 @@ interface Watched {
 
 /** The match list sent to spectators is capped; the page shows the first ones. */
 const LISTED = 100;
+/** A spectator that lets this much pile up unread is cut off (the page reconnects and gets the whole state again). */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 /**
  * Spectators (the live page): every one gets the list of running matches and
@@ -45,7 +47,13 @@ export class SpectatorHub {
   }
 
   private send(ws: WebSocket, message: unknown): void {
-    if (ws.readyState === WebSocket.OPEN && ws.bufferedAmount < 1024 * 1024) ws.send(JSON.stringify(message));
+    this.deliver(ws, JSON.stringify(message));
+  }
+
+  private deliver(ws: WebSocket, frame: string): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) ws.terminate();
+    else ws.send(frame);
   }
 
   private matchList() {
@@ -60,7 +68,7 @@ export class SpectatorHub {
     this.matchesChanged = this.ratingsChanged = false;
     for (const message of messages) {
       const frame = JSON.stringify(message);
-      for (const ws of this.clients) if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+      for (const ws of this.clients) this.deliver(ws, frame);
     }
   }
 
@@ -73,8 +81,8 @@ export class SpectatorHub {
       watching = undefined;
     };
     ws.on('message', (data, isBinary) => {
+      if (!bucket.take()) return this.send(ws, errorFrame(ERROR_CODES.rateLimited, 'more than 20 requests a second (bursts of 40); this one was dropped'));
       try {
-        if (!bucket.take()) throw new ProtocolError('too many requests; slow down');
         const request = parseWith(spectatorRequest, decodeFrame(frameBytes(data), isBinary, 'json'), 'spectator request');
         unwatch();
         if (request.type === 'unwatch') return;

@@ -24,4 +24,11 @@ describe('disconnects recorded in an episode', () => {
       expect(recorded.steps[0].meta).toEqual({ disconnects: [{ step: 0, downMs: 7 }], model: 'm' });
     }
   });
+
+  it('are never what an agent claims: its meta.disconnects goes from every step, with or without a disconnect', () => {
+    const claimed = episodeOf([step(0, { disconnects: [{ step: 0, downMs: 1 }], model: 'm' }), step(1, { disconnects: 'x' }), step(0), step(1, { model: 'n' })]);
+    expect(withDisconnects(claimed, [[], []]).steps.map((s) => s.meta)).toEqual([{ model: 'm' }, undefined, undefined, { model: 'n' }]);
+    expect(withDisconnects(claimed, [[], [{ step: 1, downMs: 4 }]]).steps.map((s) => s.meta)).toEqual([{ model: 'm' }, undefined, undefined, { model: 'n', disconnects: [{ step: 1, downMs: 4 }] }]);
+    expect(Object.hasOwn(withDisconnects(claimed, [[], []]).steps[1], 'meta')).toBe(false);
+  });
 });
