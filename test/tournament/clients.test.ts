@@ -76,11 +76,16 @@ describe('identity', () => {
   });
 
   it('closes a connection that never says hello, and one that stops answering pings', async () => {
-    const t = await server(['ann'], { heartbeatMs: 100, limits: { helloTimeoutMs: 200 } });
-    const mute = raw(t.server.url);
-    await waitFor(() => mute.closed, 3000);
+    // Its own server for each half. Here the heartbeat (every minute) cannot fire before the hello
+    // timeout, however long the event loop stalls: the only thing that can close the mute socket is
+    // the hello timeout.
+    const quiet = await server(['ann'], { heartbeatMs: 60_000, limits: { helloTimeoutMs: 200 } });
+    const mute = raw(quiet.server.url);
+    await waitFor(() => mute.closed, 10_000, 'the mute connection to close');
     expect(mute.closed!.code).toBe(4408);
 
+    // Here the connection is authenticated by its header (no hello timer runs), so only the heartbeat can close it.
+    const t = await server(['ann'], { heartbeatMs: 100 });
     const ws = new WebSocket(`${t.server.url.replace('http', 'ws')}/agent`, { headers: { authorization: `Bearer ${t.tokens.ann}` }, autoPong: false });
     cleanup.push(() => ws.terminate());
     const closed = new Promise<number>((resolve) => ws.once('close', resolve));
@@ -139,13 +144,15 @@ describe('clients that misbehave', () => {
   });
 
   it('a slow client times out (recorded in the episode) and its late reply is refused', async () => {
+    // The slow agent takes the first seat, so the first turn is its own and the timeout is the first
+    // thing to happen: ann never has to answer within the tight budget, however loaded the machine.
     const t = await server(['ann', 'slow'], {
-      tournaments: [{ name: 's', game: 'tic-tac-toe', format: 'round-robin', gamesPerPairing: 1, swapSeats: false, timePerMoveMs: 100, graceMs: 50 }],
+      tournaments: [{ name: 's', game: 'tic-tac-toe', format: 'round-robin', agents: ['slow', 'ann'], gamesPerPairing: 1, swapSeats: false, timePerMoveMs: 100, graceMs: 50 }],
     });
     const slow = raw(t.server.url, { headers: { authorization: `Bearer ${t.tokens.slow}` } });
     client(t.server.url, t.tokens.ann, randomAgent());
     const turn = await slow.next((f) => f.type === 'turn');
-    expect(turn.timeoutMs).toBe(100);
+    expect(turn).toMatchObject({ seat: 0, step: 0, timeoutMs: 100 });
     await t.server.runner('s')!.done;
     slow.send({ type: 'action', v: 1, matchId: turn.matchId, step: turn.step, action: turn.legal[0] });
     expect(await slow.next((f) => f.type === 'error')).toMatchObject({ code: 'unknown-match', matchId: turn.matchId });

@@ -9,6 +9,13 @@ import { getJson, RawSocket, testServer, waitFor, type TestServer } from './help
 const SERVER_CODES = ['bad-frame', 'bad-message', 'unknown-match', 'out-of-order', 'not-authenticated'];
 /** A frame that is never valid: its reply marks the end of a batch. */
 const SENTINEL = '{"sentinel": ';
+/**
+ * The sentinel's reply, and only it: the server says "frame is not valid JSON: ..." only when
+ * JSON.parse fails, and every fuzzed frame is JSON.stringify output, which always parses. Other
+ * bad-frame replies mention JSON too ("frame holds a value that is not JSON data at <path>: ...",
+ * for a "__proto__" key or a lone surrogate), and may quote fuzzed keys, so the match is anchored.
+ */
+const isSentinelReply = (f: any) => f?.type === 'error' && f.code === 'bad-frame' && typeof f.message === 'string' && /^frame is not valid JSON: /.test(f.message);
 
 /** Messages that look almost right: real types and fields with wrong, missing or extra values. */
 const nearMiss = fc.record(
@@ -52,14 +59,29 @@ describe('protocol fuzzing', () => {
   it('answers every random or malformed frame from an agent with a protocol error', async () => {
     const fuzz = new RawSocket(t.server.url, { headers: { authorization: `Bearer ${t.tokens.fuzz}` } });
     await fuzz.next((f) => f.type === 'welcome');
+    // Frames whose bad-frame replies mention JSON (values that are not JSON data) do not pass for the sentinel's.
+    const lookalikes = ['{"__proto__": 1}', '{"a": ["\\ud800"]}', '{"sentinel": "\\udc00"}'];
+    for (const text of lookalikes) fuzz.send(text);
+    fuzz.send(SENTINEL);
+    const end = await fuzz.next(isSentinelReply);
+    expect(end.message).toMatch(/JSON/);
+    const others = fuzz.frames.splice(0);
+    expect(others).toHaveLength(lookalikes.length);
+    for (const reply of others) {
+      expect(reply).toMatchObject({ type: 'error', code: 'bad-frame', message: expect.stringMatching(/not JSON data/) });
+      expect(isSentinelReply(reply)).toBe(false);
+    }
     await fc.assert(
       fc.asyncProperty(fc.array(frame, { maxLength: 15 }), async (values) => {
         for (const value of values) fuzz.send(JSON.stringify(value));
         fuzz.send(SENTINEL);
-        await fuzz.next((f) => f.code === 'bad-frame' && /JSON/.test(f.message));
+        await fuzz.next(isSentinelReply);
         const replies = fuzz.frames.splice(0);
         expect(replies).toHaveLength(values.filter((v) => !silent(v)).length);
-        for (const reply of replies) expect(reply).toMatchObject({ type: 'error', v: 1, code: expect.toBeOneOf(SERVER_CODES), message: expect.any(String) });
+        for (const reply of replies) {
+          expect(reply).toMatchObject({ type: 'error', v: 1, code: expect.toBeOneOf(SERVER_CODES), message: expect.any(String) });
+          expect(isSentinelReply(reply)).toBe(false);
+        }
       }),
       { numRuns: 150 },
     );

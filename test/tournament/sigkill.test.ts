@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { connect as tcpConnect, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,6 +36,47 @@ async function serve(args: string[]): Promise<{ child: ChildProcess; url: string
   return { child, url: JSON.parse(line).url };
 }
 
+/**
+ * A TCP relay on 127.0.0.1 that stays put while servers come and go: each
+ * connection is passed to the server listening now, and refused (closed) while
+ * none is. The clients know only the relay's address, so a restarted server
+ * may listen on any free port; no port has to be taken again after a kill
+ * (by then another process, or a client's own retry, may hold it).
+ */
+async function relay(): Promise<{ url: string; target: (port: number | undefined) => void; close: () => Promise<void> }> {
+  let upstream: number | undefined;
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  const server: Server = createTcpServer((downstream) => {
+    track(downstream);
+    if (upstream === undefined) return void downstream.destroy();
+    const up = tcpConnect(upstream, '127.0.0.1');
+    track(up);
+    downstream.once('close', () => up.destroy());
+    up.once('close', () => downstream.destroy());
+    downstream.pipe(up);
+    up.pipe(downstream);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    target: (port) => (upstream = port),
+    close: () =>
+      new Promise<void>((resolve) => {
+        upstream = undefined;
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
+
 const killed = (child: ChildProcess, signal: NodeJS.Signals) => {
   const exited = new Promise((resolve) => child.once('exit', (_code, s) => resolve(s)));
   child.kill(signal);
@@ -55,8 +97,10 @@ describe('a server killed with SIGKILL mid-tournament', () => {
   const db = tempDb();
   const clients: RemoteClient[] = [];
   const children: ChildProcess[] = [];
+  let front: Awaited<ReturnType<typeof relay>> | undefined;
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
+    await front?.close();
     for (const child of children) if (child.exitCode === null && child.signalCode === null) await killed(child, 'SIGKILL');
     db.remove();
   });
@@ -68,13 +112,27 @@ describe('a server killed with SIGKILL mid-tournament', () => {
     const config = join(dirname(db.path), 'tournament.json');
     writeFileSync(config, JSON.stringify({ name: 'rr', game: 'kuhn-poker', format: 'round-robin', gamesPerPairing: 20, pairedSeeds: true, concurrency: 2 }));
 
-    const first = await serve(['--port', '0', '--db', db.path, '--tournament', config]);
+    const first = await serve(['--port', '0', '--host', '127.0.0.1', '--db', db.path, '--tournament', config]);
     children.push(first.child);
-    // Agents that take a few milliseconds a move, so that the kill lands mid-tournament.
-    const steady = policyAgent((turn) => new Promise((resolve) => setTimeout(() => resolve(turn.legal[0]), 3)));
-    for (const token of Object.values(tokens)) clients.push(connect(first.url, token, steady, { minBackoffMs: 50, maxBackoffMs: 200 }));
+    front = await relay();
+    front.target(Number(new URL(first.url).port));
+    // Agents that take a few milliseconds a move. Once 30 results are in they hold their moves until
+    // the kill, so that it lands mid-tournament however slowly this process gets to look.
+    let holding = false;
+    const held: (() => void)[] = [];
+    const steady = policyAgent(
+      (turn) =>
+        new Promise((resolve) => {
+          const move = () => setTimeout(() => resolve(turn.legal[0]), 3);
+          if (holding) held.push(move);
+          else move();
+        }),
+    );
+    for (const token of Object.values(tokens)) clients.push(connect(front.url, token, steady, { minBackoffMs: 50, maxBackoffMs: 200 }));
 
-    await waitFor(() => snapshot(db.path).results.length >= 30, 20_000, '30 results');
+    await waitFor(() => snapshot(db.path).results.length >= 30 && (holding = true), 20_000, '30 results');
+    // No new connection goes to the dead server's port from here on.
+    front.target(undefined);
     expect(await killed(first.child, 'SIGKILL')).toBe('SIGKILL');
     const before = snapshot(db.path);
     expect(before.results.length).toBeGreaterThanOrEqual(30);
@@ -82,10 +140,12 @@ describe('a server killed with SIGKILL mid-tournament', () => {
     expect(before.episodes).toBe(before.results.length);
     expect(before.tournament.status).toBe('running');
 
-    // The same port, so that the clients' reconnection finds the new server.
-    const port = new URL(first.url).port;
-    const second = await serve(['--port', port, '--db', db.path, '--tournament', config]);
+    // Any free port: the clients, still retrying through the relay, find the new server there.
+    holding = false;
+    for (const move of held.splice(0)) move();
+    const second = await serve(['--port', '0', '--host', '127.0.0.1', '--db', db.path, '--tournament', config]);
     children.push(second.child);
+    front.target(Number(new URL(second.url).port));
     await waitFor(() => snapshot(db.path).tournament.status === 'finished', 30_000, 'the tournament to finish');
     const after = snapshot(db.path);
     expect(after.results).toHaveLength(120);
@@ -94,6 +154,7 @@ describe('a server killed with SIGKILL mid-tournament', () => {
     expect(after.matches.every((m) => m.status === 'done')).toBe(true);
     const kept = new Map(after.results.map((r) => [r.matchId, r]));
     for (const r of before.results) expect(kept.get(r.matchId)).toEqual(r);
+    front.target(undefined);
     await killed(second.child, 'SIGTERM');
   });
 });
