@@ -15,13 +15,15 @@ import { benchAgent, cpuSeconds, ladderDb, roundTrips, spawnServer, stopServer, 
  * comparison made at the same moment shows a change of a few percent.
  *
  *   node bin/run-ts.js bench/compare-servers.ts <other checkout> [--flat] [--agents 100] [--rounds 6] [--seconds 4]
- *     [--flags="<node options for this server>"] [--other-flags="<node options for the other>"]
+ *     [--flags="<node options for this server>"] [--other-flags="<node options for the other>"] [--gc]
  *
  * The other checkout needs bench/tournament.ts with its `serve` entry point
  * and its own node_modules (a git worktree with a link to these will do); it
  * may be this checkout, to compare Node or V8 options. Each server's move
  * round trips over the windows (as the tournament benchmark reads them from
- * its episodes) are shown at the end.
+ * its episodes) are shown at the end; with --gc, each server's scavenges
+ * over the windows too (V8's --trace-gc-nvp): how often, how long the
+ * main thread stopped, and how many bytes each copied or promoted.
  */
 
 const { values, positionals } = parseArgs({
@@ -33,17 +35,18 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string', default: '4' },
     flags: { type: 'string', default: '' },
     'other-flags': { type: 'string', default: '' },
+    gc: { type: 'boolean', default: false },
   },
 });
 if (positionals.length !== 1) {
-  console.error('usage: node bin/run-ts.js bench/compare-servers.ts <other checkout> [--flat] [--agents N] [--rounds N] [--seconds S] [--flags="..."] [--other-flags="..."]');
+  console.error('usage: node bin/run-ts.js bench/compare-servers.ts <other checkout> [--flat] [--agents N] [--rounds N] [--seconds S] [--flags="..."] [--other-flags="..."] [--gc]');
   process.exit(2);
 }
 const agents = Number(values.agents);
 const rounds = Number(values.rounds);
 const windowMs = Number(values.seconds) * 1000;
 const thinking = values.flat ? undefined : THINKING;
-const flagsOf = (text: string) => text.split(' ').filter((flag) => flag !== '');
+const flagsOf = (text: string) => [...text.split(' ').filter((flag) => flag !== ''), ...(values.gc ? ['--trace-gc-nvp'] : [])];
 const checkouts = [
   { name: 'other', root: resolve(positionals[0]), nodeFlags: flagsOf(values['other-flags']) },
   { name: 'this', root: join(fileURLToPath(import.meta.url), '../..'), nodeFlags: flagsOf(values.flags) },
@@ -52,18 +55,20 @@ const checkouts = [
 const servers = await Promise.all(
   checkouts.map(async ({ name, root, nodeFlags }) => {
     const { dir, db, tokens, tournament } = ladderDb(agents);
-    const { url, child } = await spawnServer(db, tournament, { root, nodeFlags });
+    const gcLines: string[] = [];
+    const { url, child } = await spawnServer(db, tournament, { root, nodeFlags, log: (line) => gcLines.push(line) });
     const counter = { moves: 0 };
     const agent = benchAgent(thinking, counter);
     const clients: RemoteClient[] = tokens.map((token) => connect(url, token, agent));
     await Promise.all(clients.map((c) => c.ready));
-    return { name, dir, db, child, clients, counter, cpu: 0, allCpu: 0, moves: 0 };
+    return { name, dir, db, child, clients, counter, gcLines, gcFrom: 0, gcTo: 0, cpu: 0, allCpu: 0, moves: 0 };
   }),
 );
 await new Promise((r) => setTimeout(r, 3000));
 
 const rows: Record<string, string | number>[] = [];
 const from = new Date().toISOString();
+for (const s of servers) s.gcFrom = s.gcLines.length;
 for (let round = 1; round <= rounds; round++) {
   const before = servers.map((s) => ({ cpu: cpuSeconds(s.child.pid!, s.child.pid!), allCpu: cpuSeconds(s.child.pid!), moves: s.counter.moves }));
   await new Promise((r) => setTimeout(r, windowMs));
@@ -82,6 +87,7 @@ for (let round = 1; round <= rounds; round++) {
   rows.push(row);
 }
 const to = new Date().toISOString();
+for (const s of servers) s.gcTo = s.gcLines.length;
 const perMove = servers.map((s) => (s.cpu * 1e6) / s.moves);
 const allPerMove = servers.map((s) => (s.allCpu * 1e6) / s.moves);
 const total: Record<string, string | number> = { window: 'all' };
@@ -104,5 +110,21 @@ for (const s of servers) {
 for (const s of servers) {
   const trips = roundTrips(s.db, from, to);
   console.log(`${s.name}: move round trip p50 ${trips.p50.toFixed(1)} ms, p99 ${trips.p99.toFixed(1)} ms`);
+  if (values.gc) console.log(`${s.name}: ${scavenges(s.gcLines.slice(s.gcFrom, s.gcTo), (rounds * windowMs) / 1000)}`);
   rmSync(s.dir, { recursive: true, force: true });
+}
+
+/** What --trace-gc-nvp says of the main thread's scavenges (its isolate prints the most lines). */
+function scavenges(lines: readonly string[], seconds: number): string {
+  const isolate = (line: string) => line.slice(0, line.indexOf(']'));
+  const counts = new Map<string, number>();
+  for (const line of lines) counts.set(isolate(line), (counts.get(isolate(line)) ?? 0) + 1);
+  const main = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const fields = lines
+    .filter((line) => isolate(line) === main && line.includes(' gc=s '))
+    .map((line) => Object.fromEntries([...line.matchAll(/(\S+)=(\S+)/g)].map(([, key, value]) => [key, Number.parseFloat(value)])));
+  if (fields.length === 0) return 'no scavenges';
+  const mean = (key: string) => fields.reduce((sum, f) => sum + (f[key] ?? 0), 0) / fields.length;
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(2);
+  return `${(fields.length / seconds).toFixed(1)} scavenges/s, pause ${mean('pause').toFixed(2)} ms, survived ${mb(mean('new_space_survived'))} MB, promoted ${mb(mean('promoted'))} MB, allocated ${mb(mean('allocated'))} MB between`;
 }
