@@ -1,4 +1,5 @@
 import { Subject, type Subscription } from 'rxjs';
+import { ConfigError } from '../core/index.ts';
 import { WebSocket } from 'ws';
 import type { Agent } from '../runtime/agent.ts';
 import { parseToAgent, PROTOCOL_VERSION, type ErrorMessage, type FromAgent, type StartMessage, type ToAgent } from '../runtime/messages.ts';
@@ -27,6 +28,8 @@ export interface ConnectOptions {
   readonly reconnect?: boolean;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** Give up after this many connection attempts in a row that did not reach the welcome (default: never). */
+  readonly maxAttempts?: number;
   readonly onStatus?: (status: ClientStatus) => void;
   /** Error messages from the server (protocol errors, out-of-order replies...). */
   readonly onServerError?: (error: ErrorMessage) => void;
@@ -42,9 +45,12 @@ export interface RemoteClient {
   close(): Promise<void>;
 }
 
-/** ws://host:port/agent from http://host:port, ws://host:port or a full /agent URL. */
+/** ws://host:port/agent from http://host:port, ws://host:port or a full /agent URL; ConfigError for anything else. */
 export function agentUrl(url: string): string {
-  const parsed = new URL(url);
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (!parsed || !['http:', 'https:', 'ws:', 'wss:'].includes(parsed.protocol)) {
+    throw new ConfigError(`${JSON.stringify(url)} is not a server URL; give it as http://HOST:PORT (or https://, ws://, wss://)`);
+  }
   if (parsed.protocol === 'http:') parsed.protocol = 'ws:';
   if (parsed.protocol === 'https:') parsed.protocol = 'wss:';
   if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/agent';
@@ -148,7 +154,13 @@ export function connect(url: string, token: string, source: AgentSource, options
       return fail(error);
     }
     const inbox = new Subject<ToAgent>();
-    const subscription = agent(inbox.asObservable()).subscribe({ next: (reply) => send(socket, reply), error: fail });
+    let subscription: Subscription;
+    try {
+      subscription = agent(inbox.asObservable()).subscribe({ next: (reply) => send(socket, reply), error: fail });
+    } catch (error) {
+      // An agent that throws when it is set up cannot play this match: it ends with outcome `error`, not a timeout.
+      return fail(error);
+    }
     seats.set(start.matchId, { inbox, subscription });
     inbox.next(start);
   };
@@ -188,6 +200,7 @@ export function connect(url: string, token: string, source: AgentSource, options
     const socket = new WebSocket(target, [SUBPROTOCOLS[format]], { headers, perMessageDeflate: false });
     ws = socket;
     let refusal: number | undefined;
+    let failure: Error | undefined;
     socket.on('unexpected-response', (_request, response) => {
       refusal = response.statusCode;
       response.resume();
@@ -203,13 +216,17 @@ export function connect(url: string, token: string, source: AgentSource, options
         options.onServerError?.({ type: 'error', v: PROTOCOL_VERSION, message: `bad message from the server: ${(error as Error).message}` });
       }
     });
-    socket.on('error', () => undefined);
+    socket.on('error', (error) => (failure ??= error));
     socket.on('close', (code, buffer) => {
       for (const matchId of [...seats.keys()]) leave(matchId);
       if (stopped) return;
-      const reason = refusal ? `the server refused the connection (HTTP ${refusal})` : buffer.toString() || `connection closed (${code})`;
-      if (code === CLOSE_CODES.unauthorized || refusal === 401 || refusal === 403 || refusal === 400) return finish(reason);
-      if (options.reconnect === false) return finish(reason);
+      const cause = failure && ((failure as NodeJS.ErrnoException).code ?? failure.message);
+      const reason = refusal ? `the server refused the connection (HTTP ${refusal})` : buffer.toString() || (cause ? `cannot reach ${target}: ${cause}` : `connection closed (${code})`);
+      // Refused for good: a bad token, a bad request, nothing at that path. 409 (the agent's old connection is
+      // not yet seen as dead) passes with time.
+      const final = code === CLOSE_CODES.unauthorized || (refusal !== undefined && refusal >= 400 && refusal < 500 && refusal !== 409);
+      if (final || options.reconnect === false) return finish(reason);
+      if (attempt >= (options.maxAttempts ?? Infinity)) return finish(`${reason}; gave up after ${attempt} attempts`);
       const retryInMs = Math.min(maxBackoff, minBackoff * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2);
       status({ state: 'disconnected', code, reason, retryInMs });
       retryTimer = setTimeout(open, retryInMs);

@@ -51,6 +51,11 @@ export const tournamentConfigSchema = z
     if (config.pairedSeeds && !config.swapSeats) ctx.addIssue({ code: 'custom', path: ['pairedSeeds'], message: 'paired seeds need swapSeats: true (the pair is the same deal from both seats)' });
     if (config.pairedSeeds && config.gamesPerPairing % 2 === 1) ctx.addIssue({ code: 'custom', path: ['gamesPerPairing'], message: 'with paired seeds, games per pairing must be even' });
     if (config.agents && new Set(config.agents).size !== config.agents.length) ctx.addIssue({ code: 'custom', path: ['agents'], message: 'an agent is listed twice' });
+    const { format } = config;
+    if (format.type === 'gauntlet' && new Set(format.challengers).size !== format.challengers.length) ctx.addIssue({ code: 'custom', path: ['format', 'challengers'], message: 'a challenger is listed twice' });
+    if (format.type === 'ladder' && config.pairedSeeds && format.maxMatches !== undefined && format.maxMatches % 2 === 1) {
+      ctx.addIssue({ code: 'custom', path: ['format', 'maxMatches'], message: 'with paired seeds, maxMatches must be even (games come in pairs with the same deal)' });
+    }
   });
 
 export type TournamentConfig = z.output<typeof tournamentConfigSchema>;

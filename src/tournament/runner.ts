@@ -157,7 +157,8 @@ export class TournamentRunner {
     this.context.store
       .planMatchesSoon(this.tournament, matches)
       .catch((error) => this.context.log(`could not store ${matches.length} planned matches of ${this.tournament.name} yet (${(error as Error).message}); their games store them with their results`));
-    if (this.remembers) this.planned.push(...matches);
+    // One by one: a spread would pass every match as an argument, more than the stack holds for a large schedule.
+    if (this.remembers) for (const match of matches) this.planned.push(match);
     this.plannedCount += matches.length;
     // Spelled out rather than spread: V8 gives each spread copy of an object that holds a number
     // outside the small-integer range (a seed) a hidden class of its own.

@@ -104,7 +104,14 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   let running: TournamentRow[];
   try {
     const registered = store.agents().map((a) => a.name);
-    for (const config of options.tournaments ?? []) store.ensureTournament(resolveConfig(parseTournamentConfig(config), registered));
+    for (const input of options.tournaments ?? []) {
+      const config = parseTournamentConfig(input);
+      const stored = store.tournament(config.name);
+      // A config without `agents` means those registered when the tournament was created: served
+      // again after more agents were added, it is the same tournament.
+      const tournament = store.ensureTournament(resolveConfig(config, config.agents === undefined && stored ? stored.config.agents : registered));
+      if (tournament.status === 'finished') log(`tournament ${tournament.name} finished on ${tournament.finishedAt}; nothing left to play (give a new one another name)`);
+    }
     running = store.tournaments().filter((t) => t.status === 'running');
     // The writer thread (about 70 MB) is only needed while a tournament runs.
     if (running.length > 0) await store.openWriter();

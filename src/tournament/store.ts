@@ -112,10 +112,16 @@ export class Store {
   private readonly committer: GroupCommitter;
   private readonly writes;
 
-  constructor(path: string, durability: Durability = 'normal') {
-    this.db = new Database(path);
-    configure(this.db, durability);
-    this.db.exec(SCHEMA);
+  constructor(path: string, durability: Durability = 'normal', { mustExist = false }: { mustExist?: boolean } = {}) {
+    try {
+      this.db = new Database(path, { fileMustExist: mustExist });
+      configure(this.db, durability);
+      this.db.exec(SCHEMA);
+    } catch (error) {
+      // A folder that does not exist, a file that is not SQLite, no permission: the user's to fix.
+      if (!(error instanceof Database.SqliteError || error instanceof TypeError)) throw error;
+      throw new ConfigError(`cannot open the database ${path}: ${error.message}`);
+    }
     this.writes = storeWrites(this.db);
     this.committer = new GroupCommitter(path, durability);
   }
@@ -149,14 +155,19 @@ export class Store {
 
   /** Creates the tournament, or returns the stored one of that name if its config is the same. */
   ensureTournament(config: ResolvedConfig): TournamentRow {
-    const existing = this.db.prepare('SELECT * FROM tournaments WHERE name = ?').get(config.name) as Row | undefined;
+    const existing = this.tournament(config.name);
     const json = JSON.stringify(config);
     if (existing) {
-      if (existing.config !== json) throw new ConfigError(`tournament "${config.name}" already exists with a different config; give the new one another name`);
-      return toTournament(existing);
+      if (JSON.stringify(existing.config) !== json) throw new ConfigError(`tournament "${config.name}" already exists with a different config; give the new one another name`);
+      return existing;
     }
     this.db.prepare("INSERT INTO tournaments (name, config, status, created_at) VALUES (?, ?, 'running', ?)").run(config.name, json, new Date().toISOString());
-    return toTournament(this.db.prepare('SELECT * FROM tournaments WHERE name = ?').get(config.name) as Row);
+    return this.tournament(config.name)!;
+  }
+
+  tournament(name: string): TournamentRow | undefined {
+    const row = this.db.prepare('SELECT * FROM tournaments WHERE name = ?').get(name) as Row | undefined;
+    return row && toTournament(row);
   }
 
   tournaments(): TournamentRow[] {

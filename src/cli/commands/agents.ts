@@ -6,8 +6,8 @@ import { printJson, type CliIO } from '../output.ts';
 
 const DEFAULT_DB = 'selfplay.db';
 
-function withStore<T>(path: string, use: (store: Store) => T): T {
-  const store = new Store(path);
+function withStore<T>(path: string, use: (store: Store) => T, { mustExist = false } = {}): T {
+  const store = new Store(path, 'normal', { mustExist });
   try {
     return use(store);
   } finally {
@@ -36,7 +36,8 @@ export function registerAgents(program: Command, io: CliIO): void {
     .option('--db <file>', 'the server database', DEFAULT_DB)
     .option('--json', 'print a JSON array')
     .action((options: { db: string; json?: boolean }) => {
-      const list = withStore(options.db, (store) => store.agents());
+      // Listing a database that is not there (a typo) says so rather than creating an empty one.
+      const list = withStore(options.db, (store) => store.agents(), { mustExist: true });
       if (options.json) return printJson(io, list);
       io.out(list.length ? list.map((a) => `${a.name}  (added ${a.createdAt})`).join('\n') : `no agents in ${options.db}`);
     });
