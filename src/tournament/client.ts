@@ -57,6 +57,9 @@ export function agentUrl(url: string): string {
   return parsed.toString();
 }
 
+/** HTTP statuses that refuse the connection for good. */
+const FINAL_REFUSALS = new Set([400, 401, 403, 404]);
+
 const byteLength = (frame: string | Buffer) => (typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length);
 
 /**
@@ -222,9 +225,9 @@ export function connect(url: string, token: string, source: AgentSource, options
       if (stopped) return;
       const cause = failure && ((failure as NodeJS.ErrnoException).code ?? failure.message);
       const reason = refusal ? `the server refused the connection (HTTP ${refusal})` : buffer.toString() || (cause ? `cannot reach ${target}: ${cause}` : `connection closed (${code})`);
-      // Refused for good: a bad token, a bad request, nothing at that path. 409 (the agent's old connection is
-      // not yet seen as dead) passes with time.
-      const final = code === CLOSE_CODES.unauthorized || (refusal !== undefined && refusal >= 400 && refusal < 500 && refusal !== 409);
+      // Refused for good: a bad request or token, nothing at that path. Others pass with time: 409 (the
+      // agent's old connection is not yet seen as dead), 503 (a server shutting down), a proxy's 429.
+      const final = code === CLOSE_CODES.unauthorized || (refusal !== undefined && FINAL_REFUSALS.has(refusal));
       if (final || options.reconnect === false) return finish(reason);
       if (attempt >= (options.maxAttempts ?? Infinity)) return finish(`${reason}; gave up after ${attempt} attempts`);
       const retryInMs = Math.min(maxBackoff, minBackoff * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 
 /**
@@ -11,9 +12,9 @@ export function startHeartbeat(sockets: () => Iterable<WebSocket>, intervalMs: n
   /** The payload of the ping each socket has not answered yet. */
   const waiting = new WeakMap<WebSocket, Buffer>();
   const seen = new WeakSet<WebSocket>();
-  let round = 0;
   const timer = setInterval(() => {
-    const payload = Buffer.from(`hb${round++}`);
+    // Unpredictable, so that a peer cannot answer a ping it has not read.
+    const payload = randomBytes(8);
     for (const ws of sockets()) {
       if (!seen.has(ws)) {
         seen.add(ws);

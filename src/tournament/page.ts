@@ -183,7 +183,11 @@ function onLive(message) {
 
 function connectLive() {
   socket = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/live');
-  socket.onopen = () => { $('status').textContent = 'live'; };
+  socket.onopen = () => {
+    $('status').textContent = 'live';
+    // After a reconnect, pick the watched match up again (its events so far come with the answer).
+    if (watching) socket.send(JSON.stringify({ type: 'watch', matchId: watching }));
+  };
   socket.onmessage = (e) => onLive(JSON.parse(e.data));
   socket.onclose = () => {
     $('status').textContent = 'disconnected, retrying…';

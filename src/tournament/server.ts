@@ -138,8 +138,11 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
 
   const api = { store, leaderboard, progress: progressOf(store, runners), ratings, spectators, log };
   const http = createServer((req, res) => handleHttp(api, req, res));
+  let closing = false;
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
+    // An upgrade on a kept-alive connection may still come in while the server closes.
+    if (closing) return refuseUpgrade(socket, 503, 'Service Unavailable: the server is shutting down');
     const url = requestUrl(request);
     if (!url) return refuseUpgrade(socket, 400, BAD_TARGET);
     if (!originAllowed(request, origins)) return refuseUpgrade(socket, 403, 'Forbidden: origin not allowed');
@@ -181,19 +184,20 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
     store,
     runner: (name) => runners.find((r) => r.tournament.name === name),
     async close() {
+      closing = true;
       stopHeartbeat();
       await Promise.all(runners.map((r) => r.stop()));
+      // No new connections from here on (agents told to go reconnect at once would otherwise get back in).
+      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
       const sockets = [...agents.clients, ...watchers.clients];
       for (const ws of sockets) ws.close(CLOSE_CODES.shuttingDown, 'server shutting down');
       spectators.close();
       // Peers get a moment to answer the close frame; one that does not (paused, vanished) is cut off
       // rather than left to ws's 30-second closing timeout, which the HTTP server would wait for.
       await closedWithin(sockets, CLOSE_GRACE_MS);
-      for (const ws of sockets) ws.terminate();
-      await new Promise<void>((resolve) => {
-        http.close(() => resolve());
-        http.closeAllConnections();
-      });
+      for (const ws of [...agents.clients, ...watchers.clients]) ws.terminate();
+      http.closeAllConnections();
+      await httpClosed;
       // Its reader gone first, the store's connection is the last to close and cleans up the WAL.
       await leaderboard.close();
       store.close();

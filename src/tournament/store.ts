@@ -100,6 +100,9 @@ const toTournament = (r: Row): TournamentRow => ({
   finishedAt: r.finished_at as string | null,
 });
 
+/** SQLite errors that mean the file cannot serve as this database, rather than a bug. */
+const CANNOT_OPEN = new Set(['SQLITE_CANTOPEN', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_PERM', 'SQLITE_BUSY', 'SQLITE_CORRUPT', 'SQLITE_IOERR']);
+
 /**
  * The server's SQLite database in WAL mode. A finished match's result,
  * episode and rating updates are committed in one transaction. Those writes,
@@ -113,15 +116,20 @@ export class Store {
   private readonly writes;
 
   constructor(path: string, durability: Durability = 'normal', { mustExist = false }: { mustExist?: boolean } = {}) {
+    let db: Database.Database | undefined;
     try {
-      this.db = new Database(path, { fileMustExist: mustExist });
-      configure(this.db, durability);
-      this.db.exec(SCHEMA);
+      db = new Database(path, { fileMustExist: mustExist });
+      configure(db, durability);
+      db.exec(SCHEMA);
     } catch (error) {
-      // A folder that does not exist, a file that is not SQLite, no permission: the user's to fix.
-      if (!(error instanceof Database.SqliteError || error instanceof TypeError)) throw error;
-      throw new ConfigError(`cannot open the database ${path}: ${error.message}`);
+      db?.close();
+      // A folder that does not exist (better-sqlite3 says so with a TypeError), a file that is not SQLite,
+      // no permission, a database another program holds: the user's to fix.
+      const theUsers = db === undefined ? error instanceof TypeError || error instanceof Database.SqliteError : error instanceof Database.SqliteError && CANNOT_OPEN.has(error.code);
+      if (theUsers) throw new ConfigError(`cannot open the database ${path}: ${(error as Error).message}`);
+      throw error;
     }
+    this.db = db;
     this.writes = storeWrites(this.db);
     this.committer = new GroupCommitter(path, durability);
   }

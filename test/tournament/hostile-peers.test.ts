@@ -46,6 +46,24 @@ describe('requests whose target is not a valid URL', () => {
 });
 
 describe('closing the server', () => {
+  it('finishes while an agent told to go keeps reconnecting and a spectator never answers', async () => {
+    current = await testServer(['a']);
+    const { url } = current.server;
+    const agent = connect(url, current.tokens.a, randomAgent(), { minBackoffMs: 5, maxBackoffMs: 10 });
+    await agent.ready;
+    const watcher = new WebSocket(`${url.replace(/^http/, 'ws')}/live`);
+    watcher.on('error', () => undefined);
+    await new Promise((resolve) => watcher.once('open', resolve));
+    (watcher as unknown as { _socket: { pause(): void } })._socket.pause();
+    try {
+      await current.stop();
+      current = undefined;
+    } finally {
+      await agent.close();
+      watcher.terminate();
+    }
+  });
+
   it('does not wait for a peer that never answers the close frame', async () => {
     current = await testServer(['a']);
     const watcher = new WebSocket(`${current.server.url.replace(/^http/, 'ws')}/live`);
@@ -159,7 +177,7 @@ describe('a peer that stops reading', () => {
     const peer = new WebSocket(`${current.server.url.replace(/^http/, 'ws')}/live`, { autoPong: false });
     peer.on('error', () => undefined);
     await new Promise((resolve) => peer.once('open', resolve));
-    const pongs = setInterval(() => peer.pong(Buffer.from('hb0')), 20);
+    const pongs = setInterval(() => peer.pong(Buffer.from('unasked')), 20);
     try {
       const code = await new Promise<number>((resolve) => peer.once('close', resolve));
       // Terminated by the heartbeat: no close frame.

@@ -66,4 +66,20 @@ describe('the live page in chromium', () => {
 
     expect(problems).toEqual([]);
   });
+
+  it('watches the same match again after its live connection drops', async () => {
+    const page = await browser.newPage();
+    await page.goto(t.server.url);
+    await page.locator('#running li').first().click();
+    const live = page.locator('#live-match');
+    await live.filter({ hasText: /seat 0: (ann|bob)/ }).waitFor({ timeout: 15_000 });
+    // A mark the page's answer to a new watch request removes (the match again) or follows (it has ended).
+    await page.evaluate("document.getElementById('live-match').textContent += 'MARK\\n'; socket.close();");
+    await page.locator('#status').filter({ hasText: 'disconnected' }).waitFor();
+    await page.locator('#status').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
+    await expect.poll(async () => {
+      const text = (await live.textContent())!;
+      return !text.includes('MARK') || /MARK\n(.|\n)*is not running/.test(text);
+    }, { timeout: 10_000 }).toBe(true);
+  });
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { ConfigError } from '../../src/core/index.ts';
 import type { Agent } from '../../src/runtime/agent.ts';
 import { parseTournamentConfig } from '../../src/tournament/config.ts';
 import { connect, startServer, Store, type TournamentServer } from '../../src/tournament/index.ts';
-import { addAgents, tempDb, testServer, type TestServer } from './helpers.ts';
+import { addAgents, tempDb, testServer, waitFor, type TestServer } from './helpers.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -50,6 +50,19 @@ describe('mistakes on the command line', () => {
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('agents list of a file that is not a database: one line and exit status 2', async () => {
+    const db = tempDb();
+    try {
+      writeFileSync(db.path, 'not a database at all, but long enough to have a header. '.repeat(20));
+      const { code, stderr } = await selfplay(['agents', 'list', '--db', db.path]);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/error: cannot open the database .*test\.db: file is not a database/);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      db.remove();
+    }
+  });
+
   it('agents list of a database that is not there says so, and creates nothing', async () => {
     const db = tempDb();
     try {
@@ -69,7 +82,8 @@ describe('mistakes on the command line', () => {
       const { code, stderr } = await selfplay(['connect', current.server.url, '--token', current.tokens.ann, '--agent', 'tabular:policy=/nonexistent/policy.json']);
       expect(code).toBe(2);
       expect(stderr).toMatch(/stopped: tabular:policy=\/nonexistent\/policy\.json cannot play tic-tac-toe/);
-      const results = current.server.store.results();
+      // The server commits the match's result on its own time.
+      const results = await waitFor(() => current!.server.store.results().length > 0 && current!.server.store.results(), 10_000, 'the result');
       expect(results.map((r) => r.outcome)).toEqual(['error']);
     } finally {
       await bob.close();
@@ -162,7 +176,12 @@ describe('serving a tournament again', () => {
       const lines: string[] = [];
       servers.push(await startServer({ db: db.path, port: 0, log: (line) => lines.push(line), tournaments: [config] }));
       expect(lines.join('\n')).toMatch(/tournament done finished on .+; nothing left to play/);
-      expect(new Store(db.path).tournaments()[0].status).toBe('finished');
+      const store = new Store(db.path);
+      try {
+        expect(store.tournaments()[0].status).toBe('finished');
+      } finally {
+        store.close();
+      }
     } finally {
       for (const server of servers) await server.close();
       db.remove();
