@@ -19,6 +19,8 @@ export interface ConnectionLimits {
   readonly helloTimeoutMs: number;
   /** A peer that lets this many bytes pile up unread is cut off. */
   readonly maxBufferedBytes: number;
+  /** Spectator connections (/live, which needs no token) beyond this are refused with HTTP 503. */
+  readonly maxSpectators: number;
 }
 
 /** Messages that need no answer, and how long they may wait to share a write with the next message to the same agent. */
@@ -38,7 +40,7 @@ function encodeOnce(message: unknown, format: WireFormat): Payload {
   return lastPayload.payload;
 }
 
-export const DEFAULT_LIMITS: ConnectionLimits = { messagesPerSecond: 500, burst: 1000, helloTimeoutMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024 };
+export const DEFAULT_LIMITS: ConnectionLimits = { messagesPerSecond: 500, burst: 1000, helloTimeoutMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024, maxSpectators: 1000 };
 
 export interface AgentSocketContext {
   readonly store: Store;

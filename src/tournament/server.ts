@@ -153,7 +153,10 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
       if (identity && registry.find(identity.agent)?.connected) return refuseUpgrade(socket, 409, 'Conflict: the agent already has a live connection');
       return agents.handleUpgrade(request, socket, head, (ws) => serveAgentSocket(ws, identity, context));
     }
-    if (url.pathname === '/live') return watchers.handleUpgrade(request, socket, head, (ws) => spectators.serve(ws));
+    if (url.pathname === '/live') {
+      if (watchers.clients.size >= limits.maxSpectators) return refuseUpgrade(socket, 503, `Service Unavailable: ${limits.maxSpectators} spectators are watching already`);
+      return watchers.handleUpgrade(request, socket, head, (ws) => spectators.serve(ws));
+    }
     refuseUpgrade(socket, 404, 'Not Found: WebSockets are served at /agent and /live');
   });
   const stopHeartbeat = startHeartbeat(function* (): Iterable<WebSocket> {

@@ -212,6 +212,31 @@ describe('a peer that stops reading', () => {
     }
   });
 
+  it('beyond the spectator limit, gets HTTP 503; a place that frees up is taken again', async () => {
+    current = await testServer(['a'], { limits: { maxSpectators: 2 } });
+    const live = `${current.server.url.replace(/^http/, 'ws')}/live`;
+    const open = () => new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(live);
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+    const [first, second] = await Promise.all([open(), open()]);
+    await expect(open()).rejects.toThrow(/HTTP 503/);
+    const closed = new Promise((resolve) => first.once('close', resolve));
+    first.close();
+    await closed;
+    await waitFor(async () => {
+      try {
+        (await open()).terminate();
+        return true;
+      } catch {
+        return false;
+      }
+    }, 5000, 'a place for a spectator');
+    second.terminate();
+  });
+
   it('as a spectator sending too many requests, gets rate-limited errors', async () => {
     current = await testServer(['a']);
     const spectator = new WebSocket(`${current.server.url.replace(/^http/, 'ws')}/live`);
