@@ -21,6 +21,8 @@ export interface ConnectionLimits {
   readonly maxBufferedBytes: number;
   /** Spectator connections (/live, which needs no token) beyond this are refused with HTTP 503. */
   readonly maxSpectators: number;
+  /** Connections not yet authenticated (waiting for their hello) beyond this are refused with HTTP 503. */
+  readonly maxAwaitingHello: number;
 }
 
 /** Messages that need no answer, and how long they may wait to share a write with the next message to the same agent. */
@@ -40,13 +42,15 @@ function encodeOnce(message: unknown, format: WireFormat): Payload {
   return lastPayload.payload;
 }
 
-export const DEFAULT_LIMITS: ConnectionLimits = { messagesPerSecond: 500, burst: 1000, helloTimeoutMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024, maxSpectators: 1000 };
+export const DEFAULT_LIMITS: ConnectionLimits = { messagesPerSecond: 500, burst: 1000, helloTimeoutMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024, maxSpectators: 1000, maxAwaitingHello: 1000 };
 
 export interface AgentSocketContext {
   readonly store: Store;
   readonly registry: SessionRegistry;
   readonly heartbeatMs: number;
   readonly limits: ConnectionLimits;
+  /** Connections that have not said hello yet. */
+  readonly awaitingHello: Set<WebSocket>;
 }
 
 /** An agent authenticated at the upgrade (Authorization header), or undefined when it must say hello. */
@@ -143,6 +147,7 @@ export function serveAgentSocket(ws: WebSocket, identity: HeaderIdentity | undef
       return;
     }
     session = candidate;
+    context.awaitingHello.delete(ws);
     const welcome: WelcomeMessage = { type: 'welcome', v: PROTOCOL_VERSION, agent, version, heartbeatMs: context.heartbeatMs, resumed: session.resumable() };
     outbox.send(welcome);
     session.attach(outbox, version);
@@ -190,7 +195,9 @@ export function serveAgentSocket(ws: WebSocket, identity: HeaderIdentity | undef
       outbox.send(errorFrame(ERROR_CODES.badMessage, text(error)));
     }
   });
+  if (!identity) context.awaitingHello.add(ws);
   ws.on('close', () => {
+    context.awaitingHello.delete(ws);
     clearTimeout(helloTimer);
     if (flushing !== undefined && flushing !== 'tick') clearTimeout(flushing);
     session?.detach(outbox);

@@ -71,7 +71,14 @@ function describe(error: z.ZodError): string {
 export function parseTournamentConfig(value: unknown, source = 'tournament config'): TournamentConfig {
   const result = tournamentConfigSchema.safeParse(value);
   if (!result.success) throw new ConfigError(`${source}: ${describe(result.error)}`);
-  parseInvalidMovePolicy(result.data.invalidMoves);
+  try {
+    parseInvalidMovePolicy(result.data.invalidMoves);
+    tournamentGame(result.data);
+  } catch (error) {
+    // Say which file: a server may be given several.
+    if (error instanceof ConfigError) throw new ConfigError(`${source}: ${error.message}`);
+    throw error;
+  }
   return result.data;
 }
 

@@ -134,7 +134,7 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   });
   const watchers = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false });
   const origins = new Set(options.origins ?? []);
-  const context = { store, registry, heartbeatMs, limits };
+  const context = { store, registry, heartbeatMs, limits, awaitingHello: new Set<WebSocket>() };
 
   const api = { store, leaderboard, progress: progressOf(store, runners), ratings, spectators, log };
   const http = createServer((req, res) => handleHttp(api, req, res));
@@ -150,6 +150,9 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
     if (url.pathname === '/agent') {
       const identity = identifyFromHeaders(request, store);
       if (identity && 'status' in identity) return refuseUpgrade(socket, identity.status, identity.reason);
+      if (!identity && context.awaitingHello.size >= limits.maxAwaitingHello) {
+        return refuseUpgrade(socket, 503, `Service Unavailable: ${limits.maxAwaitingHello} connections are waiting to say hello already`);
+      }
       if (identity && registry.find(identity.agent)?.connected) return refuseUpgrade(socket, 409, 'Conflict: the agent already has a live connection');
       return agents.handleUpgrade(request, socket, head, (ws) => serveAgentSocket(ws, identity, context));
     }

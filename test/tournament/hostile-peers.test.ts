@@ -268,6 +268,30 @@ describe('GET /api/matches', () => {
 });
 
 describe('authentication edge cases', () => {
+  it('refuses connections beyond the limit of those waiting to say hello, but not agents that send the header', async () => {
+    current = await testServer(['ann', 'bob'], { limits: { maxAwaitingHello: 2 } });
+    const { url } = current.server;
+    const waiting = [new RawSocket(url), new RawSocket(url)];
+    const sockets = [...waiting];
+    try {
+      await Promise.all(waiting.map((socket) => socket.opened));
+      const third = new RawSocket(url);
+      sockets.push(third);
+      await expect(third.opened).rejects.toThrow(/HTTP 503/);
+      const byHeader = new RawSocket(url, { headers: { authorization: `Bearer ${current.tokens.bob}` } });
+      sockets.push(byHeader);
+      expect(await byHeader.next()).toMatchObject({ type: 'welcome', agent: 'bob' });
+      // One of them says hello: a place is free again.
+      waiting[0].send({ type: 'hello', v: 1, token: current.tokens.ann });
+      expect(await waiting[0].next()).toMatchObject({ type: 'welcome', agent: 'ann' });
+      const fourth = new RawSocket(url);
+      sockets.push(fourth);
+      await fourth.opened;
+    } finally {
+      for (const socket of sockets) socket.close();
+    }
+  });
+
   it('refuses a hello token of any length it never issued as unauthorized, with close code 4401', async () => {
     current = await testServer(['ann']);
     const socket = new RawSocket(current.server.url);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomAgent } from '../../agents/random.ts';
 import { ConfigError } from '../../src/core/index.ts';
@@ -48,6 +48,25 @@ describe('mistakes on the command line', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/error: cannot open the database \/nonexistent-folder\/x\.db/);
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([
+    ['game', { game: 'no-such-game' }, /unknown game "no-such-game"/],
+    ['game parameters', { game: 'kuhn-poker', params: { hands: -3 } }, /kuhn-poker: bad parameters \(hands/],
+    ['invalid-move policy', { game: 'kuhn-poker', invalidMoves: 'nope' }, /unknown invalid-move policy "nope"/],
+  ])('serve with a config whose %s is wrong names the file, and stores nothing', async (_, fields, why) => {
+    const db = tempDb();
+    const config = join(dirname(db.path), 'bad.json');
+    try {
+      writeFileSync(config, JSON.stringify({ name: 'x', format: 'round-robin', ...fields }));
+      const { code, stderr } = await selfplay(['serve', '--db', db.path, '--port', '0', '--tournament', config]);
+      expect(code).toBe(2);
+      expect(stderr).toContain(`error: ${config}: `);
+      expect(stderr).toMatch(why);
+      expect(existsSync(db.path)).toBe(false);
+    } finally {
+      db.remove();
+    }
   });
 
   it('agents list of a file that is not a database: one line and exit status 2', async () => {
