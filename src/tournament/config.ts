@@ -104,9 +104,8 @@ export function tournamentGame(config: TournamentConfig): Game {
   return game;
 }
 
-/** Fills in the agent list and checks that every agent named is registered and the game exists. */
+/** Fills in the agent list and checks that every agent named is registered (parseTournamentConfig has checked the game). */
 export function resolveConfig(config: TournamentConfig, registered: readonly string[]): ResolvedConfig {
-  tournamentGame(config);
   const agents = config.agents ?? [...registered].sort();
   if (agents.length < 2) throw new ConfigError(`tournament ${config.name}: needs at least two agents (registered: ${registered.length})`);
   const known = new Set(registered);
