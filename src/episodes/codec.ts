@@ -61,15 +61,14 @@ export function encodeEpisode(episode: Episode, format: EpisodeFormat): Uint8Arr
 }
 
 /**
- * One episode as a msgpack record, as encodeEpisode writes it, for episodes
- * a referee built: their shape is right by construction, so only what
- * agents put in them (text, meta) is checked, for being JSON data. The full
- * schema check costs several times the encoding itself. Throws EpisodeError.
+ * Checks an episode a referee built before it is stored: its shape is right
+ * by construction, so only what agents put in it (text, meta) is checked,
+ * for being JSON data (what is not could not be read back). The full schema
+ * check costs several times the encoding itself. Throws EpisodeError.
  */
-export function packBuiltEpisode(episode: Episode): Uint8Array {
+export function checkBuiltEpisode(episode: Episode): void {
   const found = findNonJson(episode);
   if (found) throw cannotEncode(episode, `${found.path.join('.') || 'episode'}: ${found.message}`);
-  return msgpackPackr.pack(episode);
 }
 
 function cannotEncode(episode: Episode, problem: string): EpisodeError {

@@ -1,6 +1,5 @@
 import Database from 'better-sqlite3';
 import { workerData, type MessagePort } from 'node:worker_threads';
-import { msgpackUnpackr } from '../episodes/codec.ts';
 import { LiveRatings } from './ratings/live.ts';
 import { configure, readRatings, storeWrites, type Durability, type QueuedWrite, type RatingRow } from './store-writes.ts';
 import { yieldToServing, type ThreadData } from './worker-threads.ts';
@@ -21,9 +20,9 @@ export interface CommitWorkerData extends ThreadData {
   readonly closed: Int32Array;
 }
 
-/** Writes to commit together, sent as back-to-back msgpack values; then `{close: true}` asks the writer to stop. */
+/** Writes to commit together, sent as the JSON text of a CommitBatch; then `{close: true}` asks the writer to stop. */
 export type CommitBatch = readonly { readonly id: number; readonly write: QueuedWrite }[];
-export type CommitRequest = Uint8Array | { readonly close: true };
+export type CommitRequest = string | { readonly close: true };
 /** Each write's outcome: committed, with the ratings it changed, or refused with the reason. */
 export type Settled = { readonly id: number; readonly rows: readonly RatingRow[] } | { readonly id: number; readonly error: string };
 /** `ready` once the writer has opened the database; then the outcome of each batch. */
@@ -84,7 +83,7 @@ function commit(batch: CommitBatch): void {
 
 port.postMessage({ ready: true } satisfies CommitReply);
 port.on('message', (request: CommitRequest) => {
-  if (request instanceof Uint8Array) return commit(msgpackUnpackr.unpackMultiple(request) as unknown as CommitBatch);
+  if (typeof request === 'string') return commit(JSON.parse(request) as CommitBatch);
   try {
     db.close();
     port.close();

@@ -1,5 +1,4 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
-import { msgpackPackr } from '../episodes/codec.ts';
 import type { CommitBatch, CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.ts';
 import type { Durability, QueuedWrite, RatingRow } from './store-writes.ts';
 import { startThread, threadErrorText } from './worker-threads.ts';
@@ -39,8 +38,8 @@ export class GroupCommitter {
   private running: Running | undefined;
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 0;
-  /** Packed writes waiting for the window to close, and their ids. */
-  private queue: { readonly id: number; readonly bytes: Uint8Array }[] = [];
+  /** Writes waiting for the window to close, each as the JSON text of its CommitBatch entry. */
+  private queue: { readonly id: number; readonly json: string }[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -51,16 +50,17 @@ export class GroupCommitter {
   write(write: QueuedWrite): Promise<readonly RatingRow[]> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      let bytes: Uint8Array;
+      let json: string;
       try {
-        // Packed at once, the write waits as one buffer outside the JavaScript heap rather than as an
-        // episode's many objects, which the garbage collector would otherwise copy while they wait.
-        bytes = new Uint8Array(msgpackPackr.pack({ id, write } satisfies CommitBatch[number]));
+        // Serialized at once, the write waits as one string rather than as an episode's many objects, which
+        // the garbage collector would otherwise copy while they wait. JSON.stringify costs the serving
+        // thread far less than packing msgpack; the writer packs the episode for storage.
+        json = JSON.stringify({ id, write } satisfies CommitBatch[number]);
       } catch (error) {
         reject(new Error(`cannot hand the write to the database writer: ${(error as Error).message}`));
         return;
       }
-      this.queue.push({ id, bytes });
+      this.queue.push({ id, json });
       this.waiting.set(id, { resolve, reject });
       if (this.queue.length >= MAX_BATCH) this.send();
       else this.timer ??= setTimeout(() => this.send(), COMMIT_WINDOW_MS);
@@ -80,15 +80,9 @@ export class GroupCommitter {
       this.refuse(batch, `cannot start the database writer: ${(error as Error).message}`);
       return;
     }
-    // The batch crosses as one transferred buffer of back-to-back msgpack values.
-    const bytes = new Uint8Array(batch.reduce((n, w) => n + w.bytes.length, 0));
-    let at = 0;
-    for (const w of batch) {
-      bytes.set(w.bytes, at);
-      at += w.bytes.length;
-      running.inFlight.add(w.id);
-    }
-    running.port.postMessage(bytes, [bytes.buffer]);
+    // The batch crosses as one string: the JSON array of its writes.
+    for (const w of batch) running.inFlight.add(w.id);
+    running.port.postMessage(`[${batch.map((w) => w.json).join(',')}]` satisfies CommitRequest);
     // Keep the process alive while a commit is owed, and only then.
     running.port.ref();
   }

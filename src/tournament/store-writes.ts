@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { msgpackPackr } from '../episodes/codec.ts';
 import type { Episode } from '../episodes/index.ts';
 import type { PlannedMatch } from './formats.ts';
 import type { LiveRatings } from './ratings/live.ts';
@@ -44,11 +45,8 @@ export interface TournamentRef {
   readonly name: string;
 }
 
-/** A completion as it crosses to the writer: its episode already a msgpack record (packBuiltEpisode). */
-export type PackedCompletion = Omit<Completion, 'episode'> & { readonly episode: Uint8Array };
-
 /** A write that waits for the next group commit. */
-export type QueuedWrite = { readonly kind: 'complete'; readonly completion: PackedCompletion } | { readonly kind: 'plan'; readonly tournament: TournamentRef; readonly matches: readonly PlannedMatch[] };
+export type QueuedWrite = { readonly kind: 'complete'; readonly completion: Completion } | { readonly kind: 'plan'; readonly tournament: TournamentRef; readonly matches: readonly PlannedMatch[] };
 
 export const matchId = (tournament: string, key: string) => `${tournament}:${key}`;
 
@@ -112,12 +110,12 @@ export function storeWrites(db: Database.Database, ratings?: LiveRatings) {
   const plan = (tournament: TournamentRef, matches: readonly PlannedMatch[]) => {
     for (const m of matches) s.planMatch.run(matchId(tournament.name, m.key), tournament.id, m.key, m.round, JSON.stringify(m.seats), m.seed);
   };
-  /** Records a finished match; returns its players' new ratings. */
-  const complete = ({ result, episode, scores, planned }: PackedCompletion): RatingRow[] => {
+  /** Records a finished match (its episode checked with checkBuiltEpisode); returns its players' new ratings. */
+  const complete = ({ result, episode, scores, planned }: Completion): RatingRow[] => {
     if (planned) plan(planned.tournament, [planned.match]);
     if (s.matchDone.run(result.matchId).changes !== 1) throw new Error(`match ${result.matchId} is not a pending match; a result is never recorded twice`);
     s.insertResult.run(result.matchId, result.tournamentId, JSON.stringify(result.players), JSON.stringify(result.returns), result.outcome, result.reason ?? null, result.finishedAt);
-    s.insertEpisode.run(result.matchId, episode);
+    s.insertEpisode.run(result.matchId, msgpackPackr.pack(episode));
     if (!scores) return [];
     if (!ratings) throw new Error('completions are rated: storeWrites needs the live ratings');
     const rows = ratings.update(result.players, scores);

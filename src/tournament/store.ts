@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { ConfigError } from '../core/index.ts';
-import { packBuiltEpisode } from '../episodes/codec.ts';
+import { checkBuiltEpisode } from '../episodes/codec.ts';
 import { decodeEpisode, type Episode } from '../episodes/index.ts';
 import type { ResolvedConfig } from './config.ts';
 import type { PlannedMatch } from './formats.ts';
@@ -233,7 +233,8 @@ export class Store {
    * EpisodeError when it cannot be stored.
    */
   async complete(completion: Completion): Promise<readonly RatingRow[]> {
-    return this.committer.write({ kind: 'complete', completion: { ...completion, episode: packBuiltEpisode(completion.episode) } });
+    checkBuiltEpisode(completion.episode);
+    return this.committer.write({ kind: 'complete', completion });
   }
 
   results(tournamentId?: number): ResultRow[] {
