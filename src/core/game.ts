@@ -50,7 +50,7 @@ export interface Game<S = any, A = any> {
   /** Identifies the position: equal keys mean interchangeable states. */
   stateKey(state: S): string;
 
-  /** The rules as a language model playing `seat` should read them. */
+  /** The rules as a language model playing `seat` should read them: the same text at every call (a referee reuses it). */
   rules(seat: number): string;
   observationText(state: S, seat: number): string;
   /** How an action is written, e.g. `[bet]`; distinct legal actions have distinct texts. */

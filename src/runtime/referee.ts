@@ -36,6 +36,19 @@ interface Ending {
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/**
+ * Each game's rules text per seat, made once: a match start sends it to
+ * every seat, and one string for all matches is one fewer (long) string per
+ * seat for the collector to copy while the match lasts.
+ */
+const rulesTexts = new WeakMap<Game, string[]>();
+
+function rulesFor(game: Game, seat: number): string {
+  let texts = rulesTexts.get(game);
+  if (!texts) rulesTexts.set(game, (texts = []));
+  return (texts[seat] ??= game.rules(seat));
+}
+
 /** The matches listening to each signal. Many matches share one (a tournament's, an arena run's). */
 const abortListeners = new WeakMap<AbortSignal, Set<() => void>>();
 
@@ -209,7 +222,7 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
         seat,
         seats: game.seats,
         seed: rng.split(`seat ${seat}`).nextUint32(),
-        rules: game.rules(seat),
+        rules: rulesFor(game, seat),
       });
     });
     let ending: Ending;
