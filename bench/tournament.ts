@@ -8,7 +8,7 @@ import { WebSocket } from 'ws';
 import { Rng } from '../src/core/index.ts';
 import { decodeEpisode } from '../src/episodes/index.ts';
 import { policyAgent } from '../src/runtime/agent.ts';
-import { connect, officialTable, startServer, Store, type RemoteClient, type ResultRow } from '../src/tournament/index.ts';
+import { connect, officialTable, startServer, Store, tuneForServing, type RemoteClient, type ResultRow } from '../src/tournament/index.ts';
 import { table } from './measure.ts';
 
 /**
@@ -27,8 +27,9 @@ const SELF = fileURLToPath(import.meta.url);
 /** This checkout's root. */
 const ROOT = join(SELF, '../..');
 
-/** This file doubles as the server process: `node bin/run-ts.js bench/tournament.ts serve <db> <tournament.json>`. */
+/** This file doubles as the server process, set up as `selfplay serve` sets up its own: `node bin/run-ts.js bench/tournament.ts serve <db> <tournament.json>`. */
 async function serveChild(db: string, tournament: string): Promise<void> {
+  tuneForServing();
   const server = await startServer({ db, port: 0, tournaments: tournament === '-' ? [] : [JSON.parse(tournament)], heartbeatMs: 30_000, log: () => undefined });
   process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));

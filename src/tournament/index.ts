@@ -6,5 +6,6 @@ export { addGame, ELO_PER_LOG, emptyTable, fitBradleyTerry, type FitOptions, typ
 export { LiveRatings, type LiveRating } from './ratings/live.ts';
 export { officialTable, type OfficialRow, type OfficialTable } from './ratings/official.ts';
 export { startServer, type ServerOptions, type TournamentServer } from './server.ts';
+export { tuneForServing } from './serving-process.ts';
 export { Store, type Contestant, type Durability, type MatchRow, type ResultRow, type TournamentRow } from './store.ts';
 export { MAX_FRAME_BYTES, SUBPROTOCOLS, type WireFormat } from './wire.ts';

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../core/index.ts';
 import { loadTournamentConfig } from '../../tournament/config.ts';
 import { startServer } from '../../tournament/server.ts';
+import { tuneForServing } from '../../tournament/serving-process.ts';
 import { intOption, type CliIO } from '../output.ts';
 
 interface ServeOptions {
@@ -30,6 +31,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .action(async (options: ServeOptions) => {
       if (options.sync !== 'normal' && options.sync !== 'full') throw new ConfigError(`--sync must be normal or full, got "${options.sync}"`);
       const tournaments = options.tournament.map(loadTournamentConfig);
+      tuneForServing();
       const server = await startServer({ db: options.db, port: options.port, host: options.host, tournaments, origins: options.origin, durability: options.sync, log: (line) => io.err(line) });
       io.out(options.json ? JSON.stringify({ url: server.url }) : `selfplay server listening on ${server.url} (agents: ${server.url.replace(/^http/, 'ws')}/agent)`);
       await new Promise<void>((resolve) => {
