@@ -179,8 +179,11 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
           error = reply.error;
         } else {
           try {
-            const action = game.parseAction(state, text);
-            const index = open ? -1 : legal.findIndex((l) => sameAction(l, action));
+            // A reply that is exactly a legal action's text is that action (an action's written form reads back
+            // as itself, as \`selfplay check\` verifies): only free text needs the game's parser.
+            const exact = open ? -1 : legalTexts.indexOf(text);
+            const action = exact >= 0 ? legal[exact] : game.parseAction(state, text);
+            const index = exact >= 0 ? exact : open ? -1 : legal.findIndex((l) => sameAction(l, action));
             if (!open && index < 0) throw new IllegalActionError(`that action is not legal now; legal: ${legalTexts.join(' ')}`);
             const actionText = open ? game.actionText(state, action) : legalTexts[index];
             steps.push({ seat: turn, ...role, observation, infoKey: view.infoKey, action: actionText, parsed: action, valid: true, ...(ms === undefined ? {} : { ms }), ...(meta ? { meta } : {}) });

@@ -30,6 +30,15 @@ describe('a normal match', () => {
     expect(episode.steps[0]).toMatchObject({ action: '[0]', parsed: 0, valid: true });
   });
 
+  it('takes a reply that is exactly a legal text as that action, and has the game parse any other', async () => {
+    const parsed: string[] = [];
+    const game: typeof ttt = { ...ttt, parseAction: (state, text) => (parsed.push(text), ttt.parseAction(state, text)) };
+    const episode = await playMatch({ game, players: [player('a', scripted('[0]', 'the corner: [1]', '[2]')), player('b', scripted('[3]', '[4]'))], seed: 1, matchId: 'm' });
+    expect(episode.history).toEqual([0, 3, 1, 4, 2]);
+    expect(episode.steps.map((s) => s.action)).toEqual(['[0]', '[3]', '[1]', '[4]', '[2]']);
+    expect(parsed).toEqual(['the corner: [1]']);
+  });
+
   it('samples chance with the match seed, the same way every time', async () => {
     const kuhn = kuhnPoker();
     const run = (seed: number) => playMatch({ game: kuhn, players: [player('a', firstLegal), player('b', firstLegal)], seed, matchId: 'k' });
