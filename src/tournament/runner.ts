@@ -2,7 +2,7 @@ import { ordinal } from 'openskill';
 import type { Game } from '../core/index.ts';
 import type { Episode, EpisodeStep } from '../episodes/index.ts';
 import { parseInvalidMovePolicy, type InvalidMovePolicy } from '../runtime/invalid-moves.ts';
-import { PROTOCOL_VERSION } from '../runtime/messages.ts';
+import { PROTOCOL_VERSION, type EventMessage } from '../runtime/messages.ts';
 import { playMatch } from '../runtime/referee.ts';
 import { tournamentGame } from './config.ts';
 import { ladderPairing, plan, seatScores, type FinishedMatch, type PlannedMatch } from './formats.ts';
@@ -264,8 +264,10 @@ export class TournamentRunner {
     const { config } = this.tournament;
     const contestants: Contestant[] = sessions.map((s) => ({ agent: s.name, version: s.version }));
     const disconnects = sessions.map((): Disconnect[] => []);
+    // The match's public events, for its spectators and for its agents when they reconnect.
+    const events: EventMessage[] = [];
     for (const s of sessions) s.busy++;
-    spectators.matchStarted({ matchId: match.id, tournament: this.tournament.name, game: this.game.id, players: contestants, startedAt: new Date().toISOString() });
+    spectators.matchStarted({ matchId: match.id, tournament: this.tournament.name, game: this.game.id, players: contestants, startedAt: new Date().toISOString() }, events);
     let episode: Episode;
     try {
       episode = withDisconnects(
@@ -274,7 +276,7 @@ export class TournamentRunner {
           players: sessions.map((s, seat) => ({
             name: s.name,
             policy: { id: s.name, version: contestants[seat].version },
-            agent: s.agent({ reconnectGraceMs: config.reconnectGraceMs, disconnects: disconnects[seat] }),
+            agent: s.agent({ reconnectGraceMs: config.reconnectGraceMs, events, disconnects: disconnects[seat] }),
           })),
           seed: match.seed,
           matchId: match.id,
@@ -284,7 +286,10 @@ export class TournamentRunner {
           maxTurns: config.maxTurns,
           timing: true,
           signal,
-          onEvent: (event) => spectators.event(event),
+          onEvent: (event) => {
+            events.push(event);
+            spectators.event(event);
+          },
         }),
         disconnects,
       );

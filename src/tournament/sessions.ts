@@ -19,17 +19,19 @@ export interface Disconnect {
 export interface LinkOptions {
   /** How long a disconnected agent may stay away before it forfeits the match. */
   readonly reconnectGraceMs: number;
+  /** The match's public events so far, which its runner keeps: a reconnecting agent gets them again. */
+  readonly events: readonly EventMessage[];
   /** Filled with this seat's disconnects during the match. */
   readonly disconnects: Disconnect[];
 }
 
 /**
  * One seat of one match, bridged to the agent's connection. It keeps what a
- * reconnecting agent needs to pick the match up again: the start message,
- * the public events so far and the turn waiting for a reply.
+ * reconnecting agent needs to pick the match up again: the start message
+ * and the turn waiting for a reply (the public events so far are the
+ * runner's log).
  */
 class MatchLink {
-  private readonly events: EventMessage[] = [];
   private pending: { turn: TurnMessage; sentAt: number } | undefined;
   private turns = 0;
   /** The agent said it cannot go on; the referee acts on the first such error, so later ones are dropped (unread, they would pile up). */
@@ -47,7 +49,6 @@ class MatchLink {
 
   /** A message from the referee to this seat. */
   forward(message: ToAgent): void {
-    if (message.type === 'event') this.events.push(message);
     if (message.type === 'turn') {
       this.turns++;
       this.pending = { turn: message, sentAt: performance.now() };
@@ -94,7 +95,7 @@ class MatchLink {
       this.down = undefined;
     }
     this.session.send(this.start);
-    for (const event of this.events) this.session.send(event);
+    for (const event of this.options.events) this.session.send(event);
     if (this.pending) {
       const left = this.pending.turn.timeoutMs - (performance.now() - this.pending.sentAt);
       this.session.send({ ...this.pending.turn, timeoutMs: Math.max(0, Math.round(left)) });

@@ -17,8 +17,10 @@ export interface RunningMatch {
 
 interface Watched {
   readonly info: RunningMatch;
-  readonly events: EventMessage[];
-  readonly watchers: Set<WebSocket>;
+  /** The match's public events so far: the runner's log, read here. */
+  readonly events: readonly EventMessage[];
+  /** Made for the first spectator: most matches have none. */
+  watchers?: Set<WebSocket>;
 }
 
 /** The match list sent to spectators is capped; the page shows the first ones. */
@@ -77,7 +79,7 @@ export class SpectatorHub {
     const bucket = new TokenBucket(20, 40);
     let watching: Watched | undefined;
     const unwatch = () => {
-      watching?.watchers.delete(ws);
+      watching?.watchers?.delete(ws);
       watching = undefined;
     };
     ws.on('message', (data, isBinary) => {
@@ -89,7 +91,7 @@ export class SpectatorHub {
         const match = this.running.get(request.matchId);
         if (!match) throw new ProtocolError(`match ${request.matchId} is not running (it may have ended: GET /api/matches/${encodeURIComponent(request.matchId)})`);
         watching = match;
-        match.watchers.add(ws);
+        (match.watchers ??= new Set()).add(ws);
         this.send(ws, { type: 'match', match: match.info, events: match.events });
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
@@ -105,23 +107,23 @@ export class SpectatorHub {
     this.send(ws, { type: 'ratings', rows: this.ratings() });
   }
 
-  matchStarted(info: RunningMatch): void {
-    this.running.set(info.matchId, { info, events: [], watchers: new Set() });
+  /** A match started; `events` is its public event log, which its runner fills (a new spectator gets it whole). */
+  matchStarted(info: RunningMatch, events: readonly EventMessage[]): void {
+    this.running.set(info.matchId, { info, events });
     this.matchesChanged = true;
   }
 
+  /** An event of a running match, already in its log: sent to the match's spectators. */
   event(event: EventMessage): void {
-    const match = this.running.get(event.matchId);
-    if (!match) return;
-    match.events.push(event);
-    for (const ws of match.watchers) this.send(ws, event);
+    const watchers = this.running.get(event.matchId)?.watchers;
+    if (watchers) for (const ws of watchers) this.send(ws, event);
   }
 
   matchEnded(end: EndMessage): void {
     const match = this.running.get(end.matchId);
     if (!match) return;
     this.running.delete(end.matchId);
-    for (const ws of match.watchers) this.send(ws, end);
+    if (match.watchers) for (const ws of match.watchers) this.send(ws, end);
     this.matchesChanged = true;
   }
 
