@@ -4,7 +4,7 @@ import { register } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-register('./ts-hooks.mjs', import.meta.url);
+register('./ts-hooks.mjs', import.meta.url, { data: { source: true } });
 const [entry, ...rest] = process.argv.slice(2);
 process.argv = [process.argv[0], entry, ...rest];
 await import(pathToFileURL(resolve(entry)).href);

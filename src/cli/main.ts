@@ -1,49 +1,44 @@
 import { Command, CommanderError } from 'commander';
-import { SelfplayError } from '../core/index.ts';
-import { registerAgents } from './commands/agents.ts';
-import { registerAnalysis } from './commands/analysis.ts';
-import { registerCheck } from './commands/check.ts';
-import { registerConnect } from './commands/connect.ts';
-import { registerEnv } from './commands/env.ts';
-import { registerExec } from './commands/exec.ts';
-import { registerGames } from './commands/games.ts';
-import { registerLlmStub } from './commands/llm-stub.ts';
-import { registerPlay } from './commands/play.ts';
-import { registerReplay } from './commands/replay.ts';
-import { registerServe } from './commands/serve.ts';
-import { registerTrain } from './commands/train.ts';
-import { registerTrainLlm } from './commands/train-llm.ts';
-import { registerTrainerServe } from './commands/trainer-serve.ts';
+import { SelfplayError } from '../core/errors.ts';
+import { packageVersion } from '../core/package-files.ts';
+import { COMMANDS } from './command-table.ts';
 import { processIO, type CliIO } from './output.ts';
 
-export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
+/** The command that `argv` runs (`selfplay help X` asks for X's help), if it names one. */
+function commandNamed(argv: readonly string[]): string | undefined {
+  const words = argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  return name !== undefined && Object.hasOwn(COMMANDS, name) ? name : undefined;
+}
+
+/**
+ * The program for `argv`: the command it runs is loaded in full; without one
+ * (`--help`, a typo) every command is listed from the table, unloaded.
+ */
+export async function buildProgram(argv: readonly string[], io: CliIO, setExit: (code: number) => void): Promise<Command> {
   const program = new Command('selfplay')
     .description('Multi-agent self-play: define games, property-test their rules, play, analyse and train.')
+    .version(packageVersion(), '-V, --version', 'print the version of selfplay')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-  registerGames(program, io);
-  registerPlay(program, io);
-  registerReplay(program, io);
-  registerCheck(program, io, setExit);
-  registerExec(program, io, setExit);
-  registerAnalysis(program, io);
-  registerTrain(program, io);
-  registerTrainerServe(program, io);
-  registerTrainLlm(program, io);
-  registerLlmStub(program, io);
-  registerServe(program, io);
-  registerAgents(program, io);
-  registerConnect(program, io);
-  registerEnv(program, io);
+  const name = commandNamed(argv);
+  if (name !== undefined) {
+    const register = await COMMANDS[name].load();
+    register(program, io, setExit);
+    return program;
+  }
+  const terms = new Map<Command, string>();
+  for (const [commandName, entry] of Object.entries(COMMANDS)) terms.set(program.command(commandName).description(entry.summary), entry.term);
+  program.configureHelp({ subcommandTerm: (command) => terms.get(command) ?? command.name() });
   return program;
 }
 
 /** Runs the CLI; resolves to the exit status (0 ok, 1 a check failed, 2 bad usage or input). */
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
   let code = 0;
-  const program = buildProgram(io, (c) => (code = c));
   try {
+    const program = await buildProgram(argv, io, (c) => (code = c));
     await program.parseAsync([...argv]);
     return code;
   } catch (error) {

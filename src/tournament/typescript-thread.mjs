@@ -1,9 +1,10 @@
 // The entry of the server's worker threads (the database writer, the official
 // ratings). Worker threads do not inherit the module hooks that run
-// TypeScript, so this registers them before loading the thread's own module,
-// which workerData.entry names (a file URL).
+// TypeScript, so when the thread's own module (workerData.entry, a file URL) is
+// TypeScript, as in a checkout, this registers them before loading it; the
+// build's modules are JavaScript and need none.
 import { register } from 'node:module';
 import { workerData } from 'node:worker_threads';
 
-register('../../bin/ts-hooks.mjs', import.meta.url);
+if (workerData.entry.endsWith('.ts')) register('../../bin/ts-hooks.mjs', import.meta.url, { data: { source: true } });
 await import(workerData.entry);
