@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, type Game } from '../src/core/index.ts';
-import { parsePolicyFile } from '../src/analysis/policy-file.ts';
-import { readProbabilities, type TabularPolicy } from '../src/analysis/policy.ts';
+import { ConfigError, parsePolicyFile, readProbabilities, type Game, type TabularPolicy } from '../src/core/index.ts';
 import { policyAgent, type Agent } from '../src/runtime/agent.ts';
 
 /**

@@ -1,6 +1,7 @@
 import { benchAnalysis } from './analysis.ts';
 import { benchArena } from './arena.ts';
 import { benchCheck } from './check.ts';
+import { benchCli } from './cli.ts';
 import { benchEpisodes } from './episodes.ts';
 import { benchExecutor } from './executor.ts';
 import { benchLlm } from './llm.ts';
@@ -12,6 +13,7 @@ import { benchTrainer } from './trainer.ts';
 /** `npm run bench [-- name...]`: prints each benchmark's table. Timings only, no assertions. */
 const benches: Record<string, { title: string; run: () => string | Promise<string> }> = {
   playouts: { title: 'Random playouts (start to terminal, uniform legal actions, sampled chance)', run: () => benchPlayouts() },
+  cli: { title: 'Command start-up (wall ms, median of 10; the installed package and the checkout)', run: benchCli },
   check: { title: 'Rule checker, default runs (`selfplay check <game>`)', run: benchCheck },
   analysis: { title: 'Game-theory toolkit (milliseconds, median of rounds)', run: benchAnalysis },
   arena: { title: 'In-process arena: matches through the actor runtime', run: benchArena },

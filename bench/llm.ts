@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { lastValueFrom, toArray } from 'rxjs';
 import { llmAgent } from '../agents/llm/agent.ts';
-import { LlmClient } from '../agents/llm/client.ts';
-import type { Completion } from '../agents/llm/completion.ts';
+import { LlmClient } from '../agents/llm/llm-client.ts';
+import type { ModelCompletion } from '../agents/llm/completion.ts';
 import { GamePrompter } from '../agents/llm/game-prompt.ts';
 import { fitMeta, turnMeta } from '../agents/llm/meta.ts';
 import { resolveLlmOptions } from '../agents/llm/options.ts';
@@ -196,7 +196,7 @@ function promptAndParse(rounds: number): number {
       const messages = prompter.messages(start, turn);
       const answer = turn.legal[turns.length % turn.legal.length];
       const text = `Let me think step by step. I choose ${answer}.\n\\boxed{${answer.slice(1, -1)}}`;
-      const completion: Completion = { model: 'stub', samples: [{ text, finishReason: 'stop', tokenIds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], logprobs: [-0.1, -0.2, -0.3, -0.4, -0.5, -0.6, -0.7, -0.8, -0.9, -1] }], usage: { promptTokens: 120, completionTokens: 10, totalTokens: 130 }, latencyMs: 50, attempts: 1, failures: [] };
+      const completion: ModelCompletion = { model: 'stub', samples: [{ text, finishReason: 'stop', tokenIds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], logprobs: [-0.1, -0.2, -0.3, -0.4, -0.5, -0.6, -0.7, -0.8, -0.9, -1] }], usage: { promptTokens: 120, completionTokens: 10, totalTokens: 130 }, latencyMs: 50, attempts: 1, failures: [] };
       fitMeta(turnMeta(messages, completion, 0));
       game.parseAction(state, text);
     }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { createGame } from '../games/index.ts';
 import { Rng } from '../src/core/index.ts';
 import { decodeEpisode } from '../src/episodes/index.ts';
 import { policyAgent } from '../src/runtime/agent.ts';
@@ -30,7 +31,7 @@ const ROOT = join(SELF, '../..');
 /** This file doubles as the server process, set up as `selfplay serve` sets up its own: `node bin/run-ts.js bench/tournament.ts serve <db> <tournament.json>`. */
 async function serveChild(db: string, tournament: string): Promise<void> {
   tuneForServing();
-  const server = await startServer({ db, port: 0, tournaments: tournament === '-' ? [] : [JSON.parse(tournament)], heartbeatMs: 30_000, log: () => undefined });
+  const server = await startServer({ db, port: 0, games: createGame, tournaments: tournament === '-' ? [] : [JSON.parse(tournament)], heartbeatMs: 30_000, log: () => undefined });
   process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
 }

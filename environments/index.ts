@@ -1,4 +1,4 @@
-import type { Environment } from '../src/core/index.ts';
+import type { EnvironmentEntry } from './entry.ts';
 import { absoluteZeroEntry } from './absolute-zero/index.ts';
 import { creatorSolverEntry } from './creator-solver/index.ts';
 import { selfPlayCriticEntry } from './self-play-critic/index.ts';
@@ -6,18 +6,9 @@ import { teacherStudentEntry } from './teacher-student/index.ts';
 
 export { createAbsoluteZero, Executor, EXEC_ERROR_KINDS, type AbsoluteZeroEnvironment, type AbsoluteZeroOptions, type ExecLimits, type ExecResult, type JsonValue } from './absolute-zero/index.ts';
 export { createCreatorSolver, readPreferencePairs, writePreferencePairs, type CreatorSolverEnvironment, type CreatorSolverOptions, type PreferencePair } from './creator-solver/index.ts';
+export type { EnvironmentEntry, EnvironmentOptions } from './entry.ts';
 export { createSelfPlayCritic, type SelfPlayCriticOptions } from './self-play-critic/index.ts';
 export { createTeacherStudent, SimulatedStudent, type Student, type TeacherStudentEnvironment, type TeacherStudentOptions } from './teacher-student/index.ts';
-
-/** Options from the command line (`--param key=value`), as strings; each environment reads and checks its own. */
-export type EnvironmentOptions = Readonly<Record<string, string>>;
-
-export interface EnvironmentEntry {
-  readonly description: string;
-  /** The options it reads, with their defaults, for `--help`. */
-  readonly options: Readonly<Record<string, string>>;
-  create(options: EnvironmentOptions): Environment | Promise<Environment>;
-}
 
 /** Environments by name. Adding one is a folder in environments/ and a line here. */
 export const environments: Readonly<Record<string, EnvironmentEntry>> = {

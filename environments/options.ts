@@ -1,5 +1,5 @@
 import { ConfigError } from '../src/core/index.ts';
-import type { EnvironmentOptions } from './index.ts';
+import type { EnvironmentOptions } from './entry.ts';
 
 /** Throws ConfigError naming any option the environment does not read. */
 export function checkOptions(environment: string, options: EnvironmentOptions, known: readonly string[]): void {

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ConfigError } from '../../src/core/index.ts';
+import { packageRoot } from '../../src/core/package-files.ts';
 
-/** Where the reference host's Python package lives in this repository. */
-export const POLICY_HOST_DIR = fileURLToPath(new URL('../../policy-host', import.meta.url));
+/** Where the reference host's Python package lives: in the checkout, or shipped beside the build. */
+export const POLICY_HOST_DIR = join(packageRoot(), 'policy-host');
 
 export interface PolicyHostProcessOptions {
   /** The Python with PyTorch (default `python3`; Debian's python3-torch lives at /usr/bin/python3). */

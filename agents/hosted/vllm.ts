@@ -1,4 +1,4 @@
-import { PolicyHostError, type PolicyHostClient } from './client.ts';
+import { PolicyHostError, type PolicyHostClient } from './host-client.ts';
 
 /**
  * Publishing to vLLM: the host checkpoints the weights and vLLM loads the

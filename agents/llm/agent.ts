@@ -2,8 +2,8 @@ import { catchError, of, tap, throwError } from 'rxjs';
 import { candidateText, normalizeActionText } from '../../src/core/index.ts';
 import { policyAgent, type Agent, type Policy } from '../../src/runtime/agent.ts';
 import { LIMITS, PROTOCOL_VERSION, type FromAgent } from '../../src/runtime/messages.ts';
-import type { LlmClient } from './client.ts';
-import type { Sample } from './completion.ts';
+import type { LlmClient } from './llm-client.ts';
+import type { ModelSample } from './completion.ts';
 import { LlmError } from './errors.ts';
 import { GamePrompter, type GamePrompts } from './game-prompt.ts';
 import { fitMeta, turnMeta } from './meta.ts';
@@ -19,7 +19,7 @@ export interface LlmAgentOptions {
  * way the default parser reads it (the last \boxed{} or [...]), else the first
  * sample, which the referee then rejects with the game's own error.
  */
-export function chooseSample(samples: readonly Sample[], legal: readonly string[]): { chosen: number; valid: boolean[] } {
+export function chooseSample(samples: readonly ModelSample[], legal: readonly string[]): { chosen: number; valid: boolean[] } {
   const legalSet = new Set(legal.map(normalizeActionText));
   const valid = samples.map((s) => legalSet.has(normalizeActionText(candidateText(s.text))));
   const first = valid.indexOf(true);

@@ -2,7 +2,7 @@ import type { ChatGeneration, LLMResult } from '@langchain/core/outputs';
 import { LlmError } from './errors.ts';
 
 /** One sampled answer, with the token data the server returned for it. */
-export interface Sample {
+export interface ModelSample {
   readonly text: string;
   readonly finishReason?: string;
   /** Completion token ids (vLLM with `return_token_ids`). */
@@ -22,10 +22,10 @@ export interface Usage {
 }
 
 /** A model's answer to one prompt: `n` samples, and what it cost. */
-export interface Completion {
+export interface ModelCompletion {
   /** The model name the server reports: the policy version. */
   readonly model: string;
-  readonly samples: readonly Sample[];
+  readonly samples: readonly ModelSample[];
   readonly promptTokenIds?: readonly number[];
   readonly usage?: Usage;
   /** From the first request to the answer, retries and waits included. */
@@ -54,7 +54,7 @@ const integers = (value: unknown): number[] | undefined =>
   Array.isArray(value) && value.every((x) => Number.isInteger(x)) ? (value as number[]) : undefined;
 const count = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
 
-function tokenData(logprobs: unknown, withIds: boolean, withTop: boolean): Pick<Sample, 'logprobs' | 'tokens' | 'topLogprobs'> {
+function tokenData(logprobs: unknown, withIds: boolean, withTop: boolean): Pick<ModelSample, 'logprobs' | 'tokens' | 'topLogprobs'> {
   const content = (logprobs as { content?: unknown } | undefined)?.content;
   if (!Array.isArray(content)) return {};
   const entries = content as RawTokenLogprob[];
@@ -70,11 +70,11 @@ function tokenData(logprobs: unknown, withIds: boolean, withTop: boolean): Pick<
  * from each generation, and from the raw response (kept with
  * `__includeRawResponse`) the model name, usage and vLLM's token ids.
  */
-export function readCompletion(result: LLMResult, requestedModel: string, withTop: boolean): Omit<Completion, 'latencyMs' | 'attempts' | 'failures'> {
+export function readCompletion(result: LLMResult, requestedModel: string, withTop: boolean): Omit<ModelCompletion, 'latencyMs' | 'attempts' | 'failures'> {
   const generations = (result.generations[0] ?? []) as ChatGeneration[];
   if (generations.length === 0) throw new LlmError('bad-response', `the server answered model "${requestedModel}" with no choices`, false);
   const raw = (generations[0].message?.additional_kwargs?.__raw_response ?? {}) as RawCompletion;
-  const samples = generations.map((generation, i): Sample => {
+  const samples = generations.map((generation, i): ModelSample => {
     const tokenIds = integers(raw.choices?.[i]?.token_ids);
     const finishReason = generation.generationInfo?.finish_reason;
     return {

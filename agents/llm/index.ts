@@ -1,7 +1,7 @@
 export { chooseSample, llmAgent, llmPolicy, type LlmAgentOptions } from './agent.ts';
 export type { ChatMessage } from './chat.ts';
-export { LlmClient, type CompleteOptions } from './client.ts';
-export type { Completion, Sample, Usage } from './completion.ts';
+export { LlmClient, type CompleteOptions } from './llm-client.ts';
+export type { ModelCompletion, ModelSample, Usage } from './completion.ts';
 export { classifyFailure, LlmError, type LlmFailure } from './errors.ts';
 export { COMPACT_GAME_PROMPTS, GamePrompter, SPIRAL_GAME_PROMPT, GAME_PROMPT_PLACEHOLDERS, type GamePromptText, type GamePrompts } from './game-prompt.ts';
 export { fitMeta, turnMeta } from './meta.ts';

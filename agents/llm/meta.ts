@@ -1,9 +1,10 @@
+import type { ModelSampleMeta, ModelTurnMeta } from '../../src/episodes/model-meta.ts';
 import { LIMITS } from '../../src/runtime/messages.ts';
 import type { ChatMessage } from './chat.ts';
-import type { Completion, Sample } from './completion.ts';
+import type { ModelCompletion, ModelSample } from './completion.ts';
 
 /** The played sample's token data, under the names an episode step uses. */
-function sampleFields(sample: Sample) {
+function sampleFields(sample: ModelSample): ModelSampleMeta {
   return {
     completion: sample.text,
     ...(sample.finishReason ? { finishReason: sample.finishReason } : {}),
@@ -21,7 +22,7 @@ function sampleFields(sample: Sample) {
  * the one played and, when the caller checked them, `valid` saying which
  * ones named a legal action.
  */
-export function turnMeta(messages: readonly ChatMessage[], completion: Completion, chosen: number, valid?: readonly boolean[]): Record<string, unknown> {
+export function turnMeta(messages: readonly ChatMessage[], completion: ModelCompletion, chosen: number, valid?: readonly boolean[]): ModelTurnMeta {
   const { samples } = completion;
   return {
     model: completion.model,
@@ -37,7 +38,7 @@ export function turnMeta(messages: readonly ChatMessage[], completion: Completio
 }
 
 /** Dropped first when meta would not fit in a protocol message: the bulkiest data that training needs least. */
-const DROP_ORDER = ['topLogprobs', 'samples', 'tokens', 'logprobs', 'completionTokenIds', 'promptTokenIds', 'messages', 'completion'] as const;
+const DROP_ORDER = ['topLogprobs', 'samples', 'tokens', 'logprobs', 'completionTokenIds', 'promptTokenIds', 'messages', 'completion'] as const satisfies readonly (keyof ModelTurnMeta)[];
 
 /**
  * An upper bound on the length of `value` as JSON (a character escapes to at

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../src/core/index.ts';
 import type { Player } from '../../src/runtime/agent.ts';
 import { llmAgent } from './agent.ts';
-import { LlmClient } from './client.ts';
+import { LlmClient } from './llm-client.ts';
 import { COMPACT_GAME_PROMPTS, type GamePrompts } from './game-prompt.ts';
 import { parseLlmSpec } from './options.ts';
 

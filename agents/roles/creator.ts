@@ -1,24 +1,6 @@
-import { ParseError } from '../../src/core/index.ts';
+import { ParseError, type CreatorInput, type CreatorOutput } from '../../src/core/index.ts';
 import { defineRole } from './role.ts';
 import { codeBlocks, shown } from './text.ts';
-
-export interface CreatorInput {
-  /** The task family, e.g. `sum`. */
-  readonly family: string;
-  /** What a task of the family asks and what its parameters mean. */
-  readonly description: string;
-  /** The parent task's integer parameters. */
-  readonly params: Readonly<Record<string, number>>;
-  /** Each parameter's inclusive [min, max]. */
-  readonly bounds?: Readonly<Record<string, readonly [number, number]>>;
-  /** How informative the parent was for the solver: best sampled reward minus the mean (0 when unmeasured). */
-  readonly informativeness: number;
-}
-
-export interface CreatorOutput {
-  /** The proposed child task's parameters (integers; names of the family's parameters). */
-  readonly params: Readonly<Record<string, number>>;
-}
 
 const MAX_PARAMS = 32;
 

@@ -1,17 +1,6 @@
-import { ParseError } from '../../src/core/index.ts';
+import { numberedSteps, ParseError, type CriticInput, type CriticOutput } from '../../src/core/index.ts';
 import { defineRole } from './role.ts';
-import { lastTag, numberedSteps, shown } from './text.ts';
-
-export interface CriticInput {
-  readonly problem: string;
-  readonly steps: readonly string[];
-  /** The step to judge, 1-based (default: the last). */
-  readonly step?: number;
-}
-
-export interface CriticOutput {
-  readonly verdict: 'correct' | 'incorrect';
-}
+import { lastTag, shown } from './text.ts';
 
 /** Judges one reasoning step (SPC's critic); answers `<Answer>Correct</Answer>` or `<Answer>Incorrect</Answer>`. */
 export const critic = defineRole<CriticInput, CriticOutput, 'problem' | 'steps' | 'step' | 'step_text'>({

@@ -1,28 +1,6 @@
-import { ParseError } from '../../src/core/index.ts';
+import { ParseError, type ProgramExample, type ProposerInput, type ProposerOutput } from '../../src/core/index.ts';
 import { defineRole } from './role.ts';
 import { codeBlocks } from './text.ts';
-
-export interface ProgramExample {
-  readonly program: string;
-  readonly input: string;
-  readonly output?: string;
-}
-
-export interface ProposerInput {
-  /** Default `python`. */
-  readonly language?: string;
-  /** Earlier tasks, as references to differ from. */
-  readonly examples?: readonly ProgramExample[];
-  /** What kind of task to propose and how to write the input (an environment's task type). */
-  readonly instructions?: string;
-}
-
-export interface ProposerOutput {
-  readonly program: string;
-  readonly input: string;
-  /** The program block's language, as its fence names it (may be empty). */
-  readonly language: string;
-}
 
 const formatExamples = (language: string, examples: readonly ProgramExample[] = []) =>
   examples.length === 0

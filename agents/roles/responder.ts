@@ -1,4 +1,4 @@
-import type { CompleteOptions, LlmClient } from '../llm/client.ts';
+import type { CompleteOptions, LlmClient } from '../llm/llm-client.ts';
 import { turnMeta } from '../llm/meta.ts';
 import type { Responder } from './role.ts';
 

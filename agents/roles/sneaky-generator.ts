@@ -1,21 +1,6 @@
-import { ParseError } from '../../src/core/index.ts';
+import { numberedSteps, ParseError, type SneakyInput, type SneakyOutput } from '../../src/core/index.ts';
 import { defineRole } from './role.ts';
-import { lastTag, numberedSteps, shown } from './text.ts';
-
-export interface SneakyInput {
-  readonly problem: string;
-  /** A correct solution, one entry per step. */
-  readonly steps: readonly string[];
-  /** The step to rewrite, 1-based. */
-  readonly step: number;
-}
-
-export interface SneakyOutput {
-  /** The rewritten, subtly wrong step. */
-  readonly step: string;
-  /** The kind of error it claims to have introduced. */
-  readonly errorType: string;
-}
+import { lastTag, shown } from './text.ts';
 
 const MAX_ERROR_TYPE = 200;
 

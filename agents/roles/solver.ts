@@ -1,14 +1,5 @@
-import { extractAnswer, ParseError } from '../../src/core/index.ts';
+import { extractAnswer, ParseError, type SolverInput, type SolverOutput } from '../../src/core/index.ts';
 import { defineRole } from './role.ts';
-
-export interface SolverInput {
-  readonly question: string;
-}
-
-export interface SolverOutput {
-  /** The final answer, as written in the last \boxed{} (or [...]). */
-  readonly answer: string;
-}
 
 /** Solves a task: reasons step by step and puts the final answer in \boxed{} (SPIRAL, Absolute Zero, SOAR's student). */
 export const solver = defineRole<SolverInput, SolverOutput, 'question'>({

@@ -1,22 +1,6 @@
-import { ParseError } from '../../src/core/index.ts';
+import { ParseError, type QuestionAnswer, type TeacherInput, type TeacherOutput } from '../../src/core/index.ts';
 import { defineRole } from './role.ts';
 import { shown, tagTokens } from './text.ts';
-
-export interface QuestionAnswer {
-  readonly question: string;
-  readonly answer: string;
-}
-
-export interface TeacherInput {
-  readonly topic: string;
-  readonly count: number;
-  /** Pairs to imitate (or to avoid repeating). */
-  readonly examples?: readonly QuestionAnswer[];
-}
-
-export interface TeacherOutput {
-  readonly pairs: readonly QuestionAnswer[];
-}
 
 const formatExamples = (examples: readonly QuestionAnswer[] = []) =>
   examples.length === 0 ? '' : `\nExamples:\n${examples.map((e) => `<question>${e.question}</question>\n<answer>${e.answer}</answer>`).join('\n')}\n`;

@@ -50,8 +50,5 @@ export function codeBlocks(text: string): CodeBlock[] {
   return blocks;
 }
 
-/** `Step 1: ...` lines, as the critic and the sneaky generator see a solution. */
-export const numberedSteps = (steps: readonly string[]): string => steps.map((s, i) => `Step ${i + 1}: ${s}`).join('\n');
-
 /** Quotes a piece of a reply in an error message, shortened. */
 export const shown = (text: string, max = 60): string => JSON.stringify(text.length > max ? `${text.slice(0, max)}...` : text);

@@ -1,5 +1,5 @@
 import { ConfigError, type Environment, type EnvironmentMatch, type Rng } from '../../src/core/index.ts';
-import type { EnvironmentEntry, EnvironmentOptions } from '../index.ts';
+import type { EnvironmentEntry, EnvironmentOptions } from '../entry.ts';
 import { checkOptions, numberOption } from '../options.ts';
 import { Executor, type ExecLimits } from './executor.ts';
 import { absoluteZeroGame, type AbsoluteZeroState } from './game.ts';

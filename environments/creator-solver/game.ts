@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { defineGame, type Game, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply, Rng } from '../../src/core/index.ts';
-import type { CreatorInput, CreatorOutput, SolverInput, SolverOutput } from '../../agents/roles/index.ts';
+import { type CreatorInput, type CreatorOutput, defineGame, type Game, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply, Rng, type SolverInput, type SolverOutput } from '../../src/core/index.ts';
 import { clampParams, type TaskFamily, type TaskParams } from './family.ts';
 import type { PoolEntry } from './pool.ts';
 import { creatorReward, solverReward } from './rewards.ts';

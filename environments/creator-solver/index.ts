@@ -1,5 +1,5 @@
 import { ConfigError, type Environment, type Game, type Rng } from '../../src/core/index.ts';
-import type { EnvironmentEntry, EnvironmentOptions } from '../index.ts';
+import type { EnvironmentEntry, EnvironmentOptions } from '../entry.ts';
 import { checkOptions, numberOption } from '../options.ts';
 import { FAMILIES } from './families.ts';
 import type { TaskFamily } from './family.ts';

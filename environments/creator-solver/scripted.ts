@@ -1,5 +1,4 @@
-import type { Rng } from '../../src/core/index.ts';
-import type { CreatorInput, CreatorOutput, SolverInput, SolverOutput } from '../../agents/roles/index.ts';
+import type { CreatorInput, CreatorOutput, Rng, SolverInput, SolverOutput } from '../../src/core/index.ts';
 import { FAMILIES, solveFromText } from './families.ts';
 
 /** The scripted creator: one random mutation operator applied to the parent's parameters. */

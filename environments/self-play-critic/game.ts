@@ -1,8 +1,5 @@
 import { z } from 'zod';
-import type { CriticInput, CriticOutput } from '../../agents/roles/critic.ts';
-import type { SneakyInput, SneakyOutput } from '../../agents/roles/sneaky-generator.ts';
-import { numberedSteps } from '../../agents/roles/text.ts';
-import { append, type ChanceOutcome, defineGame, type Game, type GameParams, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply, type Turn } from '../../src/core/index.ts';
+import { append, type ChanceOutcome, type CriticInput, type CriticOutput, defineGame, type Game, type GameParams, IllegalActionError, isMalformed, type Malformed, malformedTurn, numberedSteps, ParseError, parseRoleReply, type SneakyInput, type SneakyOutput, type Turn } from '../../src/core/index.ts';
 import type { Problem } from './problems.ts';
 import { confrontationReturns, judgeAttack, VOID_ATTACK_RETURNS, type AttackJudgment, type Branch, type Verdict } from './rules.ts';
 

@@ -1,7 +1,5 @@
-import type { CriticInput } from '../../agents/roles/critic.ts';
-import type { SneakyInput } from '../../agents/roles/sneaky-generator.ts';
-import { ConfigError, type Environment, type EnvironmentMatch, type Game } from '../../src/core/index.ts';
-import type { EnvironmentEntry, EnvironmentOptions } from '../index.ts';
+import { ConfigError, type Environment, type EnvironmentMatch, type Game, type CriticInput, type SneakyInput } from '../../src/core/index.ts';
+import type { EnvironmentEntry, EnvironmentOptions } from '../entry.ts';
 import { checkOptions, numberOption } from '../options.ts';
 import { createSpcGame, replay, SPC_ID, SPC_ROLES, type SpcAction, type SpcState } from './game.ts';
 import { makeProblem, MAX_LEVEL, MAX_STEPS, MIN_LEVEL, MIN_STEPS } from './problems.ts';

@@ -1,6 +1,4 @@
-import type { Rng } from '../../src/core/index.ts';
-import type { CriticInput, CriticOutput } from '../../agents/roles/critic.ts';
-import type { SneakyInput, SneakyOutput } from '../../agents/roles/sneaky-generator.ts';
+import type { CriticInput, CriticOutput, Rng, SneakyInput, SneakyOutput } from '../../src/core/index.ts';
 import { applyOp, type Op } from './problems.ts';
 import { lastNumber } from './rules.ts';
 

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { defineGame, type Game, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply, Rng } from '../../src/core/index.ts';
-import type { QuestionAnswer, TeacherInput, TeacherOutput } from '../../agents/roles/teacher.ts';
+import { defineGame, type Game, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply, type QuestionAnswer, Rng, type TeacherInput, type TeacherOutput } from '../../src/core/index.ts';
 import { checkPair, evaluateTeaching, trainingPairs, type Evaluation, type PairCheck } from './rules.ts';
 import type { HeldOutItem, Student } from './student.ts';
 

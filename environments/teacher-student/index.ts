@@ -1,6 +1,5 @@
-import { ConfigError, replay, type Environment, type EnvironmentMatch } from '../../src/core/index.ts';
-import type { QuestionAnswer } from '../../agents/roles/teacher.ts';
-import type { EnvironmentEntry, EnvironmentOptions } from '../index.ts';
+import { ConfigError, replay, type Environment, type EnvironmentMatch, type QuestionAnswer } from '../../src/core/index.ts';
+import type { EnvironmentEntry, EnvironmentOptions } from '../entry.ts';
 import { checkOptions, numberOption } from '../options.ts';
 import { teacherGame, type TeacherState } from './game.ts';
 import { heldOutSet, PromotionTracker } from './rules.ts';

@@ -1,5 +1,4 @@
-import { Rng } from '../../src/core/index.ts';
-import type { QuestionAnswer } from '../../agents/roles/teacher.ts';
+import { Rng, type QuestionAnswer } from '../../src/core/index.ts';
 import { generateProblem, readAnswer, readQuestion, SKILLS, type Skill } from './domain.ts';
 import type { HeldOutItem, Student, TrainingPair } from './student.ts';
 

@@ -1,5 +1,4 @@
-import type { Rng } from '../../src/core/index.ts';
-import type { QuestionAnswer, TeacherInput, TeacherOutput } from '../../agents/roles/teacher.ts';
+import type { QuestionAnswer, Rng, TeacherInput, TeacherOutput } from '../../src/core/index.ts';
 import { generateProblem, readQuestion, SKILLS } from './domain.ts';
 
 export interface ScriptedTeacherOptions {

@@ -32,11 +32,13 @@ export function moduleError(file: string, error: unknown, doing: string): Config
 /**
  * A game from a built-in id (`kuhn-poker:hands=3`) or from a module path
  * (`./my-game.ts`, optionally `./my-game.ts:size=4`): the module's default
- * export or first exported game, or a factory called with the parameters.
+ * export or first exported game, or a factory called with the parameters
+ * (the spec's, then `params`, as a tournament config gives them).
  */
-export async function loadGame(ref: string): Promise<Game> {
-  if (!looksLikePath(ref)) return createGame(ref);
-  const { kind: path, options } = parseSpec(ref);
+export async function loadGame(ref: string, params: Readonly<Record<string, unknown>> = {}): Promise<Game> {
+  if (!looksLikePath(ref)) return createGame(ref, { ...params });
+  const { kind: path, options: written } = parseSpec(ref);
+  const options = { ...written, ...params };
   const file = resolve(path);
   if (!existsSync(file)) throw new ConfigError(`no such file: ${file}`);
   if (file.endsWith('.json')) throw new ConfigError(`${file} is a JSON file: a game is a built-in id (selfplay games) or a .ts/.js module exporting one`);
@@ -55,7 +57,7 @@ export async function loadGame(ref: string): Promise<Game> {
     if (typeof candidate !== 'function') continue;
     let made: unknown;
     try {
-      made = (candidate as (params: Record<string, string>) => unknown)(options);
+      made = (candidate as (params: Readonly<Record<string, unknown>>) => unknown)(options);
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       throw moduleError(file, error, 'the game module failed making its game');

@@ -20,6 +20,7 @@ export async function buildProgram(argv: readonly string[], io: CliIO, setExit: 
     .description('Multi-agent self-play: define games, property-test their rules, play, analyse and train.')
     .version(packageVersion(), '-V, --version', 'print the version of selfplay')
     .showHelpAfterError()
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   const name = commandNamed(argv);

@@ -1,7 +1,10 @@
 import type { GameParams } from '../core/index.ts';
-import type { Outcome } from '../runtime/messages.ts';
 
 export const EPISODE_SCHEMA = 1;
+
+/** How a match ended: its end message and its episode say the same. */
+export const OUTCOMES = ['normal', 'forfeit', 'timeout', 'truncated', 'error'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
 
 /** Who sat where in a match. */
 export interface EpisodePlayer {

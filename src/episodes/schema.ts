@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { OUTCOMES } from '../runtime/messages.ts';
-import { EPISODE_SCHEMA, type Episode } from './episode.ts';
+import { EPISODE_SCHEMA, OUTCOMES, type Episode } from './episode.ts';
 import { EpisodeError } from './errors.ts';
 import { findNonJson } from './json-data.ts';
 

@@ -1,6 +1,7 @@
 import { defer, mergeMap, Observable, range } from 'rxjs';
 import { ConfigError, Rng, type Environment } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
+import { readModelMeta } from '../episodes/model-meta.ts';
 import type { Player } from './agent.ts';
 import type { InvalidMovePolicy } from './invalid-moves.ts';
 import { playMatch } from './referee.ts';
@@ -50,7 +51,7 @@ export function runEnvironment(options: EnvironmentRunOptions): Observable<Episo
         timing: options.timing,
         signal: controller.signal,
       });
-      const replies = episode.steps.filter((s) => s.valid).map((s) => (typeof s.meta?.completion === 'string' ? s.meta.completion : undefined));
+      const replies = episode.steps.filter((s) => s.valid).map((s) => readModelMeta(s.meta, ['completion']).completion);
       environment.record({ game, history: episode.history, returns: episode.returns, outcome: episode.outcome, replies });
       return episode;
     };

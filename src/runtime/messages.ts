@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ProtocolError } from '../core/index.ts';
+import { OUTCOMES } from '../episodes/episode.ts';
 import { findNonJson } from '../episodes/json-data.ts';
 
 /**
@@ -67,8 +68,8 @@ export const eventMessage = z.object({
   action: text.optional(),
 });
 
-export const OUTCOMES = ['normal', 'forfeit', 'timeout', 'truncated', 'error'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
+// The episode's vocabulary, named here too: the end message carries it.
+export { OUTCOMES, type Outcome } from '../episodes/episode.ts';
 
 export const endMessage = z.object({
   type: z.literal('end'),

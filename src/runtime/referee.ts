@@ -1,6 +1,7 @@
 import { Subject } from 'rxjs';
 import { IllegalActionError, ParseError, Rng, sameAction, sampleChance, type Game } from '../core/index.ts';
-import { EPISODE_SCHEMA, type Episode, type EpisodeStep } from '../episodes/episode.ts';
+import { buildEpisode } from '../episodes/build.ts';
+import type { Episode, EpisodeStep } from '../episodes/episode.ts';
 import type { Player } from './agent.ts';
 import { INVALID_MOVE_PRESETS, type InvalidMovePolicy } from './invalid-moves.ts';
 import { Mailbox, type Reply } from './mailbox.ts';
@@ -236,20 +237,16 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
       ending = { outcome: 'error', returns: players.map(() => 0), reason: `the referee failed: ${errorText(error)}` };
     }
     broadcast({ type: 'end', v: PROTOCOL_VERSION, matchId, returns: [...ending.returns], outcome: ending.outcome, ...(ending.reason ? { reason: ending.reason } : {}) });
-    return {
-      schema: EPISODE_SCHEMA,
+    return buildEpisode({
       id: matchId,
-      game: { id: game.id, params: game.params },
+      game,
       seed,
       players: players.map((p, seat) => ({ seat, name: p.name, ...(p.role ? { role: p.role } : {}), ...(p.policy ? { policy: p.policy } : {}) })),
       steps,
       history,
-      returns: [...ending.returns],
-      outcome: ending.outcome,
-      ...(ending.reason ? { reason: ending.reason } : {}),
-      ...(ending.offender === undefined ? {} : { offender: ending.offender }),
+      ...ending,
       ...(startedAt ? { startedAt, durationMs: Math.round((performance.now() - clockStart) * 1000) / 1000 } : {}),
-    };
+    });
   } finally {
     stopListening?.();
     for (const inbox of inboxes) inbox.complete();

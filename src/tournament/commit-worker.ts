@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { workerData, type MessagePort } from 'node:worker_threads';
-import { LiveRatings } from './ratings/live.ts';
-import { configure, readRatings, storeWrites, type Durability, type QueuedWrite, type RatingRow } from './store-writes.ts';
+import { LiveRatings, type RatingRow } from './ratings/live.ts';
+import { configure, readRatings, storeWrites, type Durability, type QueuedWrite } from './store-writes.ts';
 import { yieldToServing, type ThreadData } from './worker-threads.ts';
 
 /**

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { createGame } from '../../games/index.ts';
-import { ConfigError, type Game } from '../core/index.ts';
+import { ConfigError, type Game, type GameParams } from '../core/index.ts';
 import { parseInvalidMovePolicy } from '../runtime/invalid-moves.ts';
 import { agentName } from './protocol.ts';
 
@@ -21,7 +20,7 @@ const format = z.preprocess((value) => (typeof value === 'string' ? { type: valu
 export const tournamentConfigSchema = z
   .strictObject({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a tournament name is 1-64 letters, digits, "_", "." or "-"'),
-    /** A built-in game id, optionally with parameters: `kuhn-poker`, `connect-four:rows=5`. */
+    /** The game, as the server's GameResolver reads it: `kuhn-poker`, `kuhn-poker:hands=3`, or for the CLI a module path, `./my-game.ts`. */
     game: z.string().min(1),
     params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
     format,
@@ -68,12 +67,22 @@ function describe(error: z.ZodError): string {
   return error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ');
 }
 
-export function parseTournamentConfig(value: unknown, source = 'tournament config'): TournamentConfig {
+/**
+ * Builds the game a tournament config names, from its `game` and its
+ * `params` (which the resolver must apply). Servers get their games from
+ * their caller this way, never from the built-in games themselves:
+ * `createGame` from selfplay/games builds those, a loader of module files
+ * any other.
+ */
+export type GameResolver = (ref: string, params: GameParams) => Game | Promise<Game>;
+
+/** Checks a tournament config, its game included (resolved with `resolveGame`); returns it with its defaults filled in. */
+export async function parseTournamentConfig(value: unknown, resolveGame: GameResolver, source = 'tournament config'): Promise<TournamentConfig> {
   const result = tournamentConfigSchema.safeParse(value);
   if (!result.success) throw new ConfigError(`${source}: ${describe(result.error)}`);
   try {
     parseInvalidMovePolicy(result.data.invalidMoves);
-    tournamentGame(result.data);
+    await tournamentGame(result.data, resolveGame);
   } catch (error) {
     // Say which file: a server may be given several.
     if (error instanceof ConfigError) throw new ConfigError(`${source}: ${error.message}`);
@@ -82,7 +91,7 @@ export function parseTournamentConfig(value: unknown, source = 'tournament confi
   return result.data;
 }
 
-export function loadTournamentConfig(path: string): TournamentConfig {
+export async function loadTournamentConfig(path: string, resolveGame: GameResolver): Promise<TournamentConfig> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -95,11 +104,12 @@ export function loadTournamentConfig(path: string): TournamentConfig {
   } catch (error) {
     throw new ConfigError(`tournament config ${path} is not JSON: ${(error as Error).message}`);
   }
-  return parseTournamentConfig(value, path);
+  return parseTournamentConfig(value, resolveGame, path);
 }
 
-export function tournamentGame(config: TournamentConfig): Game {
-  const game = createGame(config.game, config.params);
+/** The game a tournament plays, which must seat two. */
+export async function tournamentGame(config: TournamentConfig, resolveGame: GameResolver): Promise<Game> {
+  const game = await resolveGame(config.game, config.params);
   if (game.seats !== 2) throw new ConfigError(`tournament ${config.name}: ${game.id} has ${game.seats} seats; tournaments pair two agents per match`);
   return game;
 }

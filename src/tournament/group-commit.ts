@@ -1,7 +1,8 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import type { CommitBatch, CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.ts';
-import type { Durability, QueuedWrite, RatingRow } from './store-writes.ts';
-import { startThread, threadErrorText } from './worker-threads.ts';
+import type { RatingRow } from './ratings/live.ts';
+import type { Durability, QueuedWrite } from './store-writes.ts';
+import { siblingModule, startThread, threadErrorText } from './worker-threads.ts';
 
 /**
  * Writes wait up to this long to share a transaction: each commit writes
@@ -112,7 +113,7 @@ export class GroupCommitter {
     const { port1, port2 } = new MessageChannel();
     const closed = new Int32Array(new SharedArrayBuffer(4));
     const data: Omit<CommitWorkerData, 'entry'> = { path: this.path, durability: this.durability, port: port2, closed };
-    const worker = startThread(new URL('./commit-worker.ts', import.meta.url), data, [port2]);
+    const worker = startThread(siblingModule('commit-worker', import.meta.url), data, [port2]);
     worker.unref();
     let ready!: () => void;
     let failed!: (error: Error) => void;

@@ -1,5 +1,5 @@
-export { agentUrl, connect, type AgentSource, type ClientStatus, type ConnectOptions, type RemoteClient } from './client.ts';
-export { loadTournamentConfig, parseTournamentConfig, tournamentConfigSchema, type ResolvedConfig, type TournamentConfig, type TournamentConfigInput } from './config.ts';
+export { agentUrl, connect, type AgentSource, type ClientStatus, type ConnectOptions, type RemoteClient } from './connector.ts';
+export { loadTournamentConfig, parseTournamentConfig, tournamentConfigSchema, type GameResolver, type ResolvedConfig, type TournamentConfig, type TournamentConfigInput } from './config.ts';
 export { seatScores, type PlannedMatch } from './formats.ts';
 export { CLOSE_CODES, ERROR_CODES, helloMessage, welcomeMessage, type HelloMessage, type WelcomeMessage } from './protocol.ts';
 export { addGame, ELO_PER_LOG, emptyTable, fitBradleyTerry, type FitOptions, type PairTable } from './ratings/bradley-terry.ts';

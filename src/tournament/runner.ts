@@ -4,7 +4,6 @@ import type { Episode, EpisodeStep } from '../episodes/index.ts';
 import { parseInvalidMovePolicy, type InvalidMovePolicy } from '../runtime/invalid-moves.ts';
 import { PROTOCOL_VERSION, type EventMessage } from '../runtime/messages.ts';
 import { playMatch } from '../runtime/referee.ts';
-import { tournamentGame } from './config.ts';
 import { ladderPairing, plan, seatScores, type FinishedMatch, type PlannedMatch } from './formats.ts';
 import type { LiveRatings } from './ratings/live.ts';
 import type { AgentSession, Disconnect, SessionRegistry } from './sessions.ts';
@@ -66,7 +65,6 @@ export function withDisconnects(episode: Episode, logs: readonly (readonly Disco
  * they are replayed.
  */
 export class TournamentRunner {
-  private readonly game: Game;
   private readonly invalidMoves: InvalidMovePolicy;
   /** Matches being played or committed. */
   private readonly running = new Map<string, Promise<void>>();
@@ -105,9 +103,10 @@ export class TournamentRunner {
 
   constructor(
     readonly tournament: TournamentRow,
+    /** The tournament's game, from the server's caller. */
+    private readonly game: Game,
     private readonly context: RunnerContext,
   ) {
-    this.game = tournamentGame(tournament.config);
     this.invalidMoves = parseInvalidMovePolicy(tournament.config.invalidMoves);
     this.remembers = tournament.config.format.type !== 'ladder';
     const { store } = context;

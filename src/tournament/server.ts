@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ConfigError } from '../core/index.ts';
+import { ConfigError, type Game } from '../core/index.ts';
 import { serveAgentSocket, identifyFromHeaders, DEFAULT_LIMITS, type ConnectionLimits } from './agent-socket.ts';
-import { parseTournamentConfig, resolveConfig, type TournamentConfigInput } from './config.ts';
+import { parseTournamentConfig, resolveConfig, tournamentGame, type GameResolver, type TournamentConfigInput } from './config.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { BAD_TARGET, handleHttp, requestUrl, type MatchProgress } from './http.ts';
 import { CLOSE_CODES } from './protocol.ts';
@@ -25,6 +25,8 @@ export interface ServerOptions {
   readonly host?: string;
   /** Tournaments to create (if new) and run, besides the unfinished ones already in the database. */
   readonly tournaments?: readonly TournamentConfigInput[];
+  /** Builds the game each tournament names (`createGame` from selfplay/games plays the built-in ones). */
+  readonly games: GameResolver;
   /** Origins (scheme://host[:port]) whose pages may open WebSockets, besides the server's own. */
   readonly origins?: readonly string[];
   /** Ping interval; a connection that misses one pong is closed (default 10 s). */
@@ -102,10 +104,11 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const store = new Store(options.db, options.durability);
   let running: TournamentRow[];
+  let games: Game[];
   try {
     const registered = store.agents().map((a) => a.name);
     for (const input of options.tournaments ?? []) {
-      const config = parseTournamentConfig(input);
+      const config = await parseTournamentConfig(input, options.games);
       const stored = store.tournament(config.name);
       // A config without `agents` means those registered when the tournament was created: served
       // again after more agents were added, it is the same tournament.
@@ -113,6 +116,7 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
       if (tournament.status === 'finished') log(`tournament ${tournament.name} finished on ${tournament.finishedAt}; nothing left to play (give a new one another name)`);
     }
     running = store.tournaments().filter((t) => t.status === 'running');
+    games = await Promise.all(running.map((t) => tournamentGame(t.config, options.games)));
     // The writer thread (about 70 MB) is only needed while a tournament runs.
     if (running.length > 0) await store.openWriter();
   } catch (error) {
@@ -124,7 +128,7 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   const ratings = new LiveRatings(store.ratings());
   const spectators = new SpectatorHub(() => ratings.rows());
   const leaderboard = new Leaderboard(options.db, { samples: options.bootstrapSamples });
-  const runners = running.map((t) => new TournamentRunner(t, { store, registry, ratings, spectators, log }));
+  const runners = running.map((t, i) => new TournamentRunner(t, games[i], { store, registry, ratings, spectators, log }));
 
   const agents = new WebSocketServer({
     noServer: true,

@@ -2,13 +2,7 @@ import type Database from 'better-sqlite3';
 import { msgpackPackr } from '../episodes/codec.ts';
 import type { Episode } from '../episodes/index.ts';
 import type { PlannedMatch } from './formats.ts';
-import type { LiveRatings } from './ratings/live.ts';
-
-/** Who played a seat: agent name and the policy version it announced. */
-export interface Contestant {
-  readonly agent: string;
-  readonly version: string;
-}
+import type { Contestant, LiveRatings, RatingRow } from './ratings/live.ts';
 
 export interface ResultRow {
   readonly matchId: string;
@@ -20,18 +14,12 @@ export interface ResultRow {
   readonly finishedAt: string;
 }
 
-export interface RatingRow extends Contestant {
-  readonly mu: number;
-  readonly sigma: number;
-  readonly games: number;
-}
-
 /**
  * What one finished match writes, all in one transaction: its result, its
  * episode, and, when it has `scores` (1 win, 0.5 draw, 0 loss per seat), its
  * players' live ratings updated from them.
  */
-export interface Completion {
+export interface MatchCompletion {
   readonly result: ResultRow;
   readonly episode: Episode;
   readonly scores?: readonly number[];
@@ -46,7 +34,7 @@ export interface TournamentRef {
 }
 
 /** A write that waits for the next group commit. */
-export type QueuedWrite = { readonly kind: 'complete'; readonly completion: Completion } | { readonly kind: 'plan'; readonly tournament: TournamentRef; readonly matches: readonly PlannedMatch[] };
+export type QueuedWrite = { readonly kind: 'complete'; readonly completion: MatchCompletion } | { readonly kind: 'plan'; readonly tournament: TournamentRef; readonly matches: readonly PlannedMatch[] };
 
 export const matchId = (tournament: string, key: string) => `${tournament}:${key}`;
 
@@ -111,7 +99,7 @@ export function storeWrites(db: Database.Database, ratings?: LiveRatings) {
     for (const m of matches) s.planMatch.run(matchId(tournament.name, m.key), tournament.id, m.key, m.round, JSON.stringify(m.seats), m.seed);
   };
   /** Records a finished match (its episode checked with checkBuiltEpisode); returns its players' new ratings. */
-  const complete = ({ result, episode, scores, planned }: Completion): RatingRow[] => {
+  const complete = ({ result, episode, scores, planned }: MatchCompletion): RatingRow[] => {
     if (planned) plan(planned.tournament, [planned.match]);
     if (s.matchDone.run(result.matchId).changes !== 1) throw new Error(`match ${result.matchId} is not a pending match; a result is never recorded twice`);
     s.insertResult.run(result.matchId, result.tournamentId, JSON.stringify(result.players), JSON.stringify(result.returns), result.outcome, result.reason ?? null, result.finishedAt);

@@ -5,10 +5,12 @@ import { decodeEpisode, type Episode } from '../episodes/index.ts';
 import type { ResolvedConfig } from './config.ts';
 import type { PlannedMatch } from './formats.ts';
 import { GroupCommitter } from './group-commit.ts';
-import { configure, readRatings, readRecentResults, readResults, storeWrites, toResult, type Completion, type Contestant, type Durability, type RatingRow, type ResultRow } from './store-writes.ts';
+import type { RatingRow } from './ratings/live.ts';
+import { configure, readRatings, readRecentResults, readResults, storeWrites, toResult, type Durability, type MatchCompletion, type ResultRow } from './store-writes.ts';
 import { hashToken, newToken } from './tokens.ts';
 
-export { matchId, type Completion, type Contestant, type Durability, type RatingRow, type ResultRow } from './store-writes.ts';
+export type { Contestant, RatingRow } from './ratings/live.ts';
+export { matchId, type Durability, type MatchCompletion, type ResultRow } from './store-writes.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS agents (
@@ -232,7 +234,7 @@ export class Store {
    * one a referee built (only its JSON-ness is checked); rejects with an
    * EpisodeError when it cannot be stored.
    */
-  async complete(completion: Completion): Promise<readonly RatingRow[]> {
+  async complete(completion: MatchCompletion): Promise<readonly RatingRow[]> {
     checkBuiltEpisode(completion.episode);
     return this.committer.write({ kind: 'complete', completion });
   }

@@ -9,7 +9,15 @@ export interface ThreadData {
   readonly entry: string;
 }
 
-/** A worker thread running the TypeScript module `module` (a file URL) with `data` as its workerData. */
+/**
+ * The module `name` beside the module at `base` (an import.meta.url): its
+ * TypeScript in a checkout, its JavaScript in the build.
+ */
+export function siblingModule(name: string, base: string): URL {
+  return new URL(`./${name}${base.slice(base.lastIndexOf('.'))}`, base);
+}
+
+/** A worker thread running the module `module` (a file URL) with `data` as its workerData. */
 export function startThread<T extends object>(module: URL, data: T, transferList: readonly TransferListItem[] = []): Worker {
   return new Worker(ENTRY, { workerData: { entry: module.href, ...data } satisfies ThreadData, transferList: [...transferList] });
 }

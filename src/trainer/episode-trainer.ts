@@ -1,6 +1,7 @@
 import { Subject } from 'rxjs';
 import { ConfigError } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
+import { readModelMeta } from '../episodes/model-meta.ts';
 import { groupNormalizedAdvantages, grpoAdvantages, RoleBaselines, rlooAdvantages } from './advantages.ts';
 import { ALGORITHMS } from './fast-loop.ts';
 import type { Game } from '../core/index.ts';
@@ -11,15 +12,12 @@ import type { Sample } from './samples.ts';
 export const EPISODE_ALGORITHMS = [...ALGORITHMS, 'trr++'] as const;
 export type EpisodeAlgorithm = (typeof EPISODE_ALGORITHMS)[number];
 
-const isIntegers = (value: unknown): value is number[] => Array.isArray(value) && value.every(Number.isInteger);
+const TOKEN_FIELDS = ['promptTokenIds', 'completionTokenIds', 'logprobs'] as const;
 
-/** The token data a language-model turn recorded (see the llm agent's meta), when it is all there and consistent. */
-function tokensOf(meta: Readonly<Record<string, unknown>> | undefined): Pick<Sample, 'tokens'> {
-  const prompt = meta?.promptTokenIds;
-  const completion = meta?.completionTokenIds;
-  const logprobs = meta?.logprobs;
-  if (!isIntegers(prompt) || !isIntegers(completion) || !Array.isArray(logprobs) || logprobs.length !== completion.length) return {};
-  if (!logprobs.every((l) => typeof l === 'number' && Number.isFinite(l))) return {};
+/** The token data a language-model turn recorded (see ModelTurnMeta), when it is all there and consistent. */
+function tokensOf(meta: unknown): Pick<Sample, 'tokens'> {
+  const { promptTokenIds: prompt, completionTokenIds: completion, logprobs } = readModelMeta(meta, TOKEN_FIELDS);
+  if (!prompt || !completion || !logprobs || logprobs.length !== completion.length) return {};
   return { tokens: { prompt, completion, logprobs } };
 }
 

@@ -1,6 +1,7 @@
 import { CHANCE, TERMINAL, type CompiledGame } from '../analysis/compile.ts';
 import type { Game, Rng } from '../core/index.ts';
-import { EPISODE_SCHEMA, type Episode, type EpisodeStep } from '../episodes/episode.ts';
+import { buildEpisode } from '../episodes/build.ts';
+import type { Episode, EpisodeStep } from '../episodes/episode.ts';
 import type { SampleBatch } from './samples.ts';
 
 /**
@@ -72,15 +73,5 @@ export function episodeFromPath(
     state = game.apply(state, action);
     node = child;
   }
-  return {
-    schema: EPISODE_SCHEMA,
-    id: info.id,
-    game: { id: game.id, params: game.params },
-    seed: info.seed,
-    players: info.players,
-    steps,
-    history,
-    returns: [...game.returns(state)],
-    outcome: 'normal',
-  };
+  return buildEpisode({ ...info, game, steps, history, returns: game.returns(state), outcome: 'normal' });
 }

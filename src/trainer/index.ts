@@ -1,9 +1,11 @@
 export * from './advantages.ts';
 export type { BackendMetrics, LocalPolicyBackend, PolicyBackend, PolicyChoice } from './backend.ts';
-export { connectTrainer, type Ack, type TrainerClient } from './client.ts';
+export { connectTrainer, type Ack, type TrainerClient } from './trainer-client.ts';
 export { EPISODE_ALGORITHMS, EpisodeTrainer, type EpisodeAlgorithm, type EpisodeTrainerOptions, type IngestResult, type TrainerStats } from './episode-trainer.ts';
 export { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type FastTrainOptions, type OpponentRule, type TrainMetrics } from './fast-loop.ts';
 export { episodeFromPath, playCompiled } from './fast-play.ts';
+export { HostedPolicyBackend, trainItem, type HostedBackendOptions, type HostedMetrics } from './hosted-backend.ts';
+export { LEARNER, playHosted, trainHosted, type HostedIteration, type HostedPlayOptions, type HostedTrainingOptions } from './hosted-loop.ts';
 export { learnerPlayer } from './learner-player.ts';
 export { renderReport, type ReportInput } from './report.ts';
 export { SampleBatch, type Sample } from './samples.ts';

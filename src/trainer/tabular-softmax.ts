@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { compile, type CompiledGame } from '../analysis/compile.ts';
 import { policyFromStrategy, normalizeStrategy } from '../analysis/strategy.ts';
-import type { TabularPolicy } from '../analysis/policy.ts';
-import { ConfigError, type Game, type Rng } from '../core/index.ts';
+import { ConfigError, type Game, type Rng, type TabularPolicy } from '../core/index.ts';
 import type { LocalPolicyBackend, PolicyChoice } from './backend.ts';
 import { SampleBatch, type Sample } from './samples.ts';
 

@@ -7,13 +7,14 @@ import { chooseSample } from '../../agents/llm/agent.ts';
 import { classifyFailure, LlmError } from '../../agents/llm/errors.ts';
 import { GamePrompter } from '../../agents/llm/game-prompt.ts';
 import { Limiter } from '../../agents/llm/limiter.ts';
-import { fitMeta } from '../../agents/llm/meta.ts';
+import { fitMeta, turnMeta } from '../../agents/llm/meta.ts';
 import { DEFAULT_BASE_URL, parseLlmSpec, resolveLlmOptions } from '../../agents/llm/options.ts';
 import { backoffDelay, withRetries } from '../../agents/llm/retry.ts';
 import { readPromptFile } from '../../agents/llm/spec.ts';
 import { compileTemplate } from '../../agents/llm/template.ts';
 import { readValidActions, validActionsLine } from '../../agents/llm/valid-actions.ts';
 import { ConfigError } from '../../src/core/index.ts';
+import { readModelMeta } from '../../src/episodes/index.ts';
 import { PROTOCOL_VERSION, type StartMessage, type TurnMessage } from '../../src/runtime/index.ts';
 
 const start: StartMessage = { type: 'start', v: PROTOCOL_VERSION, matchId: 'm', game: 'kuhn-poker', params: {}, seat: 1, seats: 2, seed: 0, rules: 'RULES' };
@@ -177,6 +178,33 @@ describe('meta size', () => {
     expect(Object.keys(fitted)).toEqual(['model', 'messages', 'completion', 'logprobs', 'omitted']);
     expect(fitted.omitted).toEqual({ fields: ['topLogprobs', 'samples'], reason: "the turn's data was larger than the 400-byte limit on meta" });
     expect(JSON.stringify(fitted).length).toBeLessThanOrEqual(400);
+  });
+});
+
+describe('model meta', () => {
+  const completion = {
+    model: 'tiny@3',
+    samples: [{ text: '[bet]', finishReason: 'stop', tokenIds: [7, 8], logprobs: [-0.5, -0.25] }, { text: '[fold]' }],
+    promptTokenIds: [1, 2, 3],
+    usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 },
+    latencyMs: 12.5,
+    attempts: 2,
+    failures: ['timeout'],
+  };
+
+  it('reads back every field a turn writes, trimmed to fit or not', () => {
+    const meta = turnMeta([{ role: 'user', content: 'OBS' }], completion, 0, [true, false]);
+    expect(readModelMeta(JSON.parse(JSON.stringify(meta)))).toEqual(meta);
+    const fitted = fitMeta(meta, 300);
+    expect(fitted.omitted).toBeDefined();
+    expect(readModelMeta(fitted)).toEqual(fitted);
+  });
+
+  it('leaves out fields of the wrong type, and reads only the fields asked for', () => {
+    const meta = { model: 3, completion: 'x', completionTokenIds: [1.5], logprobs: [-1, null], promptTokenIds: [4] };
+    expect(readModelMeta(meta)).toEqual({ completion: 'x', promptTokenIds: [4] });
+    expect(readModelMeta(meta, ['completion'])).toEqual({ completion: 'x' });
+    expect(readModelMeta(undefined)).toEqual({});
   });
 });
 

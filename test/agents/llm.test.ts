@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createPlayer } from '../../agents/index.ts';
 import { llmAgent } from '../../agents/llm/agent.ts';
 import type { ChatMessage } from '../../agents/llm/chat.ts';
-import { LlmClient } from '../../agents/llm/client.ts';
+import { LlmClient } from '../../agents/llm/llm-client.ts';
 import { resolveLlmOptions, type LlmOptions } from '../../agents/llm/options.ts';
 import { startLlmStub, type LlmStub, type LlmStubOptions, type StubRequest } from '../../agents/llm/stub/server.ts';
 import { tokenId, tokenize } from '../../agents/llm/stub/tokens.ts';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LlmClient } from '../../agents/llm/client.ts';
+import { LlmClient } from '../../agents/llm/llm-client.ts';
 import { resolveLlmOptions } from '../../agents/llm/options.ts';
 import { startLlmStub, type LlmStub } from '../../agents/llm/stub/server.ts';
 import { ask, critic, modelResponder, proposer, roles, sneakyGenerator, solver, teacher, type Role } from '../../agents/roles/index.ts';

@@ -1,21 +1,17 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packAndInstall } from './install.ts';
 
 // The package as a user gets it: `npm pack` (which builds dist/), installed into a project of
 // its own outside this checkout, used from plain JavaScript, TypeScript and its command line.
-const ROOT = resolve('.');
-const require = createRequire(import.meta.url);
-const versionOf = (name: string) => (require(`${name}/package.json`) as { version: string }).version;
-
 let work: string;
 let project: string;
 
 function run(command: string, args: string[], cwd: string) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8' });
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 
@@ -23,13 +19,9 @@ const USER_GAME = readFileSync('test/cli/fixtures/countdown.ts', 'utf8').replace
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'selfplay-pack-'));
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })) as { filename: string; size: number; unpackedSize: number }[];
-  console.log(`npm pack: ${packed[0].filename}, ${(packed[0].size / 1024).toFixed(0)} kB packed, ${(packed[0].unpackedSize / 1024).toFixed(0)} kB unpacked`);
-  project = join(work, 'project');
-  mkdirSync(project);
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-games', private: true, type: 'module' }));
-  const installed = run('npm', ['install', '--prefer-offline', join(work, packed[0].filename), `typescript@${versionOf('typescript')}`, `@types/node@${versionOf('@types/node')}`], project);
-  expect(installed.code, installed.err).toBe(0);
+  const installed = packAndInstall(work, { scripts: false });
+  console.log(`npm pack: ${(installed.size / 1024).toFixed(0)} kB packed, ${(installed.unpackedSize / 1024).toFixed(0)} kB unpacked`);
+  project = installed.project;
   writeFileSync(join(project, 'game.ts'), USER_GAME);
 }, 300_000);
 

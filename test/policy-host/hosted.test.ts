@@ -3,14 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPlayer } from '../../agents/index.ts';
-import { HostedPolicyBackend, PolicyHostClient, PolicyHostError, playHosted, startPolicyHost, trainHosted, VllmAdapters, type PolicyHostProcess } from '../../agents/hosted/index.ts';
-import { LlmClient } from '../../agents/llm/client.ts';
+import { PolicyHostClient, PolicyHostError, startPolicyHost, VllmAdapters, type PolicyHostProcess } from '../../agents/hosted/index.ts';
+import { LlmClient } from '../../agents/llm/llm-client.ts';
 import { resolveLlmOptions } from '../../agents/llm/options.ts';
 import { startLlmStub } from '../../agents/llm/stub/server.ts';
 import { kuhnPoker } from '../../games/index.ts';
 import { ConfigError } from '../../src/core/index.ts';
 import type { Episode } from '../../src/episodes/episode.ts';
 import { EpisodeTrainer } from '../../src/trainer/episode-trainer.ts';
+import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
+import { playHosted, trainHosted } from '../../src/trainer/hosted-loop.ts';
 import { runCli } from '../cli/run-cli.ts';
 
 /** Debian's python3-torch installs for the system Python. */

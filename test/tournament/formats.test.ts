@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseTournamentConfig, type ResolvedConfig } from '../../src/tournament/config.ts';
+import { createGame } from '../../games/index.ts';
+import { parseTournamentConfig, tournamentConfigSchema, type ResolvedConfig } from '../../src/tournament/config.ts';
 import { ladderPairing, plan, seatScores, type FinishedMatch, type PlannedMatch } from '../../src/tournament/formats.ts';
 
 const agents = (n: number) => Array.from({ length: n }, (_, i) => `a${i}`);
-const config = (raw: Record<string, unknown>, n: number): ResolvedConfig => ({ ...parseTournamentConfig({ name: 't', game: 'kuhn-poker', ...raw }), agents: agents(n) });
+const config = (raw: Record<string, unknown>, n: number): ResolvedConfig => ({ ...tournamentConfigSchema.parse({ name: 't', game: 'kuhn-poker', ...raw }), agents: agents(n) });
 const pairOf = (m: PlannedMatch) => [...m.seats].sort().join('-');
 
 describe('round-robin', () => {
@@ -37,11 +38,12 @@ describe('round-robin', () => {
     expect(new Set(matches.filter((m) => m.key.endsWith(':0')).map((m) => m.seed)).size).toBe(3);
   });
 
-  it('refuses paired seeds without seat swapping or with an odd number of games', () => {
-    expect(() => parseTournamentConfig({ name: 't', game: 'kuhn-poker', format: 'round-robin', pairedSeeds: true, swapSeats: false })).toThrow(/swapSeats/);
-    expect(() => parseTournamentConfig({ name: 't', game: 'kuhn-poker', format: 'round-robin', pairedSeeds: true, gamesPerPairing: 3 })).toThrow(/even/);
-    expect(() => parseTournamentConfig({ name: 't', game: 'kuhn-poker', format: 'knockout' })).toThrow(/format/);
-    expect(() => parseTournamentConfig({ name: 't', game: 'kuhn-poker', format: 'round-robin', invalidMoves: 'lenient' })).toThrow(/invalid-move policy/);
+  it('refuses paired seeds without seat swapping or with an odd number of games', async () => {
+    const parse = (raw: Record<string, unknown>) => parseTournamentConfig({ name: 't', game: 'kuhn-poker', ...raw }, createGame);
+    await expect(parse({ format: 'round-robin', pairedSeeds: true, swapSeats: false })).rejects.toThrow(/swapSeats/);
+    await expect(parse({ format: 'round-robin', pairedSeeds: true, gamesPerPairing: 3 })).rejects.toThrow(/even/);
+    await expect(parse({ format: 'knockout' })).rejects.toThrow(/format/);
+    await expect(parse({ format: 'round-robin', invalidMoves: 'lenient' })).rejects.toThrow(/invalid-move policy/);
   });
 });
 

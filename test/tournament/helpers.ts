@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
+import { createGame } from '../../games/index.ts';
 import { startServer, Store, type ServerOptions, type TournamentServer } from '../../src/tournament/index.ts';
 
 /** A fresh database path in its own temporary folder; `remove()` deletes the folder. */
@@ -27,11 +28,11 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** A server on 127.0.0.1 and a free port, over a fresh database with the given agents. */
+/** A server on 127.0.0.1 and a free port, over a fresh database with the given agents, playing the built-in games. */
 export async function testServer(agents: readonly string[], options: Partial<ServerOptions> = {}): Promise<TestServer> {
   const db = tempDb();
   const tokens = addAgents(db.path, agents);
-  const server = await startServer({ db: db.path, port: 0, host: '127.0.0.1', log: () => undefined, ...options });
+  const server = await startServer({ db: db.path, port: 0, host: '127.0.0.1', log: () => undefined, ...options, games: options.games ?? createGame });
   return {
     server,
     tokens,

@@ -2,8 +2,9 @@ import { Command } from 'commander';
 import { readdirSync, readFileSync } from 'node:fs';
 import { rate, rating as openskillRating } from 'openskill';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createGame } from '../../games/index.ts';
 import { registerAgents } from '../../src/cli/commands/agents.ts';
-import { resolveConfig, parseTournamentConfig } from '../../src/tournament/config.ts';
+import { resolveConfig, parseTournamentConfig, tournamentConfigSchema } from '../../src/tournament/config.ts';
 import { hashToken } from '../../src/tournament/tokens.ts';
 import type { Episode } from '../../src/episodes/index.ts';
 import { plan, seatScores } from '../../src/tournament/formats.ts';
@@ -59,19 +60,20 @@ describe('agents and tokens', () => {
 });
 
 describe('tournaments', () => {
-  it('creates a tournament once, and refuses another config under the same name', () => {
+  it('creates a tournament once, and refuses another config under the same name', async () => {
     const path = fresh();
     const store = new Store(path);
     try {
       for (const name of ['a', 'b', 'c']) store.addAgent(name);
       const registered = store.agents().map((a) => a.name);
-      const config = resolveConfig(parseTournamentConfig({ name: 't', game: 'kuhn-poker', format: 'round-robin' }), registered);
+      const config = resolveConfig(await parseTournamentConfig({ name: 't', game: 'kuhn-poker', format: 'round-robin' }, createGame), registered);
       expect(config.agents).toEqual(['a', 'b', 'c']);
       const first = store.ensureTournament(config);
       expect(store.ensureTournament(config).id).toBe(first.id);
       expect(() => store.ensureTournament({ ...config, gamesPerPairing: 4 })).toThrow(/different config/);
-      expect(() => resolveConfig(parseTournamentConfig({ name: 'u', game: 'kuhn-poker', format: 'round-robin', agents: ['a', 'zed'] }), registered)).toThrow(/unknown agent zed/);
-      expect(() => resolveConfig(parseTournamentConfig({ name: 'u', game: 'no-such-game', format: 'round-robin' }), registered)).toThrow(/unknown game/);
+      const other = await parseTournamentConfig({ name: 'u', game: 'kuhn-poker', format: 'round-robin', agents: ['a', 'zed'] }, createGame);
+      expect(() => resolveConfig(other, registered)).toThrow(/unknown agent zed/);
+      await expect(parseTournamentConfig({ name: 'u', game: 'no-such-game', format: 'round-robin' }, createGame)).rejects.toThrow(/unknown game/);
     } finally {
       store.close();
     }
@@ -84,7 +86,7 @@ describe('group commits on the writer thread', () => {
     const path = fresh();
     const store = new Store(path);
     for (const name of ['a', 'b', 'c']) store.addAgent(name);
-    const config = resolveConfig(parseTournamentConfig({ name: 't', game: 'kuhn-poker', format: 'round-robin', gamesPerPairing: 2 }), ['a', 'b', 'c']);
+    const config = resolveConfig(tournamentConfigSchema.parse({ name: 't', game: 'kuhn-poker', format: 'round-robin', gamesPerPairing: 2 }), ['a', 'b', 'c']);
     const tournament = store.ensureTournament(config);
     const matches = plan(config, [], new Map()).matches;
     store.planMatches(tournament, matches);

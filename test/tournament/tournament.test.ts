@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mctsAgent } from '../../agents/mcts.ts';
 import { randomAgent } from '../../agents/random.ts';
-import { ticTacToe } from '../../games/index.ts';
+import { createGame, ticTacToe } from '../../games/index.ts';
 import { policyAgent } from '../../src/runtime/index.ts';
 import { connect, startServer, Store, type RemoteClient } from '../../src/tournament/index.ts';
 import { addAgents, getJson, tempDb, testServer, waitFor, type TestServer } from './helpers.ts';
@@ -79,7 +79,7 @@ describe('a round-robin tournament over real sockets', () => {
   });
 
   it('counts the matches of a tournament it does not run from the database, once', async () => {
-    const again = await startServer({ db: t.db, port: 0, log: () => undefined });
+    const again = await startServer({ db: t.db, port: 0, games: createGame, log: () => undefined });
     try {
       const counts = async () => (await getJson(`${again.url}/api/tournaments`)).tournaments[0];
       expect(await counts()).toMatchObject({ name: 'rr', status: 'finished', matches: { done: 36, pending: 0, running: 0 } });
@@ -140,14 +140,14 @@ describe('a ladder stopped and started again', () => {
     const steady = policyAgent((turn) => new Promise<string>((resolve) => setTimeout(() => resolve(turn.legal[0]), 15)));
     const play = (url: string) => Object.values(tokens).map((token) => connect(url, token, steady));
     try {
-      const first = await startServer({ db: db.path, port: 0, tournaments, log: () => undefined });
+      const first = await startServer({ db: db.path, port: 0, games: createGame, tournaments, log: () => undefined });
       let clients = play(first.url);
       await waitFor(() => first.runner('lad')!.status().finished >= 6, 20_000, 'six results');
       await first.close();
       await Promise.all(clients.map((c) => c.close()));
 
       const logged: string[] = [];
-      const second = await startServer({ db: db.path, port: 0, tournaments, log: (line) => logged.push(line) });
+      const second = await startServer({ db: db.path, port: 0, games: createGame, tournaments, log: (line) => logged.push(line) });
       const counts = second.store.matchCounts(1);
       expect(counts.done).toBeGreaterThanOrEqual(6);
       expect(counts.done).toBeLessThan(30);

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomAgent } from '../../agents/random.ts';
+import { createGame } from '../../games/index.ts';
 import { ConfigError } from '../../src/core/index.ts';
 import type { Agent } from '../../src/runtime/agent.ts';
 import { parseTournamentConfig } from '../../src/tournament/config.ts';
@@ -150,10 +151,10 @@ describe('an agent that throws when it is set up for a match', () => {
 describe('tournament configs', () => {
   const base = { name: 'g', game: 'kuhn-poker' };
 
-  it('refuse a gauntlet challenger listed twice, and a paired-seed ladder with an odd maxMatches', () => {
-    expect(() => parseTournamentConfig({ ...base, format: { type: 'gauntlet', challengers: ['a', 'a'] } })).toThrow(/format\.challengers: a challenger is listed twice/);
-    expect(() => parseTournamentConfig({ ...base, format: { type: 'ladder', maxMatches: 5 }, pairedSeeds: true })).toThrow(/maxMatches must be even/);
-    expect(parseTournamentConfig({ ...base, format: { type: 'ladder', maxMatches: 5 } }).format).toEqual({ type: 'ladder', maxMatches: 5 });
+  it('refuse a gauntlet challenger listed twice, and a paired-seed ladder with an odd maxMatches', async () => {
+    await expect(parseTournamentConfig({ ...base, format: { type: 'gauntlet', challengers: ['a', 'a'] } }, createGame)).rejects.toThrow(/format\.challengers: a challenger is listed twice/);
+    await expect(parseTournamentConfig({ ...base, format: { type: 'ladder', maxMatches: 5 }, pairedSeeds: true }, createGame)).rejects.toThrow(/maxMatches must be even/);
+    expect((await parseTournamentConfig({ ...base, format: { type: 'ladder', maxMatches: 5 } }, createGame)).format).toEqual({ type: 'ladder', maxMatches: 5 });
   });
 
   it('may schedule more matches than fit in a call: 3 agents, 60,000 games a pairing', async () => {
@@ -169,11 +170,11 @@ describe('serving a tournament again', () => {
     try {
       addAgents(db.path, ['ann', 'bob']);
       const config = { name: 'again', game: 'tic-tac-toe', format: 'round-robin', gamesPerPairing: 2 };
-      servers.push(await startServer({ db: db.path, port: 0, log: () => undefined, tournaments: [config] }));
+      servers.push(await startServer({ db: db.path, port: 0, games: createGame, log: () => undefined, tournaments: [config] }));
       await servers.pop()!.close();
       addAgents(db.path, ['cat']);
       const lines: string[] = [];
-      servers.push(await startServer({ db: db.path, port: 0, log: (line) => lines.push(line), tournaments: [config] }));
+      servers.push(await startServer({ db: db.path, port: 0, games: createGame, log: (line) => lines.push(line), tournaments: [config] }));
       expect(servers[0].runner('again')!.tournament.config.agents).toEqual(['ann', 'bob']);
     } finally {
       for (const server of servers) await server.close();
@@ -187,13 +188,13 @@ describe('serving a tournament again', () => {
     try {
       const tokens = addAgents(db.path, ['ann', 'bob']);
       const config = { name: 'done', game: 'tic-tac-toe', format: 'round-robin', gamesPerPairing: 1 };
-      servers.push(await startServer({ db: db.path, port: 0, log: () => undefined, tournaments: [config] }));
+      servers.push(await startServer({ db: db.path, port: 0, games: createGame, log: () => undefined, tournaments: [config] }));
       const clients = ['ann', 'bob'].map((name) => connect(servers[0].url, tokens[name], randomAgent()));
       await servers[0].runner('done')!.done;
       await Promise.all(clients.map((c) => c.close()));
       await servers.pop()!.close();
       const lines: string[] = [];
-      servers.push(await startServer({ db: db.path, port: 0, log: (line) => lines.push(line), tournaments: [config] }));
+      servers.push(await startServer({ db: db.path, port: 0, games: createGame, log: (line) => lines.push(line), tournaments: [config] }));
       expect(lines.join('\n')).toMatch(/tournament done finished on .+; nothing left to play/);
       const store = new Store(db.path);
       try {

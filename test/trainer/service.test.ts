@@ -5,7 +5,7 @@ import { kuhnPoker, ticTacToe } from '../../games/index.ts';
 import { tabularAgent } from '../../agents/tabular.ts';
 import { msgpackPackr, msgpackUnpackr } from '../../src/episodes/codec.ts';
 import { runArena } from '../../src/runtime/index.ts';
-import { connectTrainer } from '../../src/trainer/client.ts';
+import { connectTrainer } from '../../src/trainer/trainer-client.ts';
 import { EpisodeTrainer } from '../../src/trainer/episode-trainer.ts';
 import { startTrainerService, type TrainerService } from '../../src/trainer/service.ts';
 import { TabularSoftmax } from '../../src/trainer/tabular-softmax.ts';

@@ -3,7 +3,7 @@ import { agentKinds, createPlayer } from '../../../agents/index.ts';
 import { createGame } from '../../../games/index.ts';
 import { ConfigError, parseSpec } from '../../core/index.ts';
 import type { Agent } from '../../runtime/agent.ts';
-import { connect } from '../../tournament/client.ts';
+import { connect } from '../../tournament/connector.ts';
 import type { CliIO } from '../output.ts';
 
 interface ConnectCliOptions {

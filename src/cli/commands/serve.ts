@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/index.ts';
-import { loadTournamentConfig } from '../../tournament/config.ts';
+import { loadTournamentConfig, type GameResolver } from '../../tournament/config.ts';
 import { startServer } from '../../tournament/server.ts';
 import { tuneForServing } from '../../tournament/serving-process.ts';
+import { loadGame } from '../load-game.ts';
 import { intOption, type CliIO } from '../output.ts';
 
 interface ServeOptions {
@@ -17,6 +18,9 @@ interface ServeOptions {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** Built-in games and module files, with a config's params. */
+const resolveGame: GameResolver = loadGame;
+
 export function registerServe(program: Command, io: CliIO): void {
   program
     .command('serve')
@@ -30,9 +34,9 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--json', 'print {"url": ...} when listening')
     .action(async (options: ServeOptions) => {
       if (options.sync !== 'normal' && options.sync !== 'full') throw new ConfigError(`--sync must be normal or full, got "${options.sync}"`);
-      const tournaments = options.tournament.map(loadTournamentConfig);
+      const tournaments = await Promise.all(options.tournament.map((path) => loadTournamentConfig(path, resolveGame)));
       tuneForServing();
-      const server = await startServer({ db: options.db, port: options.port, host: options.host, tournaments, origins: options.origin, durability: options.sync, log: (line) => io.err(line) });
+      const server = await startServer({ db: options.db, port: options.port, host: options.host, tournaments, games: resolveGame, origins: options.origin, durability: options.sync, log: (line) => io.err(line) });
       io.out(options.json ? JSON.stringify({ url: server.url }) : `selfplay server listening on ${server.url} (agents: ${server.url.replace(/^http/, 'ws')}/agent)`);
       await new Promise<void>((resolve) => {
         const stop = () => {

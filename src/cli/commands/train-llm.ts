@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { createPlayer } from '../../../agents/index.ts';
-import { HostedPolicyBackend, PolicyHostClient, playHosted, startPolicyHost, trainHosted, type PolicyHostProcess, type TrainLoss } from '../../../agents/hosted/index.ts';
+import { PolicyHostClient, startPolicyHost, type PolicyHostProcess, type TrainLoss } from '../../../agents/hosted/index.ts';
 import { VllmAdapters } from '../../../agents/hosted/vllm.ts';
 import { ConfigError } from '../../core/index.ts';
 import { EPISODE_ALGORITHMS, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
+import { HostedPolicyBackend } from '../../trainer/hosted-backend.ts';
+import { playHosted, trainHosted } from '../../trainer/hosted-loop.ts';
 import { loadGame } from '../load-game.ts';
 import { intOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';

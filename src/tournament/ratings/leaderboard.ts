@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { startThread, threadErrorText } from '../worker-threads.ts';
+import { siblingModule, startThread, threadErrorText } from '../worker-threads.ts';
 import type { OfficialReply, OfficialRequest, OfficialWorkerData } from './official-worker.ts';
 import type { OfficialTable } from './official.ts';
 
@@ -107,7 +107,7 @@ export class Leaderboard {
   private start(): Worker {
     if (this.worker) return this.worker;
     const data: Omit<OfficialWorkerData, 'entry'> = { path: this.path, samples: this.samples };
-    const worker = startThread(new URL('./official-worker.ts', import.meta.url), data);
+    const worker = startThread(siblingModule('official-worker', import.meta.url), data);
     // The thread keeps the process alive only while an answer is owed.
     worker.unref();
     worker.on('message', (reply: OfficialReply) => {

@@ -1,5 +1,16 @@
 import { ordinal, rate, rating } from 'openskill';
-import type { Contestant, RatingRow } from '../store-writes.ts';
+
+/** Who played a seat: agent name and the policy version it announced, rated apart from its other versions. */
+export interface Contestant {
+  readonly agent: string;
+  readonly version: string;
+}
+
+export interface RatingRow extends Contestant {
+  readonly mu: number;
+  readonly sigma: number;
+  readonly games: number;
+}
 
 export interface LiveRating extends RatingRow {
   /** mu - 3 sigma: a conservative estimate that rises as the rating firms up. */

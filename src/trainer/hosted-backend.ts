@@ -1,8 +1,8 @@
-import { ConfigError } from '../../src/core/index.ts';
-import type { BackendMetrics, PolicyBackend } from '../../src/trainer/backend.ts';
-import type { Sample } from '../../src/trainer/samples.ts';
-import type { PolicyHostClient, TrainItem, TrainLoss, TrainStepResult } from './client.ts';
-import type { VllmAdapters } from './vllm.ts';
+import type { PolicyHostClient, TrainItem, TrainLoss, TrainStepResult } from '../../agents/hosted/host-client.ts';
+import type { VllmAdapters } from '../../agents/hosted/vllm.ts';
+import { ConfigError } from '../core/index.ts';
+import type { BackendMetrics, PolicyBackend } from './backend.ts';
+import type { Sample } from './samples.ts';
 
 export interface HostedBackendOptions {
   readonly loss?: TrainLoss;

@@ -2,7 +2,7 @@ import { Unpackr } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { policyAgent } from '../../src/runtime/index.ts';
 import { connect, type RemoteClient } from '../../src/tournament/index.ts';
-import { frameWithin } from '../../src/tournament/client.ts';
+import { frameWithin } from '../../src/tournament/connector.ts';
 import { MAX_FRAME_BYTES, type WireFormat } from '../../src/tournament/wire.ts';
 import { testServer, type TestServer } from './helpers.ts';
 

@@ -1,7 +1,6 @@
 import { Observable, Subject } from 'rxjs';
 import WebSocket from 'ws';
-import type { TabularPolicy } from '../analysis/policy.ts';
-import { ProtocolError } from '../core/index.ts';
+import { ProtocolError, type TabularPolicy } from '../core/index.ts';
 import { msgpackPackr, msgpackUnpackr } from '../episodes/codec.ts';
 import type { Episode } from '../episodes/episode.ts';
 import type { IngestResult } from './episode-trainer.ts';

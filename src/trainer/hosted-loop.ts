@@ -1,13 +1,13 @@
 import { lastValueFrom, toArray } from 'rxjs';
-import type { Game } from '../../src/core/index.ts';
-import type { Episode } from '../../src/episodes/episode.ts';
-import { runArena, summarize, type AgentRecord, type Player } from '../../src/runtime/index.ts';
-import { EpisodeTrainer, type EpisodeAlgorithm } from '../../src/trainer/episode-trainer.ts';
-import { llmAgent } from '../llm/agent.ts';
-import { LlmClient } from '../llm/client.ts';
-import { COMPACT_GAME_PROMPTS, type GamePrompts } from '../llm/game-prompt.ts';
-import { resolveLlmOptions } from '../llm/options.ts';
-import type { HostedPolicyBackend } from './backend.ts';
+import { llmAgent } from '../../agents/llm/agent.ts';
+import { COMPACT_GAME_PROMPTS, type GamePrompts } from '../../agents/llm/game-prompt.ts';
+import { LlmClient } from '../../agents/llm/llm-client.ts';
+import { resolveLlmOptions } from '../../agents/llm/options.ts';
+import type { Game } from '../core/index.ts';
+import type { Episode } from '../episodes/episode.ts';
+import { runArena, summarize, type AgentRecord, type Player } from '../runtime/index.ts';
+import { EpisodeTrainer, type EpisodeAlgorithm } from './episode-trainer.ts';
+import type { HostedPolicyBackend } from './hosted-backend.ts';
 
 export const LEARNER = 'learner';
 

@@ -1,10 +1,9 @@
-import { AIMessage, HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages';
 import type { LLMResult } from '@langchain/core/outputs';
-import { ChatOpenAICompletions } from '@langchain/openai';
 import type { ChatMessage } from './chat.ts';
-import { readCompletion, type Completion } from './completion.ts';
+import { readCompletion, type ModelCompletion } from './completion.ts';
 import { classifyFailure, LlmError } from './errors.ts';
 import { keepAliveFetch } from './http.ts';
+import type { Generate } from './langchain-chat.ts';
 import { Limiter } from './limiter.ts';
 import type { LlmOptions } from './options.ts';
 import { withRetries } from './retry.ts';
@@ -29,20 +28,6 @@ function openEndpoint(baseURL: string, concurrency: number): { key: string; endp
   return { key, endpoint };
 }
 
-function toLangChain(message: ChatMessage): BaseMessage {
-  if (message.role === 'system') return new SystemMessage(message.content);
-  if (message.role === 'assistant') return new AIMessage(message.content);
-  return new HumanMessage(message.content);
-}
-
-/** Chat Completions through LangChain, plus `guided_choice` per call (LangChain passes no extra body fields per call). */
-class GuidedChatOpenAI extends ChatOpenAICompletions {
-  override invocationParams(options?: this['ParsedCallOptions'] & { guidedChoice?: readonly string[] }, extra?: { streaming?: boolean }) {
-    const params = super.invocationParams(options, extra);
-    return options?.guidedChoice ? { ...params, guided_choice: [...options.guidedChoice] } : params;
-  }
-}
-
 export interface CompleteOptions {
   /** performance.now() time by which the answer is needed: no request outlives it. */
   readonly deadline?: number;
@@ -56,10 +41,12 @@ export interface CompleteOptions {
  * ChatOpenAI (Chat Completions API). The retry policy is ours: the OpenAI SDK
  * and LangChain's caller are both set to 0 retries, so every attempt, wait and
  * failure is counted here. Clients with the same base URL and concurrency share
- * one limiter and one keep-alive socket pool.
+ * one limiter and one keep-alive socket pool. LangChain (about a second to
+ * load) is imported when a client is made, in the background, not with this
+ * module.
  */
 export class LlmClient {
-  private readonly chat: GuidedChatOpenAI;
+  private readonly generate: Promise<Generate>;
   private readonly endpoint: Endpoint;
   private readonly endpointKey: string;
   private closed = false;
@@ -68,32 +55,17 @@ export class LlmClient {
     const { key, endpoint } = openEndpoint(options.baseURL, options.concurrency);
     this.endpoint = endpoint;
     this.endpointKey = key;
-    this.chat = new GuidedChatOpenAI({
-      model: options.model,
-      apiKey: options.apiKey,
-      temperature: options.temperature,
-      topP: options.topP,
-      maxTokens: options.maxTokens,
-      n: options.n,
-      logprobs: options.logprobs || undefined,
-      topLogprobs: options.logprobs && options.topLogprobs > 0 ? options.topLogprobs : undefined,
-      modelKwargs: options.tokenIds ? { return_token_ids: true } : {},
-      maxRetries: 0,
-      // The SDK's own request timeout (10 minutes by default) must never fire before ours.
-      timeout: options.timeoutMs + 1_000,
-      // Keeps the raw response on each message: the only place vLLM's token ids survive.
-      __includeRawResponse: true,
-      configuration: { baseURL: options.baseURL, fetch: endpoint.http.fetch, maxRetries: 0 },
-    });
+    this.generate = import('./langchain-chat.ts').then(({ langChainChat }) => langChainChat(options, endpoint.http.fetch));
+    // A failed import is reported by the request that awaits it.
+    this.generate.catch(() => {});
   }
 
   /** Samples the model on `messages`, retrying what may pass (429, 5xx, timeouts, lost connections) with backoff. */
-  async complete(messages: readonly ChatMessage[], { deadline, signal, guidedChoice }: CompleteOptions = {}): Promise<Completion> {
+  async complete(messages: readonly ChatMessage[], { deadline, signal, guidedChoice }: CompleteOptions = {}): Promise<ModelCompletion> {
     if (this.closed) throw new Error('this LlmClient is closed');
     const started = performance.now();
-    const prompt = messages.map(toLangChain);
     const { value, attempts, failures } = await withRetries(
-      () => this.endpoint.limiter.run(() => this.attempt(prompt, deadline, signal, guidedChoice)),
+      () => this.endpoint.limiter.run(() => this.attempt(messages, deadline, signal, guidedChoice)),
       this.options,
       { deadline },
     ).catch(async (error) => {
@@ -103,7 +75,8 @@ export class LlmClient {
     return { ...completion, latencyMs: performance.now() - started, attempts, failures };
   }
 
-  private async attempt(prompt: BaseMessage[], deadline: number | undefined, signal: AbortSignal | undefined, guidedChoice: readonly string[] | undefined): Promise<LLMResult> {
+  private async attempt(messages: readonly ChatMessage[], deadline: number | undefined, signal: AbortSignal | undefined, guidedChoice: readonly string[] | undefined): Promise<LLMResult> {
+    const generate = await this.generate;
     const left = deadline === undefined ? Infinity : deadline - performance.now();
     if (left <= 0) throw new LlmError('timeout', `${this.where()} had no time left in the turn to ask`, false);
     const timeoutMs = Math.min(this.options.timeoutMs, left);
@@ -116,7 +89,7 @@ export class LlmClient {
     const forward = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
     try {
-      return await this.chat.generate([prompt], { signal: controller.signal, ...(guidedChoice ? { guidedChoice } : {}) } as GuidedChatOpenAI['ParsedCallOptions']);
+      return await generate(messages, { signal: controller.signal, ...(guidedChoice ? { guidedChoice } : {}) });
     } catch (error) {
       if (timedOut) throw new LlmError('timeout', `${this.where()} did not answer within ${Math.round(timeoutMs)} ms`, true);
       if (signal?.aborted) throw signal.reason ?? error;
