@@ -12,12 +12,25 @@ export interface HumanOptions {
   readonly output?: Writable;
 }
 
+/** Where an action text is itself a number (tic-tac-toe's `[4]`), list items are picked as `#N`. */
+const numericTexts = (turn: TurnMessage) => turn.legal.some((text) => /^\d+$/.test(normalizeActionText(text)));
+
+/** The legal action a typed line names, or undefined: the action's text, or `#N` (or plain `N` where no text is a number) for the N-th listed. */
+export function chosenAction(turn: TurnMessage, line: string): string | undefined {
+  const typed = normalizeActionText(line);
+  const named = turn.legal.find((text) => normalizeActionText(text) === typed);
+  if (named !== undefined) return named;
+  const item = /^#\s*(\d+)$/.exec(line) ?? (numericTexts(turn) ? null : /^(\d+)$/.exec(line));
+  return item ? turn.legal[Number(item[1]) - 1] : undefined;
+}
+
 /**
  * A human at a terminal. Shows the rules once, then on each turn the
- * observation and the numbered legal actions, and reads one line: a number
- * from the list picks that action, anything else is sent as typed for the
- * referee to parse. Lines typed ahead are kept for the next turns, so moves
- * can be piped in. The terminal is released when the match ends.
+ * observation and the numbered legal actions, and reads lines until one names
+ * a legal action (its text, or its number in the list); a typo is answered
+ * with the choices and another try, never sent as a move. Lines typed ahead
+ * are kept for the next turns, so moves can be piped in. The terminal is
+ * released when the match ends.
  */
 export function humanAgent(options: HumanOptions = {}): Agent {
   return (inbox) =>
@@ -32,21 +45,20 @@ export function humanAgent(options: HumanOptions = {}): Agent {
       let seat = -1;
       let done = false;
 
-      const answer = (turn: TurnMessage, line: string) => {
-        // What the game itself calls an action wins: in tic-tac-toe "4" is cell [4], not the 4th item listed.
-        const isActionText = turn.legal.some((text) => normalizeActionText(text) === normalizeActionText(line));
-        const number = /^\d+$/.test(line) && !isActionText ? Number(line) : NaN;
-        const action = number >= 1 && number <= turn.legal.length ? turn.legal[number - 1] : line;
-        subscriber.next({ type: 'action', v: PROTOCOL_VERSION, matchId: turn.matchId, step: turn.step, action });
-      };
       const next = () => {
-        if (!waiting) return;
-        const line = typed.shift();
-        if (line !== undefined) {
+        while (waiting) {
+          const line = typed.shift();
+          if (line === undefined) break;
+          const action = chosenAction(waiting, line);
+          if (action === undefined) {
+            print(`"${line}" is not a legal action here. ${choiceHint(waiting)}`);
+            continue;
+          }
           const turn = waiting;
           waiting = null;
-          answer(turn, line);
-        } else if (inputClosed) {
+          subscriber.next({ type: 'action', v: PROTOCOL_VERSION, matchId: turn.matchId, step: turn.step, action });
+        }
+        if (waiting && inputClosed) {
           subscriber.error(new Error('the human player left: input closed before a move was chosen'));
         }
       };
@@ -106,8 +118,12 @@ function turnText(turn: TurnMessage): string {
   if (turn.retry) parts.push(`Your answer "${turn.retry.reply}" was not accepted (attempt ${turn.retry.attempt}): ${turn.retry.error}`);
   parts.push(turn.observation, 'Legal actions:');
   turn.legal.forEach((action, i) => parts.push(`  ${i + 1}. ${action}`));
-  parts.push(`Your move: type the action (e.g. ${turn.legal[0]}) or its number in this list.`);
+  parts.push(`Your move: ${choiceHint(turn)}`);
   return parts.join('\n');
+}
+
+function choiceHint(turn: TurnMessage): string {
+  return `type the action (e.g. ${turn.legal[0]}) or ${numericTexts(turn) ? '#N for the N-th' : 'its number'} in this list.`;
 }
 
 function endText(end: EndMessage, seat: number): string {

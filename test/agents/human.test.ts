@@ -31,18 +31,19 @@ async function playHuman(lines: string[], end = true) {
 }
 
 describe('humanAgent', () => {
-  it("reads the game's action text first, shows a retry error and the result", async () => {
+  it("reads the game's action text first, asks again after a typo, and shows the result", async () => {
     // X types 1: tic-tac-toe writes cell 1 as [1], so that is cell 1, not the first item listed. O takes 0.
-    // X types [4]; O takes 2. X types nonsense and is asked again; then 7 completes the column 1-4-7.
+    // X types [4]; O takes 2. X types nonsense and is asked again, locally; then 7 completes the column 1-4-7.
     const { episode, shown } = await playHuman(['1', '[4]', 'pass', '7']);
     expect(episode.outcome).toBe('normal');
     expect(episode.history).toEqual([1, 0, 4, 2, 7]);
+    expect(episode.steps.every((step) => step.valid)).toBe(true);
     expect(episode.returns).toEqual([1, -1]);
     expect(shown).toContain(ttt.rules(0));
     expect(shown.split(ttt.rules(0))).toHaveLength(2);
     expect(shown).toContain('  1. [0]\n  2. [1]');
     expect(shown).toContain('Seat 1 plays [0].');
-    expect(shown).toMatch(/Your answer "pass" was not accepted \(attempt 1\): .*not a legal action/);
+    expect(shown).toContain('"pass" is not a legal action here. type the action (e.g. [3]) or #N for the N-th in this list.');
     expect(shown).toContain('Game over. You won. Returns: seat 0 +1, seat 1 -1');
   });
 
@@ -57,6 +58,32 @@ describe('humanAgent', () => {
       matchId: 'human-kuhn',
       turnTimeoutMs: 5000,
     });
+    expect(episode.steps.find((s) => s.seat === 0)?.action).toBe('[bet]');
+  });
+
+  it('takes #N as the N-th listed where the action texts are numbers', async () => {
+    // X: #5 of the nine cells is 4; O takes 0. X: #3 of [1, 2, 3, 5, ...] is 3; O takes 1. X types 5: cell 5 wins the row 3-4-5.
+    const { episode, shown } = await playHuman(['#5', '#3', '5']);
+    expect(episode.history.slice(0, 4)).toEqual([4, 0, 3, 1]);
+    expect(episode.history[4]).toBe(5);
+    expect(episode.returns).toEqual([1, -1]);
+    expect(shown).toContain('Your move: type the action (e.g. [0]) or #N for the N-th in this list.');
+  });
+
+  it('asks again, without a move, for a number past the end of the list', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let shown = '';
+    output.on('data', (chunk) => (shown += chunk));
+    input.end('9\nbet\n');
+    const episode = await playMatch({
+      game: kuhnPoker(),
+      players: [{ name: 'human', agent: humanAgent({ input, output }) }, firstLegal],
+      seed: 1,
+      matchId: 'human-kuhn-typo',
+      turnTimeoutMs: 5000,
+    });
+    expect(shown).toContain('"9" is not a legal action here. type the action (e.g. [check]) or its number in this list.');
     expect(episode.steps.find((s) => s.seat === 0)?.action).toBe('[bet]');
   });
 
