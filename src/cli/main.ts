@@ -35,6 +35,17 @@ export async function buildProgram(argv: readonly string[], io: CliIO, setExit: 
   return program;
 }
 
+/** A file the user named that cannot be read or written, in one line; undefined for any other error. */
+function fileProblem(error: unknown): string | undefined {
+  const { code, path } = error as { code?: unknown; path?: unknown };
+  if (typeof path !== 'string') return undefined;
+  if (code === 'ENOENT') return `no such file: ${path}`;
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied: ${path}`;
+  if (code === 'EISDIR') return `${path} is a folder, not a file`;
+  if (code === 'ENOTDIR') return `${path}: a part of the path is not a folder`;
+  return undefined;
+}
+
 /** Runs the CLI; resolves to the exit status (0 ok, 1 a check failed, 2 bad usage or input). */
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
   let code = 0;
@@ -44,10 +55,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     return code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof SelfplayError) {
-      io.err(`error: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    const problem = error instanceof SelfplayError ? error.message : fileProblem(error);
+    if (problem === undefined) throw error;
+    io.err(`error: ${problem}`);
+    return 2;
   }
 }

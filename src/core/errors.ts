@@ -43,3 +43,17 @@ export class ProtocolError extends SelfplayError {
     super('protocol-error', message);
   }
 }
+
+/** A server that could not listen, said in words: the address in use, privileges, or the system's message. */
+export function listenError(host: string, port: number, error: unknown): ConfigError {
+  const code = (error as { code?: unknown }).code;
+  const why =
+    code === 'EADDRINUSE'
+      ? 'the address is in use (another server? pick another --port, or 0 for any free one)'
+      : code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : error instanceof Error
+          ? error.message
+          : String(error);
+  return new ConfigError(`cannot listen on ${host}:${port}: ${why}`);
+}

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
+import { listenError } from '../core/index.ts';
 import { msgpackPackr, msgpackUnpackr } from '../episodes/codec.ts';
 import { episodeProblem, type Episode } from '../episodes/index.ts';
 import type { EpisodeTrainer } from './episode-trainer.ts';
@@ -28,7 +29,7 @@ export async function startTrainerService(trainer: EpisodeTrainer, options: { po
   const server = new WebSocketServer({ port: options.port ?? 0, host: options.host ?? '127.0.0.1', maxPayload: options.maxPayload ?? 4 * 1024 * 1024 });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
-    server.once('error', reject);
+    server.once('error', (error) => reject(listenError(options.host ?? '127.0.0.1', options.port ?? 0, error)));
   });
   const send = (socket: WebSocket, message: unknown) => {
     if (socket.readyState === socket.OPEN) socket.send(msgpackPackr.pack(message));

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { Rng } from '../../../src/core/index.ts';
+import { listenError, Rng } from '../../../src/core/index.ts';
 import type { ChatMessage } from '../chat.ts';
 import { lastUserText, promptedActions, replyText, STUB_POLICIES, type StubPolicy } from './reply.ts';
 import { LoraAdapters } from './adapters.ts';
@@ -231,7 +231,7 @@ export async function startLlmStub(options: LlmStubOptions = {}): Promise<LlmStu
   // Longer than clients keep idle sockets, so a reused socket is not closed under a request.
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => reject(listenError('127.0.0.1', options.port ?? 0, error)));
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
