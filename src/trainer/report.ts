@@ -25,6 +25,25 @@ const CHARTS: readonly Chart[] = [
   { title: 'Throughput (episodes per second)', series: [{ key: 'episodesPerSecond', label: 'episodes/s' }] },
 ];
 
+/**
+ * An axis tick as text, short enough for the axis: thousands as k and M,
+ * small values (a log axis reaches 1e-5) in exponent form rather than
+ * rounded to 0. It runs in the page, so it must be self-contained.
+ */
+export function tickText(value: number): string {
+  if (value === 0) return '0';
+  const size = Math.abs(value);
+  if (size >= 1e6) return `${+(value / 1e6).toPrecision(3)}M`;
+  if (size >= 1e4) return `${+(value / 1e3).toPrecision(3)}k`;
+  if (size < 1e-3) return (+value.toPrecision(2)).toExponential();
+  return String(+value.toPrecision(3));
+}
+
+/** A summary figure as a reader wants it: integers whole, other numbers to 4 significant digits. */
+export function summaryText(value: string | number): string {
+  return typeof value === 'number' && !Number.isInteger(value) ? String(+value.toPrecision(4)) : String(value);
+}
+
 const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 // JSON inside <script> must not be able to close the tag.
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
@@ -42,7 +61,7 @@ export function renderReport(input: ReportInput): string {
     data: [x, ...chart.series.map((s) => input.metrics.map((m) => (typeof m[s.key] === 'number' ? (m[s.key] as number) : null)))],
   })).filter((chart) => chart.data.slice(1).some((column) => column.some((v) => v !== null)));
   const rows = Object.entries(input.summary)
-    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`)
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(summaryText(v))}</td></tr>`)
     .join('');
   return `<!doctype html>
 <html lang="en">
@@ -63,6 +82,12 @@ th, td { text-align: left; padding: 0.2rem 1rem 0.2rem 0; }
 <script>${asset('uPlot.iife.min.js')}</script>
 <script>
 const charts = ${scriptJson(charts)};
+${tickText.toString()}
+const ticks = (u, values) => values.map((v) => (v == null ? '' : tickText(v)));
+// Room for the longest tick label, measured in the axis font.
+const measure = document.createElement('canvas').getContext('2d');
+measure.font = '12px system-ui, sans-serif';
+const axisSize = (u, values) => (values ? Math.ceil(Math.max(0, ...values.map((v) => measure.measureText(v).width))) + 24 : 50);
 const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
 for (const chart of charts) {
   const box = document.createElement('div');
@@ -73,8 +98,10 @@ for (const chart of charts) {
     title: chart.title,
     width: Math.min(900, window.innerWidth - 60),
     height: 300,
+    // Right padding: the last x label is centred on the plot's edge.
+    padding: [12, 32, 0, 0],
     scales: { x: { time: false }, y: chart.log ? { distr: 3 } : {} },
-    axes: [{ label: 'episodes' }, {}],
+    axes: [{ label: 'episodes', values: ticks }, { values: ticks, size: axisSize }],
     series: [{ label: 'episodes' }, ...chart.labels.map((label, i) => ({ label, stroke: colours[i % colours.length], width: 2, spanGaps: true }))],
   }, chart.data, box);
 }
