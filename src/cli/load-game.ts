@@ -29,6 +29,10 @@ export function moduleError(file: string, error: unknown, doing: string): Config
   return new ConfigError(`${doing}: ${where}: ${err.name === 'Error' ? '' : `${err.name}: `}${what}`);
 }
 
+/** How commands that take a game describe it in --help. */
+export const GAME_HELP =
+  "a built-in game id, parameters after a colon (kuhn-poker:hands=3), or the path of a module exporting a game or a function making one (./my-game.ts; its parameters the same way, ./my-game.ts:size=4)";
+
 /**
  * A game from a built-in id (`kuhn-poker:hands=3`) or from a module path
  * (`./my-game.ts`, optionally `./my-game.ts:size=4`): the module's default

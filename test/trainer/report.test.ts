@@ -32,8 +32,9 @@ describe('report.html', () => {
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));
       await page.goto(pathToFileURL(file).href);
-      await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 3);
-      const titles = await page.$$eval('.chart', (boxes) => boxes.map((box) => (box as HTMLElement).dataset.title));
+      await page.locator('.chart canvas').nth(2).waitFor();
+      expect(await page.locator('.chart canvas').count()).toBe(3);
+      const titles = await page.locator('.chart').evaluateAll((boxes) => boxes.map((box) => box.getAttribute('data-title')));
       expect(titles).toEqual(['Exploitability', 'Policy entropy (nats, mean over information states)', 'Throughput (episodes per second)']);
       expect(await page.textContent('table')).toContain('0.0001235');
       expect(errors).toEqual([]);

@@ -12,7 +12,7 @@ import {
   type TabularPolicy,
 } from '../../analysis/index.ts';
 import { ConfigError, GameTooLargeError, type Game } from '../../core/index.ts';
-import { loadGame } from '../load-game.ts';
+import { GAME_HELP, loadGame } from '../load-game.ts';
 import { intOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
 
@@ -23,7 +23,7 @@ export function registerAnalysis(program: Command, io: CliIO): void {
   program
     .command('solve')
     .description('solve a two-player zero-sum perfect-information game exactly by minimax: its value and number of distinct states')
-    .argument('<game>', 'a game id (with parameters) or a module path')
+    .argument('<game>', GAME_HELP)
     .option('--prune', 'alpha-beta pruning: faster, but `states` then counts only the states searched')
     .option('--max-states <n>', 'give up past this many distinct states', intOption('--max-states', 1), 5_000_000)
     .option('--json', 'print one JSON object {game, params, value, states}')
@@ -40,7 +40,7 @@ export function registerAnalysis(program: Command, io: CliIO): void {
   program
     .command('exploitability')
     .description("how far a tabular policy is from a Nash equilibrium: each seat's best-response value, NashConv and exploitability")
-    .argument('<game>', 'a game id (with parameters) or a module path')
+    .argument('<game>', GAME_HELP)
     .option('--policy <policy>', '"uniform" or a policy file written by `selfplay cfr --out`', 'uniform')
     .option('--json', 'print one JSON object {game, params, policy, nashConv, exploitability, bestResponseValues, returns}')
     .action(async (ref: string, options: { policy: string; json?: boolean }) => {
@@ -55,7 +55,7 @@ export function registerAnalysis(program: Command, io: CliIO): void {
   program
     .command('cfr')
     .description('compute an approximate Nash equilibrium with counterfactual regret minimisation (CFR, CFR+, or sampled MCCFR)')
-    .argument('<game>', 'a game id (with parameters) or a module path')
+    .argument('<game>', GAME_HELP)
     .requiredOption('--iterations <n>', 'iterations to run', intOption('--iterations', 1))
     .option('--plus', 'CFR+: regrets floored at zero and linearly weighted averaging (converges much faster)')
     .option('--sampling', 'external-sampling Monte Carlo CFR, for games too large to walk every iteration')

@@ -6,7 +6,7 @@ import { ConfigError } from '../../core/index.ts';
 import { EPISODE_ALGORITHMS, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { HostedPolicyBackend } from '../../trainer/hosted-backend.ts';
 import { playHosted, trainHosted } from '../../trainer/hosted-loop.ts';
-import { loadGame } from '../load-game.ts';
+import { GAME_HELP, loadGame } from '../load-game.ts';
 import { intOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
 
@@ -42,7 +42,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
   program
     .command('train-llm')
     .description('train a language-model policy on a policy host from games against an opponent: play a batch, one training step, publish, repeat')
-    .argument('<game>', 'a built-in game id (with parameters) or a path to a module exporting a game')
+    .argument('<game>', GAME_HELP)
     .option('--host <url>', 'a running policy host (http://127.0.0.1:8100); without it, the reference host is started here (python3 -m selfplay_host, needs PyTorch)')
     .option('--python <path>', 'the Python with PyTorch, for the host started here', 'python3')
     .option('--host-arg <arg>', 'an option for the host started here, e.g. --host-arg=--d-model=128 (repeatable)', collect, [])

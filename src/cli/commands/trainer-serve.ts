@@ -6,7 +6,7 @@ import { ConfigError } from '../../core/index.ts';
 import { EPISODE_ALGORITHMS, EpisodeTrainer, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { startTrainerService } from '../../trainer/service.ts';
 import { TabularSoftmax } from '../../trainer/tabular-softmax.ts';
-import { loadGame } from '../load-game.ts';
+import { GAME_HELP, loadGame } from '../load-game.ts';
 import { intOption, type CliIO } from '../output.ts';
 
 interface ServeOptions {
@@ -24,7 +24,7 @@ export function registerTrainerServe(program: Command, io: CliIO): void {
   trainer
     .command('serve')
     .description('accept episode streams over WebSocket (standard msgpack), learn a tabular policy, and serve its latest version')
-    .argument('<game>', 'the game whose episodes it learns from')
+    .argument('<game>', `the game whose episodes it learns from: ${GAME_HELP}`)
     .option('--port <n>', 'port (0: any free port)', intOption('--port'), 0)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--algo <name>', `advantage estimator: ${EPISODE_ALGORITHMS.join(', ')}`, 'rae')
