@@ -17,7 +17,10 @@ export function initialize(data) {
 }
 
 let esbuild;
-const CACHE = fileURLToPath(new URL('../node_modules/.cache/selfplay-ts/', import.meta.url));
+// The project's node_modules/.cache: the checkout's own, or, for an installed package, the
+// node_modules that holds it.
+const ROOT = new URL('../', import.meta.url);
+const CACHE = fileURLToPath(new URL(ROOT.pathname.endsWith('/node_modules/selfplay/') ? '../.cache/selfplay-ts/' : 'node_modules/.cache/selfplay-ts/', ROOT));
 const OPTIONS = { format: 'esm', target: 'node20', sourcemap: 'inline' };
 
 export async function resolve(specifier, context, nextResolve) {
