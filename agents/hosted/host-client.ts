@@ -1,5 +1,6 @@
 import { Packr, unpack } from 'msgpackr';
 import { SelfplayError } from '../../src/core/index.ts';
+import type { ChatMessage } from '../llm/chat.ts';
 
 /** A request the policy host refused or could not serve: the HTTP status and the host's reason. */
 export class PolicyHostError extends SelfplayError {
@@ -51,6 +52,21 @@ export interface Published {
   readonly version: number;
 }
 
+/** One prompt and its choices, for the exact probabilities of a guided pick among them. */
+export interface ChoiceItem {
+  readonly messages: readonly ChatMessage[];
+  readonly choices: readonly string[];
+}
+
+export interface ChoiceProbabilities {
+  /** The model that scored them, `<policy>@<version>`. */
+  readonly model: string;
+  readonly temperature: number;
+  readonly guided_choice_scoring: 'sum' | 'mean';
+  /** Per item, the probability of each choice, in the item's order. */
+  readonly probabilities: number[][];
+}
+
 // Integers stay integers and fractions go as float64: token ids and logprobs arrive exactly as sent.
 const packr = new Packr({ useRecords: false });
 
@@ -92,6 +108,15 @@ export class PolicyHostClient {
 
   async load(path: string): Promise<{ version: number }> {
     return (await this.request('POST', `/policies/${encodeURIComponent(this.policy)}/load`, { path })) as never;
+  }
+
+  /**
+   * The probability with which `model` (a name, or `<policy>@<version>`) picks each choice of each item when
+   * sampled with `guided_choice` at `temperature`: the distribution itself, not samples of it.
+   */
+  async choiceProbabilities(model: string, items: readonly ChoiceItem[], options: { temperature?: number; scoring?: 'sum' | 'mean' } = {}): Promise<ChoiceProbabilities> {
+    const body = { model, items, ...(options.temperature === undefined ? {} : { temperature: options.temperature }), ...(options.scoring ? { guided_choice_scoring: options.scoring } : {}) };
+    return (await this.request('POST', '/v1/choice_probabilities', body)) as ChoiceProbabilities;
   }
 
   private async request(method: string, path: string, body?: unknown, format: 'json' | 'msgpack' = 'json'): Promise<unknown> {

@@ -55,7 +55,7 @@ export class GamePrompter {
   }
 
   /** The messages for a turn; after an invalid reply: the prompt, that reply, and the retry prompt with the error. */
-  messages(start: StartMessage, turn: TurnMessage): ChatMessage[] {
+  messages(start: Pick<StartMessage, 'game' | 'seat' | 'rules'>, turn: Pick<TurnMessage, 'observation' | 'legal' | 'retry'>): ChatMessage[] {
     const prompt = this.byGame.get(start.game) ?? this.fallback;
     const vars: Record<GamePromptVar, string> = {
       game: start.game,

@@ -129,20 +129,31 @@ def _message_text(content, index: int) -> str:
     raise bad(f'messages[{index}].content must be a string, a list of text parts or null', 'messages')
 
 
+def _parse_messages(messages, where: str = 'messages') -> list[tuple[str, str]]:
+    if not isinstance(messages, list) or not messages:
+        raise bad(f'{where} must be a non-empty array', 'messages')
+    parsed = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            raise bad(f'{where}[{i}] must be an object', 'messages')
+        role = m.get('role')
+        if role not in tokenizer.ROLE_TOKENS:
+            raise bad(f'{where}[{i}].role must be one of {", ".join(tokenizer.ROLE_TOKENS)}, got {role!r}', 'messages')
+        parsed.append((role, _message_text(m.get('content'), i)))
+    return parsed
+
+
+def _parse_scoring(body: dict, default_scoring: str) -> str:
+    scoring = _get(body, 'guided_choice_scoring') or default_scoring
+    if scoring not in SCORINGS:
+        raise bad(f'guided_choice_scoring must be one of {", ".join(SCORINGS)}, got {scoring!r}', 'guided_choice_scoring')
+    return scoring
+
+
 def parse_chat_request(body, default_max_tokens: int, default_scoring: str = 'sum') -> ChatRequest:
     body = require_object(body)
     model = read_str(body, 'model')
-    messages = _get(body, 'messages')
-    if not isinstance(messages, list) or not messages:
-        raise bad('messages must be a non-empty array', 'messages')
-    parsed_messages = []
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict):
-            raise bad(f'messages[{i}] must be an object', 'messages')
-        role = m.get('role')
-        if role not in tokenizer.ROLE_TOKENS:
-            raise bad(f'messages[{i}].role must be one of {", ".join(tokenizer.ROLE_TOKENS)}, got {role!r}', 'messages')
-        parsed_messages.append((role, _message_text(m.get('content'), i)))
+    parsed_messages = _parse_messages(_get(body, 'messages'))
 
     if _get(body, 'stream'):
         raise bad('streaming is not supported; send stream: false', 'stream')
@@ -178,9 +189,7 @@ def parse_chat_request(body, default_max_tokens: int, default_scoring: str = 'su
         if not isinstance(guided, list) or not 1 <= len(guided) <= MAX_CHOICES or not all(isinstance(c, str) for c in guided):
             raise bad(f'guided_choice must be an array of 1 to {MAX_CHOICES} strings', 'guided_choice')
         guided = list(dict.fromkeys(guided))  # duplicates would only double a choice's weight
-    scoring = _get(body, 'guided_choice_scoring') or default_scoring
-    if scoring not in SCORINGS:
-        raise bad(f'guided_choice_scoring must be one of {", ".join(SCORINGS)}, got {scoring!r}', 'guided_choice_scoring')
+    scoring = _parse_scoring(body, default_scoring)
 
     return ChatRequest(
         model=model,
@@ -199,6 +208,45 @@ def parse_chat_request(body, default_max_tokens: int, default_scoring: str = 'su
         return_token_ids=return_token_ids,
         guided_choice=guided,
         guided_choice_scoring=scoring,
+    )
+
+
+@dataclass(frozen=True)
+class ChoiceItem:
+    messages: list[tuple[str, str]]
+    choices: list[str]
+
+
+@dataclass(frozen=True)
+class ChoiceRequest:
+    model: str
+    items: list[ChoiceItem]
+    temperature: float
+    guided_choice_scoring: str
+
+
+def parse_choice_request(body, default_scoring: str = 'sum') -> ChoiceRequest:
+    """POST /v1/choice_probabilities: prompts with their choices, for the exact probabilities of a guided pick."""
+    body = require_object(body)
+    model = read_str(body, 'model')
+    items = _get(body, 'items')
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_ITEMS:
+        raise bad(f'items must be an array of 1 to {MAX_ITEMS} objects {{messages, choices}}', 'items')
+    parsed = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise bad(f'items[{i}] must be an object {{messages, choices}}', 'items')
+        choices = item.get('choices')
+        if not isinstance(choices, list) or not 1 <= len(choices) <= MAX_CHOICES or not all(isinstance(c, str) for c in choices):
+            raise bad(f'items[{i}].choices must be an array of 1 to {MAX_CHOICES} strings', 'items')
+        if len(set(choices)) != len(choices):
+            raise bad(f'items[{i}].choices lists a string twice; each choice once, so that each has its own probability', 'items')
+        parsed.append(ChoiceItem(messages=_parse_messages(item.get('messages'), f'items[{i}].messages'), choices=choices))
+    return ChoiceRequest(
+        model=model,
+        items=parsed,
+        temperature=read_number(body, 'temperature', 1.0, 0.0, 2.0),
+        guided_choice_scoring=_parse_scoring(body, default_scoring),
     )
 
 

@@ -103,6 +103,35 @@ def generate(model: TinyTransformer, prompt: list[int], params: SamplingParams, 
     ]
 
 
+def choice_weights(totals: torch.Tensor, temperature: float) -> torch.Tensor:
+    """The probability that a guided pick takes each choice, from the choices' scores: softmax(score / T), or all
+    of it on the first highest score at temperature 0."""
+    if temperature == 0:
+        weights = torch.zeros_like(totals)
+        weights[int(totals.argmax())] = 1.0
+        return weights
+    return torch.softmax(totals / temperature, dim=0)
+
+
+def choice_probabilities(model: TinyTransformer, items: list[tuple[list[int], list[str]]], temperature: float, mean: bool = False) -> list[list[float]]:
+    """For each (prompt, choices), the probability of each choice under `choose` at `temperature`: the exact
+    sampling distribution of a guided choice, every item's choices scored together in batches."""
+    device = model.pos.device
+    pairs = [(prompt, tokenizer.encode_completion(c)) for prompt, choices in items for c in choices]
+    totals = torch.zeros(len(pairs), dtype=torch.float64)
+    with torch.inference_mode():
+        for group in chunks([len(p) + len(s) for p, s in pairs]):
+            batch = make_batch([pairs[i] for i in group], device)
+            totals[group] = target_logprobs(log_probs(model, batch), batch).sum(dim=-1).double().cpu()
+            if mean:
+                totals[group] /= torch.tensor(batch.lengths, dtype=torch.float64)
+    result, start = [], 0
+    for _, choices in items:
+        result.append(choice_weights(totals[start:start + len(choices)], temperature).tolist())
+        start += len(choices)
+    return result
+
+
 def choose(
     model: TinyTransformer,
     prompt: list[int],
@@ -145,7 +174,7 @@ def choose(
     if temperature == 0:
         picks = [int(totals.argmax())] * n
     else:
-        weights = torch.softmax(totals / temperature, dim=0)
+        weights = choice_weights(totals, temperature)
         picks = torch.multinomial(weights.float().to(generator.device), n, replacement=True, generator=generator).tolist()
     return [
         Sample(

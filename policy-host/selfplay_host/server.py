@@ -104,6 +104,19 @@ class Host:
                 samples = sampling.generate(weights, prompt, request.params, generator)
         return self._completion(name, request, prompt, samples)
 
+    def choice_probabilities(self, body) -> dict:
+        request = protocol.parse_choice_request(body, self.options.guided_choice_scoring)
+        items = []
+        for i, item in enumerate(request.items):
+            longest = max(len(c.encode('utf-8')) + 1 for c in item.choices)
+            if longest > self.context - 1:
+                raise bad(f'items[{i}]: a choice is {longest - 1} bytes; at most {self.context - 2} fit the context', 'items')
+            items.append((tokenizer.encode_chat(item.messages, self.context - longest), item.choices))
+        with self.lock:
+            name, weights = self.registry.resolve(request.model)
+            probabilities = sampling.choice_probabilities(weights, items, request.temperature, mean=request.guided_choice_scoring == 'mean')
+        return {'model': name, 'temperature': request.temperature, 'guided_choice_scoring': request.guided_choice_scoring, 'probabilities': probabilities}
+
     @staticmethod
     def _completion(name: str, request: protocol.ChatRequest, prompt: list[int], samples: list[sampling.Sample]) -> dict:
         def entry(token: int, logprob: float) -> dict:
@@ -314,6 +327,8 @@ class Handler(BaseHTTPRequestHandler):
                     return self._send_json(200, host.model(unquote(path[len('/v1/models/'):])))
             elif path == '/v1/chat/completions':
                 return self._send_json(200, host.chat(_parse_json(self._body(host.options.max_json_bytes))))
+            elif path == '/v1/choice_probabilities':
+                return self._send_json(200, host.choice_probabilities(_parse_json(self._body(host.options.max_json_bytes))))
             elif path in TRAIN_ROUTES:
                 ctype = (self.headers.get('Content-Type') or '').split(';')[0].strip().lower()
                 use_msgpack = ctype != 'application/json'

@@ -176,6 +176,50 @@ class Completions(ServerTest):
         best = max(range(2), key=lambda i: sum(scored[i]) / len(scored[i]))
         self.assertEqual(greedy['choices'][0]['message']['content'], choices[best])
 
+    def test_choice_probabilities(self):
+        """The exact distribution of a guided pick: softmax(score / T) of each choice's sequence logprob (or mean)."""
+        other = [{'role': 'user', 'content': 'Valid actions: [fold], [call]'}]
+        body = {'model': 'tiny', 'items': [{'messages': MESSAGES, 'choices': CHOICES}, {'messages': other, 'choices': ['[fold]', '[call]']}]}
+        for scoring in ('sum', 'mean'):
+            for temperature in (1.0, 0.7):
+                with self.subTest(scoring=scoring, temperature=temperature):
+                    status, r = self.host.post('/v1/choice_probabilities', {**body, 'temperature': temperature, 'guided_choice_scoring': scoring})
+                    self.assertEqual(status, 200, r)
+                    self.assertEqual((r['model'], r['temperature'], r['guided_choice_scoring']), ('tiny@0', temperature, scoring))
+                    for item, probabilities in zip(body['items'], r['probabilities']):
+                        # Each choice's score from the sampling path: the picked choice's own token logprobs.
+                        scores = []
+                        for c in item['choices']:
+                            lps = [t['logprob'] for t in self.ok_chat(model='tiny', messages=item['messages'], guided_choice=[c], logprobs=True)['choices'][0]['logprobs']['content']]
+                            scores.append(sum(lps) / (len(lps) if scoring == 'mean' else 1))
+                        expected = torch.softmax(torch.tensor(scores, dtype=torch.float64) / temperature, dim=0).tolist()
+                        for a, b in zip(probabilities, expected):
+                            self.assertAlmostEqual(a, b, places=5)
+        greedy = self.host.post('/v1/choice_probabilities', {**body, 'temperature': 0})[1]['probabilities']
+        self.assertTrue(all(sorted(p)[-1] == 1.0 and sum(p) == 1.0 for p in greedy))
+
+    def test_choice_probabilities_bad_requests(self):
+        item = {'messages': MESSAGES, 'choices': CHOICES}
+        cases = [
+            ({'model': 'tiny'}, 'items'),
+            ({'model': 'tiny', 'items': []}, 'items'),
+            ({'model': 'tiny', 'items': [item] * 4097}, 'items'),
+            ({'model': 'tiny', 'items': [{'messages': MESSAGES}]}, 'items[0].choices'),
+            ({'model': 'tiny', 'items': [{'messages': MESSAGES, 'choices': ['[bet]', '[bet]']}]}, 'twice'),
+            ({'model': 'tiny', 'items': [{'messages': MESSAGES, 'choices': [3]}]}, 'items[0].choices'),
+            ({'model': 'tiny', 'items': [{'messages': [], 'choices': CHOICES}]}, 'items[0].messages'),
+            ({'model': 'tiny', 'items': [{'messages': MESSAGES, 'choices': ['x' * 200]}]}, 'fit the context'),
+            ({'model': 'tiny', 'items': [item], 'temperature': 3}, 'temperature'),
+            ({'model': 'tiny', 'items': [item], 'guided_choice_scoring': 'max'}, 'guided_choice_scoring'),
+        ]
+        for body, reason in cases:
+            with self.subTest(reason=reason):
+                status, response = self.host.post('/v1/choice_probabilities', body)
+                self.assertEqual(status, 400, response)
+                self.assertIn(reason, response['error']['message'])
+        status, response = self.host.post('/v1/choice_probabilities', {'model': 'nobody', 'items': [item]})
+        self.assertEqual(status, 404, response)
+
     def test_bad_requests(self):
         cases = [
             (b'{"model": "tiny", ', 'not valid JSON'),

@@ -11,3 +11,4 @@ export { renderReport, type ReportInput } from './report.ts';
 export { SampleBatch, type Sample } from './samples.ts';
 export { startTrainerService, type TrainerService } from './service.ts';
 export { TabularSoftmax, type MmdOptions, type TabularSnapshot, type UpdateMetrics } from './tabular-softmax.ts';
+export { evaluateModel, modelPolicy, seatAgainst, type ModelEvaluation, type ModelPolicy, type ModelPolicyOptions } from './model-policy.ts';

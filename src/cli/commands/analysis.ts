@@ -42,9 +42,17 @@ export function registerAnalysis(program: Command, io: CliIO): void {
     .description("how far a tabular policy is from a Nash equilibrium: each seat's best-response value, NashConv and exploitability")
     .argument('<game>', GAME_HELP)
     .option('--policy <policy>', '"uniform" or a policy file written by `selfplay cfr --out`', 'uniform')
-    .option('--json', 'print one JSON object {game, params, policy, nashConv, exploitability, bestResponseValues, returns}')
-    .action(async (ref: string, options: { policy: string; json?: boolean }) => {
+    .option('--model <name>', "instead of --policy: a language model's sampling policy, exactly, from the policy host that serves it (`tiny`, or `tiny@3` for a version)")
+    .option('--host <url>', 'with --model: the policy host, e.g. http://127.0.0.1:8100')
+    .option('--temperature <t>', 'with --model: the temperature it samples at', Number, 1)
+    .option('--prompt <prompt>', 'with --model: the prompts it plays with: compact (the reference host\'s byte model), spiral, or a prompt file', 'compact')
+    .option('--scoring <how>', "with --model: how the host scores guided choices, sum or mean (default: the host's)")
+    .option('--out <file>', "with --model: write the model's policy as a policy file")
+    .option('--json', 'print one JSON object {game, params, policy, nashConv, exploitability, bestResponseValues, returns} (with --model: model, informationStates, against, seconds)')
+    .action(async (ref: string, options: ExploitabilityOptions) => {
       const game = await loadGame(ref);
+      if (options.model !== undefined) return modelExploitability(game, options, io);
+      if (options.host !== undefined) throw new ConfigError('--host goes with --model');
       const policy: TabularPolicy = options.policy === 'uniform' ? uniformPolicy(game) : (await loadPolicy(options.policy, game)).policy;
       const evaluation = evaluatePolicy(game, policy);
       if (options.json) return printJson(io, { game: game.id, params: game.params, policy: options.policy, ...evaluation });
@@ -107,6 +115,47 @@ interface SolverRun {
   policy(): TabularPolicy;
   /** The average policy's evaluation, or undefined for a game too large to compile. */
   evaluate(): PolicyEvaluation | undefined;
+}
+
+interface ExploitabilityOptions {
+  policy: string;
+  model?: string;
+  host?: string;
+  temperature: number;
+  prompt: string;
+  scoring?: string;
+  out?: string;
+  json?: boolean;
+}
+
+async function modelExploitability(game: Game, options: ExploitabilityOptions, io: CliIO): Promise<void> {
+  if (options.host === undefined) throw new ConfigError('--model needs --host, the policy host that serves it');
+  if (options.policy !== 'uniform') throw new ConfigError('give --policy or --model, not both');
+  if (!(options.temperature >= 0 && options.temperature <= 2)) throw new ConfigError(`--temperature must be a number from 0 to 2, got ${options.temperature}`);
+  if (options.scoring !== undefined && options.scoring !== 'sum' && options.scoring !== 'mean') throw new ConfigError(`--scoring must be sum or mean, got ${options.scoring}`);
+  // The model's side is loaded only here: solve, cfr and --policy need none of it.
+  const [{ PolicyHostClient }, { COMPACT_GAME_PROMPTS }, { readPromptFile }, { evaluateModel }] = await Promise.all([
+    import('../../../agents/hosted/host-client.ts'),
+    import('../../../agents/llm/game-prompt.ts'),
+    import('../../../agents/llm/spec.ts'),
+    import('../../trainer/model-policy.ts'),
+  ]);
+  const prompts = options.prompt === 'compact' ? COMPACT_GAME_PROMPTS : options.prompt === 'spiral' ? undefined : readPromptFile(options.prompt);
+  const started = performance.now();
+  const evaluation = await evaluateModel(game, {
+    host: new PolicyHostClient(options.host.replace(/\/+$/, ''), options.model!.split('@')[0]),
+    model: options.model!,
+    prompts,
+    temperature: options.temperature,
+    scoring: options.scoring as 'sum' | 'mean' | undefined,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (options.out) await savePolicy(options.out, game, evaluation.policy, { model: evaluation.model, temperature: options.temperature, exploitability: evaluation.exploitability });
+  const { policy, ...figures } = evaluation;
+  if (options.json) return printJson(io, { game: game.id, params: game.params, ...figures, seconds, ...(options.out ? { out: options.out } : {}) });
+  io.out(`${game.id}, model ${evaluation.model} at temperature ${options.temperature} (${evaluation.informationStates} information states, exact, ${seconds.toFixed(1)} s):`);
+  io.out(printEvaluation(evaluation));
+  for (const { opponent, bySeat, mean } of evaluation.against) io.out(`against ${opponent}: expected return ${round(mean)} (by seat ${format(bySeat)})`);
 }
 
 function runSolver(game: Game, options: { iterations: number; every?: number; seed: number; algorithm: string }, io: CliIO): SolverRun {

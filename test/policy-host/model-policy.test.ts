@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PolicyHostClient, startPolicyHost, type PolicyHostProcess } from '../../agents/hosted/index.ts';
+import { createPlayer } from '../../agents/index.ts';
+import { kuhnPoker } from '../../games/index.ts';
+import { evaluatePolicy, loadPolicy } from '../../src/analysis/index.ts';
+import { readModelMeta } from '../../src/episodes/index.ts';
+import { playMatch } from '../../src/runtime/referee.ts';
+import type { ChatMessage } from '../../agents/llm/chat.ts';
+import { COMPACT_GAME_PROMPTS } from '../../agents/llm/game-prompt.ts';
+import { evaluateModel, modelPolicy } from '../../src/trainer/model-policy.ts';
+import { runCli } from '../cli/run-cli.ts';
+
+const python = process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3';
+const game = kuhnPoker();
+let host: PolicyHostProcess;
+let client: PolicyHostClient;
+const dir = mkdtempSync(join(tmpdir(), 'selfplay-model-policy-'));
+
+beforeAll(async () => {
+  host = await startPolicyHost({ python, args: ['--seed', '3', '--guided-choice-scoring', 'mean', '--policy', 'tiny'] });
+  client = new PolicyHostClient(host.url, 'tiny');
+}, 90_000);
+afterAll(async () => {
+  await host?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("a language model's exact policy", () => {
+  it('gives, at each information state, the distribution the llm agent samples from there', async () => {
+    const exact = await modelPolicy(game, { host: client, model: 'tiny', prompts: COMPACT_GAME_PROMPTS });
+    expect(exact.informationStates).toBe(12);
+    expect(exact.model).toBe('tiny@0');
+    // The agent as it plays: the messages it really sent, scored on their own, give the same distribution.
+    const agent = createPlayer(`llm:model=tiny,base=${client.apiBase},guided_choice=true,prompt=compact`, game);
+    const checked = new Set<string>();
+    for (let seed = 1; checked.size < 8 && seed < 40; seed++) {
+      const episode = await playMatch({ game, players: [agent, { ...agent, name: 'other' }], seed, matchId: `m${seed}` });
+      for (const step of episode.steps) {
+        const key = step.infoKey;
+        if (key === undefined || checked.has(key)) continue;
+        const meta = readModelMeta(step.meta);
+        const legal = Object.keys(exact.policy[key]);
+        const alone = await client.choiceProbabilities('tiny', [{ messages: meta.messages as ChatMessage[], choices: legal }]);
+        legal.forEach((text, k) => expect(alone.probabilities[0][k]).toBeCloseTo(exact.policy[key][text], 6));
+        checked.add(key);
+      }
+    }
+    expect(checked.size).toBeGreaterThanOrEqual(8);
+  }, 120_000);
+
+  it('is evaluated by src/analysis, and written as a policy file that evaluates the same', async () => {
+    const evaluation = await evaluateModel(game, { host: client, model: 'tiny', prompts: COMPACT_GAME_PROMPTS });
+    expect(evaluation).toMatchObject(evaluatePolicy(game, evaluation.policy));
+    expect(evaluation.against.map((a) => a.opponent)).toEqual(['uniform', 'cfr+']);
+    // A zero-sum game: against a near-equilibrium the model cannot expect to win.
+    expect(evaluation.against[1].mean).toBeLessThanOrEqual(1e-3);
+    const out = join(dir, 'tiny.json');
+    const cli = await runCli('exploitability', 'kuhn-poker', '--model', 'tiny', '--host', host.url, '--out', out, '--json');
+    expect(cli.code, cli.err).toBe(0);
+    const printed = JSON.parse(cli.out);
+    expect(printed).toMatchObject({ model: 'tiny@0', informationStates: 12 });
+    expect(printed.exploitability).toBeCloseTo(evaluation.exploitability, 9);
+    expect(evaluatePolicy(game, (await loadPolicy(out, game)).policy).exploitability).toBeCloseTo(evaluation.exploitability, 9);
+  }, 120_000);
+
+  it('is refused clearly without its host, or with a policy besides', async () => {
+    expect(await runCli('exploitability', 'kuhn-poker', '--model', 'tiny')).toMatchObject({ code: 2, err: 'error: --model needs --host, the policy host that serves it' });
+    expect(await runCli('exploitability', 'kuhn-poker', '--model', 'tiny', '--host', host.url, '--policy', 'x.json')).toMatchObject({ code: 2, err: 'error: give --policy or --model, not both' });
+    expect((await runCli('exploitability', 'kuhn-poker', '--model', 'nobody', '--host', host.url)).err).toMatch(/404/);
+  });
+});
