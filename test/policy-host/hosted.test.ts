@@ -122,6 +122,18 @@ describe('a language-model policy on the policy host', () => {
     expect(result.iterations).toHaveLength(2);
     expect(result.before.matches).toBe(20);
     expect(result.model).toBe(result.iterations[1].model);
+    // Self-play by default: both seats' turns are trained on, and each published version is evaluated exactly.
+    for (const step of result.iterations) {
+      // A Kuhn game has 2 or 3 turns, all of them the model's.
+      expect(step.samples).toBeGreaterThanOrEqual(2 * 16);
+      expect(step.samplesBySeat.every((n: number) => n > 0)).toBe(true);
+      expect(step.exploitability).toBeGreaterThan(0);
+    }
+    const fixed = await runCli('train-llm', 'kuhn-poker', '--host', host.url, '--policy', 'other', '--opponent', 'random', '--iterations', '1', '--games', '16', '--eval-games', '0', '--exact-every', '0', '--json');
+    const [step] = JSON.parse(fixed.out).iterations;
+    // Against a fixed opponent only the model's own turns train it (at most 2 of a game's), and nothing asked for an exact evaluation.
+    expect(step.samples).toBeLessThanOrEqual(2 * 16);
+    expect(step.exploitability).toBeUndefined();
   }, 60_000);
 
   it('plays in an arena from the command line: llm:model=tiny,guided_choice=true,prompt=compact', async () => {
