@@ -32,7 +32,7 @@ describe('the README', () => {
     const checked = await run('check', './test/.tmp/my-nim.ts');
     expect(checked.err).toBe('');
     expect(checked.code).toBe(0);
-    expect(checked.out).toMatch(/my-nim: 11 of 11 invariants hold/);
+    expect(checked.out).toMatch(/my-nim: 13 of 13 invariants hold/);
     const played = await run('play', './test/.tmp/my-nim.ts', '--seed', '7');
     expect(played.code).toBe(0);
     expect(played.out).toMatch(/seat 0 plays \[take \d+ from heap \d\]/);
@@ -40,7 +40,7 @@ describe('the README', () => {
 
   it('game-theory example runs and gives the values it claims', async () => {
     mkdirSync('test/.tmp', { recursive: true });
-    const code = codeAfter('From code:');
+    const code = codeAfter('\nFrom code:\n');
     writeFileSync('test/.tmp/analysis-example.ts', `${code}\nexport const results = { uniform: evaluatePolicy(kuhn, uniformPolicy(kuhn)), evaluation, solved: minimax(ticTacToe()) };\n`);
     const { results } = await importWritten('test/.tmp/analysis-example.ts');
     expect(results.uniform.nashConv).toBeCloseTo(11 / 12, 12);

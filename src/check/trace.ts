@@ -1,4 +1,5 @@
 import type { Game, Turn } from '../core/index.ts';
+import { Overrun, passViolations } from './instrument.ts';
 
 /** One step of a played history: the state, who moved, what was played. */
 export interface TraceStep<S, A> {
@@ -19,7 +20,9 @@ export interface Trace<S, A> {
     | { readonly kind: 'choices-exhausted' }
     | { readonly kind: 'too-long' }
     | { readonly kind: 'no-actions'; readonly turn: Turn }
-    | { readonly kind: 'apply-threw'; readonly action: A; readonly error: unknown };
+    | { readonly kind: 'apply-threw'; readonly action: A; readonly error: unknown }
+    /** turn, legalActions or chanceOutcomes failed on the last state (threw, or turn gave no seat). */
+    | { readonly kind: 'broken'; readonly error: unknown };
 }
 
 /**
@@ -33,17 +36,26 @@ export function playChoices<S, A>(game: Game<S, A>, choices: readonly number[], 
   const history: A[] = [];
   let state = game.initial();
   for (let i = 0; ; i++) {
-    const turn = game.turn(state);
-    if (turn === 'terminal') return { steps, last: state, history, stop: { kind: 'terminal' } };
-    if (i > game.maxLength) return { steps, last: state, history, stop: { kind: 'too-long' } };
-    if (i >= choices.length && !complete) return { steps, last: state, history, stop: { kind: 'choices-exhausted' } };
-    const actions = turn === 'chance' ? game.chanceOutcomes(state).map((o) => o.action) : game.legalActions(state);
+    let turn: Turn;
+    let actions: readonly A[];
+    try {
+      turn = game.turn(state);
+      if (turn === 'terminal') return { steps, last: state, history, stop: { kind: 'terminal' } };
+      if (i > game.maxLength) return { steps, last: state, history, stop: { kind: 'too-long' } };
+      if (i >= choices.length && !complete) return { steps, last: state, history, stop: { kind: 'choices-exhausted' } };
+      actions = turn === 'chance' ? game.chanceOutcomes(state).map((o) => o.action) : game.legalActions(state);
+      if (!Array.isArray(actions)) throw new TypeError(`${turn === 'chance' ? 'chanceOutcomes' : 'legalActions'} returned ${typeof actions}, not a list`);
+    } catch (error) {
+      if (error instanceof Overrun) throw error;
+      return { steps, last: state, history, stop: { kind: 'broken', error } };
+    }
     if (actions.length === 0) return { steps, last: state, history, stop: { kind: 'no-actions', turn } };
     const action = actions[(choices[i] ?? 0) % actions.length];
     let next: S;
     try {
       next = game.apply(state, action);
     } catch (error) {
+      passViolations(error);
       return { steps, last: state, history, stop: { kind: 'apply-threw', action, error } };
     }
     steps.push({ state, turn, action });
@@ -58,7 +70,8 @@ export function replayPrefix<S, A>(game: Game<S, A>, history: readonly A[]): S[]
   for (const action of history) {
     try {
       states.push(game.apply(states[states.length - 1], action));
-    } catch {
+    } catch (error) {
+      passViolations(error);
       break;
     }
   }

@@ -54,7 +54,7 @@ describe('selfplay check', () => {
   it('passes a built-in game with exit status 0', async () => {
     const { code, out } = await run('check', 'kuhn-poker', '--runs', '30');
     expect(code).toBe(0);
-    expect(out).toMatch(/kuhn-poker .*: 11 of 11 invariants hold \(30 random games each, seed 42/);
+    expect(out).toMatch(/kuhn-poker .*: 13 of 13 invariants hold \(30 random games each, seed 42/);
   });
 
   it("checks a user's game from a module path", async () => {
