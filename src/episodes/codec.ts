@@ -61,6 +61,16 @@ export function encodeEpisode(episode: Episode, format: EpisodeFormat): Uint8Arr
 }
 
 /**
+ * encodeEpisode for an episode a referee built (playMatch, runArena): only
+ * what agents put in it is checked (checkBuiltEpisode), which costs a
+ * fraction of the full schema check. Throws EpisodeError.
+ */
+export function encodeBuiltEpisode(episode: Episode, format: EpisodeFormat): Uint8Array {
+  checkBuiltEpisode(episode);
+  return format === 'msgpack' ? msgpackPackr.pack(episode) : Buffer.from(`${JSON.stringify(episode)}\n`);
+}
+
+/**
  * Checks an episode a referee built before it is stored: its shape is right
  * by construction, so only what agents put in it (text, meta) is checked,
  * for being JSON data (what is not could not be read back). The full schema

@@ -1,7 +1,7 @@
-import { once } from 'node:events';
-import { open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { concatMap, filter, materialize, Observable } from 'rxjs';
-import { encodeEpisode, resolveFormat, type EpisodeFormat } from './codec.ts';
+import { encodeBuiltEpisode, encodeEpisode, resolveFormat, type EpisodeFormat } from './codec.ts';
 import type { Episode } from './episode.ts';
 import { EpisodeError } from './errors.ts';
 import { DEFAULT_MAX_RECORD_BYTES, unfinishedBytes } from './records.ts';
@@ -13,6 +13,17 @@ export interface WriterOptions {
   maxRecordBytes?: number;
   /** Called when opening finds an unfinished record at the end of the file (a writer killed mid-write) and cuts it off. */
   onTruncated?: (bytesRemoved: number) => void;
+  /**
+   * The episodes come from a referee (playMatch, runArena, runEnvironment),
+   * whose shape is right by construction: only what agents put in them is
+   * checked, as the tournament store does, not the whole schema (which costs
+   * several times the encoding). Default false.
+   */
+  builtEpisodes?: boolean;
+  /** `ready()` holds a producer back while more episodes than this wait to reach the file (default 256)... */
+  maxPendingEpisodes?: number;
+  /** ...or more bytes than this (default 1 MiB). */
+  maxPendingBytes?: number;
 }
 
 export interface EpisodeWriter {
@@ -20,8 +31,25 @@ export interface EpisodeWriter {
   readonly format: EpisodeFormat;
   /** Episodes written by this writer (not those already in the file). */
   readonly count: number;
-  /** Validates and appends one episode; resolves at once unless the stream's buffer is full, then once it has drained. */
+  /** Validates and appends one episode; resolves at once unless more than 64 KiB wait for the file, then once less does. */
   write(episode: Episode): Promise<void>;
+  /**
+   * Validates and appends one episode without waiting: throws at once what
+   * write() would reject with, and returns false when more than 64 KiB wait
+   * for the file (a caller that paces its producer with ready() may go on).
+   */
+  append(episode: Episode): boolean;
+  /** Episodes (and their bytes) handed to write() that have not reached the file yet. */
+  readonly pending: { readonly episodes: number; readonly bytes: number };
+  /**
+   * Backpressure for a producer (an arena's `backpressure` option): undefined
+   * while fewer than maxPendingEpisodes episodes and maxPendingBytes bytes
+   * wait to reach the file, else a promise that resolves once they are under
+   * half of that (or rejects if a write failed).
+   */
+  ready(): Promise<void> | undefined;
+  /** Resolves once every episode written so far has reached the file (the operating system's, not necessarily the disk's). */
+  flush(): Promise<void>;
   /** Flushes, fsyncs and closes the file; calling it again returns the same promise. */
   close(): Promise<void>;
 }
@@ -29,15 +57,17 @@ export interface EpisodeWriter {
 const HIGH_WATER_MARK = 64 * 1024;
 
 /**
- * Opens an episode file for appending (creating it if needed). Each episode is
- * one record handed to the file in one write, so a crash leaves at most one
- * unfinished record at the end; opening a file cuts such a record off first,
- * which reads the whole file once (finding where records end, not decoding
- * them). One writer per file at a time.
+ * Opens an episode file for appending (creating it, and its folder, if needed). Records are
+ * appended in order (those handed over while a write is under way go
+ * together in the next write), so a crash leaves at most one unfinished
+ * record at the end; opening a file cuts such a record off first, which reads
+ * the whole file once (finding where records end, not decoding them). One
+ * writer per file at a time.
  */
 export async function openEpisodeWriter(path: string, options: WriterOptions = {}): Promise<EpisodeWriter> {
   const format = resolveFormat(path, options.format);
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  await mkdir(dirname(path), { recursive: true });
   const handle = await open(path, 'a+');
   try {
     await prepareForAppend(handle, path, format, options);
@@ -46,24 +76,84 @@ export async function openEpisodeWriter(path: string, options: WriterOptions = {
     throw error;
   }
 
-  const stream = handle.createWriteStream({ autoClose: false, highWaterMark: HIGH_WATER_MARK });
   let failure: Error | undefined;
-  // Write errors are kept and thrown by the next write() or by close().
-  stream.on('error', (error) => (failure ??= error));
   let count = 0;
+  // Small marks: the episodes waiting then die young (a mark of 1,024 halved a Kuhn poker run's matches/s in garbage collection).
+  const maxEpisodes = options.maxPendingEpisodes ?? 256;
+  const maxBytes = options.maxPendingBytes ?? 1024 * 1024;
+  /** Episodes (and bytes) handed over and not yet in the file: those queued and those being written. */
+  const pending = { episodes: 0, bytes: 0 };
+  // Records wait here while a write is under way, then go together in one write: a Writable stream's
+  // bookkeeping per record cost more than playing a Kuhn poker match.
+  let queue: Uint8Array[] = [];
+  let writing = false;
   let closing: Promise<void> | undefined;
-  // Writes made together while the buffer is full all wait for the same 'drain' (one listener, however many writers).
-  let draining: Promise<void> | undefined;
+  /** Callers waiting for the pending episodes or bytes to fall under a mark (write(), ready(), flush()). */
+  const waiters: { episodes: number; bytes: number; resolve: () => void; reject: (error: Error) => void }[] = [];
+  const settle = () => {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const w = waiters[i];
+      if (failure) w.reject(failure);
+      else if (pending.episodes <= w.episodes && pending.bytes <= w.bytes) w.resolve();
+      else continue;
+      waiters.splice(i, 1);
+    }
+  };
+  /** Resolves once no more than `episodes` episodes and `bytes` bytes are pending. */
+  const under = (episodes: number, bytes: number): Promise<void> => {
+    if (failure) return Promise.reject(failure);
+    if (pending.episodes <= episodes && pending.bytes <= bytes) return Promise.resolve();
+    return new Promise((resolve, reject) => waiters.push({ episodes, bytes, resolve, reject }));
+  };
+  /** Writes what is queued, then what was queued meanwhile, until the queue is empty. */
+  async function drainQueue(): Promise<void> {
+    if (writing) return;
+    writing = true;
+    try {
+      while (queue.length > 0 && !failure) {
+        const batch = queue;
+        queue = [];
+        let bytes = 0;
+        for (const record of batch) bytes += record.length;
+        try {
+          await writeAll(handle, batch, bytes);
+        } catch (error) {
+          failure ??= error as Error;
+        }
+        pending.episodes -= batch.length;
+        pending.bytes -= bytes;
+        settle();
+      }
+    } finally {
+      writing = false;
+    }
+  }
 
   async function finish(): Promise<void> {
     try {
-      await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      await under(0, 0);
       await handle.sync();
     } finally {
-      // A stream over a FileHandle holds it until destroyed; with autoClose off, destroying leaves closing to us.
-      stream.destroy();
       await handle.close();
     }
+  }
+
+  /** Hands one episode to the file; false when more than the high-water mark waits (write() then waits for it to go down). */
+  function append(episode: Episode): boolean {
+    if (closing) throw new EpisodeError(`cannot write to ${path}: the writer is closed`);
+    if (failure) throw failure;
+    const record = options.builtEpisodes ? encodeBuiltEpisode(episode, format) : encodeEpisode(episode, format);
+    if (record.length > maxRecordBytes) {
+      throw new EpisodeError(
+        `cannot write episode ${JSON.stringify(episode.id)}: its record is ${record.length} bytes, more than maxRecordBytes (${maxRecordBytes})`,
+      );
+    }
+    count++;
+    pending.episodes++;
+    pending.bytes += record.length;
+    queue.push(record);
+    void drainQueue();
+    return pending.bytes < HIGH_WATER_MARK;
   }
 
   return {
@@ -73,21 +163,29 @@ export async function openEpisodeWriter(path: string, options: WriterOptions = {
       return count;
     },
     async write(episode) {
-      if (closing) throw new EpisodeError(`cannot write to ${path}: the writer is closed`);
-      if (failure) throw failure;
-      const record = encodeEpisode(episode, format);
-      if (record.length > maxRecordBytes) {
-        throw new EpisodeError(
-          `cannot write episode ${JSON.stringify(episode.id)}: its record is ${record.length} bytes, more than maxRecordBytes (${maxRecordBytes})`,
-        );
-      }
-      count++;
-      if (!stream.write(record)) await (draining ??= once(stream, 'drain').then(() => void (draining = undefined)));
+      if (!append(episode)) await under(Infinity, HIGH_WATER_MARK - 1);
+    },
+    append,
+    pending,
+    ready() {
+      if (failure) return Promise.reject(failure);
+      if (pending.episodes < maxEpisodes && pending.bytes < maxBytes) return undefined;
+      return under(maxEpisodes / 2, maxBytes / 2);
+    },
+    flush() {
+      return under(0, 0);
     },
     close() {
       return (closing ??= finish());
     },
   };
+}
+
+/** Writes the records at the end of the file (opened for appending) in one write, going on after a short write. */
+async function writeAll(handle: FileHandle, records: Uint8Array[], bytes: number): Promise<void> {
+  const all = records.length === 1 ? records[0] : Buffer.concat(records, bytes);
+  let written = 0;
+  while (written < bytes) written += (await handle.write(all, written, bytes - written)).bytesWritten;
 }
 
 /** Cuts off an unfinished last record so appended records don't follow garbage, and ends a last JSON line that lacks its newline. */

@@ -1,7 +1,8 @@
-import { defer, mergeMap, Observable, range } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { Rng, type Game } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import type { Player } from './agent.ts';
+import { pacedMatches, type Backpressure } from './backpressure.ts';
 import type { InvalidMovePolicy } from './invalid-moves.ts';
 import type { EventMessage } from './messages.ts';
 import { playMatch } from './referee.ts';
@@ -23,6 +24,12 @@ export interface ArenaOptions {
   readonly maxTurns?: number;
   readonly timing?: boolean;
   readonly onEvent?: (event: EventMessage) => void;
+  /**
+   * The consumer of the episodes (an `EpisodeWriter`, say): a match starts
+   * only when it says it can take more, so the arena runs no further ahead
+   * than the consumer, however many matches there are.
+   */
+  readonly backpressure?: Backpressure;
 }
 
 /** The players of match `index` in seat order. */
@@ -34,8 +41,11 @@ export function seating<T>(players: readonly T[], index: number, mode: 'rotate' 
 
 /**
  * Runs many matches with bounded concurrency and emits each episode as its
- * match ends. Unsubscribing aborts every match in flight: their timers are
- * cleared and their agents' streams completed.
+ * match ends. Matches start one by one as room frees up (and, with
+ * `backpressure`, as the consumer takes the episodes), so the run holds only
+ * the matches in flight, for any number of matches. Unsubscribing aborts
+ * every match in flight: their timers are cleared and their agents' streams
+ * completed.
  */
 export function runArena(options: ArenaOptions): Observable<Episode> {
   const { game, players, matches } = options;
@@ -45,33 +55,23 @@ export function runArena(options: ArenaOptions): Observable<Episode> {
   const runId = options.runId ?? `seed${seed}`;
   const root = new Rng(seed);
 
-  return new Observable<Episode>((subscriber) => {
-    const controller = new AbortController();
-    const subscription = range(0, matches)
-      .pipe(
-        mergeMap(
-          (index) =>
-            defer(() =>
-              playMatch({
-                game,
-                players: seating(players, index, options.seats),
-                seed: root.split(index).nextUint32(),
-                matchId: `${runId}-${index}`,
-                invalidMoves: options.invalidMoves,
-                turnTimeoutMs: options.turnTimeoutMs,
-                maxTurns: options.maxTurns,
-                timing: options.timing,
-                signal: controller.signal,
-                onEvent: options.onEvent,
-              }),
-            ),
-          options.concurrency ?? 8,
-        ),
-      )
-      .subscribe(subscriber);
-    return () => {
-      controller.abort(new Error('the arena was unsubscribed'));
-      subscription.unsubscribe();
-    };
-  });
+  return pacedMatches(
+    matches,
+    options.concurrency ?? 8,
+    (index, signal) =>
+      playMatch({
+        game,
+        players: seating(players, index, options.seats),
+        seed: root.split(index).nextUint32(),
+        matchId: `${runId}-${index}`,
+        invalidMoves: options.invalidMoves,
+        turnTimeoutMs: options.turnTimeoutMs,
+        maxTurns: options.maxTurns,
+        timing: options.timing,
+        signal,
+        onEvent: options.onEvent,
+      }),
+    options.backpressure,
+    'the arena was unsubscribed',
+  );
 }

@@ -1,8 +1,9 @@
-import { defer, mergeMap, Observable, range } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { ConfigError, Rng, type Environment } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import { readModelMeta } from '../episodes/model-meta.ts';
 import type { Player } from './agent.ts';
+import { pacedMatches, type Backpressure } from './backpressure.ts';
 import type { InvalidMovePolicy } from './invalid-moves.ts';
 import { playMatch } from './referee.ts';
 
@@ -19,6 +20,8 @@ export interface EnvironmentRunOptions {
   readonly invalidMoves?: InvalidMovePolicy;
   readonly turnTimeoutMs?: number;
   readonly timing?: boolean;
+  /** The consumer of the episodes (an `EpisodeWriter`, say): a match starts only when it can take more. */
+  readonly backpressure?: Backpressure;
 }
 
 /**
@@ -36,31 +39,22 @@ export function runEnvironment(options: EnvironmentRunOptions): Observable<Episo
   const seated = environment.roles.map((role) => ({ ...players[role], role }));
   const root = new Rng(seed);
 
-  return new Observable<Episode>((subscriber) => {
-    const controller = new AbortController();
-    const playOne = async (index: number) => {
-      const rng = root.split(index);
-      const game = environment.nextGame(rng.split('game'));
-      const episode = await playMatch({
-        game,
-        players: seated,
-        seed: rng.nextUint32(),
-        matchId: `${runId}-${index}`,
-        invalidMoves: options.invalidMoves,
-        turnTimeoutMs: options.turnTimeoutMs,
-        timing: options.timing,
-        signal: controller.signal,
-      });
-      const replies = episode.steps.filter((s) => s.valid).map((s) => readModelMeta(s.meta, ['completion']).completion);
-      environment.record({ game, history: episode.history, returns: episode.returns, outcome: episode.outcome, replies });
-      return episode;
-    };
-    const subscription = range(0, matches)
-      .pipe(mergeMap((index) => defer(() => playOne(index)), options.concurrency ?? 1))
-      .subscribe(subscriber);
-    return () => {
-      controller.abort(new Error('the environment run was unsubscribed'));
-      subscription.unsubscribe();
-    };
-  });
+  const playOne = async (index: number, signal: AbortSignal) => {
+    const rng = root.split(index);
+    const game = environment.nextGame(rng.split('game'));
+    const episode = await playMatch({
+      game,
+      players: seated,
+      seed: rng.nextUint32(),
+      matchId: `${runId}-${index}`,
+      invalidMoves: options.invalidMoves,
+      turnTimeoutMs: options.turnTimeoutMs,
+      timing: options.timing,
+      signal,
+    });
+    const replies = episode.steps.filter((s) => s.valid).map((s) => readModelMeta(s.meta, ['completion']).completion);
+    environment.record({ game, history: episode.history, returns: episode.returns, outcome: episode.outcome, replies });
+    return episode;
+  };
+  return pacedMatches(matches, options.concurrency ?? 1, playOne, options.backpressure, 'the environment run was unsubscribed');
 }

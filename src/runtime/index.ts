@@ -4,4 +4,5 @@ export { runEnvironment, type EnvironmentRunOptions } from './environment.ts';
 export { INVALID_MOVE_PRESETS, parseInvalidMovePolicy, type InvalidMovePolicy } from './invalid-moves.ts';
 export * from './messages.ts';
 export { playMatch, type MatchOptions } from './referee.ts';
-export { summarize, summarizeRoles, wilsonInterval, type AgentRecord, type RoleRecord } from './summary.ts';
+export { ResultTally, RoleTally, summarize, summarizeRoles, wilsonInterval, type AgentRecord, type RoleRecord } from './summary.ts';
+export { pacedMatches, type Backpressure } from './backpressure.ts';

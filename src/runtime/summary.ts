@@ -30,8 +30,24 @@ export function wilsonInterval(p: number, n: number, z = 1.959964): [number, num
  * and loses otherwise; `error` outcomes count apart.
  */
 export function summarize(episodes: Iterable<Episode>, agents: readonly string[]): AgentRecord[] {
-  const tally = new Map(agents.map((name) => [name, { matches: 0, wins: 0, draws: 0, losses: 0, errors: 0, returns: 0 }]));
-  for (const episode of episodes) {
+  const tally = new ResultTally(agents);
+  for (const episode of episodes) tally.add(episode);
+  return tally.records();
+}
+
+/** summarize() one episode at a time: a run that streams its episodes keeps the counts, not the episodes. */
+export class ResultTally {
+  private readonly tally: Map<string, { matches: number; wins: number; draws: number; losses: number; errors: number; returns: number }>;
+  /** Episodes added. */
+  count = 0;
+
+  constructor(private readonly agents: readonly string[]) {
+    this.tally = new Map(agents.map((name) => [name, { matches: 0, wins: 0, draws: 0, losses: 0, errors: 0, returns: 0 }]));
+  }
+
+  add(episode: Episode): void {
+    const { tally } = this;
+    this.count++;
     const best = Math.max(...episode.returns);
     const leaders = episode.returns.filter((r) => r === best).length;
     for (const player of episode.players) {
@@ -49,22 +65,26 @@ export function summarize(episodes: Iterable<Episode>, agents: readonly string[]
       else t.wins++;
     }
   }
-  return agents.map((agent) => {
-    const t = tally.get(agent)!;
-    const decided = t.matches - t.errors;
-    const score = decided === 0 ? 0 : (t.wins + t.draws / 2) / decided;
-    return {
-      agent,
-      matches: t.matches,
-      wins: t.wins,
-      draws: t.draws,
-      losses: t.losses,
-      errors: t.errors,
-      score,
-      interval: wilsonInterval(score, decided),
-      meanReturn: decided === 0 ? 0 : t.returns / decided,
-    };
-  });
+
+  records(): AgentRecord[] {
+    const { tally, agents } = this;
+    return agents.map((agent) => {
+      const t = tally.get(agent)!;
+      const decided = t.matches - t.errors;
+      const score = decided === 0 ? 0 : (t.wins + t.draws / 2) / decided;
+      return {
+        agent,
+        matches: t.matches,
+        wins: t.wins,
+        draws: t.draws,
+        losses: t.losses,
+        errors: t.errors,
+        score,
+        interval: wilsonInterval(score, decided),
+        meanReturn: decided === 0 ? 0 : t.returns / decided,
+      };
+    });
+  }
 }
 
 export interface RoleRecord {
@@ -78,15 +98,32 @@ export interface RoleRecord {
 
 /** Rewards per role over environment episodes, counting only the seats that acted in each match. */
 export function summarizeRoles(episodes: Iterable<Episode>): RoleRecord[] {
-  const tally = new Map<string, { turns: number; sum: number; min: number; max: number }>();
-  for (const episode of episodes) {
+  const tally = new RoleTally();
+  for (const episode of episodes) tally.add(episode);
+  return tally.records();
+}
+
+/** summarizeRoles() one episode at a time, with the count of each outcome. */
+export class RoleTally {
+  private readonly tally = new Map<string, { turns: number; sum: number; min: number; max: number }>();
+  /** Episodes added. */
+  count = 0;
+  /** Episodes of each outcome. */
+  readonly outcomes: Record<string, number> = {};
+
+  add(episode: Episode): void {
+    this.count++;
+    this.outcomes[episode.outcome] = (this.outcomes[episode.outcome] ?? 0) + 1;
     const acted = new Set(episode.steps.map((s) => s.seat));
     for (const player of episode.players) {
       if (!player.role || !acted.has(player.seat)) continue;
       const r = episode.returns[player.seat];
-      const t = tally.get(player.role) ?? { turns: 0, sum: 0, min: Infinity, max: -Infinity };
-      tally.set(player.role, { turns: t.turns + 1, sum: t.sum + r, min: Math.min(t.min, r), max: Math.max(t.max, r) });
+      const t = this.tally.get(player.role) ?? { turns: 0, sum: 0, min: Infinity, max: -Infinity };
+      this.tally.set(player.role, { turns: t.turns + 1, sum: t.sum + r, min: Math.min(t.min, r), max: Math.max(t.max, r) });
     }
   }
-  return [...tally].map(([role, t]) => ({ role, turns: t.turns, meanReturn: t.sum / t.turns, minReturn: t.min, maxReturn: t.max }));
+
+  records(): RoleRecord[] {
+    return [...this.tally].map(([role, t]) => ({ role, turns: t.turns, meanReturn: t.sum / t.turns, minReturn: t.min, maxReturn: t.max }));
+  }
 }

@@ -113,6 +113,21 @@ export function serveAgentSocket(ws: WebSocket, identity: HeaderIdentity | undef
     flush();
     close(code, reason);
   };
+  // Ends owed to the agent are confirmed by the heartbeat: a pong answers a ping sent after them (the frames
+  // waiting are written first), so the agent's side has read them. Until then they are resent on reconnection.
+  const ping = ws.ping.bind(ws);
+  let sentBeforePing: { payload: Buffer; owed: string[] } | undefined;
+  ws.ping = (data?: unknown, mask?: boolean, cb?: (err: Error) => void) => {
+    flush();
+    if (session && Buffer.isBuffer(data)) sentBeforePing = { payload: data, owed: session.owedEnds() };
+    ping(data, mask, cb);
+  };
+  ws.on('pong', (data) => {
+    if (!session || !sentBeforePing || !sentBeforePing.payload.equals(data)) return;
+    const confirmed = session.confirm(sentBeforePing.owed);
+    sentBeforePing = undefined;
+    if (confirmed.length > 0) registry.onDelivered(session.name, confirmed);
+  });
   const outbox: Outbox = {
     send(message) {
       if (ws.readyState !== WebSocket.OPEN) return;

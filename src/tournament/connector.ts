@@ -2,7 +2,7 @@ import { Subject, type Subscription } from 'rxjs';
 import { ConfigError } from '../core/index.ts';
 import { WebSocket } from 'ws';
 import type { Agent } from '../runtime/agent.ts';
-import { parseToAgent, PROTOCOL_VERSION, type ErrorMessage, type FromAgent, type StartMessage, type ToAgent } from '../runtime/messages.ts';
+import { parseToAgent, PROTOCOL_VERSION, type EndMessage, type ErrorMessage, type FromAgent, type StartMessage, type ToAgent } from '../runtime/messages.ts';
 import { CLOSE_CODES, parseWith, welcomeMessage, type HelloMessage, type WelcomeMessage } from './protocol.ts';
 import { decodeValue, encodeFrame, frameBytes, MAX_FRAME_BYTES, SUBPROTOCOLS, type WireFormat } from './wire.ts';
 
@@ -33,6 +33,12 @@ export interface ConnectOptions {
   readonly onStatus?: (status: ClientStatus) => void;
   /** Error messages from the server (protocol errors, out-of-order replies...). */
   readonly onServerError?: (error: ErrorMessage) => void;
+  /**
+   * Every `end` the server sends, as it arrives: also those of matches that
+   * finished while the client was away (their agents have been released),
+   * and an end sent again after a reconnection.
+   */
+  readonly onEnd?: (end: EndMessage) => void;
 }
 
 export interface RemoteClient {
@@ -190,6 +196,7 @@ export function connect(url: string, token: string, source: AgentSource, options
     const message = parseToAgent(value);
     if (message.type === 'error') return options.onServerError?.(message);
     if (message.type === 'start') return join(socket, message);
+    if (message.type === 'end') options.onEnd?.(message);
     const seat = seats.get(message.matchId);
     if (!seat) return;
     seat.inbox.next(message);

@@ -11,6 +11,12 @@ import { siblingModule, startThread, threadErrorText } from './worker-threads.ts
  */
 const COMMIT_WINDOW_MS = 10;
 const MAX_BATCH = 500;
+/**
+ * Rows of background writes (planned matches, delivery records) that go with
+ * one commit (at least one write): they fill in behind the results, never
+ * ahead of them, so that a large schedule does not hold a result up.
+ */
+const BACKGROUND_ROWS_PER_COMMIT = 500;
 /** How long closing waits for the writer to commit what is queued. */
 const CLOSE_TIMEOUT_MS = 30_000;
 
@@ -39,8 +45,10 @@ export class GroupCommitter {
   private running: Running | undefined;
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 0;
-  /** Writes waiting for the window to close, each as the JSON text of its CommitBatch entry. */
+  /** Results waiting for the window to close, each as the JSON text of its CommitBatch entry. */
   private queue: { readonly id: number; readonly json: string }[] = [];
+  /** Background writes, a few of which go with each commit after the results. */
+  private background: { readonly id: number; readonly json: string; readonly rows: number }[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -61,18 +69,25 @@ export class GroupCommitter {
         reject(new Error(`cannot hand the write to the database writer: ${(error as Error).message}`));
         return;
       }
-      this.queue.push({ id, json });
+      if (write.kind === 'complete') this.queue.push({ id, json });
+      else this.background.push({ id, json, rows: write.kind === 'plan' ? write.matches.length : write.matchIds.length });
       this.waiting.set(id, { resolve, reject });
       if (this.queue.length >= MAX_BATCH) this.send();
       else this.timer ??= setTimeout(() => this.send(), COMMIT_WINDOW_MS);
     });
   }
 
-  /** Hands the queued writes to the writer thread, which commits them in one transaction. */
-  private send(): void {
+  /** Hands the queued results, and a few background writes after them, to the writer thread, which commits them in one transaction. */
+  private send(all = false): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.queue.splice(0);
+    const batch: { readonly id: number; readonly json: string }[] = this.queue.splice(0);
+    let taken = 0;
+    let rows = 0;
+    while (taken < this.background.length && (all || taken === 0 || rows + this.background[taken].rows <= BACKGROUND_ROWS_PER_COMMIT)) rows += this.background[taken++].rows;
+    for (const w of this.background.splice(0, taken)) batch.push(w);
+    // What is left goes with the next commits.
+    if (this.background.length > 0) this.timer = setTimeout(() => this.send(), COMMIT_WINDOW_MS);
     if (batch.length === 0) return;
     let running: Running;
     try {
@@ -95,7 +110,7 @@ export class GroupCommitter {
 
   /** Commits everything queued and stops the writer; blocks until it is done. */
   close(): void {
-    this.send();
+    this.send(true);
     const running = this.running;
     if (!running) return;
     this.running = undefined;

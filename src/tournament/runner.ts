@@ -8,7 +8,7 @@ import { ladderPairing, plan, seatScores, type FinishedMatch, type PlannedMatch 
 import type { LiveRatings } from './ratings/live.ts';
 import type { AgentSession, Disconnect, SessionRegistry } from './sessions.ts';
 import type { SpectatorHub } from './spectators.ts';
-import { matchId, type Contestant, type MatchRow, type Store, type TournamentRow } from './store.ts';
+import { endMessage, matchId, type Contestant, type MatchRow, type Store, type TournamentRow } from './store.ts';
 
 const MAX_FAILURES = 3;
 
@@ -301,7 +301,6 @@ export class TournamentRunner {
       // Its agents are free again: this and every other tournament may start something.
       registry.available(match.seats);
     }
-    spectators.matchEnded({ type: 'end', v: PROTOCOL_VERSION, matchId: match.id, returns: [...episode.returns], outcome: episode.outcome, ...(episode.reason ? { reason: episode.reason } : {}) });
     const scores = seatScores(episode.returns);
     const result = {
       matchId: match.id,
@@ -321,6 +320,11 @@ export class TournamentRunner {
       if (store.match(match.id)?.result === undefined) throw error;
       ratings.reload(store.ratings());
     }
+    // Only now, with the result durable, are the seats, the spectators and the live ratings told: an end once
+    // sent is never replaced by a replay. Each seat is owed it until its agent is known to have received it.
+    const end = endMessage(match.id, episode.returns, episode.outcome, episode.reason);
+    for (const s of sessions) s.ended(end);
+    spectators.matchEnded(end);
     if (this.remembers) this.finished.set(match.key, { key: match.key, round: match.round, seats: match.seats, scores });
     this.finishedCount++;
     spectators.ratingsUpdated();

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ConfigError, type Game } from '../core/index.ts';
+import { listenError, type Game } from '../core/index.ts';
 import { serveAgentSocket, identifyFromHeaders, DEFAULT_LIMITS, type ConnectionLimits } from './agent-socket.ts';
 import { parseTournamentConfig, resolveConfig, tournamentGame, type GameResolver, type TournamentConfigInput } from './config.ts';
 import { startHeartbeat } from './heartbeat.ts';
@@ -125,6 +125,10 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   }
 
   const registry = new SessionRegistry();
+  // Ends that agents may not have received before the last server stopped: each goes out when its agent connects.
+  for (const { agent, end } of store.owedEnds()) registry.session(agent).ended(end);
+  registry.onDelivered = (agent, matchIds) =>
+    void store.deliveredSoon(agent, matchIds).catch((error) => log(`could not record that ${agent} received ${matchIds.length} ends (${(error as Error).message}); they are sent again when it reconnects after a restart`));
   const ratings = new LiveRatings(store.ratings());
   const spectators = new SpectatorHub(() => ratings.rows());
   const leaderboard = new Leaderboard(options.db, { samples: options.bootstrapSamples });
@@ -181,9 +185,7 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
     stopHeartbeat();
     spectators.close();
     store.close();
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'the address is in use (another server? pick another --port, or 0 for any free one)' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : (error as Error).message;
-    throw new ConfigError(`cannot listen on ${host}:${options.port ?? 8080}: ${why}`);
+    throw listenError(host, options.port ?? 8080, error);
   }
   const { port } = http.address() as AddressInfo;
   for (const runner of runners) runner.start();

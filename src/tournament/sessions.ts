@@ -1,6 +1,6 @@
 import { Observable, type Subscriber } from 'rxjs';
 import type { Agent } from '../runtime/agent.ts';
-import type { EventMessage, FromAgent, StartMessage, ToAgent, TurnMessage } from '../runtime/messages.ts';
+import type { EndMessage, EventMessage, FromAgent, StartMessage, ToAgent, TurnMessage } from '../runtime/messages.ts';
 import { ERROR_CODES, errorFrame } from './protocol.ts';
 
 /** Where a session's messages go: the agent's live connection. */
@@ -55,7 +55,11 @@ class MatchLink {
       this.session.send(message);
       return;
     }
-    if (message.type === 'end') this.pending = undefined;
+    if (message.type === 'end') {
+      // The referee's end is not sent: the runner sends the match's end once its result is committed (AgentSession.ended).
+      this.pending = undefined;
+      return;
+    }
     this.session.send(message);
   }
 
@@ -115,6 +119,8 @@ class MatchLink {
 export class AgentSession {
   private connection: Outbox | undefined;
   private readonly links = new Map<string, MatchLink>();
+  /** Ends of this agent's committed matches not yet known to have reached it, in commit order. */
+  private readonly owed = new Map<string, EndMessage>();
   /** Matches the scheduler has given this agent and that have not ended. */
   busy = 0;
 
@@ -139,7 +145,25 @@ export class AgentSession {
   attach(connection: Outbox, version: string): void {
     this.connection = connection;
     this.version = version;
+    // The ends of matches that finished while the agent was away (or whose end it may not have received), then the matches it resumes.
+    for (const end of this.owed.values()) connection.send(end);
     for (const link of this.links.values()) if (!link.failed) link.resume();
+  }
+
+  /** A match of this agent's has its result committed: its end is owed to the agent until it has received it, and sent now if connected. */
+  ended(end: EndMessage): void {
+    this.owed.set(end.matchId, end);
+    this.send(end);
+  }
+
+  /** The matches whose ends are owed (every one has been sent on the live connection, if there is one). */
+  owedEnds(): string[] {
+    return [...this.owed.keys()];
+  }
+
+  /** The agent has received the ends of these matches; returns those that were still owed. */
+  confirm(matchIds: readonly string[]): string[] {
+    return matchIds.filter((id) => this.owed.delete(id));
   }
 
   detach(connection: Outbox): void {
@@ -187,6 +211,9 @@ export class AgentSession {
 export class SessionRegistry {
   private readonly sessions = new Map<string, AgentSession>();
   private readonly listeners = new Set<(agents: readonly string[]) => void>();
+
+  /** Called when an agent is known to have received ends it was owed (the server records it in the store). */
+  onDelivered: (agent: string, matchIds: readonly string[]) => void = () => undefined;
 
   session(name: string, version = '1'): AgentSession {
     let session = this.sessions.get(name);

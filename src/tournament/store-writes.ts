@@ -34,7 +34,11 @@ export interface TournamentRef {
 }
 
 /** A write that waits for the next group commit. */
-export type QueuedWrite = { readonly kind: 'complete'; readonly completion: MatchCompletion } | { readonly kind: 'plan'; readonly tournament: TournamentRef; readonly matches: readonly PlannedMatch[] };
+export type QueuedWrite =
+  | { readonly kind: 'complete'; readonly completion: MatchCompletion }
+  | { readonly kind: 'plan'; readonly tournament: TournamentRef; readonly matches: readonly PlannedMatch[] }
+  /** The agent has received the ends of these matches: they are no longer owed. */
+  | { readonly kind: 'delivered'; readonly agent: string; readonly matchIds: readonly string[] };
 
 export const matchId = (tournament: string, key: string) => `${tournament}:${key}`;
 
@@ -94,6 +98,8 @@ export function storeWrites(db: Database.Database, ratings?: LiveRatings) {
     matchDone: db.prepare("UPDATE matches SET status = 'done' WHERE id = ? AND status = 'pending'"),
     upsertRating: db.prepare('INSERT INTO ratings (agent, version, mu, sigma, games) VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent, version) DO UPDATE SET mu = excluded.mu, sigma = excluded.sigma, games = excluded.games'),
     planMatch: db.prepare("INSERT OR IGNORE INTO matches (id, tournament_id, key, round, seats, seed, status) VALUES (?, ?, ?, ?, ?, ?, 'pending')"),
+    oweEnd: db.prepare('INSERT OR IGNORE INTO owed_ends (agent, match_id) VALUES (?, ?)'),
+    delivered: db.prepare('DELETE FROM owed_ends WHERE agent = ? AND match_id = ?'),
   };
   const plan = (tournament: TournamentRef, matches: readonly PlannedMatch[]) => {
     for (const m of matches) s.planMatch.run(matchId(tournament.name, m.key), tournament.id, m.key, m.round, JSON.stringify(m.seats), m.seed);
@@ -104,6 +110,8 @@ export function storeWrites(db: Database.Database, ratings?: LiveRatings) {
     if (s.matchDone.run(result.matchId).changes !== 1) throw new Error(`match ${result.matchId} is not a pending match; a result is never recorded twice`);
     s.insertResult.run(result.matchId, result.tournamentId, JSON.stringify(result.players), JSON.stringify(result.returns), result.outcome, result.reason ?? null, result.finishedAt);
     s.insertEpisode.run(result.matchId, msgpackPackr.pack(episode));
+    // Each seat is owed the match's end until its agent is known to have received it.
+    for (const player of result.players) s.oweEnd.run(player.agent, result.matchId);
     if (!scores) return [];
     if (!ratings) throw new Error('completions are rated: storeWrites needs the live ratings');
     const rows = ratings.update(result.players, scores);
@@ -115,6 +123,10 @@ export function storeWrites(db: Database.Database, ratings?: LiveRatings) {
     complete,
     apply: (write: QueuedWrite): RatingRow[] => {
       if (write.kind === 'complete') return complete(write.completion);
+      if (write.kind === 'delivered') {
+        for (const id of write.matchIds) s.delivered.run(write.agent, id);
+        return [];
+      }
       plan(write.tournament, write.matches);
       return [];
     },

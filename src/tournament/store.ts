@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { ConfigError } from '../core/index.ts';
 import { checkBuiltEpisode } from '../episodes/codec.ts';
 import { decodeEpisode, type Episode } from '../episodes/index.ts';
+import { PROTOCOL_VERSION, type EndMessage } from '../runtime/messages.ts';
 import type { ResolvedConfig } from './config.ts';
 import type { PlannedMatch } from './formats.ts';
 import { GroupCommitter } from './group-commit.ts';
@@ -51,6 +52,11 @@ CREATE TABLE IF NOT EXISTS episodes (
   match_id TEXT PRIMARY KEY REFERENCES results(match_id),
   data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS owed_ends (
+  agent TEXT NOT NULL,
+  match_id TEXT NOT NULL REFERENCES results(match_id),
+  PRIMARY KEY (agent, match_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ratings (
   agent TEXT NOT NULL,
   version TEXT NOT NULL,
@@ -82,6 +88,14 @@ export interface MatchRow extends PlannedMatch {
 }
 
 type Row = Record<string, unknown>;
+
+/** Planned matches per write: a schedule is stored a chunk at a time, each with a group commit. */
+const PLAN_CHUNK = 250;
+
+/** The `end` message of a finished match, as its seats get it. */
+export function endMessage(matchId: string, returns: readonly number[], outcome: EndMessage['outcome'], reason?: string | null): EndMessage {
+  return { type: 'end', v: PROTOCOL_VERSION, matchId, returns: [...returns], outcome, ...(reason ? { reason } : {}) };
+}
 
 const toMatch = (r: Row): MatchRow => ({
   id: r.id as string,
@@ -202,7 +216,26 @@ export class Store {
    * lost).
    */
   async planMatchesSoon(tournament: TournamentRow, matches: readonly PlannedMatch[]): Promise<void> {
-    await this.committer.write({ kind: 'plan', tournament: { id: tournament.id, name: tournament.name }, matches });
+    // In chunks that go with the commits of results rather than ahead of them: a large schedule must not hold up a result.
+    const ref = { id: tournament.id, name: tournament.name };
+    const chunks: Promise<unknown>[] = [];
+    for (let i = 0; i < matches.length; i += PLAN_CHUNK) chunks.push(this.committer.write({ kind: 'plan', tournament: ref, matches: matches.slice(i, i + PLAN_CHUNK) }));
+    await Promise.all(chunks);
+  }
+
+  /**
+   * The ends owed to agents: each seat of a committed match is owed its
+   * `end` until the agent is known to have received it (deliveredSoon). A
+   * restarted server sends them when the agents connect again.
+   */
+  owedEnds(): { agent: string; end: EndMessage }[] {
+    const rows = this.db.prepare('SELECT owed_ends.agent, results.match_id, results.returns, results.outcome, results.reason FROM owed_ends JOIN results ON results.match_id = owed_ends.match_id ORDER BY results.rowid').all() as Row[];
+    return rows.map((r) => ({ agent: r.agent as string, end: endMessage(r.match_id as string, JSON.parse(r.returns as string), r.outcome as EndMessage['outcome'], r.reason as string | null) }));
+  }
+
+  /** Records, with a later group commit, that the agent has received the ends of these matches. */
+  async deliveredSoon(agent: string, matchIds: readonly string[]): Promise<void> {
+    if (matchIds.length > 0) await this.committer.write({ kind: 'delivered', agent, matchIds });
   }
 
   /** A tournament's matches in the order they were planned; only those with the status, if given. */

@@ -4,6 +4,9 @@ import { Worker, type TransferListItem } from 'node:worker_threads';
 
 const ENTRY = new URL('./typescript-thread.mjs', import.meta.url);
 
+/** The database writer's nice value: below the serving thread, above the leaderboard's fits. */
+export const WRITER_NICE = 5;
+
 /** What every worker thread of the server is given: the module it runs. */
 export interface ThreadData {
   readonly entry: string;
@@ -25,13 +28,15 @@ export function startThread<T extends object>(module: URL, data: T, transferList
 /**
  * Lowers the calling thread below the thread that serves the agents: when
  * both want the same core, a move's round trip would otherwise wait on this
- * thread's work. On Linux each thread has its own priority, set through its
- * thread id; elsewhere this would lower the whole process, so it is skipped.
+ * thread's work. `nice` is how far (default 10, below normal; the database
+ * writer takes 5, since every match's end waits for its commits). On Linux
+ * each thread has its own priority, set through its thread id; elsewhere this
+ * would lower the whole process, so it is skipped.
  */
-export function yieldToServing(): void {
+export function yieldToServing(nice: number = constants.priority.PRIORITY_BELOW_NORMAL): void {
   if (process.platform !== 'linux') return;
   try {
-    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), constants.priority.PRIORITY_BELOW_NORMAL);
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), nice);
   } catch {
     // Without /proc (or if the system refuses), the thread runs at the normal priority.
   }

@@ -61,8 +61,10 @@ export interface FastTrainerState {
 }
 
 export interface FastTrainHooks {
-  onUpdate?(metrics: TrainMetrics, trainer: FastTrainer): void;
-  onEpisodes?(episodes: Episode[]): void;
+  /** After each update; the next waits for a promise it returns (a checkpoint being written). */
+  onUpdate?(metrics: TrainMetrics, trainer: FastTrainer): void | Promise<void>;
+  /** The update's kept episodes, before onUpdate; the next update waits for a promise it returns (backpressure from their file). */
+  onEpisodes?(episodes: Episode[]): void | Promise<void>;
 }
 
 /**
@@ -154,8 +156,8 @@ export class FastTrainer {
         episodesPerSecond: this.episodes / Math.max(seconds, 1e-9),
         ...(evaluate ? this.exploitability() : {}),
       };
-      if (paths && hooks.onEpisodes) hooks.onEpisodes(paths.slice(0, options.keepEpisodes).map((path, k) => this.record(path, k, update.version)));
-      hooks.onUpdate?.(last, this);
+      if (paths && hooks.onEpisodes) await hooks.onEpisodes(paths.slice(0, options.keepEpisodes).map((path, k) => this.record(path, k, update.version)));
+      await hooks.onUpdate?.(last, this);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (last && last.exploitability === undefined) last = { ...last, ...this.exploitability() };

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../core/index.ts';
 import type { TrainMetrics } from './fast-loop.ts';
@@ -22,18 +22,41 @@ export function metricsRow(m: TrainMetrics): Record<string, number> {
   };
 }
 
+/** What a checkpoint's outputs hold: the updates its metrics rows cover and the length of the episode file then. */
+export interface OutputMarks {
+  readonly updates: number;
+  /** Bytes of episodes.msgpack at the checkpoint (absent in checkpoints written before it was recorded). */
+  readonly episodeBytes?: number;
+}
+
+/** Keeps one row per update, the last written: a row for an update at or before an earlier row's replaces that row and those after it. */
+export function lastRowPerUpdate(rows: readonly Record<string, unknown>[]): Record<string, unknown>[] {
+  const kept: Record<string, unknown>[] = [];
+  for (const row of rows) {
+    const update = row.update;
+    if (typeof update === 'number') while (kept.length > 0 && (kept.at(-1)!.update as number) >= update) kept.pop();
+    kept.push(row);
+  }
+  return kept;
+}
+
 /**
  * A training run's folder: run.json (what was asked), metrics.jsonl (one row
  * per update), checkpoints/state.json (everything needed to resume), policy
  * files, episodes and report.html. Files that are replaced are written to a
  * temporary name and renamed, so a killed process leaves the last complete one.
+ * A resumed run first cuts metrics.jsonl and episodes.msgpack back to what its
+ * checkpoint covers (rewind), so that its outputs are those of a run that was
+ * never stopped.
  */
 export class RunFolder {
   constructor(readonly dir: string) {}
 
   static create(dir: string, config: Record<string, unknown>): RunFolder {
     if (existsSync(join(dir, 'run.json'))) {
-      throw new ConfigError(`${dir} already holds a run; pass --resume ${dir} to continue it, or choose another --out`);
+      throw new ConfigError(
+        `${dir} already holds a run; pass --resume ${dir} to continue it (from its last checkpoint, or from the start if it stopped before its first), or choose another --out (or delete ${dir}) to start a new one`,
+      );
     }
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     const folder = new RunFolder(dir);
@@ -41,11 +64,33 @@ export class RunFolder {
     return folder;
   }
 
+  /** A run folder to resume: it needs its settings (run.json); a run stopped before its first checkpoint resumes from the start. */
   static open(dir: string): RunFolder {
-    for (const file of ['run.json', 'checkpoints/state.json']) {
-      if (!existsSync(join(dir, file))) throw new ConfigError(`cannot resume from ${dir}: ${file} is missing`);
-    }
+    if (!existsSync(join(dir, 'run.json'))) throw new ConfigError(`cannot resume from ${dir}: run.json is missing`);
     return new RunFolder(dir);
+  }
+
+  /** Whether the run has a checkpoint (checkpoints/state.json). */
+  hasCheckpoint(): boolean {
+    return existsSync(this.path('checkpoints/state.json'));
+  }
+
+  /**
+   * Cuts the outputs back to what a checkpoint covers (no checkpoint: to
+   * nothing): metrics rows of later updates go, and so do episode records
+   * written after it. A killed run may have written both past its last
+   * checkpoint; its resumption writes them again.
+   */
+  rewind(marks: OutputMarks): void {
+    const metrics = this.path('metrics.jsonl');
+    if (existsSync(metrics)) {
+      const rows = this.metrics();
+      const kept = rows.filter((row) => typeof row.update !== 'number' || row.update <= marks.updates);
+      const text = kept.map((row) => `${JSON.stringify(row)}\n`).join('');
+      if (text !== readFileSync(metrics, 'utf8')) this.writeText('metrics.jsonl', text);
+    }
+    const episodes = this.path('episodes.msgpack');
+    if (marks.episodeBytes !== undefined && existsSync(episodes) && statSync(episodes).size > marks.episodeBytes) truncateSync(episodes, marks.episodeBytes);
   }
 
   path(file: string): string {
@@ -76,7 +121,7 @@ export class RunFolder {
     appendFileSync(this.path('metrics.jsonl'), `${JSON.stringify(row)}\n`);
   }
 
-  /** The metrics rows so far; a torn last line (a killed process) is skipped. */
+  /** The metrics rows so far, one per update (the last written); a torn last line (a killed process) is skipped. */
   metrics(): Record<string, unknown>[] {
     if (!existsSync(this.path('metrics.jsonl'))) return [];
     const rows: Record<string, unknown>[] = [];
@@ -88,6 +133,6 @@ export class RunFolder {
         break;
       }
     }
-    return rows;
+    return lastRowPerUpdate(rows);
   }
 }

@@ -1,4 +1,6 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -69,4 +71,21 @@ describe('selfplay play with agents and files', () => {
     expect((await run('play', 'tic-tac-toe', '--agent', 'random')).err).toMatch(/has 2 seats: give one --agent per seat \(got 1\)/);
     expect((await run('play', 'kuhn-poker', '--agent', 'mcts', '--agent', 'random')).err).toMatch(/perfect-information/);
   });
+
+  it('streams episodes to --out as matches end: a SIGKILL mid-run keeps what was played', async () => {
+    // A million matches: a run that held its episodes until the end would have nothing on disk for minutes.
+    const path = join(dir, 'streamed.msgpack');
+    const child = spawn(process.execPath, ['bin/selfplay.js', 'play', 'kuhn-poker', '--matches', '1000000', '--out', path], { stdio: 'ignore' });
+    const exited = once(child, 'exit');
+    const size = () => (existsSync(path) ? statSync(path).size : 0);
+    // About 500 bytes an episode: wait for a few thousand (no timing asserted: a loaded machine only waits longer).
+    for (let waited = 0; size() < 2_000_000 && child.exitCode === null && waited < 30_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill('SIGKILL');
+    const [, signal] = await exited;
+    expect(signal).toBe('SIGKILL');
+    const ids = new Set<string>();
+    for await (const episode of readEpisodes(path)) ids.add(episode.id);
+    expect(ids.size).toBeGreaterThan(3000);
+    expect([...ids].every((id) => /^seed0-\d+$/.test(id))).toBe(true);
+  }, 60_000);
 });

@@ -186,6 +186,24 @@ describe.each(EPISODE_FORMATS)('%s files', (format) => {
     }
   });
 
+  it('hold a producer back while too many episodes wait for the file, and flush to the file', async () => {
+    const path = join(dir, `backpressure.${format}`);
+    const writer = await openEpisodeWriter(path, { maxPendingEpisodes: 4 });
+    expect(writer.ready()).toBeUndefined();
+    for (let i = 0; i < 4; i++) writer.append(sampleEpisode(i));
+    expect(writer.pending.episodes).toBe(4);
+    const room = writer.ready();
+    expect(room).toBeInstanceOf(Promise);
+    await room;
+    expect(writer.pending.episodes).toBeLessThanOrEqual(2);
+    writer.append(sampleEpisode(4));
+    await writer.flush();
+    expect(writer.pending).toEqual({ episodes: 0, bytes: 0 });
+    expect((await readAll(path)).episodes.map((e) => e.id)).toEqual([0, 1, 2, 3, 4].map((i) => `episode-${i}`));
+    expect(() => writer.append({ ...sampleEpisode(5), schema: 2 } as never)).toThrow();
+    await writer.close();
+  });
+
   it('refuse writes once closed, and closing twice is harmless', async () => {
     const writer = await openEpisodeWriter(fileFor(format));
     const closing = writer.close();

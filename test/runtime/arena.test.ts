@@ -1,8 +1,8 @@
-import { lastValueFrom, Observable, take, toArray } from 'rxjs';
+import { lastValueFrom, Observable, take, tap, toArray } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectFour, kuhnPoker, ticTacToe } from '../../games/index.ts';
 import { randomAgent } from '../../agents/random.ts';
-import { policyAgent, runArena, seating, summarize, wilsonInterval, type Agent } from '../../src/runtime/index.ts';
+import { policyAgent, ResultTally, runArena, seating, summarize, wilsonInterval, type Agent, type Backpressure } from '../../src/runtime/index.ts';
 import type { Episode } from '../../src/episodes/episode.ts';
 import { firstLegal, player } from './helpers.ts';
 
@@ -83,6 +83,30 @@ describe('runArena', () => {
     expect(received).toHaveLength(0);
   });
 
+  it('runs no further ahead than its consumer: a match starts only when the backpressure says so', async () => {
+    // A consumer that takes 5 episodes, then holds the arena until released.
+    const taken: Episode[] = [];
+    let released = false;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const backpressure: Backpressure = { ready: () => (!released && taken.length >= 5 ? held : undefined) };
+    const game = kuhnPoker();
+    const run = all(runArena({ game, players: [player('a', randomAgent()), player('b', randomAgent())], matches: 40, concurrency: 1, backpressure }).pipe(tap((e) => taken.push(e))));
+    // Wait until the arena is held (it asked and got the promise), then give it time to run ahead if it could.
+    for (let i = 0; i < 200 && taken.length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(taken).toHaveLength(5);
+    released = true;
+    release();
+    expect(await run).toHaveLength(40);
+  });
+
+  it('holds only the matches in flight, however many matches are asked for', async () => {
+    // A billion matches: an arena that queued them all before playing would never get to the first.
+    const episodes = await all(runArena({ game: kuhnPoker(), players: [player('a', randomAgent()), player('b', randomAgent())], matches: 1_000_000_000 }).pipe(take(5)));
+    expect(episodes).toHaveLength(5);
+  });
+
   it('take(n) stops the arena after n episodes', async () => {
     const episodes = await lastValueFrom(runArena({ game: ticTacToe(), players: [player('a', firstLegal), player('b', firstLegal)], matches: 1000 }).pipe(take(5), toArray()));
     expect(episodes).toHaveLength(5);
@@ -114,6 +138,16 @@ describe('summarize', () => {
     expect(records[0]).toMatchObject({ agent: 'A', matches: 5, wins: 2, draws: 1, losses: 1, errors: 1, score: 2.5 / 4 });
     expect(records[1]).toMatchObject({ agent: 'B', wins: 1, draws: 1, losses: 2, errors: 1, score: 1.5 / 4 });
     expect(records[0].meanReturn).toBeCloseTo((1 - 1 + 0 + 0.5) / 4);
+  });
+
+  it('tallies one episode at a time as summarize does', () => {
+    const a = { ...episode(['x', 'y'], [1, -1]) };
+    const b = { ...episode(['y', 'x'], [0, 0]) };
+    const tally = new ResultTally(['x', 'y']);
+    tally.add(a);
+    tally.add(b);
+    expect(tally.count).toBe(2);
+    expect(tally.records()).toEqual(summarize([a, b], ['x', 'y']));
   });
 
   it('gives the 95% Wilson interval (checked against the closed form)', () => {

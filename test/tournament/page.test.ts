@@ -1,10 +1,9 @@
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyAgent } from '../../src/runtime/index.ts';
 import { connect, type RemoteClient } from '../../src/tournament/index.ts';
+import { launchChromium } from '../browser.ts';
 import { testServer, type TestServer } from './helpers.ts';
-
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** Plays the first legal square after `ms`: slow enough to watch. */
 const deliberate = (ms: number) => policyAgent((turn) => new Promise<string>((resolve) => setTimeout(() => resolve(turn.legal[0]), ms)));
@@ -19,7 +18,7 @@ describe('the live page in chromium', () => {
       tournaments: [{ name: 'show', game: 'tic-tac-toe', format: 'round-robin', gamesPerPairing: 50, concurrency: 1 }],
     });
     clients = [connect(t.server.url, t.tokens.ann, deliberate(100)), connect(t.server.url, t.tokens.bob, deliberate(100))];
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

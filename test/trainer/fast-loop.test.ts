@@ -88,7 +88,7 @@ describe('self-play training (tabular softmax, magnetic mirror descent)', () => 
   it('stops at an abort between updates', async () => {
     const controller = new AbortController();
     const trainer = new FastTrainer(kuhnPoker(), { episodes: 1e9, seed: 1, signal: controller.signal });
-    await trainer.run({ onUpdate: (m) => m.update === 3 && controller.abort() });
+    await trainer.run({ onUpdate: (m) => void (m.update === 3 && controller.abort()) });
     expect(trainer.updates).toBe(3);
   });
 

@@ -15,7 +15,12 @@ const fresh = () => join(mkdtempSync(join(tmpdir(), 'selfplay-train-')), 'run');
 
 /** Starts `selfplay train` as its own process; resolves when `ready(dir)` holds. */
 function startTraining(dir: string, ready: () => boolean, ...extra: string[]) {
-  const child = spawn(process.execPath, ['bin/selfplay.js', 'train', 'kuhn-poker', '--out', dir, '--episodes', '10000000000', '--eval-matches', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return startSelfplay(ready, 'train', 'kuhn-poker', '--out', dir, '--episodes', '10000000000', '--eval-matches', '0', ...extra);
+}
+
+/** Starts `selfplay ARGS` as its own process; `started` resolves when `ready()` holds. */
+function startSelfplay(ready: () => boolean, ...args: string[]) {
+  const child = spawn(process.execPath, ['bin/selfplay.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
@@ -75,7 +80,7 @@ describe('selfplay train', () => {
     await run('train', 'kuhn-poker', '--out', dir, '--episodes', '100000', '--eval-matches', '0');
     const again = await run('train', 'kuhn-poker', '--out', dir);
     expect(again.code).toBe(2);
-    expect(again.err).toMatch(/already holds a run; pass --resume/);
+    expect(again.err).toMatch(/already holds a run; pass --resume .* to continue it .*, or choose another --out/);
     const resumed = JSON.parse((await run('train', '--resume', dir, '--episodes', '200000', '--json')).out);
     expect(resumed.episodes).toBe(200_000);
     expect((await run('train', 'leduc-poker', '--resume', dir)).err).toMatch(/is a run of kuhn-poker, not leduc-poker/);
@@ -109,4 +114,39 @@ describe('selfplay train', () => {
     const resumed = await run('train', '--resume', dir, '--episodes', String(state.episodes + 50_000), '--json');
     expect(resumed.code).toBe(0);
   });
+
+  it('killed before its first checkpoint and after later ones, resumes to the outputs of a run never killed', async () => {
+    const episodes = '3000000';
+    const reference = fresh();
+    expect((await run('train', 'kuhn-poker', '--out', reference, '--episodes', episodes, '--eval-matches', '0', '--json')).code).toBe(0);
+
+    const dir = fresh();
+    const rows = () => (existsSync(join(dir, 'metrics.jsonl')) ? readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n').length - 1 : 0);
+    const kill = async (training: ReturnType<typeof startSelfplay>) => {
+      await training.started;
+      training.child.kill('SIGKILL');
+      await training.exited;
+    };
+    // Killed before any checkpoint: the folder holds its settings and some metrics, and resumes from the start.
+    await kill(startSelfplay(() => rows() >= 3, 'train', 'kuhn-poker', '--out', dir, '--episodes', episodes, '--eval-matches', '0', '--checkpoint-every', '1000000'));
+    expect(existsSync(join(dir, 'checkpoints/state.json'))).toBe(false);
+    // Then killed after checkpoints, with updates and episodes written past the last one.
+    for (const extra of [5, 40, 90]) {
+      const before = rows();
+      await kill(startSelfplay(() => existsSync(join(dir, 'checkpoints/state.json')) && rows() >= before + extra, 'train', '--resume', dir, '--checkpoint-every', '7'));
+    }
+    const resumed = await run('train', '--resume', dir, '--json');
+    expect(resumed.code).toBe(0);
+    const summary = JSON.parse(resumed.out);
+
+    const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).update);
+    expect(metrics).toEqual(Array.from({ length: summary.updates }, (_, i) => i + 1));
+    const ids: string[] = [];
+    for await (const episode of readEpisodes(join(dir, 'episodes.msgpack'))) ids.push(episode.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(2 * summary.updates);
+    expect(readFileSync(join(dir, 'episodes.msgpack')).equals(readFileSync(join(reference, 'episodes.msgpack')))).toBe(true);
+    expect(readFileSync(join(dir, 'policy.json'), 'utf8')).toBe(readFileSync(join(reference, 'policy.json'), 'utf8'));
+    expect(readFileSync(join(dir, 'policy-last.json'), 'utf8')).toBe(readFileSync(join(reference, 'policy-last.json'), 'utf8'));
+  }, 120_000);
 });

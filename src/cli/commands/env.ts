@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { concatMap, lastValueFrom, toArray } from 'rxjs';
+import { defaultIfEmpty, ignoreElements, lastValueFrom, tap } from 'rxjs';
 import { environmentPlayers } from '../../../agents/environment.ts';
 import { writePreferencePairs, type PreferencePair } from '../../../environments/creator-solver/index.ts';
 import { environments } from '../../../environments/index.ts';
 import { ConfigError, type Environment } from '../../core/index.ts';
-import { openEpisodeWriter, type Episode } from '../../episodes/index.ts';
-import { runEnvironment, summarizeRoles, type RoleRecord } from '../../runtime/index.ts';
+import { openEpisodeWriter } from '../../episodes/index.ts';
+import { RoleTally, runEnvironment, type RoleRecord } from '../../runtime/index.ts';
 import { intOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
 
@@ -74,19 +74,20 @@ export function registerEnv(program: Command, io: CliIO): void {
     if (options.pairs && !pairsOf) throw new ConfigError(`--pairs: ${name} makes no preference pairs (creator-solver does)`);
     const specs = Object.fromEntries(ROLE_OPTIONS.flatMap((role) => (typeof options[camel(role)] === 'string' ? [[role, options[camel(role)] as string]] : [])));
     const players = environmentPlayers(environment, specs);
-    const writer = options.out ? await openEpisodeWriter(options.out) : undefined;
+    const writer = options.out ? await openEpisodeWriter(options.out, { builtEpisodes: true }) : undefined;
     const bar = progressBar(name, options.steps);
-    let done = 0;
-    let episodes: Episode[];
+    // Episodes stream to the file as their matches end (the run waits while the file is behind); only the tally stays.
+    const tally = new RoleTally();
     try {
-      episodes = await lastValueFrom(
-        runEnvironment({ environment, players, matches: options.steps, seed: options.seed, concurrency: options.concurrency, turnTimeoutMs: options.turnTimeout }).pipe(
-          concatMap(async (episode) => {
-            await writer?.write(episode);
-            bar.update(++done);
-            return episode;
+      await lastValueFrom(
+        runEnvironment({ environment, players, matches: options.steps, seed: options.seed, concurrency: options.concurrency, turnTimeoutMs: options.turnTimeout, backpressure: writer }).pipe(
+          tap((episode) => {
+            tally.add(episode);
+            writer?.append(episode);
+            bar.update(tally.count);
           }),
-          toArray(),
+          ignoreElements(),
+          defaultIfEmpty(undefined),
         ),
       );
     } finally {
@@ -94,12 +95,12 @@ export function registerEnv(program: Command, io: CliIO): void {
       await writer?.close();
     }
     if (options.pairs && pairsOf) writePreferencePairs(options.pairs, pairsOf.call(environment));
-    const roles = summarizeRoles(episodes);
+    const roles = tally.records();
     const stats = environment.stats();
-    const outcomes = episodes.reduce<Record<string, number>>((n, e) => ({ ...n, [e.outcome]: (n[e.outcome] ?? 0) + 1 }), {});
-    if (options.json) return printJson(io, { environment: name, steps: episodes.length, seed: options.seed, outcomes, roles, stats, ...(options.out ? { out: options.out } : {}), ...(options.pairs ? { pairs: options.pairs } : {}) });
+    const { outcomes } = tally;
+    if (options.json) return printJson(io, { environment: name, steps: tally.count, seed: options.seed, outcomes, roles, stats, ...(options.out ? { out: options.out } : {}), ...(options.pairs ? { pairs: options.pairs } : {}) });
     if (options.out) io.out(`episodes written to ${options.out}`);
     if (options.pairs) io.out(`preference pairs written to ${options.pairs}`);
-    io.out(`${name}: ${episodes.length} matches, seed ${options.seed}, outcomes ${Object.entries(outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}\n${rolesTable(roles)}\n\n${Object.entries(stats).map(([k, v]) => `${k}: ${v}`).join('\n')}`);
+    io.out(`${name}: ${tally.count} matches, seed ${options.seed}, outcomes ${Object.entries(outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}\n${rolesTable(roles)}\n\n${Object.entries(stats).map(([k, v]) => `${k}: ${v}`).join('\n')}`);
   });
 }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { concatMap, lastValueFrom, toArray } from 'rxjs';
+import { defaultIfEmpty, ignoreElements, lastValueFrom, tap } from 'rxjs';
 import { createPlayer } from '../../../agents/index.ts';
 import { ConfigError } from '../../core/index.ts';
 import { openEpisodeWriter, type Episode } from '../../episodes/index.ts';
-import { parseInvalidMovePolicy, runArena, summarize, type AgentRecord, type Player } from '../../runtime/index.ts';
+import { parseInvalidMovePolicy, ResultTally, runArena, type AgentRecord, type Player } from '../../runtime/index.ts';
 import { formatEpisode } from '../format-episode.ts';
 import { loadGame } from '../load-game.ts';
 import { intOption, printJson, type CliIO } from '../output.ts';
@@ -64,14 +64,16 @@ export function registerPlay(program: Command, io: CliIO): void {
     .option('--json', 'print one JSON object {matches, agents: [{agent, wins, draws, losses, ...}]}')
     .action(async (ref: string, options: PlayOptions) => {
       const game = await loadGame(ref);
-      const writer = options.out ? await openEpisodeWriter(options.out) : undefined;
+      const writer = options.out ? await openEpisodeWriter(options.out, { builtEpisodes: true }) : undefined;
       const players = seatPlayers(options.agent, game.seats, (spec) => createPlayer(spec, game));
       const interactive = options.agent.some((spec) => spec.split(':')[0] === 'human');
       const bar = options.matches > 1 && !interactive ? progressBar('matches', options.matches) : undefined;
-      let done = 0;
-      let episodes: Episode[];
+      // Episodes stream: each goes to the file as its match ends, the arena waits while the file is behind,
+      // and only the tally (and the first episode, to print a single match) stays in memory.
+      const tally = new ResultTally(players.map((p) => p.name));
+      let first: Episode | undefined;
       try {
-        episodes = await lastValueFrom(
+        await lastValueFrom(
           runArena({
             game,
             players,
@@ -83,23 +85,28 @@ export function registerPlay(program: Command, io: CliIO): void {
             turnTimeoutMs: options.turnTimeout,
             maxTurns: options.maxTurns,
             timing: options.timing,
+            backpressure: writer,
           }).pipe(
-            concatMap(async (episode) => {
-              await writer?.write(episode);
-              bar?.update(++done);
-              return episode;
+            // Synchronous: an async step per episode falls behind the arena and queues its episodes.
+            tap((episode) => {
+              first ??= episode;
+              tally.add(episode);
+              writer?.append(episode);
+              bar?.update(tally.count);
             }),
-            toArray(),
+            ignoreElements(),
+            defaultIfEmpty(undefined),
           ),
         );
       } finally {
         bar?.stop();
         await writer?.close();
       }
-      const records = summarize(episodes, players.map((p) => p.name));
-      if (options.json) return printJson(io, { matches: episodes.length, agents: records, ...(options.out ? { out: options.out } : {}) });
-      if (options.matches === 1 && !interactive) io.out(formatEpisode(episodes[0]));
+      const records = tally.records();
+      const played = tally.count;
+      if (options.json) return printJson(io, { matches: played, agents: records, ...(options.out ? { out: options.out } : {}) });
+      if (options.matches === 1 && !interactive) io.out(formatEpisode(first!));
       if (options.out) io.out(`episodes written to ${options.out}`);
-      io.out(`\n${game.id}: ${episodes.length} match${episodes.length === 1 ? '' : 'es'}${options.rotate ? ', seats rotating' : ''}, seed ${options.seed}\n${resultsTable(records)}`);
+      io.out(`\n${game.id}: ${played} match${played === 1 ? '' : 'es'}${options.rotate ? ', seats rotating' : ''}, seed ${options.seed}\n${resultsTable(records)}`);
     });
 }

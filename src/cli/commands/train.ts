@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { lastValueFrom, toArray } from 'rxjs';
@@ -10,7 +10,7 @@ import { openEpisodeWriter, type EpisodeWriter } from '../../episodes/index.ts';
 import { runArena, summarize, type Player } from '../../runtime/index.ts';
 import { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type OpponentRule, type TrainMetrics } from '../../trainer/fast-loop.ts';
 import { renderReport } from '../../trainer/report.ts';
-import { metricsRow, RunFolder } from '../../trainer/run-folder.ts';
+import { metricsRow, RunFolder, type OutputMarks } from '../../trainer/run-folder.ts';
 import { loadGame } from '../load-game.ts';
 import { intOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
@@ -90,6 +90,9 @@ function freeRunFolder(base: string): string {
   }
 }
 
+/** checkpoints/state.json: the trainer's state and what of the run's outputs it covers. */
+type CheckpointState = FastTrainerState & { readonly outputs?: OutputMarks };
+
 /** The run's settings: from the command line, or on --resume from run.json with what the command line gives on top. */
 function prepare(ref: string | undefined, options: TrainOptions, given: (key: string) => boolean): { folder: RunFolder; config: RunConfig; state?: FastTrainerState } {
   if (options.resume) {
@@ -97,7 +100,11 @@ function prepare(ref: string | undefined, options: TrainOptions, given: (key: st
     const config: Record<string, unknown> = { ...folder.readJson<RunConfig>('run.json') };
     for (const [key, value] of Object.entries(options)) if (given(key) && key !== 'resume') config[key] = value;
     if (ref && ref !== config.game) throw new ConfigError(`${options.resume} is a run of ${config.game}, not ${ref}`);
-    return { folder, config: config as RunConfig, state: folder.readJson<FastTrainerState>('checkpoints/state.json') };
+    // A run killed before its first checkpoint starts again from the beginning.
+    const state = folder.hasCheckpoint() ? folder.readJson<CheckpointState>('checkpoints/state.json') : undefined;
+    // Outputs written after the checkpoint are written again by the resumed run: cut them off first.
+    folder.rewind(state?.outputs ?? { updates: state?.updates ?? 0, ...(state ? {} : { episodeBytes: 0 }) });
+    return { folder, config: config as RunConfig, state };
   }
   if (!ref) throw new ConfigError('name a game to train, or --resume a run folder');
   const { out, resume, json, seconds, ...rest } = options;
@@ -128,11 +135,14 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
     state,
   );
   const episodes: EpisodeWriter = await openEpisodeWriter(folder.path('episodes.msgpack'));
-  const pending: Promise<void>[] = [];
   const bar = options.json ? undefined : progressBar('training', config.episodes, (line) => io.out(line));
   let nextLine = trainer.episodes === 0 ? 0 : trainer.episodes * 1.5;
-  const checkpoint = (m: TrainMetrics | undefined) => {
-    folder.writeJson('checkpoints/state.json', trainer.state(m?.seconds ?? 0));
+  // The checkpoint records how far metrics.jsonl and episodes.msgpack go (once the episodes so far are in the
+  // file), so that a resumption cuts off what a killed run wrote after it.
+  const checkpoint = async (m: TrainMetrics | undefined) => {
+    await episodes.flush();
+    const outputs: OutputMarks = { updates: trainer.updates, episodeBytes: statSync(episodes.path).size };
+    folder.writeJson('checkpoints/state.json', { ...trainer.state(m?.seconds ?? 0), outputs } satisfies CheckpointState);
     folder.writeJson('policy.json', policyFile(game, trainer.learner.averagePolicy(), { algorithm: `tabular-softmax/${config.algo}`, version: trainer.learner.version, kind: 'average' }));
     folder.writeJson('policy-last.json', policyFile(game, trainer.learner.currentPolicy(), { algorithm: `tabular-softmax/${config.algo}`, version: trainer.learner.version, kind: 'last iterate' }));
   };
@@ -143,26 +153,30 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
   let last: TrainMetrics | undefined;
   try {
     last = await trainer.run({
-      onUpdate: (m) => {
+      onUpdate: async (m) => {
         folder.appendMetrics(metricsRow(m));
-        if (m.update % config.checkpointEvery === 0) checkpoint(m);
+        if (m.update % config.checkpointEvery === 0) await checkpoint(m);
         bar?.update(m.episodes, m.exploitability === undefined ? undefined : `exploitability ${m.exploitability.toPrecision(3)}`);
         if (!options.json && m.exploitability !== undefined && m.episodes >= nextLine) {
           nextLine = Math.max(m.episodes * 1.6, 1);
           bar?.log(progressLine(m.episodes, m.exploitability, `last iterate ${m.exploitabilityLast!.toFixed(5)}, ${Math.round(m.episodesPerSecond).toLocaleString('en-US')} episodes/s`));
         }
       },
-      onEpisodes: (records) => {
-        for (const record of records) pending.push(episodes.write(record));
+      onEpisodes: async (records) => {
+        for (const record of records) episodes.append(record);
+        // Training waits while the file is behind.
+        await episodes.ready();
       },
     });
   } finally {
     bar?.stop();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    checkpoint(last);
-    await Promise.all(pending);
-    await episodes.close();
+    try {
+      await checkpoint(last);
+    } finally {
+      await episodes.close();
+    }
   }
   const interrupted = controller.signal.aborted;
   const evaluation = config.evalMatches > 0 && !interrupted ? await evaluate(game, trainer, config) : undefined;
