@@ -27,7 +27,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   },
   play: {
     term: 'play [options] <game>',
-    summary: 'play matches between agents (random, mcts, tabular, human), printing the game or a results table',
+    summary: 'play matches between agents (random, mcts, tabular, llm, human), printing the game or a results table',
     load: async () => (await import('./commands/play.ts')).registerPlay,
   },
   replay: {

@@ -5,12 +5,12 @@ import { ConfigError } from '../../core/index.ts';
 import { openEpisodeWriter, type Episode } from '../../episodes/index.ts';
 import { parseInvalidMovePolicy, ResultTally, runArena, type AgentRecord, type Player } from '../../runtime/index.ts';
 import { formatEpisode } from '../format-episode.ts';
-import { loadGame } from '../load-game.ts';
+import { GAME_HELP, loadGame } from '../load-game.ts';
 import { intOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
 
 interface PlayOptions {
-  agent: string[];
+  agent?: string[];
   matches: number;
   concurrency: number;
   seed: number;
@@ -23,10 +23,10 @@ interface PlayOptions {
   json?: boolean;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Players for the seats; a spec given twice gets a suffix so that results stay apart. */
-function seatPlayers(specs: readonly string[], seats: number, create: (spec: string) => Player): Player[] {
+function seatPlayers(specs: readonly string[] = [], seats: number, create: (spec: string) => Player): Player[] {
   const chosen = specs.length ? specs : Array.from({ length: seats }, () => 'random');
   if (chosen.length !== seats) throw new ConfigError(`this game has ${seats} seats: give one --agent per seat (got ${chosen.length})`);
   const seen = new Map<string, number>();
@@ -46,12 +46,17 @@ function resultsTable(records: readonly AgentRecord[]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-export function registerPlay(program: Command, io: CliIO): void {
+/** The distinct reasons matches ended in error, most frequent first, with their counts. */
+function errorReasons(reasons: ReadonlyMap<string, number>): string {
+  return [...reasons].sort((a, b) => b[1] - a[1]).map(([reason, count]) => `  ${count} x ${reason}`).join('\n');
+}
+
+export function registerPlay(program: Command, io: CliIO, setExit: (code: number) => void = () => {}): void {
   program
     .command('play')
-    .description('play matches between agents (random, mcts, tabular, human), printing the game or a results table')
-    .argument('<game>', 'a built-in game id (with parameters: kuhn-poker:hands=3) or a path to a module exporting a game')
-    .option('--agent <spec>', 'one per seat, in seat order: random, mcts[:iterations=N,c=X], tabular:policy=FILE, human (default: random for every seat)', collect, [])
+    .description('play matches between agents (random, mcts, tabular, llm, human), printing the game or a results table')
+    .argument('<game>', GAME_HELP)
+    .option('--agent <spec>', 'one per seat, in seat order: random, mcts[:iterations=N,c=X], tabular:policy=FILE, llm:model=NAME[,base=URL,...], human (default: random for every seat)', collect)
     .option('--matches <n>', 'matches to play', intOption('--matches', 1), 1)
     .option('--concurrency <n>', 'matches in flight at once', intOption('--concurrency', 1), 8)
     .option('--seed <n>', 'seed of the run: each match gets one derived from it', intOption('--seed'), 0)
@@ -66,12 +71,13 @@ export function registerPlay(program: Command, io: CliIO): void {
       const game = await loadGame(ref);
       const writer = options.out ? await openEpisodeWriter(options.out, { builtEpisodes: true }) : undefined;
       const players = seatPlayers(options.agent, game.seats, (spec) => createPlayer(spec, game));
-      const interactive = options.agent.some((spec) => spec.split(':')[0] === 'human');
+      const interactive = (options.agent ?? []).some((spec) => spec.split(':')[0] === 'human');
       const bar = options.matches > 1 && !interactive ? progressBar('matches', options.matches) : undefined;
       // Episodes stream: each goes to the file as its match ends, the arena waits while the file is behind,
       // and only the tally (and the first episode, to print a single match) stays in memory.
       const tally = new ResultTally(players.map((p) => p.name));
       let first: Episode | undefined;
+      const errors = new Map<string, number>();
       try {
         await lastValueFrom(
           runArena({
@@ -91,6 +97,7 @@ export function registerPlay(program: Command, io: CliIO): void {
             tap((episode) => {
               first ??= episode;
               tally.add(episode);
+              if (episode.outcome === 'error') errors.set(episode.reason ?? 'no reason given', (errors.get(episode.reason ?? 'no reason given') ?? 0) + 1);
               writer?.append(episode);
               bar?.update(tally.count);
             }),
@@ -104,6 +111,10 @@ export function registerPlay(program: Command, io: CliIO): void {
       }
       const records = tally.records();
       const played = tally.count;
+      const errored = [...errors.values()].reduce((a, b) => a + b, 0);
+      if (errored > 0) io.err(`${errored} of ${played} matches ended in error:\n${errorReasons(errors)}`);
+      // Nothing was played when every match failed: say so with the exit status too.
+      if (played > 0 && errored === played) setExit(1);
       if (options.json) return printJson(io, { matches: played, agents: records, ...(options.out ? { out: options.out } : {}) });
       if (options.matches === 1 && !interactive) io.out(formatEpisode(first!));
       if (options.out) io.out(`episodes written to ${options.out}`);
