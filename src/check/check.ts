@@ -5,7 +5,7 @@ import { guidedGames } from './coverage.ts';
 import { errorText, Instrumented, show, Violation, type BudgetOptions } from './instrument.ts';
 import { invariants, type Invariant } from './invariants.ts';
 import { playChoices } from './trace.ts';
-import { walkWholeTree, type Tree } from './tree.ts';
+import { surelyLargerThan, tooManyHistories, walkWholeTree, type Tree } from './tree.ts';
 
 export interface CheckOptions {
   /** Random games played per invariant (default 200); an eighth as many again come from a coverage-guided search. */
@@ -156,7 +156,7 @@ function inspect(raw: Game, options: CheckOptions): CheckReport {
   const guided = keep > 0 ? guidedGames(game, keep, Math.max(runs, keep) * 4, seed).choices : [];
   watched.overrun = undefined;
   let tree: Tree<unknown, unknown> | undefined;
-  if (limit > 0) tree = walkWholeTree(game, limit);
+  if (limit > 0) tree = surelyLargerThan(game, limit) ? { nodes: [], complete: false, stopped: tooManyHistories(limit) } : walkWholeTree(game, limit);
   watched.overrun = undefined;
   watched.timing = false;
 

@@ -23,6 +23,9 @@ export interface Tree<S, A> {
   readonly applyThrew?: { readonly action: A; readonly error: unknown; readonly history: readonly A[] };
 }
 
+/** Why the whole-tree pass did not run on a large game. */
+export const tooManyHistories = (limit: number) => `the game has more than ${limit.toLocaleString('en-US')} histories`;
+
 /**
  * Walks the game tree depth-first, chance outcomes included, up to `limit`
  * histories. A history that grows past maxLength is cut there (and reported
@@ -39,7 +42,7 @@ export function walkWholeTree<S, A>(game: Game<S, A>, limit: number): Tree<S, A>
     while (stack.length) {
       const { state, history, parent } = stack.pop()!;
       if (nodes.length >= limit) {
-        return { nodes, complete: false, stopped: `the game has more than ${limit.toLocaleString('en-US')} histories`, tooLong, applyThrew };
+        return { nodes, complete: false, stopped: tooManyHistories(limit), tooLong, applyThrew };
       }
       const turn = game.turn(state);
       const index = nodes.push({ state, turn, history, parent }) - 1;
@@ -65,4 +68,46 @@ export function walkWholeTree<S, A>(game: Game<S, A>, limit: number): Tree<S, A>
     return { nodes, complete: false, stopped: `the walk met an error (${what.length > 80 ? `${what.slice(0, 77)}...` : what})`, tooLong, applyThrew };
   }
   return { nodes, complete: true, tooLong, applyThrew };
+}
+
+/**
+ * Whether the game surely has more than `limit` histories, so that walking it
+ * to the limit would be wasted: its histories are counted over its distinct
+ * states (by stateKey, each state's subtree once), which for a game with
+ * transpositions is far fewer calls than the histories. Any doubt says no and
+ * the walk decides: a cycle, a history past maxLength, an error of the
+ * game's (the walk reports those).
+ */
+export function surelyLargerThan<S, A>(game: Game<S, A>, limit: number): boolean {
+  const histories = new Map<string, number>();
+  const open = new Set<string>();
+  let visited = 0;
+  const large = new Error('large');
+  // The histories of the subtree at `state`, itself included, or undefined when in doubt.
+  const count = (state: S, depth: number): number | undefined => {
+    const key = game.stateKey(state);
+    const known = histories.get(key);
+    if (known !== undefined) return known;
+    if (open.has(key) || depth > game.maxLength) return undefined;
+    // Distinct states are distinct histories: past the limit of them, the tree is past it too.
+    if (++visited > limit) throw large;
+    open.add(key);
+    let n = 1;
+    if (game.turn(state) !== 'terminal') {
+      for (const action of game.legalActions(state)) {
+        const below = count(game.apply(state, action), depth + 1);
+        if (below === undefined) return undefined;
+        n += below;
+        if (n > limit) throw large;
+      }
+    }
+    open.delete(key);
+    histories.set(key, n);
+    return n;
+  };
+  try {
+    return (count(game.initial(), 0) ?? 0) > limit;
+  } catch (error) {
+    return error === large;
+  }
 }
