@@ -1,11 +1,10 @@
-import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { policyAgent, type EndMessage } from '../../src/runtime/index.ts';
-import { connect, Store, type RemoteClient, type ResultRow } from '../../src/tournament/index.ts';
-import { addAgents, RawSocket, tempDb, testServer, waitFor } from './helpers.ts';
-import { killed, relay, serve } from './processes.ts';
+import { connect, Store, type ResultRow } from '../../src/tournament/index.ts';
+import { addAgents, RawSocket, testServer, waitFor } from './helpers.ts';
+import { killed, killedServerScene, relay, serve } from './processes.ts';
 
 /** The stored results, by match id. */
 function stored(path: string): Map<string, ResultRow> {
@@ -45,16 +44,8 @@ describe('the end of a match', () => {
 });
 
 describe('a server killed with SIGKILL the moment an agent is told a result', () => {
-  const db = tempDb();
-  const clients: RemoteClient[] = [];
-  const children: ChildProcess[] = [];
-  let front: Awaited<ReturnType<typeof relay>> | undefined;
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await front?.close();
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) await killed(child, 'SIGKILL');
-    db.remove();
-  });
+  const scene = killedServerScene();
+  const { db, clients, children } = scene;
 
   it('had committed every result it told, and tells every seat the end of every committed match after restarts', async () => {
     const names = ['a1', 'a2', 'a3', 'a4'];
@@ -62,7 +53,7 @@ describe('a server killed with SIGKILL the moment an agent is told a result', ()
     const config = join(dirname(db.path), 'tournament.json');
     // 6 pairings x 8 games = 48 matches.
     writeFileSync(config, JSON.stringify({ name: 'ends', game: 'kuhn-poker', format: 'round-robin', gamesPerPairing: 8, pairedSeeds: true, concurrency: 2 }));
-    front = await relay();
+    const front = (scene.front = await relay());
     // Every end each agent is told, in order (a resent one appears twice).
     const ends = new Map<string, EndMessage[]>(names.map((n) => [n, []]));
     let onEnd: (() => void) | undefined;
@@ -83,7 +74,7 @@ describe('a server killed with SIGKILL the moment an agent is told a result', ()
       onEnd = () => {
         if ([...ends.values()].reduce((n, list) => n + list.length, 0) <= seen) return;
         onEnd = undefined;
-        front!.target(undefined);
+        front.target(undefined);
         child.kill('SIGKILL');
       };
       front.target(Number(new URL(url).port));

@@ -2,6 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as tcpConnect, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { afterAll } from 'vitest';
+import type { RemoteClient } from '../../src/tournament/index.ts';
+import { tempDb } from './helpers.ts';
 
 /** Servers as processes of their own, for tests that kill them. */
 
@@ -80,3 +83,18 @@ export const killed = (child: ChildProcess, signal: NodeJS.Signals) => {
   return exited;
 };
 
+/**
+ * What a test that kills servers holds, let go after its tests: a database,
+ * its clients, the server processes it started (any still running is
+ * killed) and the relay in front of them, once the test makes one.
+ */
+export function killedServerScene() {
+  const scene = { db: tempDb(), clients: [] as RemoteClient[], children: [] as ChildProcess[], front: undefined as Awaited<ReturnType<typeof relay>> | undefined };
+  afterAll(async () => {
+    await Promise.all(scene.clients.map((c) => c.close()));
+    await scene.front?.close();
+    for (const child of scene.children) if (child.exitCode === null && child.signalCode === null) await killed(child, 'SIGKILL');
+    scene.db.remove();
+  });
+  return scene;
+}

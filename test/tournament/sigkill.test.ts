@@ -1,11 +1,10 @@
-import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { policyAgent } from '../../src/runtime/index.ts';
-import { connect, Store, type RemoteClient } from '../../src/tournament/index.ts';
-import { addAgents, tempDb, waitFor } from './helpers.ts';
-import { killed, output, relay, selfplay, serve } from './processes.ts';
+import { connect, Store } from '../../src/tournament/index.ts';
+import { addAgents, waitFor } from './helpers.ts';
+import { killed, killedServerScene, output, relay, selfplay, serve } from './processes.ts';
 
 /** Reads the database the way the server left it. */
 function snapshot(path: string) {
@@ -18,16 +17,8 @@ function snapshot(path: string) {
 }
 
 describe('a server killed with SIGKILL mid-tournament', () => {
-  const db = tempDb();
-  const clients: RemoteClient[] = [];
-  const children: ChildProcess[] = [];
-  let front: Awaited<ReturnType<typeof relay>> | undefined;
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await front?.close();
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) await killed(child, 'SIGKILL');
-    db.remove();
-  });
+  const scene = killedServerScene();
+  const { db, clients, children } = scene;
 
   it('loses no completed result, resumes after a restart and finishes with every result exactly once', async () => {
     const added = JSON.parse(await output(selfplay(['agents', 'add', 'a1', '--db', db.path, '--json'])));
@@ -38,7 +29,7 @@ describe('a server killed with SIGKILL mid-tournament', () => {
 
     const first = await serve(['--port', '0', '--host', '127.0.0.1', '--db', db.path, '--tournament', config]);
     children.push(first.child);
-    front = await relay();
+    const front = (scene.front = await relay());
     front.target(Number(new URL(first.url).port));
     // Agents that take a few milliseconds a move. Once 30 results are in they hold their moves until
     // the kill, so that it lands mid-tournament however slowly this process gets to look.
