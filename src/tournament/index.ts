@@ -2,7 +2,7 @@ export { agentUrl, connect, type AgentSource, type ClientStatus, type ConnectOpt
 export { loadTournamentConfig, parseTournamentConfig, tournamentConfigSchema, type GameResolver, type ResolvedConfig, type TournamentConfig, type TournamentConfigInput } from './config.ts';
 export { seatScores, type PlannedMatch } from './formats.ts';
 export { CLOSE_CODES, ERROR_CODES, helloMessage, welcomeMessage, type HelloMessage, type WelcomeMessage } from './protocol.ts';
-export { addGame, ELO_PER_LOG, emptyTable, fitBradleyTerry, type FitOptions, type PairTable } from './ratings/bradley-terry.ts';
+export { addGame, ELO_PER_LOG, emptyTable, fitBradleyTerry, type FitOptions, type PairTable } from '../core/bradley-terry.ts';
 export { LiveRatings, type LiveRating } from './ratings/live.ts';
 export { officialTable, type OfficialRow, type OfficialTable } from './ratings/official.ts';
 export { startServer, type ServerOptions, type TournamentServer } from './server.ts';

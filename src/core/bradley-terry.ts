@@ -1,3 +1,5 @@
+import { Rng } from './rng.ts';
+
 /**
  * Bradley-Terry strengths, P(i beats j) = 1 / (1 + exp(theta_j - theta_i)),
  * fitted by maximum likelihood with Newton's method (the log-likelihood is
@@ -151,3 +153,114 @@ export function fitBradleyTerry(table: PairTable, options: FitOptions = {}): Flo
 }
 
 export const ELO_PER_LOG = 400 / Math.LN10;
+
+/** Pairwise games among n players: game k between a[k] and b[k], in which a[k] scored score[k] (1, 0.5 or 0). */
+export interface PairwiseGames {
+  readonly n: number;
+  readonly a: Int32Array;
+  readonly b: Int32Array;
+  readonly score: Float64Array;
+}
+
+export interface RatedPlayer {
+  /** The player's index in the games. */
+  readonly index: number;
+  /** Bradley-Terry strength on the Elo scale, centred on the mean player. */
+  readonly rating: number;
+  /** 95% bootstrap interval of the rating. */
+  readonly low: number;
+  readonly high: number;
+  readonly games: number;
+  /** Wins plus half the draws. */
+  readonly points: number;
+}
+
+export interface Ratings {
+  /** Best first. */
+  readonly rows: RatedPlayer[];
+  /** superiority[i][j]: the share of bootstrap fits in which rows[i] is rated above rows[j]. */
+  readonly superiority: number[][];
+  readonly games: number;
+  readonly samples: number;
+}
+
+export interface RatingOptions {
+  /** Bootstrap fits (default 200; 0: no intervals). */
+  readonly samples?: number;
+  readonly seed?: number;
+  /** See FitOptions.prior (default 1). */
+  readonly prior?: number;
+}
+
+const quantile = (sorted: Float64Array, q: number) => {
+  const x = q * (sorted.length - 1);
+  const lo = Math.floor(x);
+  return lo + 1 < sorted.length ? sorted[lo] + (sorted[lo + 1] - sorted[lo]) * (x - lo) : sorted[lo];
+};
+
+/**
+ * A Bradley-Terry fit of pairwise games, with 95% intervals from a
+ * nonparametric bootstrap (games resampled with replacement) and the
+ * likelihood of superiority of every player over every other (the share of
+ * bootstrap fits that rank it higher).
+ */
+export function bootstrapRatings(pairs: PairwiseGames, options: RatingOptions = {}): Ratings {
+  const samples = options.samples ?? 200;
+  const prior = options.prior ?? 1;
+  const { n, a, b, score } = pairs;
+  const m = a.length;
+  const table = emptyTable(n);
+  for (let k = 0; k < m; k++) addGame(table, a[k], b[k], score[k]);
+  const fit = fitBradleyTerry(table, { prior });
+
+  // Each game as its cell of the pair table and the points it gives that cell, so that resampling is two additions.
+  const cell = new Int32Array(m);
+  const cellPoints = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    cell[k] = a[k] < b[k] ? a[k] * n + b[k] : b[k] * n + a[k];
+    cellPoints[k] = a[k] < b[k] ? score[k] : 1 - score[k];
+  }
+  const draws = Array.from({ length: n }, () => new Float64Array(samples));
+  const rng = new Rng(options.seed ?? 1);
+  for (let s = 0; s < samples; s++) {
+    table.games.fill(0);
+    table.points.fill(0);
+    for (let k = 0; k < m; k++) {
+      const pick = rng.int(m);
+      table.games[cell[pick]] += 1;
+      table.points[cell[pick]] += cellPoints[pick];
+    }
+    const sample = fitBradleyTerry(table, { prior, start: fit, tolerance: 1e-6 });
+    for (let i = 0; i < n; i++) draws[i][s] = sample[i];
+  }
+
+  const games = new Float64Array(n);
+  const points = new Float64Array(n);
+  for (let k = 0; k < m; k++) {
+    games[a[k]]++;
+    games[b[k]]++;
+    points[a[k]] += score[k];
+    points[b[k]] += 1 - score[k];
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => fit[j] - fit[i]);
+  const superiority = order.map((i) =>
+    order.map((j) => {
+      if (i === j || samples === 0) return 0.5;
+      let above = 0;
+      for (let s = 0; s < samples; s++) above += draws[i][s] > draws[j][s] ? 1 : draws[i][s] === draws[j][s] ? 0.5 : 0;
+      return above / samples;
+    }),
+  );
+  const rows = order.map((i) => {
+    const sorted = draws[i].slice().sort();
+    return {
+      index: i,
+      rating: fit[i] * ELO_PER_LOG,
+      low: samples ? quantile(sorted, 0.025) * ELO_PER_LOG : fit[i] * ELO_PER_LOG,
+      high: samples ? quantile(sorted, 0.975) * ELO_PER_LOG : fit[i] * ELO_PER_LOG,
+      games: games[i],
+      points: points[i],
+    };
+  });
+  return { rows, superiority, games: m, samples };
+}
