@@ -50,6 +50,9 @@ export interface Published {
   /** The exact model name agents ask for, `<policy>@<version>`. */
   readonly model: string;
   readonly version: number;
+  /** The versions the host serves now, and those of them kept however old (pinned). */
+  readonly published: readonly number[];
+  readonly pinned: readonly number[];
 }
 
 /** One prompt and its choices, for the exact probabilities of a guided pick among them. */
@@ -87,7 +90,7 @@ export class PolicyHostClient {
     return `${this.url.replace(/\/+$/, '')}/v1`;
   }
 
-  async health(): Promise<{ status: string; device: string; policies: { id: string; version: number; published: number[] }[] }> {
+  async health(): Promise<{ status: string; device: string; policies: { id: string; version: number; published: number[]; pinned: number[] }[] }> {
     return (await this.request('GET', '/health')) as never;
   }
 
@@ -96,9 +99,14 @@ export class PolicyHostClient {
     return (await this.request('POST', '/train/step', { policy: this.policy, ...step }, 'msgpack')) as TrainStepResult;
   }
 
-  /** The current training weights become the newest version agents can sample. */
-  async publish(): Promise<Published> {
-    return (await this.request('POST', `/policies/${encodeURIComponent(this.policy)}/publish`, {})) as Published;
+  /** The current training weights become the newest version agents can sample; a pinned one is served until the host stops (a league member). */
+  async publish(options: { pin?: boolean } = {}): Promise<Published> {
+    return (await this.request('POST', `/policies/${encodeURIComponent(this.policy)}/publish`, options.pin ? { pin: true } : {})) as Published;
+  }
+
+  /** Moves the KL reference toward the training weights: reference <- (1 - mix) reference + mix weights (1: the weights themselves). */
+  async moveReference(mix: number): Promise<{ version: number; mix: number }> {
+    return (await this.request('POST', `/policies/${encodeURIComponent(this.policy)}/reference`, { mix })) as never;
   }
 
   /** Saves weights, optimizer and version under the host's checkpoint directory. */

@@ -49,6 +49,7 @@ def save(policy: Policy, directory: str, name: str | None) -> str:
         'meta': json.dumps(meta),
         'model': _to_cpu(policy.model.state_dict()),
         'optimizer_state': _to_cpu(optimizer['state']),
+        'reference': _to_cpu(policy.reference.state_dict()),
     }
     fd, tmp = tempfile.mkstemp(prefix='.' + name, suffix='.tmp', dir=os.path.dirname(path))
     try:
@@ -77,7 +78,7 @@ def resolve(directory: str, path: str) -> str:
 
 
 def load(policy: Policy, directory: str, path: str) -> tuple[str, int]:
-    """Restores weights, optimizer state and version; the loaded weights become the KL reference."""
+    """Restores weights, optimizer state, version and KL reference (the loaded weights in checkpoints saved without one)."""
     real = resolve(directory, path)
     try:
         data = torch.load(real, map_location=policy.model.pos.device, weights_only=True)
@@ -97,6 +98,10 @@ def load(policy: Policy, directory: str, path: str) -> tuple[str, int]:
         policy.model.load_state_dict(data['model'])
         policy.optimizer.load_state_dict({'state': data['optimizer_state'], 'param_groups': meta['param_groups']})
         version = int(meta['version'])
+        reference = data.get('reference')
+        if reference is not None:
+            frozen = copy.deepcopy(policy.reference)
+            frozen.load_state_dict(reference)
     except Exception as error:  # noqa: BLE001 - put everything back, then report
         policy.model.load_state_dict(saved_model)
         policy.optimizer.load_state_dict(saved_optimizer)
@@ -104,5 +109,8 @@ def load(policy: Policy, directory: str, path: str) -> tuple[str, int]:
     policy.version = version
     policy.pending = None
     policy.pending_samples = 0
-    policy.reset_reference()
+    if reference is None:
+        policy.reset_reference()
+    else:
+        policy.reference = frozen
     return real, policy.version

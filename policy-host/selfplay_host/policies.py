@@ -44,17 +44,21 @@ class Policy:
         self.pending: list[torch.Tensor] | None = None
         self.pending_samples = 0
         self.published: OrderedDict[int, TinyTransformer] = OrderedDict()
+        # Versions kept beyond the newest `keep` until the host stops (a league of past versions).
+        self.pinned: set[int] = set()
         self.publish()
 
     @property
     def latest(self) -> int:
         return next(reversed(self.published))
 
-    def publish(self) -> int:
-        """Makes the training weights the newest sampler version; returns its number."""
+    def publish(self, pin: bool = False) -> int:
+        """Makes the training weights the newest sampler version (pinned: kept past `keep`); returns its number."""
         if self.published and self.version <= self.latest:
             existing = self.published.get(self.version)
             if existing is not None and same_weights(existing, self.model):
+                if pin:
+                    self.pinned.add(self.version)
                 return self.version
             raise ProtocolError(
                 409,
@@ -64,15 +68,24 @@ class Policy:
                 type='conflict',
             )
         self.published[self.version] = frozen_copy(self.model)
-        while len(self.published) > self.keep:
-            self.published.popitem(last=False)
+        if pin:
+            self.pinned.add(self.version)
+        unpinned = [number for number in self.published if number not in self.pinned]
+        for number in unpinned[:max(0, len(unpinned) - self.keep)]:
+            del self.published[number]
         return self.version
 
     def reset_reference(self) -> None:
         self.reference = frozen_copy(self.model)
 
+    @torch.no_grad()
+    def move_reference(self, mix: float) -> None:
+        """reference <- (1 - mix) * reference + mix * training weights: a KL anchor that follows slowly (a magnet)."""
+        for ref, current in zip(self.reference.parameters(), self.model.parameters()):
+            ref.mul_(1 - mix).add_(current, alpha=mix)
+
     def status(self) -> dict:
-        return {'id': self.name, 'version': self.version, 'published': list(self.published)}
+        return {'id': self.name, 'version': self.version, 'published': list(self.published), 'pinned': sorted(self.pinned)}
 
 
 class Registry:

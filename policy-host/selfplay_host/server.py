@@ -223,11 +223,20 @@ class Host:
             return {'path': real, 'version': version}
 
     def publish(self, name: str, body) -> dict:
-        protocol.require_object(body)
+        body = protocol.require_object(body)
         policy = self.registry.get(name)
+        pin = protocol.read_bool(body, 'pin', False)
         with self.lock:
-            version = policy.publish()
-            return {'model': f'{policy.name}@{version}', 'version': version, 'published': list(policy.published)}
+            version = policy.publish(pin)
+            return {'model': f'{policy.name}@{version}', 'version': version, 'published': list(policy.published), 'pinned': sorted(policy.pinned)}
+
+    def reference(self, name: str, body) -> dict:
+        body = protocol.require_object(body)
+        policy = self.registry.get(name)
+        mix = protocol.read_number(body, 'mix', 1.0, 0.0, 1.0, lo_open=True)
+        with self.lock:
+            policy.move_reference(mix)
+            return {'version': policy.version, 'mix': mix}
 
 
 def _ms(started: float) -> float:
@@ -263,7 +272,7 @@ class TrainGate:
 
 # ---------------------------------------------------------------- HTTP
 
-POLICY_ROUTE = re.compile(r'^/policies/([^/]+)/(checkpoint|load|publish)$')
+POLICY_ROUTE = re.compile(r'^/policies/([^/]+)/(checkpoint|load|publish|reference)$')
 TRAIN_ROUTES = {'/train/forward_backward': 'forward_backward', '/train/optim_step': 'optim_step', '/train/step': 'step', '/train/forward': 'forward'}
 
 

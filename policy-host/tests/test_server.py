@@ -13,7 +13,7 @@ from selfplay_host import msgpack, tokenizer
 
 from .helpers import TEST_MODEL, RunningHost, item
 
-POLICIES = ['tiny', 'up', 'down', 'ppo', 'kl', 'fail', 'ckpt', 'pub', 'checks']
+POLICIES = ['tiny', 'up', 'down', 'ppo', 'kl', 'fail', 'ckpt', 'pub', 'checks', 'league', 'magnet']
 MESSAGES = [{'role': 'system', 'content': 'You play Kuhn poker.'}, {'role': 'user', 'content': 'Valid actions: [check], [bet]'}]
 CHOICES = ['[check]', '[bet]', '[fold]']
 
@@ -54,7 +54,7 @@ class Discovery(ServerTest):
         self.assertEqual(status, 200)
         self.assertEqual(body['status'], 'ok')
         self.assertEqual(body['device'], 'cpu')
-        self.assertEqual(body['policies'][0], {'id': 'tiny', 'version': 0, 'published': [0]})
+        self.assertEqual(body['policies'][0], {'id': 'tiny', 'version': 0, 'published': [0], 'pinned': []})
         self.assertEqual([p['id'] for p in body['policies']], POLICIES)
 
     def test_models(self):
@@ -461,7 +461,7 @@ class Policies(ServerTest):
                 self.assertIn('not a usable path', response['error']['message'])
 
     def test_unknown_policy(self):
-        for action in ('checkpoint', 'load', 'publish'):
+        for action in ('checkpoint', 'load', 'publish', 'reference'):
             status, response = self.host.post(f'/policies/ghost/{action}', {'path': 'x.pt'})
             self.assertEqual(status, 404, response)
             self.assertEqual(response['error']['code'], 'policy_not_found')
@@ -493,7 +493,51 @@ class Policies(ServerTest):
         status, response = self.chat(model='pub@0')
         self.assertEqual(status, 404, response)
         status, health = self.host.get('/health')
-        self.assertEqual(next(p for p in health['policies'] if p['id'] == 'pub'), {'id': 'pub', 'version': 4, 'published': [2, 3, 4]})
+        self.assertEqual(next(p for p in health['policies'] if p['id'] == 'pub'), {'id': 'pub', 'version': 4, 'published': [2, 3, 4], 'pinned': []})
+
+    def test_pinned_versions_outlive_keep(self):
+        _, prompt, ids, logprobs = self.guided_sample('league')
+        body = {'policy': 'league', 'loss': 'importance-sampling', 'learning_rate': 0.05, 'items': [item(prompt, ids, logprobs, 1.0)]}
+        self.step(**body)
+        status, published = self.host.post('/policies/league/publish', {'pin': True})
+        self.assertEqual((status, published['model'], published['pinned']), (200, 'league@1', [1]), published)
+        at_pin = self.ok_chat(model='league@1', temperature=0, max_tokens=4, logprobs=True)
+        for version in (2, 3, 4, 5):
+            self.step(**body)
+            published = self.host.post('/policies/league/publish', {})[1]
+        # keep=3 unpinned versions, and the pinned one however old.
+        self.assertEqual((published['published'], published['pinned']), ([1, 3, 4, 5], [1]))
+        self.assertEqual(self.ok_chat(model='league@1', temperature=0, max_tokens=4, logprobs=True)['choices'], at_pin['choices'])
+        self.assertEqual(self.chat(model='league@2')[0], 404)
+        # Pinning the version already published pins it without a new version.
+        self.assertEqual(self.host.post('/policies/league/publish', {'pin': True})[1]['pinned'], [1, 5])
+        status, response = self.host.post('/policies/league/publish', {'pin': 'yes'})
+        self.assertEqual((status, response['error']['param']), (400, 'pin'), response)
+
+    def test_reference_follows_the_training_weights_by_mix(self):
+        _, prompt, ids, logprobs = self.guided_sample('magnet')
+        body = {'policy': 'magnet', 'loss': 'importance-sampling', 'learning_rate': 0.05, 'kl_coef': 0.1, 'items': [item(prompt, ids, logprobs, 1.0)]}
+        self.assertEqual(self.step(**body)['kl'], 0.0)  # the reference is the initial weights
+        self.step(**body)
+        drifted = self.step(**body)['kl']
+        self.assertGreater(drifted, 0)
+        for mix in (0, -0.5, 1.5, 'x'):
+            with self.subTest(mix=mix):
+                status, response = self.host.post('/policies/magnet/reference', {'mix': mix})
+                self.assertEqual((status, response['error']['param']), (400, 'mix'), response)
+        status, moved = self.host.post('/policies/magnet/reference', {'mix': 1})
+        self.assertEqual((status, moved), (200, {'version': 3, 'mix': 1.0}))
+        self.assertAlmostEqual(self.step(**body)['kl'], 0.0, places=6)  # the reference is now the weights it stepped from
+        # A checkpoint carries the reference: loaded, the next step's KL is that of the saved state.
+        status, saved = self.host.post('/policies/magnet/checkpoint', {'name': 'magnet-ref'})
+        self.assertEqual(status, 200, saved)
+        expected = self.step(**body)['kl']
+        self.step(**body)
+        self.host.post('/policies/magnet/reference', {'mix': 1})
+        self.assertEqual(self.host.post('/policies/magnet/load', {'path': saved['path']})[0], 200)
+        self.assertAlmostEqual(self.step(**body)['kl'], expected, places=6)
+        half = self.host.post('/policies/magnet/reference', {'mix': 0.5})
+        self.assertEqual(half[0], 200, half)
 
 
 if __name__ == '__main__':
