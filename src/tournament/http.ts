@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Leaderboard } from './ratings/leaderboard.ts';
-import type { LiveRatings } from './ratings/live.ts';
+import { ratingView, type LiveRatings } from './ratings/live.ts';
 import { PAGE_HTML, PAGE_SCRIPT } from './page.ts';
 import type { SpectatorHub } from './spectators.ts';
 import type { Store, TournamentRow } from './store.ts';
@@ -41,33 +41,57 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.end(body);
 }
 
-function tournamentId(store: Store, name: string | null): number | undefined {
-  if (name === null) return undefined;
-  const tournament = store.tournaments().find((t) => t.name === name);
-  if (!tournament) throw new HttpError(404, `no tournament named ${JSON.stringify(name)}`);
-  return tournament.id;
+/**
+ * The scope a leaderboard request names: `?tournament=NAME` (that
+ * tournament's results and ratings), `?game=NAME` (every tournament of the
+ * game), or nothing, which means the only game there is. Ratings never pool
+ * games, so a server with several asks which.
+ */
+function leaderboardScope(context: ApiContext, query: URLSearchParams): { game: string | null; tournament: TournamentRow | undefined; games: string[] } {
+  const { store } = context;
+  const tournaments = store.tournaments();
+  const games = [...new Set([...tournaments.flatMap((t) => (t.game === null ? [] : [t.game])), ...context.ratings.games()])].sort();
+  const name = query.get('tournament');
+  const tournament = name === null ? undefined : tournaments.find((t) => t.name === name);
+  if (name !== null && !tournament) throw new HttpError(404, `no tournament named ${JSON.stringify(name)}`);
+  const game = query.get('game');
+  if (tournament) {
+    if (game !== null && game !== tournament.game) throw new HttpError(400, `tournament ${tournament.name} plays ${JSON.stringify(tournament.game)}, not ${JSON.stringify(game)}`);
+    return { game: tournament.game, tournament, games };
+  }
+  if (game !== null) {
+    if (!games.includes(game)) throw new HttpError(404, `no game named ${JSON.stringify(game)}; games: ${games.map((g) => JSON.stringify(g)).join(', ') || 'none yet'}`);
+    return { game, tournament: undefined, games };
+  }
+  if (games.length > 1) throw new HttpError(400, `ratings are per game and this server has ${games.length}: ask for one with ?game= (${games.map((g) => JSON.stringify(g)).join(', ')}) or ?tournament=`);
+  return { game: games[0] ?? null, tournament: undefined, games };
 }
 
-async function leaderboard(context: ApiContext, tournament: string | null): Promise<unknown> {
-  const id = tournamentId(context.store, tournament);
+const EMPTY_TABLE = { rows: [], superiority: [], games: 0, samples: 0 };
+
+async function leaderboard(context: ApiContext, query: URLSearchParams): Promise<unknown> {
+  const { game, tournament, games } = leaderboardScope(context, query);
+  const scope = { game: game ?? '', tournamentId: tournament?.id ?? 0 };
   let official;
   try {
-    official = await context.leaderboard.official(id);
+    official = game === null ? EMPTY_TABLE : await context.leaderboard.official(tournament ? { tournamentId: tournament.id } : { game });
   } catch (error) {
     throw new HttpError(503, (error as Error).message);
   }
-  return { official, live: context.ratings.rows() };
+  return { game, tournament: tournament?.name ?? null, games, official, live: { rows: game === null ? [] : context.ratings.rows(scope).map(ratingView) } };
 }
 
 function route(context: ApiContext, path: string, query: URLSearchParams): unknown {
   const { store } = context;
-  if (path === '/api/leaderboard') return leaderboard(context, query.get('tournament'));
+  if (path === '/api/leaderboard') return leaderboard(context, query);
   if (path === '/api/tournaments') {
     return {
       tournaments: store.tournaments().map((t) => ({
         name: t.name,
-        game: t.config.game,
-        format: t.config.format,
+        // The game as rated: the leaderboard's ?game=.
+        game: t.game ?? t.config.game,
+        // Always an object with its type, even where the config gave the type alone.
+        format: typeof t.config.format === 'string' ? { type: t.config.format } : t.config.format,
         agents: t.config.agents,
         status: t.status,
         matches: context.progress(t),

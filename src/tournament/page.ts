@@ -29,18 +29,20 @@ export const PAGE_HTML = `<!doctype html>
   .muted { color: #888; }
   .bad { color: #b00; }
   #status { float: right; font-size: .85rem; }
+  .scope { font-size: .85rem; font-weight: normal; margin-left: 1rem; }
 </style>
 </head>
 <body>
 <h1>selfplay tournaments <span id="status" class="muted">connecting…</span></h1>
-<h2>Leaderboard <span class="muted">(Bradley-Terry, Elo scale, 95% bootstrap intervals)</span></h2>
+<h2>Leaderboard <span class="muted">(Bradley-Terry, Elo scale, 95% bootstrap intervals)</span>
+  <label class="scope">ratings of <select id="scope"><option value="">no games yet</option></select></label></h2>
 <table id="leaderboard">
   <thead><tr><th>#</th><th>agent</th><th>version</th><th>rating</th><th>95% interval</th><th></th><th>games</th><th>score</th><th>LOS vs next</th></tr></thead>
   <tbody><tr><td colspan="9" class="muted">no results yet</td></tr></tbody>
 </table>
 <div class="grid">
   <div>
-    <h2>Live ratings <span class="muted">(OpenSkill)</span></h2>
+    <h2>Live ratings <span class="muted">(OpenSkill, <span id="live-scope">no games yet</span>)</span></h2>
     <table id="live-ratings">
       <thead><tr><th>agent</th><th>version</th><th>mu</th><th>sigma</th><th>ordinal</th><th>games</th></tr></thead>
       <tbody></tbody>
@@ -124,6 +126,34 @@ function renderLeaderboard(official) {
   });
 }
 
+// Ratings are per game: the page shows one game (all its tournaments) or one tournament at a time.
+let scope = null;
+const liveByGame = new Map();
+
+function scopeQuery() {
+  if (!scope) return '';
+  return '?' + scope.kind + '=' + encodeURIComponent(scope.name);
+}
+
+function renderScopes(games, tournaments) {
+  const select = $('scope');
+  if (!scope && games.length) {
+    // The game of the newest tournament.
+    const newest = tournaments[tournaments.length - 1];
+    scope = { kind: 'game', name: newest && games.includes(newest.game) ? newest.game : games[0] };
+  }
+  const options = [
+    ...games.map((g) => ({ value: 'game:' + g, text: g + ' (all tournaments)' })),
+    ...tournaments.map((t) => ({ value: 'tournament:' + t.name, text: t.game + ' · tournament ' + t.name })),
+  ];
+  const current = scope ? scope.kind + ':' + scope.name : '';
+  if (select.dataset.options !== JSON.stringify(options)) {
+    select.dataset.options = JSON.stringify(options);
+    select.replaceChildren(...(options.length ? options : [{ value: '', text: 'no games yet' }]).map((o) => el('option', { value: o.value, textContent: o.text })));
+  }
+  select.value = current;
+}
+
 function renderLive(rows) {
   const body = $('live-ratings').tBodies[0];
   body.replaceChildren(...rows.map((r) => el('tr', {},
@@ -168,7 +198,10 @@ function eventLine(e) {
 
 function onLive(message) {
   if (message.type === 'matches') renderRunning(message);
-  else if (message.type === 'ratings') renderLive(message.rows);
+  else if (message.type === 'ratings') {
+    liveByGame.set(message.game, message.rows);
+    if (scope && scope.kind === 'game' && scope.name === message.game) renderLive(message.rows);
+  }
   else if (message.type === 'match') {
     $('live-match').textContent = message.match.players.map((p, s) => 'seat ' + s + ': ' + who(p)).join('\\n') + '\\n' + message.events.map(eventLine).join('\\n') + '\\n';
   } else if (message.type === 'event' && message.matchId === watching) {
@@ -230,15 +263,27 @@ async function loadRecent() {
 
 async function refresh() {
   try {
-    const [board, tournaments] = await Promise.all([getJson('/api/leaderboard'), getJson('/api/tournaments')]);
+    const { tournaments } = await getJson('/api/tournaments');
+    const games = [...new Set([...tournaments.map((t) => t.game), ...liveByGame.keys()])].sort();
+    renderScopes(games, tournaments);
+    const board = await getJson('/api/leaderboard' + scopeQuery());
     renderLeaderboard(board.official);
-    renderTournaments(tournaments.tournaments);
+    // A game's live table comes with every change over the live connection; a tournament's with this refresh.
+    renderLive(scope && scope.kind === 'game' && liveByGame.has(scope.name) ? liveByGame.get(scope.name) : board.live.rows);
+    $('live-scope').textContent = scope ? scope.kind + ' ' + scope.name : 'no games yet';
+    renderTournaments(tournaments);
     await loadRecent();
   } catch (error) {
     $('status').textContent = String(error);
   }
 }
 
+$('scope').onchange = (e) => {
+  const value = e.target.value;
+  const colon = value.indexOf(':');
+  scope = colon < 0 ? null : { kind: value.slice(0, colon), name: value.slice(colon + 1) };
+  refresh();
+};
 $('replay-prev').onclick = () => showStep(Math.max(0, Number($('replay-step').value) - 1));
 $('replay-next').onclick = () => showStep(Math.min(replaySteps.length - 1, Number($('replay-step').value) + 1));
 $('replay-step').oninput = (e) => showStep(Number(e.target.value));

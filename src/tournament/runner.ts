@@ -96,6 +96,8 @@ export class TournamentRunner {
   /** Each agent's place in the config. */
   private readonly entrants: ReadonlyMap<string, number>;
   private stopped = false;
+  /** The game as rated (`gameKey`): the live ratings' scope, and what spectators see. */
+  private readonly ratedGame: string;
   private readonly unsubscribe: () => void;
   private resolveDone!: () => void;
   /** Resolves when every match of the tournament has a result. */
@@ -108,6 +110,8 @@ export class TournamentRunner {
     private readonly context: RunnerContext,
   ) {
     this.invalidMoves = parseInvalidMovePolicy(tournament.config.invalidMoves);
+    if (tournament.game === null) throw new Error(`tournament ${tournament.name} names no rated game; the server names it before it runs the tournament`);
+    this.ratedGame = tournament.game;
     this.remembers = tournament.config.format.type !== 'ladder';
     const { store } = context;
     if (this.remembers) {
@@ -202,7 +206,8 @@ export class TournamentRunner {
     }
     // In the config's order, as the pairing's seeded choice expects.
     idle.sort((a, b) => this.entrants.get(a)! - this.entrants.get(b)!);
-    const rating = (agent: string) => ordinal(this.context.ratings.get({ agent, version: this.context.registry.session(agent).version }));
+    // Its game's rating, across tournaments: the best estimate of strength there is.
+    const rating = (agent: string) => ordinal(this.context.ratings.get({ game: this.ratedGame, tournamentId: 0 }, { agent, version: this.context.registry.session(agent).version }));
     // Games left for an agent that is gone (the rest of its pairing) wait for it without holding up the others.
     const waiting = () => this.pending.reduce((n, m) => (m.sessions.every((s) => s.connected) ? n + 1 : n), 0);
     let paired = false;
@@ -266,7 +271,7 @@ export class TournamentRunner {
     // The match's public events, for its spectators and for its agents when they reconnect.
     const events: EventMessage[] = [];
     for (const s of sessions) s.busy++;
-    spectators.matchStarted({ matchId: match.id, tournament: this.tournament.name, game: this.game.id, players: contestants, startedAt: new Date().toISOString() }, events);
+    spectators.matchStarted({ matchId: match.id, tournament: this.tournament.name, game: this.ratedGame, players: contestants, startedAt: new Date().toISOString() }, events);
     let episode: Episode;
     try {
       episode = withDisconnects(
@@ -327,7 +332,7 @@ export class TournamentRunner {
     spectators.matchEnded(end);
     if (this.remembers) this.finished.set(match.key, { key: match.key, round: match.round, seats: match.seats, scores });
     this.finishedCount++;
-    spectators.ratingsUpdated();
+    spectators.ratingsUpdated(this.ratedGame);
     if (config.format.type === 'swiss') {
       this.replan();
       this.pump();

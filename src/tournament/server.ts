@@ -5,11 +5,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { listenError, type Game } from '../core/index.ts';
 import { serveAgentSocket, identifyFromHeaders, DEFAULT_LIMITS, type ConnectionLimits } from './agent-socket.ts';
 import { parseTournamentConfig, resolveConfig, tournamentGame, type GameResolver, type TournamentConfigInput } from './config.ts';
+import { ratedGameOf, writtenGameKey } from './game-key.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { BAD_TARGET, handleHttp, requestUrl, type MatchProgress } from './http.ts';
 import { CLOSE_CODES } from './protocol.ts';
 import { Leaderboard } from './ratings/leaderboard.ts';
-import { LiveRatings } from './ratings/live.ts';
+import { LiveRatings, ratingView } from './ratings/live.ts';
 import { TournamentRunner } from './runner.ts';
 import { SessionRegistry } from './sessions.ts';
 import { SpectatorHub } from './spectators.ts';
@@ -98,6 +99,32 @@ function progressOf(store: Store, runners: readonly TournamentRunner[]): (tourna
   };
 }
 
+/**
+ * Brings a database of an earlier server to this one's layout: each
+ * tournament names the game it is rated under (built from its config; a
+ * game that cannot be built any more, such as a module file that is gone, is
+ * named as its config writes it), then the live ratings, which pooled every
+ * game, are rated again per game and per tournament from the stored results.
+ */
+async function migrate(store: Store, unnamed: readonly TournamentRow[], games: GameResolver, log: (line: string) => void): Promise<void> {
+  for (const t of unnamed) {
+    let rated: string;
+    try {
+      rated = await ratedGameOf(t.config, await games(t.config.game, t.config.params), games);
+    } catch (error) {
+      rated = writtenGameKey(t.config);
+      log(`tournament ${t.name}: its game cannot be built (${(error as Error).message}); its results are rated under the game ${JSON.stringify(rated)}`);
+    }
+    store.nameGame(t.id, rated);
+  }
+  // Tournaments without a game after the migration were made by an earlier server since: rated again too.
+  if (!store.needsMigration() && unnamed.length === 0) return;
+  const started = performance.now();
+  const why = store.needsMigration() ? "the database was an earlier server's" : 'an earlier server added tournaments to the database';
+  const rated = store.migrate();
+  log(`${why}: its live ratings are now per game and per tournament (${rated} results rated again in ${Math.round(performance.now() - started)} ms)`);
+}
+
 export async function startServer(options: ServerOptions): Promise<TournamentServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const heartbeatMs = options.heartbeatMs ?? 10_000;
@@ -107,14 +134,17 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   let games: Game[];
   try {
     const registered = store.agents().map((a) => a.name);
+    const unnamed = store.tournaments().filter((t) => t.game === null);
     for (const input of options.tournaments ?? []) {
       const config = await parseTournamentConfig(input, options.games);
       const stored = store.tournament(config.name);
+      const rated = await ratedGameOf(config, await tournamentGame(config, options.games), options.games);
       // A config without `agents` means those registered when the tournament was created: served
       // again after more agents were added, it is the same tournament.
-      const tournament = store.ensureTournament(resolveConfig(config, config.agents === undefined && stored ? stored.config.agents : registered));
+      const tournament = store.ensureTournament(resolveConfig(config, config.agents === undefined && stored ? stored.config.agents : registered), rated);
       if (tournament.status === 'finished') log(`tournament ${tournament.name} finished on ${tournament.finishedAt}; nothing left to play (give a new one another name)`);
     }
+    await migrate(store, unnamed, options.games, log);
     running = store.tournaments().filter((t) => t.status === 'running');
     games = await Promise.all(running.map((t) => tournamentGame(t.config, options.games)));
     // The writer thread (about 70 MB) is only needed while a tournament runs.
@@ -130,7 +160,7 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
   registry.onDelivered = (agent, matchIds) =>
     void store.deliveredSoon(agent, matchIds).catch((error) => log(`could not record that ${agent} received ${matchIds.length} ends (${(error as Error).message}); they are sent again when it reconnects after a restart`));
   const ratings = new LiveRatings(store.ratings());
-  const spectators = new SpectatorHub(() => ratings.rows());
+  const spectators = new SpectatorHub({ games: () => ratings.games(), rows: (game) => ratings.rows({ game, tournamentId: 0 }).map(ratingView) });
   const leaderboard = new Leaderboard(options.db, { samples: options.bootstrapSamples });
   const runners = running.map((t, i) => new TournamentRunner(t, games[i], { store, registry, ratings, spectators, log }));
 

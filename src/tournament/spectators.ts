@@ -3,7 +3,7 @@ import { ProtocolError } from '../core/index.ts';
 import type { EndMessage, EventMessage } from '../runtime/messages.ts';
 import { ERROR_CODES, errorFrame, parseWith, spectatorRequest } from './protocol.ts';
 import { TokenBucket } from './rate-limit.ts';
-import type { LiveRating } from './ratings/live.ts';
+import type { LiveRatingView } from './ratings/live.ts';
 import type { Contestant } from './store.ts';
 import { decodeFrame, frameBytes } from './wire.ts';
 
@@ -28,20 +28,30 @@ const LISTED = 100;
 /** A spectator that lets this much pile up unread is cut off (the page reconnects and gets the whole state again). */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
+/** The live ratings spectators get: each game's, across its tournaments. */
+export interface RatingsSource {
+  /** The games rated so far. */
+  games(): readonly string[];
+  /** A game's live ratings, best first. */
+  rows(game: string): readonly LiveRatingView[];
+}
+
 /**
  * Spectators (the live page): every one gets the list of running matches and
- * the live ratings, at most every `intervalMs`; one that watches a match gets
- * its public events so far and then each event as it happens.
+ * each game's live ratings (a `ratings` message per game), at most every
+ * `intervalMs` when they changed; one that watches a match gets its public
+ * events so far and then each event as it happens.
  */
 export class SpectatorHub {
   private readonly clients = new Set<WebSocket>();
   private readonly running = new Map<string, Watched>();
   private matchesChanged = true;
-  private ratingsChanged = true;
+  /** Games whose ratings changed since the last tick. */
+  private readonly ratingsChanged = new Set<string>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly ratings: () => LiveRating[],
+    private readonly ratings: RatingsSource,
     intervalMs = 500,
   ) {
     this.timer = setInterval(() => this.tick(), intervalMs);
@@ -62,12 +72,17 @@ export class SpectatorHub {
     return { type: 'matches', total: this.running.size, running: [...this.running.values()].slice(0, LISTED).map((w) => w.info) };
   }
 
+  private ratingsOf(game: string) {
+    return { type: 'ratings', game, rows: this.ratings.rows(game) };
+  }
+
   private tick(): void {
     if (this.clients.size === 0) return;
-    const messages = [];
+    const messages: unknown[] = [];
     if (this.matchesChanged) messages.push(this.matchList());
-    if (this.ratingsChanged) messages.push({ type: 'ratings', rows: this.ratings() });
-    this.matchesChanged = this.ratingsChanged = false;
+    for (const game of this.ratingsChanged) messages.push(this.ratingsOf(game));
+    this.matchesChanged = false;
+    this.ratingsChanged.clear();
     for (const message of messages) {
       const frame = JSON.stringify(message);
       for (const ws of this.clients) this.deliver(ws, frame);
@@ -104,7 +119,7 @@ export class SpectatorHub {
     });
     ws.on('error', () => undefined);
     this.send(ws, this.matchList());
-    this.send(ws, { type: 'ratings', rows: this.ratings() });
+    for (const game of this.ratings.games()) this.send(ws, this.ratingsOf(game));
   }
 
   /** A match started; `events` is its public event log, which its runner fills (a new spectator gets it whole). */
@@ -127,8 +142,9 @@ export class SpectatorHub {
     this.matchesChanged = true;
   }
 
-  ratingsUpdated(): void {
-    this.ratingsChanged = true;
+  /** The live ratings of this game changed. */
+  ratingsUpdated(game: string): void {
+    this.ratingsChanged.add(game);
   }
 
   runningMatches(): RunningMatch[] {

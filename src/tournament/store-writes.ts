@@ -71,10 +71,31 @@ export const toResult = (r: Row): ResultRow => ({
   finishedAt: r.finished_at as string,
 });
 
-/** Stored results in the order they were committed: all of them, or one tournament's. */
-export function readResults(db: Database.Database, tournamentId?: number): ResultRow[] {
-  const rows = tournamentId === undefined ? db.prepare('SELECT * FROM results ORDER BY rowid').all() : db.prepare('SELECT * FROM results WHERE tournament_id = ? ORDER BY rowid').all(tournamentId);
-  return (rows as Row[]).map(toResult);
+/** Which results: all, one game's (every tournament of it), or one tournament's. */
+export interface ResultScope {
+  /** A game's rated name (`gameKey`): the results of its tournaments. */
+  readonly game?: string;
+  readonly tournamentId?: number;
+}
+
+const SCOPED_RESULTS = {
+  all: 'FROM results',
+  game: 'FROM results WHERE tournament_id IN (SELECT id FROM tournaments WHERE game = @game)',
+  tournament: 'FROM results WHERE tournament_id = @tournamentId',
+  both: 'FROM results WHERE tournament_id = @tournamentId AND tournament_id IN (SELECT id FROM tournaments WHERE game = @game)',
+} as const;
+
+/** The FROM and WHERE clauses that select a scope's results, and their parameters. */
+export function scopedResults(scope: ResultScope = {}): { readonly from: string; readonly params: Record<string, unknown> } {
+  const { game, tournamentId } = scope;
+  const kind = game === undefined ? (tournamentId === undefined ? 'all' : 'tournament') : tournamentId === undefined ? 'game' : 'both';
+  return { from: SCOPED_RESULTS[kind], params: { ...(game === undefined ? {} : { game }), ...(tournamentId === undefined ? {} : { tournamentId }) } };
+}
+
+/** Stored results in the order they were committed: all of them, or a game's, or one tournament's. */
+export function readResults(db: Database.Database, scope: ResultScope = {}): ResultRow[] {
+  const { from, params } = scopedResults(scope);
+  return (db.prepare(`SELECT results.* ${from} ORDER BY rowid`).all(params) as Row[]).map(toResult);
 }
 
 /** The most recent results, newest first. */
@@ -82,24 +103,49 @@ export function readRecentResults(db: Database.Database, limit: number): ResultR
   return (db.prepare('SELECT * FROM results ORDER BY rowid DESC LIMIT ?').all(limit) as Row[]).map(toResult);
 }
 
+const toRating = (r: Row): RatingRow => ({
+  game: r.game as string,
+  tournamentId: r.tournament_id as number,
+  agent: r.agent as string,
+  version: r.version as string,
+  mu: r.mu as number,
+  sigma: r.sigma as number,
+  games: r.games as number,
+});
+
+/** The stored live ratings, of every scope. */
 export function readRatings(db: Database.Database): RatingRow[] {
-  return (db.prepare('SELECT * FROM ratings').all() as Row[]).map((r) => ({ agent: r.agent as string, version: r.version as string, mu: r.mu as number, sigma: r.sigma as number, games: r.games as number }));
+  return (db.prepare('SELECT * FROM live_ratings').all() as Row[]).map(toRating);
 }
 
 /**
  * The statements that plan matches and record finished ones, prepared once
  * per connection. Completions rate their players in `ratings`, which must
- * hold the stored ratings.
+ * hold the stored ratings, in the scopes of their tournament's game (as the
+ * tournaments table names it) and of their tournament.
  */
 export function storeWrites(db: Database.Database, ratings?: LiveRatings) {
   const s = {
     insertResult: db.prepare('INSERT INTO results (match_id, tournament_id, players, returns, outcome, reason, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     insertEpisode: db.prepare('INSERT INTO episodes (match_id, data) VALUES (?, ?)'),
     matchDone: db.prepare("UPDATE matches SET status = 'done' WHERE id = ? AND status = 'pending'"),
-    upsertRating: db.prepare('INSERT INTO ratings (agent, version, mu, sigma, games) VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent, version) DO UPDATE SET mu = excluded.mu, sigma = excluded.sigma, games = excluded.games'),
+    upsertRating: db.prepare(
+      'INSERT INTO live_ratings (game, tournament_id, agent, version, mu, sigma, games) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (game, tournament_id, agent, version) DO UPDATE SET mu = excluded.mu, sigma = excluded.sigma, games = excluded.games',
+    ),
+    gameOf: db.prepare('SELECT game FROM tournaments WHERE id = ?').pluck(),
     planMatch: db.prepare("INSERT OR IGNORE INTO matches (id, tournament_id, key, round, seats, seed, status) VALUES (?, ?, ?, ?, ?, ?, 'pending')"),
     oweEnd: db.prepare('INSERT OR IGNORE INTO owed_ends (agent, match_id) VALUES (?, ?)'),
     delivered: db.prepare('DELETE FROM owed_ends WHERE agent = ? AND match_id = ?'),
+  };
+  // A tournament's game never changes: asked once per tournament.
+  const games = new Map<number, string>();
+  const gameOf = (tournamentId: number): string => {
+    const known = games.get(tournamentId);
+    if (known !== undefined) return known;
+    const game = s.gameOf.get(tournamentId) as string | null | undefined;
+    if (game == null) throw new Error(`tournament ${tournamentId} has no rated game; the server names it when it starts`);
+    games.set(tournamentId, game);
+    return game;
   };
   const plan = (tournament: TournamentRef, matches: readonly PlannedMatch[]) => {
     for (const m of matches) s.planMatch.run(matchId(tournament.name, m.key), tournament.id, m.key, m.round, JSON.stringify(m.seats), m.seed);
@@ -114,8 +160,8 @@ export function storeWrites(db: Database.Database, ratings?: LiveRatings) {
     for (const player of result.players) s.oweEnd.run(player.agent, result.matchId);
     if (!scores) return [];
     if (!ratings) throw new Error('completions are rated: storeWrites needs the live ratings');
-    const rows = ratings.update(result.players, scores);
-    for (const r of rows) s.upsertRating.run(r.agent, r.version, r.mu, r.sigma, r.games);
+    const rows = ratings.update(gameOf(result.tournamentId), result.tournamentId, result.players, scores);
+    for (const r of rows) s.upsertRating.run(r.game, r.tournamentId, r.agent, r.version, r.mu, r.sigma, r.games);
     return rows;
   };
   return {

@@ -4,14 +4,14 @@ import { checkBuiltEpisode } from '../episodes/codec.ts';
 import { decodeEpisode, type Episode } from '../episodes/index.ts';
 import { PROTOCOL_VERSION, type EndMessage } from '../runtime/messages.ts';
 import type { ResolvedConfig } from './config.ts';
-import type { PlannedMatch } from './formats.ts';
+import { seatScores, type PlannedMatch } from './formats.ts';
 import { GroupCommitter } from './group-commit.ts';
-import type { RatingRow } from './ratings/live.ts';
-import { configure, readRatings, readRecentResults, readResults, storeWrites, toResult, type Durability, type MatchCompletion, type ResultRow } from './store-writes.ts';
+import { LiveRatings, type RatingRow } from './ratings/live.ts';
+import { configure, readRatings, readRecentResults, readResults, storeWrites, toResult, type Durability, type MatchCompletion, type ResultRow, type ResultScope } from './store-writes.ts';
 import { hashToken, newToken } from './tokens.ts';
 
-export type { Contestant, RatingRow } from './ratings/live.ts';
-export { matchId, type Durability, type MatchCompletion, type ResultRow } from './store-writes.ts';
+export type { Contestant, RatingRow, RatingScope } from './ratings/live.ts';
+export { matchId, type Durability, type MatchCompletion, type ResultRow, type ResultScope } from './store-writes.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS agents (
@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS tournaments (
   config TEXT NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('running', 'finished')),
   created_at TEXT NOT NULL,
-  finished_at TEXT
+  finished_at TEXT,
+  game TEXT
 );
 CREATE TABLE IF NOT EXISTS matches (
   id TEXT PRIMARY KEY,
@@ -57,20 +58,37 @@ CREATE TABLE IF NOT EXISTS owed_ends (
   match_id TEXT NOT NULL REFERENCES results(match_id),
   PRIMARY KEY (agent, match_id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ratings (
+CREATE TABLE IF NOT EXISTS live_ratings (
+  game TEXT NOT NULL,
+  tournament_id INTEGER NOT NULL,
   agent TEXT NOT NULL,
   version TEXT NOT NULL,
   mu REAL NOT NULL,
   sigma REAL NOT NULL,
   games INTEGER NOT NULL,
-  PRIMARY KEY (agent, version)
+  PRIMARY KEY (game, tournament_id, agent, version)
 );
 `;
+
+/**
+ * The database's layout version (SQLite's user_version). 0: a database of
+ * an earlier server, whose live ratings (table `ratings`) pooled every
+ * game; 1: live ratings per game and per tournament (`live_ratings`),
+ * each tournament naming its rated game (`tournaments.game`). The server
+ * migrates a version 0 database when it starts (`Store.migrate`).
+ */
+export const SCHEMA_VERSION = 1;
 
 export interface TournamentRow {
   readonly id: number;
   readonly name: string;
   readonly config: ResolvedConfig;
+  /**
+   * The game as rated (`gameKey`): its id, and its parameters that differ
+   * from the defaults. Null only in a database of an earlier server until the
+   * server that opens it names it (`migrate`).
+   */
+  readonly game: string | null;
   readonly status: 'running' | 'finished';
   readonly createdAt: string;
   readonly finishedAt: string | null;
@@ -111,6 +129,7 @@ const toTournament = (r: Row): TournamentRow => ({
   id: r.id as number,
   name: r.name as string,
   config: JSON.parse(r.config as string),
+  game: r.game as string | null,
   status: r.status as TournamentRow['status'],
   createdAt: r.created_at as string,
   finishedAt: r.finished_at as string | null,
@@ -136,7 +155,14 @@ export class Store {
     try {
       db = new Database(path, { fileMustExist: mustExist });
       configure(db, durability);
-      db.exec(SCHEMA);
+      const fresh = db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'tournaments'").pluck().get() === 0;
+      db.transaction(() => {
+        db!.exec(SCHEMA);
+        // A database of an earlier server: its tournaments get the column that names their rated game (filled by migrate).
+        const columns = (db!.prepare('PRAGMA table_info(tournaments)').all() as Row[]).map((c) => c.name);
+        if (!columns.includes('game')) db!.exec('ALTER TABLE tournaments ADD COLUMN game TEXT');
+        if (fresh) db!.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
     } catch (error) {
       db?.close();
       // A folder that does not exist (better-sqlite3 says so with a TypeError), a file that is not SQLite,
@@ -177,16 +203,62 @@ export class Store {
 
   // ---- tournaments
 
-  /** Creates the tournament, or returns the stored one of that name if its config is the same. */
-  ensureTournament(config: ResolvedConfig): TournamentRow {
+  /**
+   * Creates the tournament, whose game is rated as `game` (`gameKey`), or
+   * returns the stored one of that name if its config is the same.
+   */
+  ensureTournament(config: ResolvedConfig, game: string): TournamentRow {
     const existing = this.tournament(config.name);
     const json = JSON.stringify(config);
     if (existing) {
       if (JSON.stringify(existing.config) !== json) throw new ConfigError(`tournament "${config.name}" already exists with a different config; give the new one another name`);
-      return existing;
+      if (existing.game === null) this.nameGame(existing.id, game);
+      return this.tournament(config.name)!;
     }
-    this.db.prepare("INSERT INTO tournaments (name, config, status, created_at) VALUES (?, ?, 'running', ?)").run(config.name, json, new Date().toISOString());
+    this.db.prepare("INSERT INTO tournaments (name, config, status, created_at, game) VALUES (?, ?, 'running', ?, ?)").run(config.name, json, new Date().toISOString(), game);
     return this.tournament(config.name)!;
+  }
+
+  /** Records the rated game of a tournament stored by an earlier server (which did not name it). */
+  nameGame(tournamentId: number, game: string): void {
+    this.db.prepare('UPDATE tournaments SET game = ? WHERE id = ? AND game IS NULL').run(game, tournamentId);
+  }
+
+  /** Whether the database is an earlier server's, whose live ratings pool every game: `migrate` rates them again. */
+  needsMigration(): boolean {
+    return (this.db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION;
+  }
+
+  /**
+   * Brings a database of an earlier server to this layout, once every
+   * tournament names its game (`nameGame`): the live ratings, which pooled
+   * every game under one rating per agent version, are rated again from
+   * the stored results, in the order they were committed, per game and per
+   * tournament, exactly as the live table rates each new result. The old
+   * table goes. One transaction: a server killed meanwhile migrates on its
+   * next start. Rating again a database of this layout gives the ratings it
+   * has. Returns how many results were rated.
+   */
+  migrate(): number {
+    const unnamed = this.tournaments().filter((t) => t.game === null);
+    if (unnamed.length > 0) throw new Error(`cannot migrate the ratings: tournament ${unnamed.map((t) => t.name).join(', ')} names no game yet`);
+    return this.db.transaction(() => {
+      const ratings = new LiveRatings();
+      const rows = this.db.prepare('SELECT results.tournament_id, results.players, results.returns, results.outcome, tournaments.game FROM results JOIN tournaments ON tournaments.id = results.tournament_id ORDER BY results.rowid').all() as Row[];
+      let rated = 0;
+      for (const r of rows) {
+        // As the runner rates: a match that ended in an error says nothing about the players' strength.
+        if (r.outcome === 'error') continue;
+        ratings.update(r.game as string, r.tournament_id as number, JSON.parse(r.players as string), seatScores(JSON.parse(r.returns as string)));
+        rated++;
+      }
+      this.db.exec('DELETE FROM live_ratings');
+      const insert = this.db.prepare('INSERT INTO live_ratings (game, tournament_id, agent, version, mu, sigma, games) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      for (const r of ratings.all()) insert.run(r.game, r.tournamentId, r.agent, r.version, r.mu, r.sigma, r.games);
+      this.db.exec('DROP TABLE IF EXISTS ratings');
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      return rated;
+    })();
   }
 
   tournament(name: string): TournamentRow | undefined {
@@ -272,8 +344,9 @@ export class Store {
     return this.committer.write({ kind: 'complete', completion });
   }
 
-  results(tournamentId?: number): ResultRow[] {
-    return readResults(this.db, tournamentId);
+  /** Stored results in the order they were committed: all, or those of one tournament (an id) or scope. */
+  results(scope?: number | ResultScope): ResultRow[] {
+    return readResults(this.db, typeof scope === 'number' ? { tournamentId: scope } : scope);
   }
 
   recentResults(limit: number): ResultRow[] {
@@ -292,6 +365,7 @@ export class Store {
     };
   }
 
+  /** The stored live ratings, of every scope (each game, and each tournament). */
   ratings(): RatingRow[] {
     return readRatings(this.db);
   }

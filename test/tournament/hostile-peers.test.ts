@@ -191,8 +191,8 @@ describe('a peer that stops reading', () => {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((resolve) => wss.once('listening', resolve));
     const rows = Array.from({ length: 2000 }, (_, i) => ({ agent: `agent-${i}-${'n'.repeat(80)}`, version: '1', mu: 25, sigma: 8.3, ordinal: 0, games: i }));
-    const hub = new SpectatorHub(() => rows, 10);
-    const ratingsChanging = setInterval(() => hub.ratingsUpdated(), 5);
+    const hub = new SpectatorHub({ games: () => ['g'], rows: () => rows }, 10);
+    const ratingsChanging = setInterval(() => hub.ratingsUpdated('g'), 5);
     try {
       const served = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
       const reader = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);

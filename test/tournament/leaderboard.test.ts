@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Rng } from '../../src/core/index.ts';
+import { resolveConfig, tournamentConfigSchema } from '../../src/tournament/config.ts';
 import { handleHttp } from '../../src/tournament/http.ts';
 import { Leaderboard } from '../../src/tournament/ratings/leaderboard.ts';
 import { LiveRatings } from '../../src/tournament/ratings/live.ts';
@@ -65,7 +66,7 @@ describe('the official leaderboard, fitted on its own thread', () => {
     const { store, board } = setUp();
     addResults(store, 2, 120, 4, 2);
     expect(await board.official()).toEqual(officialTable(store.results(), { samples: 20 }));
-    const second = await board.official(2);
+    const second = await board.official({ tournamentId: 2 });
     expect(second).toEqual(officialTable(store.results(2), { samples: 20 }));
     expect(second.rows.map((r) => r.agent).sort()).toEqual(['a0', 'a1', 'a2', 'a3']);
   });
@@ -73,14 +74,14 @@ describe('the official leaderboard, fitted on its own thread', () => {
   it('fits again only once the results of the scope have changed, and requests made together share one answer', async () => {
     const { store, board } = setUp();
     addResults(store, 2, 50, 4, 2);
-    const [first, same] = await Promise.all([board.official(1), board.official(1)]);
+    const [first, same] = await Promise.all([board.official({ tournamentId: 1 }), board.official({ tournamentId: 1 })]);
     expect(same).toBe(first);
-    expect(await board.official(1)).toBe(first);
+    expect(await board.official({ tournamentId: 1 })).toBe(first);
     // Another tournament's results leave this one's table as it was.
     addResults(store, 2, 50, 4, 5);
-    expect(await board.official(1)).toBe(first);
+    expect(await board.official({ tournamentId: 1 })).toBe(first);
     addResults(store, 1, 100, 6, 3);
-    const refitted = await board.official(1);
+    const refitted = await board.official({ tournamentId: 1 });
     expect(refitted.games).toBe(first.games + 100);
   });
 
@@ -168,8 +169,9 @@ describe('GET /api/leaderboard', () => {
   it('answers 503 with the reason when the table cannot be fitted, and the server goes on serving', async () => {
     const db = tempDb();
     const store = new Store(db.path);
+    store.ensureTournament(resolveConfig(tournamentConfigSchema.parse({ name: 't', game: 'kuhn-poker', format: 'round-robin' }), ['a', 'b']), 'kuhn-poker');
     const leaderboard = new Leaderboard(`${db.path}.missing`, { samples: 10 });
-    const spectators = new SpectatorHub(() => []);
+    const spectators = new SpectatorHub({ games: () => [], rows: () => [] });
     const api = { store, leaderboard, progress: () => ({ done: 0, running: 0, pending: 0 }), ratings: new LiveRatings([]), spectators, log: () => undefined };
     const http = createServer((req, res) => handleHttp(api, req, res));
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

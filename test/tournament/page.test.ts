@@ -15,7 +15,10 @@ describe('the live page in chromium', () => {
 
   beforeAll(async () => {
     t = await testServer(['ann', 'bob'], {
-      tournaments: [{ name: 'show', game: 'tic-tac-toe', format: 'round-robin', gamesPerPairing: 50, concurrency: 1 }],
+      tournaments: [
+        { name: 'cards', game: 'kuhn-poker', format: 'round-robin', gamesPerPairing: 2, concurrency: 1 },
+        { name: 'show', game: 'tic-tac-toe', format: 'round-robin', gamesPerPairing: 50, concurrency: 1 },
+      ],
     });
     clients = [connect(t.server.url, t.tokens.ann, deliberate(100)), connect(t.server.url, t.tokens.bob, deliberate(100))];
     browser = await launchChromium();
@@ -64,6 +67,20 @@ describe('the live page in chromium', () => {
     expect(await page.locator('#replay-position').textContent()).toMatch(/^2 \/ \d+$/);
 
     expect(problems).toEqual([]);
+  });
+
+  it('shows the ratings of one game, or of one tournament, at a time', async () => {
+    const page = await browser.newPage();
+    await page.goto(t.server.url);
+    // The newest tournament's game first.
+    await expect.poll(() => page.locator('#scope').inputValue(), { timeout: 15_000 }).toBe('game:tic-tac-toe');
+    expect(await page.locator('#scope option').allTextContents()).toEqual(['kuhn-poker (all tournaments)', 'tic-tac-toe (all tournaments)', 'kuhn-poker · tournament cards', 'tic-tac-toe · tournament show']);
+    await t.server.runner('cards')!.done;
+    await page.locator('#scope').selectOption('tournament:cards');
+    // Kuhn poker's two games, not tic-tac-toe's: the games column and the live table say so.
+    await expect.poll(async () => page.locator('#leaderboard tr.agent-row td:nth-child(7)').allTextContents(), { timeout: 10_000 }).toEqual(['2', '2']);
+    expect(await page.locator('#live-ratings tbody tr td:nth-child(6)').allTextContents()).toEqual(['2', '2']);
+    expect(await page.locator('#live-scope').textContent()).toBe('tournament cards');
   });
 
   it('watches the same match again after its live connection drops', async () => {

@@ -98,17 +98,41 @@ describe('Bradley-Terry fit', () => {
 });
 
 describe('live OpenSkill ratings', () => {
+  const all = (game: string) => ({ game, tournamentId: 0 });
+
   it('moves the winner up and the loser down, per agent version; a draw between equals changes no mu', () => {
     const live = new LiveRatings();
-    const [winner, loser] = live.update([{ agent: 'a', version: '1' }, { agent: 'b', version: '1' }], [1, 0]);
+    const [winner, loser] = live.update('g', 1, [{ agent: 'a', version: '1' }, { agent: 'b', version: '1' }], [1, 0]);
     expect(winner.mu).toBeGreaterThan(25);
     expect(loser.mu).toBeLessThan(25);
     expect(winner.sigma).toBeLessThan(25 / 3);
-    const [x, y] = live.update([{ agent: 'a', version: '2' }, { agent: 'c', version: '1' }], [0.5, 0.5]);
+    const [x, y] = live.update('g', 1, [{ agent: 'a', version: '2' }, { agent: 'c', version: '1' }], [0.5, 0.5]);
     expect(x.mu).toBeCloseTo(25, 9);
     expect(y.mu).toBeCloseTo(25, 9);
-    const rows = live.rows();
+    const rows = live.rows(all('g'));
     expect(rows.map((r) => `${r.agent}@${r.version}`)).toEqual(['a@1', 'a@2', 'c@1', 'b@1']);
     expect(rows[0].ordinal).toBeCloseTo(rows[0].mu - 3 * rows[0].sigma, 9);
+  });
+
+  it('rates each game apart, and each tournament of a game apart as well as together', () => {
+    const live = new LiveRatings();
+    const [ann, bob] = [{ agent: 'ann', version: '1' }, { agent: 'bob', version: '1' }];
+    // ann wins every game of tic-tac-toe and loses every hand of Kuhn poker.
+    for (let k = 0; k < 5; k++) {
+      live.update('tic-tac-toe', 1, [ann, bob], [1, 0]);
+      live.update('kuhn-poker', 2, [ann, bob], [0, 1]);
+      live.update('kuhn-poker', 3, [bob, ann], [1, 0]);
+    }
+    expect(live.games()).toEqual(['kuhn-poker', 'tic-tac-toe']);
+    expect(live.rows(all('tic-tac-toe')).map((r) => [r.agent, r.games])).toEqual([['ann', 5], ['bob', 5]]);
+    expect(live.rows(all('kuhn-poker')).map((r) => [r.agent, r.games])).toEqual([['bob', 10], ['ann', 10]]);
+    expect(live.rows({ game: 'kuhn-poker', tournamentId: 2 }).map((r) => [r.agent, r.games])).toEqual([['bob', 5], ['ann', 5]]);
+    // One tournament's rating is the same as that of a game played in it alone.
+    const alone = new LiveRatings();
+    for (let k = 0; k < 5; k++) alone.update('kuhn-poker', 2, [ann, bob], [0, 1]);
+    expect(live.rows({ game: 'kuhn-poker', tournamentId: 2 })).toEqual(alone.rows({ game: 'kuhn-poker', tournamentId: 2 }));
+    expect(live.get(all('tic-tac-toe'), ann).mu).toBeGreaterThan(25);
+    expect(live.get(all('kuhn-poker'), ann).mu).toBeLessThan(25);
+    expect(live.get(all('nim'), ann)).toMatchObject({ mu: 25, games: 0 });
   });
 });

@@ -68,9 +68,10 @@ describe('tournaments', () => {
       const registered = store.agents().map((a) => a.name);
       const config = resolveConfig(await parseTournamentConfig({ name: 't', game: 'kuhn-poker', format: 'round-robin' }, createGame), registered);
       expect(config.agents).toEqual(['a', 'b', 'c']);
-      const first = store.ensureTournament(config);
-      expect(store.ensureTournament(config).id).toBe(first.id);
-      expect(() => store.ensureTournament({ ...config, gamesPerPairing: 4 })).toThrow(/different config/);
+      const first = store.ensureTournament(config, 'kuhn-poker');
+      expect(first.game).toBe('kuhn-poker');
+      expect(store.ensureTournament(config, 'kuhn-poker').id).toBe(first.id);
+      expect(() => store.ensureTournament({ ...config, gamesPerPairing: 4 }, 'kuhn-poker')).toThrow(/different config/);
       const other = await parseTournamentConfig({ name: 'u', game: 'kuhn-poker', format: 'round-robin', agents: ['a', 'zed'] }, createGame);
       expect(() => resolveConfig(other, registered)).toThrow(/unknown agent zed/);
       await expect(parseTournamentConfig({ name: 'u', game: 'no-such-game', format: 'round-robin' }, createGame)).rejects.toThrow(/unknown game/);
@@ -87,7 +88,7 @@ describe('group commits on the writer thread', () => {
     const store = new Store(path);
     for (const name of ['a', 'b', 'c']) store.addAgent(name);
     const config = resolveConfig(tournamentConfigSchema.parse({ name: 't', game: 'kuhn-poker', format: 'round-robin', gamesPerPairing: 2 }), ['a', 'b', 'c']);
-    const tournament = store.ensureTournament(config);
+    const tournament = store.ensureTournament(config, 'kuhn-poker');
     const matches = plan(config, [], new Map()).matches;
     store.planMatches(tournament, matches);
     const done = (key: string, returns: [number, number], episode: Episode = episodeOf(key, returns)) => {
@@ -133,14 +134,15 @@ describe('group commits on the writer thread', () => {
 
       const expected = replay(results);
       const stored = store.ratings();
-      expect(stored).toHaveLength(3);
+      // Rated in the game's scope and the tournament's: the same here, with one tournament.
+      expect(stored.map((r) => `${r.game}/${r.tournamentId}/${r.agent}`).sort()).toEqual(['kuhn-poker/0/a', 'kuhn-poker/0/b', 'kuhn-poker/0/c', 'kuhn-poker/1/a', 'kuhn-poker/1/b', 'kuhn-poker/1/c']);
       for (const row of stored) {
         expect(row.mu).toBeCloseTo(expected.get(row.agent)!.mu, 10);
         expect(row.sigma).toBeCloseTo(expected.get(row.agent)!.sigma, 10);
       }
       // The promise gives the ratings its match changed, as the live table takes them.
       const rows = await done('a:c:1', [-1, 1]);
-      expect(rows.map((r) => r.agent).sort()).toEqual(['a', 'c']);
+      expect(rows.map((r) => `${r.tournamentId}/${r.agent}`).sort()).toEqual(['0/a', '0/c', '1/a', '1/c']);
       expect(rows.find((r) => r.agent === 'c')!.games).toBe(2);
     } finally {
       store.close();
@@ -163,9 +165,9 @@ describe('group commits on the writer thread', () => {
   it('a writer that died is replaced by the next write; a database without a file is refused clearly', async () => {
     const { store, done } = planned();
     try {
-      expect(await done('a:b:0', [1, -1])).toHaveLength(2);
+      expect(await done('a:b:0', [1, -1])).toHaveLength(4);
       await (store as unknown as { committer: { running: { worker: { terminate(): Promise<number> } } } }).committer.running.worker.terminate();
-      expect(await done('a:b:1', [1, -1])).toHaveLength(2);
+      expect(await done('a:b:1', [1, -1])).toHaveLength(4);
       expect(store.results().map((r) => r.matchId)).toEqual(['t:a:b:0', 't:a:b:1']);
     } finally {
       store.close();

@@ -62,9 +62,10 @@ describe('a round-robin tournament over real sockets', () => {
   it('rates each agent version live and officially', async () => {
     const board = await getJson(`${t.server.url}/api/leaderboard`);
     const names = (rows: { agent: string; version: string }[]) => rows.map((r) => `${r.agent}@${r.version}`).sort();
-    expect(names(board.live)).toEqual(['ann@1', 'bob@1', 'cat@2', 'dan@1']);
+    expect(board).toMatchObject({ game: 'kuhn-poker', tournament: null, games: ['kuhn-poker'] });
+    expect(names(board.live.rows)).toEqual(['ann@1', 'bob@1', 'cat@2', 'dan@1']);
     expect(names(board.official.rows)).toEqual(['ann@1', 'bob@1', 'cat@2', 'dan@1']);
-    for (const row of board.live) expect(row.games).toBe(18);
+    for (const row of board.live.rows) expect(row.games).toBe(18);
     for (const row of board.official.rows) {
       expect(row.games).toBe(18);
       expect(row.low).toBeLessThanOrEqual(row.rating);
@@ -191,8 +192,8 @@ describe('a ladder whose database writer thread dies mid-run', () => {
       expect(results).toHaveLength(40);
       expect(new Set(results.map((r) => r.matchId)).size).toBe(40);
       expect(t.server.store.matchesOf(1).every((m) => m.status === 'done')).toBe(true);
-      const stored = new Map(t.server.store.ratings().map((r) => [r.agent, r]));
-      const live = (await getJson(`${t.server.url}/api/leaderboard`)).live as { agent: string; mu: number; sigma: number; games: number }[];
+      const stored = new Map(t.server.store.ratings().filter((r) => r.tournamentId === 0).map((r) => [r.agent, r]));
+      const live = (await getJson(`${t.server.url}/api/leaderboard`)).live.rows as { agent: string; mu: number; sigma: number; games: number }[];
       expect(live.reduce((n, r) => n + r.games, 0)).toBe(80);
       for (const row of live) expect(row).toMatchObject({ mu: stored.get(row.agent)!.mu, sigma: stored.get(row.agent)!.sigma, games: stored.get(row.agent)!.games });
     } finally {

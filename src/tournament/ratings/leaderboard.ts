@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { siblingModule, startThread, threadErrorText } from '../worker-threads.ts';
+import type { ResultScope } from '../store-writes.ts';
 import type { OfficialReply, OfficialRequest, OfficialWorkerData } from './official-worker.ts';
 import type { OfficialTable } from './official.ts';
 
@@ -26,8 +27,8 @@ type Waiter = { readonly resolve: (answer: Answer) => void; readonly reject: (er
 
 /**
  * The official table, fitted on a thread of its own (official-worker.ts)
- * from the stored results. A request counts the results of its scope (all,
- * or one tournament's) on that thread and fits again if they have changed,
+ * from the stored results. A request counts the results of its scope (a
+ * game's, or one tournament's) on that thread and fits again if they have changed,
  * but not more often than the options allow: the fit competes for the same
  * cores as the matches. In between, the last table is the answer; requests
  * made while one is being answered wait for it, and share it.
@@ -53,16 +54,17 @@ export class Leaderboard {
     this.maxBusyShare = options.maxBusyShare ?? 0.1;
   }
 
-  async official(tournamentId?: number): Promise<OfficialTable> {
+  /** The table of a scope's results: a game's (`{game}`), a tournament's (`{tournamentId}`), or all (`{}`, for tests: it pools games). */
+  async official(scope: ResultScope = {}): Promise<OfficialTable> {
     if (this.closed) throw new Error('the leaderboard is closed');
-    const scope = tournamentId === undefined ? 'all' : String(tournamentId);
-    const last = this.fitted.get(scope);
+    const key = JSON.stringify([scope.game ?? null, scope.tournamentId ?? null]);
+    const last = this.fitted.get(key);
     if (last !== undefined && performance.now() - last.at < this.pause(last.tookMs)) return last.table;
     if (this.failure !== undefined && performance.now() - this.failure.at < this.minIntervalMs) throw this.failure.error;
-    let answer = this.asking.get(scope);
+    let answer = this.asking.get(key);
     if (!answer) {
-      answer = this.refresh(scope, tournamentId, last).finally(() => this.asking.delete(scope));
-      this.asking.set(scope, answer);
+      answer = this.refresh(key, scope, last).finally(() => this.asking.delete(key));
+      this.asking.set(key, answer);
     }
     return answer;
   }
@@ -81,17 +83,17 @@ export class Leaderboard {
     return Math.max(this.minIntervalMs, tookMs * (1 / this.maxBusyShare - 1));
   }
 
-  private async refresh(scope: string, tournamentId: number | undefined, last: Fitted | undefined): Promise<OfficialTable> {
+  private async refresh(key: string, scope: ResultScope, last: Fitted | undefined): Promise<OfficialTable> {
     let answer: Answer;
     try {
-      answer = await this.ask({ id: this.nextId++, ...(tournamentId === undefined ? {} : { tournamentId }), ...(last ? { known: last.results } : {}) });
+      answer = await this.ask({ id: this.nextId++, scope: { ...scope }, ...(last ? { known: last.results } : {}) });
     } catch (error) {
       this.failure = { at: performance.now(), error: error as Error };
       throw error;
     }
     this.failure = undefined;
     if ('unchanged' in answer) return last!.table;
-    this.fitted.set(scope, { table: answer.table, results: answer.results, at: performance.now(), tookMs: answer.tookMs });
+    this.fitted.set(key, { table: answer.table, results: answer.results, at: performance.now(), tookMs: answer.tookMs });
     return answer.table;
   }
 

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { readResults } from '../store-writes.ts';
+import { readResults, scopedResults, type ResultScope } from '../store-writes.ts';
 import { yieldToServing, type ThreadData } from '../worker-threads.ts';
 import { officialTable, type OfficialTable } from './official.ts';
 
@@ -17,10 +17,11 @@ export interface OfficialWorkerData extends ThreadData {
 }
 
 /**
- * Fit the table of all results, or of one tournament's, unless the count of
- * those results is still `known` (the count the last table was fitted from).
+ * Fit the table of the results of a scope (a game's, a tournament's), unless
+ * the count of those results is still `known` (the count the last table was
+ * fitted from).
  */
-export type OfficialRequest = { readonly id: number; readonly tournamentId?: number; readonly known?: number };
+export type OfficialRequest = { readonly id: number; readonly scope: ResultScope; readonly known?: number };
 export type OfficialReply =
   | { readonly id: number; readonly unchanged: true }
   | { readonly id: number; readonly table: OfficialTable; readonly results: number; readonly tookMs: number }
@@ -33,14 +34,13 @@ yieldToServing();
 /** The database, opened at the first request (and at the next, if that failed) so that failing to open it is an answer too. */
 function open() {
   const db = new Database(path, { readonly: true, fileMustExist: true });
-  const countAll = db.prepare('SELECT COUNT(*) AS n FROM results');
-  const countOf = db.prepare('SELECT COUNT(*) AS n FROM results WHERE tournament_id = ?');
   // The count and the results it counts come from one snapshot of the database.
-  return db.transaction(({ id, tournamentId, known }: OfficialRequest): OfficialReply => {
+  return db.transaction(({ id, scope, known }: OfficialRequest): OfficialReply => {
     const started = performance.now();
-    const results = ((tournamentId === undefined ? countAll.get() : countOf.get(tournamentId)) as { n: number }).n;
+    const { from, params } = scopedResults(scope);
+    const results = db.prepare(`SELECT COUNT(*) ${from}`).pluck().get(params) as number;
     if (results === known) return { id, unchanged: true };
-    const table = officialTable(readResults(db, tournamentId), { samples });
+    const table = officialTable(readResults(db, scope), { samples });
     return { id, table, results, tookMs: performance.now() - started };
   });
 }
