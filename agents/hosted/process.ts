@@ -30,10 +30,11 @@ export interface PolicyHostProcess {
  */
 export function startPolicyHost(options: PolicyHostProcessOptions = {}): Promise<PolicyHostProcess> {
   const python = options.python ?? 'python3';
-  const child = spawn(python, ['-m', 'selfplay_host', '--host', '127.0.0.1', '--port', '0', ...(options.args ?? [])], {
+  // Its stdin is a pipe from this process: when this process dies, even by SIGKILL, the pipe closes and the host stops.
+  const child = spawn(python, ['-m', 'selfplay_host', '--host', '127.0.0.1', '--port', '0', '--exit-with-stdin', ...(options.args ?? [])], {
     cwd: POLICY_HOST_DIR,
     env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const stderr: string[] = [];
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {

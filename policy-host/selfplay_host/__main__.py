@@ -62,6 +62,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     runtime.add_argument('--max-request-mb', metavar='MIB', type=float, default=1.0, help='largest JSON body accepted (chat, checkpoint, load, publish), MiB')
     runtime.add_argument('--max-train-mb', metavar='MIB', type=float, default=64.0, help='largest /train/* body accepted, MiB')
     runtime.add_argument('--verbose', action='store_true', help='log every request to stderr')
+    runtime.add_argument('--exit-with-stdin', action='store_true',
+                         help='stop when stdin closes: a host started by another process (selfplay train-llm) stops when that process dies, even by SIGKILL')
     return parser.parse_args(argv)
 
 
@@ -109,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     serving = threading.Thread(target=server.serve_forever, name='http', daemon=True)
     serving.start()
     print(json.dumps({'listening': server.url, 'device': str(server.host.device)}), flush=True)
+    if args.exit_with_stdin:
+        threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop.set()), name='stdin', daemon=True).start()
     while not stop.wait(0.5):
         pass
     server.shutdown()

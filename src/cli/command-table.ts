@@ -71,7 +71,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     load: async () => (await import('./commands/trainer-serve.ts')).registerTrainerServe,
   },
   'train-llm': {
-    term: 'train-llm [options] <game>',
+    term: 'train-llm [options] [game]',
     summary: 'train a language-model policy on a policy host by self-play (or against an opponent): play a batch, one training step, publish, repeat',
     load: async () => (await import('./commands/train-llm.ts')).registerTrainLlm,
   },

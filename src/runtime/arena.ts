@@ -17,6 +17,8 @@ export interface ArenaOptions {
   /** Each match gets a seed derived from this one and its index (default 0). */
   readonly seed?: number;
   readonly seats?: 'rotate' | 'fixed';
+  /** Matches 2k and 2k+1 share a seed: with two seats rotating, each player gets both sides of the same deals. */
+  readonly pairedSeeds?: boolean;
   /** Prefix of the episode ids, `<runId>-<match index>` (default `seed<seed>`). */
   readonly runId?: string;
   readonly invalidMoves?: InvalidMovePolicy;
@@ -62,7 +64,7 @@ export function runArena(options: ArenaOptions): Observable<Episode> {
       playMatch({
         game,
         players: seating(players, index, options.seats),
-        seed: root.split(index).nextUint32(),
+        seed: root.split(options.pairedSeeds ? Math.floor(index / 2) : index).nextUint32(),
         matchId: `${runId}-${index}`,
         invalidMoves: options.invalidMoves,
         turnTimeoutMs: options.turnTimeoutMs,

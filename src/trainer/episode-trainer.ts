@@ -1,6 +1,6 @@
 import { Subject } from 'rxjs';
 import { ConfigError } from '../core/index.ts';
-import type { Episode } from '../episodes/episode.ts';
+import type { Episode, EpisodePlayer } from '../episodes/episode.ts';
 import { readModelMeta } from '../episodes/model-meta.ts';
 import { groupNormalizedAdvantages, grpoAdvantages, RoleBaselines, rlooAdvantages } from './advantages.ts';
 import { ALGORITHMS } from './fast-loop.ts';
@@ -24,6 +24,10 @@ function tokensOf(meta: unknown): Pick<Sample, 'tokens'> {
 export interface EpisodeTrainerOptions {
   /** The policy id whose turns are learned from; other seats are opponents. */
   readonly policyId: string;
+  /** Which of the players with that policy id learn (default all): a league's past versions share the id but are opponents. */
+  readonly learns?: (player: EpisodePlayer) => boolean;
+  /** The role baselines to continue from (a resumed run's); RAE only. */
+  readonly baselines?: RoleBaselines;
   /** `trr++`: Absolute Zero's task-relative REINFORCE++, returns normalised per (task type, role) over the batch. */
   readonly algo?: EpisodeAlgorithm;
   /** Accepted episodes per update (default 1000). */
@@ -59,7 +63,7 @@ export class EpisodeTrainer {
   readonly stats: TrainerStats = { received: 0, accepted: 0, duplicates: 0, stale: 0, ignored: 0, updates: 0 };
   private readonly seen = new Set<string>();
   private readonly pending: Episode[] = [];
-  private readonly baselines = new RoleBaselines();
+  readonly baselines: RoleBaselines;
   private updating: Promise<void> = Promise.resolve();
 
   constructor(
@@ -68,6 +72,7 @@ export class EpisodeTrainer {
     readonly options: EpisodeTrainerOptions,
   ) {
     if ((options.batchEpisodes ?? 1000) < 1) throw new ConfigError('batchEpisodes must be at least 1');
+    this.baselines = options.baselines ?? new RoleBaselines();
   }
 
   get version(): number {
@@ -160,7 +165,8 @@ export class EpisodeTrainer {
   }
 
   private learnerSeats(episode: Episode): number[] {
-    return episode.players.filter((p) => p.policy?.id === this.options.policyId).map((p) => p.seat);
+    const learns = this.options.learns ?? (() => true);
+    return episode.players.filter((p) => p.policy?.id === this.options.policyId && learns(p)).map((p) => p.seat);
   }
 
   private playedVersion(episode: Episode, seat: number): number {

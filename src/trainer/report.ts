@@ -10,9 +10,15 @@ export interface ReportInput {
   readonly summary: Readonly<Record<string, string | number>>;
   /** The rows of metrics.jsonl. */
   readonly metrics: readonly Record<string, unknown>[];
+  /** The charts, each drawn when a row has one of its series (default: those of a tabular run). */
+  readonly charts?: readonly Chart[];
+  /** The x axis of every chart (default: episodes). */
+  readonly x?: { readonly key: string; readonly label: string };
+  /** Tables below the summary (version ratings...). */
+  readonly tables?: readonly { readonly title: string; readonly head: readonly string[]; readonly rows: readonly (readonly (string | number)[])[] }[];
 }
 
-interface Chart {
+export interface Chart {
   readonly title: string;
   readonly series: readonly { readonly key: string; readonly label: string }[];
   readonly log?: boolean;
@@ -53,8 +59,9 @@ const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u0
  * drawn with uPlot, which is inlined, so the file opens with no network.
  */
 export function renderReport(input: ReportInput): string {
-  const x = input.metrics.map((m) => Number(m.episodes));
-  const charts = CHARTS.map((chart) => ({
+  const axis = input.x ?? { key: 'episodes', label: 'episodes' };
+  const x = input.metrics.map((m) => Number(m[axis.key]));
+  const charts = (input.charts ?? CHARTS).map((chart) => ({
     title: chart.title,
     log: chart.log ?? false,
     labels: chart.series.map((s) => s.label),
@@ -62,6 +69,14 @@ export function renderReport(input: ReportInput): string {
   })).filter((chart) => chart.data.slice(1).some((column) => column.some((v) => v !== null)));
   const rows = Object.entries(input.summary)
     .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(summaryText(v))}</td></tr>`)
+    .join('');
+  const tables = (input.tables ?? [])
+    .map(
+      (table) =>
+        `<h2>${escapeHtml(table.title)}</h2><table class="grid"><tr>${table.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${table.rows
+          .map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(summaryText(cell))}</td>`).join('')}</tr>`)
+          .join('')}</table>`,
+    )
     .join('');
   return `<!doctype html>
 <html lang="en">
@@ -73,15 +88,18 @@ body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
 table { border-collapse: collapse; margin-bottom: 1.5rem; }
 th, td { text-align: left; padding: 0.2rem 1rem 0.2rem 0; }
 .chart { margin-bottom: 2rem; }
+table.grid th, table.grid td { border-bottom: 1px solid #ddd; }
 </style>
 </head>
 <body>
 <h1>${escapeHtml(input.title)}</h1>
 <table>${rows}</table>
+${tables}
 <div id="charts"></div>
 <script>${asset('uPlot.iife.min.js')}</script>
 <script>
 const charts = ${scriptJson(charts)};
+const xLabel = ${scriptJson(axis.label)};
 ${tickText.toString()}
 const ticks = (u, values) => values.map((v) => (v == null ? '' : tickText(v)));
 // Room for the longest tick label, measured in the axis font.
@@ -101,8 +119,8 @@ for (const chart of charts) {
     // Right padding: the last x label is centred on the plot's edge.
     padding: [12, 32, 0, 0],
     scales: { x: { time: false }, y: chart.log ? { distr: 3 } : {} },
-    axes: [{ label: 'episodes', values: ticks }, { values: ticks, size: axisSize }],
-    series: [{ label: 'episodes' }, ...chart.labels.map((label, i) => ({ label, stroke: colours[i % colours.length], width: 2, spanGaps: true }))],
+    axes: [{ label: xLabel, values: ticks }, { values: ticks, size: axisSize }],
+    series: [{ label: xLabel }, ...chart.labels.map((label, i) => ({ label, stroke: colours[i % colours.length], width: 2, spanGaps: true }))],
   }, chart.data, box);
 }
 </script>

@@ -136,3 +136,52 @@ export class RunFolder {
     return lastRowPerUpdate(rows);
   }
 }
+
+/** `base`, or `base-2`, `base-3`... when earlier runs hold it, so that a default run never collides. */
+export function freeRunFolder(base: string): string {
+  for (let k = 1; ; k++) {
+    const dir = k === 1 ? base : `${base}-${k}`;
+    if (!existsSync(join(dir, 'run.json'))) return dir;
+  }
+}
+
+/** What a checkpoint (checkpoints/state.json) holds besides the trainer's own state: how far the outputs go. */
+export interface CheckpointMarks {
+  readonly outputs?: OutputMarks;
+}
+
+export interface PreparedRun<Config, State> {
+  readonly folder: RunFolder;
+  readonly config: Config;
+  /** The last checkpoint's state; none for a new run, or one killed before its first checkpoint. */
+  readonly state?: State;
+}
+
+/**
+ * A run's folder and settings: on `resume`, run.json's settings with the
+ * options given on the command line on top, its last checkpoint, and its
+ * outputs cut back to what that checkpoint covers; otherwise a new folder
+ * (`out`, or a free one named by `defaultDir`) with the settings in run.json.
+ * Options in `runtime` only steer this invocation and are not saved.
+ */
+export function prepareRun<Config extends { game: string }, State extends CheckpointMarks>(
+  ref: string | undefined,
+  options: { readonly out?: string; readonly resume?: string } & Record<string, unknown>,
+  given: (key: string) => boolean,
+  setup: { readonly runtime: readonly string[]; readonly defaultDir: (ref: string) => string; readonly updates?: (state: State) => number; readonly command: string },
+): PreparedRun<Config, State> {
+  if (options.resume) {
+    const folder = RunFolder.open(options.resume);
+    const config: Record<string, unknown> = { ...folder.readJson<Config>('run.json') };
+    for (const [key, value] of Object.entries(options)) if (given(key) && key !== 'resume') config[key] = value;
+    if (ref && ref !== config.game) throw new ConfigError(`${options.resume} is a run of ${config.game}, not ${ref}`);
+    // A run killed before its first checkpoint starts again from the beginning.
+    const state = folder.hasCheckpoint() ? folder.readJson<State>('checkpoints/state.json') : undefined;
+    // Outputs written after the checkpoint are written again by the resumed run: cut them off first.
+    folder.rewind(state?.outputs ?? { updates: state && setup.updates ? setup.updates(state) : 0, ...(state ? {} : { episodeBytes: 0 }) });
+    return { folder, config: config as Config, state };
+  }
+  if (!ref) throw new ConfigError(`name a game to ${setup.command}, or --resume a run folder`);
+  const config = Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'out' && key !== 'resume' && !setup.runtime.includes(key)));
+  return { folder: RunFolder.create(options.out ?? freeRunFolder(setup.defaultDir(ref)), { ...config, game: ref }), config: { ...config, game: ref } as unknown as Config };
+}

@@ -105,7 +105,7 @@ describe('a language-model policy on the policy host', () => {
     const evaluate = async () =>
       meanAndVariance((await playHosted({ game, model: backend.policy(), apiBase: client.apiBase, policy: { id: 'tiny', version: backend.version }, opponent: random(), games: 2000, seed: 99 })).episodes);
     const before = await evaluate();
-    const iterations = await trainHosted({ game, backend, opponent: random(), iterations: 8, gamesPerIteration: 256, seed: 5 });
+    const iterations = await trainHosted({ game, backend, opponents: 'random', iterations: 8, gamesPerIteration: 256, seed: 5 });
     expect(iterations.map((i) => i.model)).toEqual(iterations.map((_, k) => `tiny@${Number(iterations[0].played.split('@')[1]) + k + 1}`));
     const after = await evaluate();
     // Welch's z for the difference of the mean returns: > 3 is far beyond chance.
@@ -115,7 +115,7 @@ describe('a language-model policy on the policy host', () => {
   }, 240_000);
 
   it('runs the same loop from the command line (selfplay train-llm --host)', async () => {
-    const { code, out, err } = await runCli('train-llm', 'kuhn-poker', '--host', host.url, '--policy', 'other', '--iterations', '2', '--games', '16', '--eval-games', '20', '--json');
+    const { code, out, err } = await runCli('train-llm', 'kuhn-poker', '--host', host.url, '--policy', 'other', '--iterations', '2', '--games', '16', '--eval-games', '20', '--rate-games', '0', '--out', join(checkpoints, 'cli-self'), '--json');
     expect(err).not.toMatch(/Error/);
     expect(code).toBe(0);
     const result = JSON.parse(out);
@@ -129,7 +129,7 @@ describe('a language-model policy on the policy host', () => {
       expect(step.samplesBySeat.every((n: number) => n > 0)).toBe(true);
       expect(step.exploitability).toBeGreaterThan(0);
     }
-    const fixed = await runCli('train-llm', 'kuhn-poker', '--host', host.url, '--policy', 'other', '--opponent', 'random', '--iterations', '1', '--games', '16', '--eval-games', '0', '--exact-every', '0', '--json');
+    const fixed = await runCli('train-llm', 'kuhn-poker', '--host', host.url, '--policy', 'other', '--opponents', 'random', '--iterations', '1', '--games', '16', '--eval-games', '0', '--exact-every', '0', '--rate-games', '0', '--out', join(checkpoints, 'cli-random'), '--json');
     const [step] = JSON.parse(fixed.out).iterations;
     // Against a fixed opponent only the model's own turns train it (at most 2 of a game's), and nothing asked for an exact evaluation.
     expect(step.samples).toBeLessThanOrEqual(2 * 16);

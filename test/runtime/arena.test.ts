@@ -25,6 +25,19 @@ describe('runArena', () => {
     expect(new Set(episodes.map((e) => e.seed)).size).toBe(10);
   });
 
+  it('with paired seeds, matches 2k and 2k+1 deal the same cards with the players in swapped seats', async () => {
+    const episodes = await all(runArena({ game: kuhnPoker(), players: [player('A', randomAgent()), player('B', randomAgent())], matches: 40, seed: 5, pairedSeeds: true, concurrency: 4 }));
+    const byIndex = new Map(episodes.map((e) => [Number(e.id.split('-')[1]), e]));
+    const deal = (e: Episode) => JSON.stringify(e.steps.filter((s) => s.seat === 'chance').map((s) => s.action));
+    for (let k = 0; k < 20; k++) {
+      const [first, second] = [byIndex.get(2 * k)!, byIndex.get(2 * k + 1)!];
+      expect(second.seed).toBe(first.seed);
+      expect(deal(second)).toBe(deal(first));
+      expect(second.players.map((p) => p.name)).toEqual([...first.players.map((p) => p.name)].reverse());
+    }
+    expect(new Set(episodes.map((e) => e.seed)).size).toBe(20);
+  });
+
   it('keeps seats fixed on request, and rotates three players through three seats', () => {
     expect(seating(['A', 'B'], 1, 'fixed')).toEqual(['A', 'B']);
     expect([0, 1, 2, 3].map((k) => seating(['A', 'B', 'C'], k).join(''))).toEqual(['ABC', 'CAB', 'BCA', 'ABC']);

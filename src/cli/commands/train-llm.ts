@@ -1,36 +1,60 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createPlayer } from '../../../agents/index.ts';
 import { PolicyHostClient, startPolicyHost, type PolicyHostProcess, type TrainLoss } from '../../../agents/hosted/index.ts';
+import { COMPACT_GAME_PROMPTS } from '../../../agents/llm/game-prompt.ts';
+import { readPromptFile } from '../../../agents/llm/spec.ts';
 import { VllmAdapters } from '../../../agents/hosted/vllm.ts';
 import { compile } from '../../analysis/index.ts';
 import { ConfigError, GameTooLargeError, type Game } from '../../core/index.ts';
+import { openEpisodeWriter } from '../../episodes/index.ts';
 import { EPISODE_ALGORITHMS, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { HostedPolicyBackend } from '../../trainer/hosted-backend.ts';
-import { playHosted, trainHosted } from '../../trainer/hosted-loop.ts';
+import { playHosted, trainHosted, type HostedIteration } from '../../trainer/hosted-loop.ts';
+import { checkpointTag, hostedMetricsRow, hostedReport, restoreHost, saveMember, weightsSlot, type HostedCheckpoint } from '../../trainer/hosted-run.ts';
+import { parseOpponents } from '../../trainer/league.ts';
+import { renderReport } from '../../trainer/report.ts';
+import { prepareRun } from '../../trainer/run-folder.ts';
 import { GAME_HELP, loadGame } from '../load-game.ts';
-import { intOption, printJson, type CliIO } from '../output.ts';
+import { choice, intOption, numberOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
+
+const LOSSES = ['importance-sampling', 'ppo-clip'] as const;
 
 interface TrainLlmOptions {
   host?: string;
   python: string;
   hostArg: string[];
   policy: string;
-  opponent: string;
+  opponents: string;
+  leagueEvery: number;
   evalOpponent: string;
   exactEvery: number;
-  iterations: number;
+  rateEvery: number;
+  rateGames: number;
+  iterations?: number;
+  seconds?: number;
   games: number;
   evalGames: number;
-  lr: string;
-  loss: string;
-  klCoef: string;
-  algo: string;
+  lr: number;
+  loss: TrainLoss;
+  klCoef: number;
+  magnetMix: number;
+  temperature: number;
+  prompt: string;
+  algo: EpisodeAlgorithm;
   seed: number;
   concurrency: number;
+  keepEpisodes: number;
   vllm?: string;
+  out?: string;
+  resume?: string;
   json?: boolean;
 }
+
+/** The options that define the run (saved in run.json, reused on --resume). */
+type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'host' | 'python' | 'hostArg' | 'vllm' | 'seconds'> & { game: string };
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -44,94 +68,157 @@ function walkable(game: Game): boolean {
     throw error;
   }
 }
-const LOSSES: readonly TrainLoss[] = ['importance-sampling', 'ppo-clip'];
-
-function positive(name: string, text: string): number {
-  const value = Number(text);
-  if (!(value > 0) || !Number.isFinite(value)) throw new ConfigError(`${name} must be a number > 0, got "${text}"`);
-  return value;
-}
 
 export function registerTrainLlm(program: Command, io: CliIO): void {
   program
     .command('train-llm')
     .description('train a language-model policy on a policy host by self-play (or against an opponent): play a batch, one training step, publish, repeat')
-    .argument('<game>', GAME_HELP)
+    .argument('[game]', `${GAME_HELP}; omit with --resume`)
     .option('--host <url>', 'a running policy host (http://127.0.0.1:8100); without it, the reference host is started here (python3 -m selfplay_host, needs PyTorch)')
     .option('--python <path>', 'the Python with PyTorch, for the host started here', 'python3')
     .option('--host-arg <arg>', 'an option for the host started here, e.g. --host-arg=--d-model=128 (repeatable)', collect, [])
     .option('--policy <id>', 'the policy on the host', 'tiny')
-    .option('--opponent <spec>', 'who the policy plays in training: self (its current version in every seat, every seat\'s turns trained on), or a fixed agent: random, mcts:iterations=N, tabular:policy=FILE...', 'self')
+    .option(
+      '--opponents <mix>',
+      'who the policy plays in training, as shares of each batch: self (its current version in every seat, every seat trained on), pfsp / uniform / recent (past versions from the league, drawn by prioritized fictitious self-play, uniformly or by recency), or any agent spec (random, mcts:iterations=200, tabular:policy=FILE); e.g. self:0.6,pfsp:0.3,random:0.1',
+      'self',
+    )
+    .option('--league-every <k>', 'every k steps the new version joins the league (kept on the host)', intOption('--league-every', 1), 5)
     .option('--eval-opponent <spec>', 'who the policy plays in the games before and after training', 'random')
     .option('--exact-every <k>', "every k steps, the published version's exact exploitability (games small enough to walk; 0: never)", intOption('--exact-every'), 1)
-    .option('--iterations <n>', 'training steps', intOption('--iterations', 1), 10)
+    .option('--rate-every <k>', 'every k steps (and at the end), a round robin of league versions, the current one and the fixed opponents, fitted with Bradley-Terry (0: only at the end)', intOption('--rate-every'), 0)
+    .option('--rate-games <n>', 'games per pair in those round robins (0: no ratings)', intOption('--rate-games'), 40)
+    .option('--iterations <n>', 'training steps in all (default 10, or no bound with --seconds)', intOption('--iterations', 1))
+    .option('--seconds <s>', 'start no step after this many seconds of the run', numberOption('--seconds', 0))
     .option('--games <n>', 'games per step', intOption('--games', 1), 256)
-    .option('--eval-games <n>', 'games before and after training to measure the gain (0: none)', intOption('--eval-games'), 1000)
-    .option('--lr <x>', 'learning rate', '3e-3')
-    .option('--loss <name>', `${LOSSES.join(' or ')}`, 'ppo-clip')
-    .option('--kl-coef <x>', 'KL penalty to the initial weights (0: none)', '0')
-    .option('--algo <name>', `advantage estimator: ${EPISODE_ALGORITHMS.join(', ')}`, 'rae')
+    .option('--eval-games <n>', 'games before and after training against --eval-opponent to measure the gain (0: none)', intOption('--eval-games'), 1000)
+    .option('--lr <x>', 'learning rate', numberOption('--lr', 0), 3e-3)
+    .option('--loss <name>', `${LOSSES.join(' or ')}`, choice('--loss', LOSSES), 'ppo-clip')
+    .option('--kl-coef <x>', 'KL penalty to the reference weights (the initial ones, or the magnet with --magnet-mix; 0: none)', numberOption('--kl-coef', 0), 0)
+    .option('--magnet-mix <x>', 'after each step the KL reference moves this share of the way to the new weights (a slowly moving magnet; 0: it stays the initial weights)', numberOption('--magnet-mix', 0), 0)
+    .option('--temperature <t>', 'sampling temperature over the legal moves', numberOption('--temperature', 0), 1)
+    .option('--prompt <prompt>', "the prompts the policy plays with: compact (the reference host's byte model), spiral, or a prompt file", 'compact')
+    .option('--algo <name>', `advantage estimator: ${EPISODE_ALGORITHMS.join(', ')}`, choice('--algo', EPISODE_ALGORITHMS), 'rae')
     .option('--seed <n>', 'seed of the games', intOption('--seed'), 0)
     .option('--concurrency <n>', 'games in flight at once', intOption('--concurrency', 1), 32)
-    .option('--vllm <url>', "inference on vLLM (its OpenAI API root): each published version is loaded there as a LoRA adapter (/v1/load_lora_adapter) and the games sample it there")
-    .option('--json', 'print one JSON object {before, after, iterations: [...]}')
-    .action(async (ref: string, options: TrainLlmOptions) => {
-      const game = await loadGame(ref);
-      if (!LOSSES.includes(options.loss as TrainLoss)) throw new ConfigError(`--loss must be ${LOSSES.join(' or ')}, got "${options.loss}"`);
-      if (!(EPISODE_ALGORITHMS as readonly string[]).includes(options.algo)) throw new ConfigError(`--algo must be one of ${EPISODE_ALGORITHMS.join(', ')}, got "${options.algo}"`);
-      const learningRate = positive('--lr', options.lr);
-      const klCoef = Number(options.klCoef);
-      if (!(klCoef >= 0)) throw new ConfigError(`--kl-coef must be a number >= 0, got "${options.klCoef}"`);
-      const opponent = options.opponent === 'self' ? undefined : createPlayer(options.opponent, game);
-      const evalOpponent = createPlayer(options.evalOpponent, game);
-      const exactEvery = options.exactEvery > 0 && walkable(game) ? options.exactEvery : 0;
-      if (options.exactEvery > 0 && exactEvery === 0) io.err(`${game.id} is too large to walk: no exact exploitability`);
+    .option('--keep-episodes <n>', 'episodes of each step saved into episodes.msgpack', intOption('--keep-episodes'), 8)
+    .option('--vllm <url>', 'inference on vLLM (its OpenAI API root): each published version is loaded there as a LoRA adapter (/v1/load_lora_adapter) and the games sample it there')
+    .option('--out <dir>', 'run folder (default runs/llm-<game>-seed<seed>)')
+    .option('--resume <dir>', 'continue the run in this folder from its last checkpoint, with its settings')
+    .option('--json', 'print one JSON object {before, after, iterations: [...]} at the end instead of progress lines')
+    .addHelpText(
+      'after',
+      '\nThe run folder holds run.json, metrics.jsonl (one row per step), checkpoints/, episodes.msgpack and report.html.\nCtrl-C stops after the current step with a checkpoint; --resume DIR continues from it (a host started here is started again, and the league restored into it).',
+    )
+    .action(async (ref: string | undefined, options: TrainLlmOptions, command: Command) => {
+      const given = (key: string) => command.getOptionValueSource(key) === 'cli';
+      const { folder, config, state } = prepareRun<RunConfig, HostedCheckpoint>(ref, options as TrainLlmOptions & Record<string, unknown>, given, {
+        command: 'train',
+        runtime: ['json', 'host', 'python', 'hostArg', 'vllm', 'seconds'],
+        defaultDir: (game) => `runs/llm-${game.replace(/[^\w.-]+/g, '_')}-seed${options.seed}`,
+        updates: (s) => s.state.iteration,
+      });
+      const game = await loadGame(config.game);
+      const shares = parseOpponents(config.opponents);
+      const evalOpponent = createPlayer(config.evalOpponent, game);
+      const prompts = config.prompt === 'compact' ? COMPACT_GAME_PROMPTS : config.prompt === 'spiral' ? undefined : readPromptFile(config.prompt);
+      const exactEvery = config.exactEvery > 0 && walkable(game) ? config.exactEvery : 0;
+      if (config.exactEvery > 0 && exactEvery === 0) io.err(`${game.id} is too large to walk: no exact exploitability`);
+      const rateGames = game.seats === 2 ? config.rateGames : 0;
+      const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
+      const tag = checkpointTag(folder.dir);
       let started: PolicyHostProcess | undefined;
       if (!options.host) {
         io.err(`starting the policy host (${options.python} -m selfplay_host)...`);
-        started = await startPolicyHost({ python: options.python, args: ['--policy', options.policy, '--guided-choice-scoring', 'mean', ...options.hostArg] });
+        started = await startPolicyHost({
+          python: options.python,
+          args: ['--policy', config.policy, '--guided-choice-scoring', 'mean', '--checkpoint-dir', resolve(folder.path('checkpoints/host')), ...options.hostArg],
+        });
         io.err(`policy host on ${started.url} (${started.device})`);
       }
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const episodes = await openEpisodeWriter(folder.path('episodes.msgpack'));
       try {
-        const client = new PolicyHostClient(options.host ?? started!.url, options.policy);
-        const backend = await HostedPolicyBackend.connect(client, {
-          learningRate,
-          loss: options.loss as TrainLoss,
-          klCoef,
-          ...(options.vllm ? { vllm: new VllmAdapters(options.vllm) } : {}),
-        });
+        const client = new PolicyHostClient(options.host ?? started!.url, config.policy);
+        const backendOptions = { learningRate: config.lr, loss: config.loss, klCoef: config.klCoef, ...(options.vllm ? { vllm: new VllmAdapters(options.vllm) } : {}) };
+        const backend = state ? new HostedPolicyBackend(client, await restoreHost(client, tag, state), backendOptions) : await HostedPolicyBackend.connect(client, backendOptions);
         const evaluate = async () =>
-          options.evalGames > 0
-            ? (await playHosted({ game, model: backend.policy(), apiBase: backend.samplingBase, policy: { id: options.policy, version: backend.version }, opponent: evalOpponent, games: options.evalGames, seed: 1_000_000 + options.seed, concurrency: options.concurrency })).record
+          config.evalGames > 0
+            ? (await playHosted({ game, model: backend.policy(), apiBase: backend.samplingBase, prompts, temperature: config.temperature, policy: { id: config.policy, version: backend.version }, opponent: evalOpponent, games: config.evalGames, seed: 1_000_000 + config.seed, concurrency: config.concurrency })).record
             : undefined;
-        const before = await evaluate();
-        if (before && !options.json) io.out(`before: ${backend.policy()} vs ${options.evalOpponent}: mean return ${before.meanReturn.toFixed(3)}, score ${before.score.toFixed(3)} over ${before.matches} games`);
-        const bar = progressBar('training', options.iterations, options.json ? () => undefined : io.out);
-        let iterations;
+        const before = state ? undefined : await evaluate();
+        if (!options.json) {
+          io.out(`${state ? `resuming ${folder.dir} at step ${state.state.iteration}` : `training ${backend.policy()} on ${game.id}`}, opponents ${config.opponents}, run folder ${folder.dir}`);
+          if (before) io.out(`before: ${backend.policy()} vs ${config.evalOpponent}: mean return ${before.meanReturn.toFixed(3)}, score ${before.score.toFixed(3)} over ${before.matches} games`);
+        }
+        const bar = progressBar('training', iterations ?? Math.ceil(options.seconds ?? 0), options.json ? () => undefined : io.out);
+        let iterationsDone: HostedIteration[];
         try {
-          iterations = await trainHosted({
+          iterationsDone = await trainHosted({
             game,
             backend,
-            opponent,
-            iterations: options.iterations,
-            gamesPerIteration: options.games,
-            algo: options.algo as EpisodeAlgorithm,
-            seed: options.seed,
-            concurrency: options.concurrency,
+            opponents: shares,
+            iterations,
+            seconds: options.seconds,
+            gamesPerIteration: config.games,
+            algo: config.algo,
+            seed: config.seed,
+            concurrency: config.concurrency,
+            prompts,
+            temperature: config.temperature,
             exactEvery,
-            onIteration: (it) => {
+            leagueEvery: config.leagueEvery,
+            magnetMix: config.magnetMix,
+            rateEvery: config.rateEvery,
+            rateGames,
+            resume: state?.state,
+            signal: controller.signal,
+            saveMember: (member) => saveMember(client, tag, member),
+            onIteration: async (it, loopState, played) => {
+              folder.appendMetrics(hostedMetricsRow(it));
+              for (const episode of played.slice(0, config.keepEpisodes)) episodes.append(episode);
+              await episodes.flush();
+              const weights = weightsSlot(tag, it.update);
+              await client.checkpoint(weights);
+              folder.writeJson('checkpoints/state.json', { state: loopState, weights, version: it.version, outputs: { updates: it.update, episodeBytes: statSync(episodes.path).size } } satisfies HostedCheckpoint);
               const exact = it.exploitability === undefined ? '' : `, exploitability ${it.exploitability.toFixed(4)}`;
-              bar.update(it.iteration + 1, `${it.model}${exact}`);
-              bar.log(`step ${it.iteration + 1}: ${it.played} mean return ${it.record.meanReturn.toFixed(3)} over ${it.record.matches} games, loss ${it.loss.toFixed(4)}, ${it.samples} samples (by seat ${it.samplesBySeat.join('/')}) -> ${it.model}${exact} (${(it.ms / 1000).toFixed(1)} s)`);
+              bar.update(iterations === undefined ? Math.min(Math.ceil(it.seconds), Math.ceil(options.seconds!)) : it.update, `${it.model}${exact}`);
+              const returns = Object.entries(it.returns).map(([label, r]) => `${label} ${r.meanReturn >= 0 ? '+' : ''}${r.meanReturn.toFixed(3)}`).join(', ');
+              bar.log(`step ${it.update}: ${it.played} returns ${returns}, loss ${it.loss.toFixed(4)}, ${it.samples} samples (by seat ${it.samplesBySeat.join('/')}) -> ${it.model}${exact} (${(it.ms / 1000).toFixed(1)} s)`);
+              if (it.ratings) bar.log(`  ratings: ${it.ratings.map((r) => `${r.name} ${Math.round(r.rating)} [${Math.round(r.low)}, ${Math.round(r.high)}]`).join(', ')}`);
             },
           });
         } finally {
           bar.stop();
         }
-        const after = await evaluate();
-        if (options.json) return printJson(io, { game: game.id, policy: options.policy, model: backend.policy(), before, after, iterations });
-        if (after && before) io.out(`after: ${backend.policy()} vs ${options.evalOpponent}: mean return ${after.meanReturn.toFixed(3)}, score ${after.score.toFixed(3)} over ${after.matches} games (before: ${before.meanReturn.toFixed(3)})`);
+        const interrupted = controller.signal.aborted;
+        const after = interrupted ? undefined : await evaluate();
+        const final = iterationsDone.at(-1);
+        const summary = {
+          game: game.id,
+          policy: config.policy,
+          model: backend.policy(),
+          opponents: config.opponents,
+          updates: final?.update ?? state?.state.iteration ?? 0,
+          seconds: final ? +final.seconds.toFixed(1) : 0,
+          ...(final?.exploitability === undefined ? {} : { exploitability: final.exploitability }),
+          ...(before ? { [`before vs ${config.evalOpponent}`]: `mean return ${before.meanReturn.toFixed(3)}, score ${before.score.toFixed(3)}` } : {}),
+          ...(after ? { [`after vs ${config.evalOpponent}`]: `mean return ${after.meanReturn.toFixed(3)}, score ${after.score.toFixed(3)}` } : {}),
+          interrupted: String(interrupted),
+          runFolder: folder.dir,
+        };
+        folder.writeText('report.html', renderReport(hostedReport(`selfplay: ${config.policy} trained on ${game.id}`, summary, folder.metrics())));
+        if (options.json) return printJson(io, { game: game.id, policy: config.policy, model: backend.policy(), runFolder: folder.dir, interrupted, before, after, iterations: iterationsDone });
+        if (interrupted) io.out(`stopped: checkpoint written; continue with  selfplay train-llm --resume ${folder.dir}`);
+        if (after && before) io.out(`after: ${backend.policy()} vs ${config.evalOpponent}: mean return ${after.meanReturn.toFixed(3)}, score ${after.score.toFixed(3)} over ${after.matches} games (before: ${before.meanReturn.toFixed(3)})`);
+        io.out(`run folder ${folder.dir}: metrics.jsonl, checkpoints/, episodes.msgpack, report.html`);
       } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        await episodes.close();
         await started?.close();
       }
     });

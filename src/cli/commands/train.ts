@@ -1,5 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { lastValueFrom, toArray } from 'rxjs';
 import { randomAgent } from '../../../agents/random.ts';
@@ -10,9 +9,9 @@ import { openEpisodeWriter, type EpisodeWriter } from '../../episodes/index.ts';
 import { runArena, summarize, type Player } from '../../runtime/index.ts';
 import { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type OpponentRule, type TrainMetrics } from '../../trainer/fast-loop.ts';
 import { renderReport } from '../../trainer/report.ts';
-import { metricsRow, RunFolder, type OutputMarks } from '../../trainer/run-folder.ts';
+import { metricsRow, prepareRun, type CheckpointMarks, type OutputMarks, type RunFolder } from '../../trainer/run-folder.ts';
 import { loadGame } from '../load-game.ts';
-import { intOption, printJson, type CliIO } from '../output.ts';
+import { choice, intOption, numberOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
 
 interface TrainOptions {
@@ -37,19 +36,6 @@ interface TrainOptions {
 
 /** The part of the options that defines the run (saved in run.json, reused on --resume). */
 type RunConfig = Omit<TrainOptions, 'out' | 'resume' | 'json' | 'seconds'> & { game: string };
-
-const numberOption = (name: string, min: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min) throw new ConfigError(`${name} must be a number >= ${min}, got "${value}"`);
-  return n;
-};
-
-function choice<T extends string>(name: string, allowed: readonly T[]) {
-  return (value: string): T => {
-    if (!allowed.includes(value as T)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
-    return value as T;
-  };
-}
 
 export function registerTrain(program: Command, io: CliIO): void {
   program
@@ -76,41 +62,19 @@ export function registerTrain(program: Command, io: CliIO): void {
     .addHelpText('after', '\nCtrl-C stops at the next update, writes a checkpoint and the report; --resume DIR continues exactly where it stopped.')
     .action(async (ref: string | undefined, options: TrainOptions, command: Command) => {
       const given = (key: string) => command.getOptionValueSource(key) === 'cli';
-      const { folder, config, state } = prepare(ref, options, given);
+      const { folder, config, state } = prepareRun<RunConfig, CheckpointState>(ref, options as TrainOptions & Record<string, unknown>, given, {
+        command: 'train',
+        runtime: ['json', 'seconds'],
+        defaultDir: (game) => `runs/${game.replace(/[^\w.-]+/g, '_')}-${options.algo}-seed${options.seed}`,
+        updates: (s) => s.updates,
+      });
       const game = await loadGame(config.game);
       await train(game, folder, config, state, options, io);
     });
 }
 
-/** `base`, or `base-2`, `base-3`... when earlier runs hold it, so that a default run never collides. */
-function freeRunFolder(base: string): string {
-  for (let k = 1; ; k++) {
-    const dir = k === 1 ? base : `${base}-${k}`;
-    if (!existsSync(join(dir, 'run.json'))) return dir;
-  }
-}
-
 /** checkpoints/state.json: the trainer's state and what of the run's outputs it covers. */
-type CheckpointState = FastTrainerState & { readonly outputs?: OutputMarks };
-
-/** The run's settings: from the command line, or on --resume from run.json with what the command line gives on top. */
-function prepare(ref: string | undefined, options: TrainOptions, given: (key: string) => boolean): { folder: RunFolder; config: RunConfig; state?: FastTrainerState } {
-  if (options.resume) {
-    const folder = RunFolder.open(options.resume);
-    const config: Record<string, unknown> = { ...folder.readJson<RunConfig>('run.json') };
-    for (const [key, value] of Object.entries(options)) if (given(key) && key !== 'resume') config[key] = value;
-    if (ref && ref !== config.game) throw new ConfigError(`${options.resume} is a run of ${config.game}, not ${ref}`);
-    // A run killed before its first checkpoint starts again from the beginning.
-    const state = folder.hasCheckpoint() ? folder.readJson<CheckpointState>('checkpoints/state.json') : undefined;
-    // Outputs written after the checkpoint are written again by the resumed run: cut them off first.
-    folder.rewind(state?.outputs ?? { updates: state?.updates ?? 0, ...(state ? {} : { episodeBytes: 0 }) });
-    return { folder, config: config as RunConfig, state };
-  }
-  if (!ref) throw new ConfigError('name a game to train, or --resume a run folder');
-  const { out, resume, json, seconds, ...rest } = options;
-  const config: RunConfig = { ...rest, game: ref };
-  return { folder: RunFolder.create(out ?? freeRunFolder(`runs/${ref.replace(/[^\w.-]+/g, '_')}-${options.algo}-seed${options.seed}`), config), config };
-}
+type CheckpointState = FastTrainerState & CheckpointMarks;
 
 async function train(game: Game, folder: RunFolder, config: RunConfig, state: FastTrainerState | undefined, options: TrainOptions, io: CliIO): Promise<void> {
   const controller = new AbortController();

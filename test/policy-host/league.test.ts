@@ -1,0 +1,152 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPlayer } from '../../agents/index.ts';
+import { PolicyHostClient, startPolicyHost, type PolicyHostProcess } from '../../agents/hosted/index.ts';
+import { kuhnPoker, ticTacToe as ticTacToeGame } from '../../games/index.ts';
+import type { Episode } from '../../src/episodes/episode.ts';
+import { readEpisodes } from '../../src/episodes/reader.ts';
+import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
+import { LEARNER, MIRROR, trainHosted, type HostedIteration } from '../../src/trainer/hosted-loop.ts';
+import { rateVersions } from '../../src/trainer/version-ratings.ts';
+import { runCli } from '../cli/run-cli.ts';
+
+const python = process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3';
+const ROOT = join(import.meta.dirname, '../..');
+const game = kuhnPoker();
+
+let host: PolicyHostProcess;
+const dir = mkdtempSync(join(tmpdir(), 'selfplay-league-'));
+beforeAll(async () => {
+  host = await startPolicyHost({ python, args: ['--seed', '2', '--guided-choice-scoring', 'mean', '--policy', 'tiny', '--keep', '2', '--checkpoint-dir', join(dir, 'host')] });
+}, 90_000);
+afterAll(async () => {
+  await host?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a league of past versions', () => {
+  it('plays each share its opponents, records which version sat in each seat, and trains only on the learner\'s seats', async () => {
+    const client = new PolicyHostClient(host.url, 'tiny');
+    const backend = await HostedPolicyBackend.connect(client, { learningRate: 3e-3, loss: 'ppo-clip' });
+    const first = backend.version;
+    const seen: { it: HostedIteration; episodes: readonly Episode[] }[] = [];
+    await trainHosted({
+      game,
+      backend,
+      opponents: 'self:0.5,uniform:0.25,random:0.25',
+      leagueEvery: 1,
+      iterations: 4,
+      gamesPerIteration: 16,
+      seed: 1,
+      concurrency: 8,
+      onIteration: (it, _state, episodes) => void seen.push({ it, episodes }),
+    });
+    const health = (await client.health()).policies.find((p) => p.id === 'tiny')!;
+    // Every update joined the league, pinned on the host though --keep is 2.
+    expect(health.pinned).toEqual([first + 1, first + 2, first + 3, first + 4]);
+    expect(health.published).toEqual(expect.arrayContaining(health.pinned));
+    for (const { it, episodes } of seen) {
+      const played = Number(it.played.split('@')[1]);
+      expect(episodes).toHaveLength(16);
+      expect(it.games).toBe(16);
+      let learnerTurns = 0;
+      for (const episode of episodes) {
+        const share = episode.id.split('-')[1];
+        const byName = new Map(episode.players.map((p) => [p.name, p]));
+        expect(byName.get(LEARNER)!.policy).toEqual({ id: 'tiny', version: played });
+        const [opponent] = episode.players.filter((p) => p.name !== LEARNER);
+        if (share === 'self' || (share === 'uniform' && it.iteration === 0)) {
+          // Self-play, and a league share while the league is still empty: the same version in both seats.
+          expect(opponent.name).toBe(MIRROR);
+          expect(opponent.policy).toEqual({ id: 'tiny', version: played });
+        } else if (share === 'uniform') {
+          const version = Number(opponent.policy!.version);
+          expect(opponent.name).toBe(`tiny@${version}`);
+          expect(version).toBeLessThanOrEqual(played);
+          expect(version).toBeGreaterThan(first);
+          expect(episode.steps.filter((s) => s.seat === opponent.seat).every((s) => (s.meta as { model: string }).model === opponent.name)).toBe(true);
+        } else {
+          expect(share).toBe('random');
+          expect(opponent.name).toBe('random');
+          expect(opponent.policy).toBeUndefined();
+        }
+        const learners = episode.players.filter((p) => p.name === LEARNER || p.name === MIRROR).map((p) => p.seat);
+        if (episode.outcome === 'normal') learnerTurns += episode.steps.filter((s) => typeof s.seat === 'number' && learners.includes(s.seat) && s.valid).length;
+      }
+      // The samples are exactly the learner's own turns: none from a league version or the anchor.
+      expect(it.samples).toBe(learnerTurns);
+      expect(Object.keys(it.returns).sort()).toEqual(['random', 'self', 'uniform']);
+      expect(Object.values(it.returns).reduce((n, r) => n + r.games, 0)).toBe(16);
+      expect(it.league.map((m) => m.model)).toEqual(Array.from({ length: it.update }, (_, k) => `tiny@${first + k + 1}`));
+    }
+  }, 180_000);
+
+  it('rates versions and anchors by a paired round robin: MCTS above random at tic-tac-toe', async () => {
+    const ticTacToe = ticTacToeGame();
+    const client = new PolicyHostClient(host.url, 'tiny');
+    const version = (await client.publish()).version;
+    const ratings = await rateVersions(ticTacToe, [{ model: `tiny@${version}`, version }], {
+      sampling: { apiBase: client.apiBase },
+      policyId: 'tiny',
+      anchors: [createPlayer('random', ticTacToe), createPlayer('mcts:iterations=50', ticTacToe)],
+      gamesPerPair: 23,
+      seed: 4,
+      samples: 100,
+    });
+    expect(ratings[0].name).toBe('mcts:iterations=50');
+    expect(ratings.map((r) => r.name).sort()).toEqual(['mcts:iterations=50', 'random', `tiny@${version}`]);
+    // 24 games (rounded up to even) for each of the 3 pairs, two entrants each.
+    expect(ratings.reduce((n, r) => n + r.games, 0)).toBe(2 * 3 * 24);
+    for (const r of ratings) expect(r.low).toBeLessThanOrEqual(r.rating), expect(r.high).toBeGreaterThanOrEqual(r.rating);
+  }, 120_000);
+});
+
+describe('selfplay train-llm run folders', () => {
+  it('resumes a run killed by SIGKILL: its own host stops with it, the league comes back on a fresh host, each update is written once', async () => {
+    const out = join(dir, 'killed-run');
+    const child = spawn(
+      process.execPath,
+      ['bin/selfplay.js', 'train-llm', 'kuhn-poker', '--python', python, '--iterations', '100', '--games', '8', '--concurrency', '4', '--league-every', '1', '--opponents', 'self:0.5,pfsp:0.5', '--eval-games', '0', '--rate-games', '0', '--exact-every', '0', '--out', out],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let hostUrl: string | undefined;
+    createInterface({ input: child.stderr! }).on('line', (line) => (hostUrl ??= /policy host on (\S+)/.exec(line)?.[1]));
+    const metrics = join(out, 'metrics.jsonl');
+    const rows = () => (existsSync(metrics) ? readFileSync(metrics, 'utf8').split('\n').filter(Boolean).length : 0);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    while (rows() < 3) await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGKILL');
+    await exited;
+    expect(hostUrl).toBeDefined();
+    // The host it started reads its stdin to the end: with the parent gone, it stops.
+    let hostAlive = true;
+    for (let wait = 0; wait < 100 && hostAlive; wait++) {
+      hostAlive = await fetch(`${hostUrl}/health`).then(() => true, () => false);
+      if (hostAlive) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(hostAlive).toBe(false);
+    const state = JSON.parse(readFileSync(join(out, 'checkpoints/state.json'), 'utf8'));
+    const done = state.state.iteration as number;
+    expect(done).toBeGreaterThanOrEqual(2);
+
+    const resumed = await runCli('train-llm', '--resume', out, '--python', python, '--iterations', String(done + 2), '--json');
+    expect(resumed.err).not.toMatch(/Error/);
+    expect(resumed.code).toBe(0);
+    const result = JSON.parse(resumed.out);
+    expect(result.iterations.map((it: HostedIteration) => it.update)).toEqual([done + 1, done + 2]);
+    // The league the checkpoint held is served again (a fresh host, so republished from its checkpoints) and grows on.
+    expect(result.iterations[0].league.map((m: { model: string }) => m.model).slice(0, done)).toEqual(state.state.league.members.map((m: { model: string }) => m.model));
+    expect(result.iterations[1].league).toHaveLength(done + 2);
+    const updates = readFileSync(metrics, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line).update);
+    expect(updates).toEqual(Array.from({ length: done + 2 }, (_, k) => k + 1));
+    const ids: string[] = [];
+    for await (const episode of readEpisodes(join(out, 'episodes.msgpack'))) ids.push(episode.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(8 * (done + 2));
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain("Learner's mean return by opponent");
+  }, 240_000);
+});
