@@ -85,6 +85,7 @@ export interface HostedIteration {
   /** Mean KL (k3) of the trained weights from the sampler's, and from the KL reference when a KL penalty is on. */
   readonly klSampler: number;
   readonly kl?: number;
+  /** Games played per second of playing (evaluations not counted). */
   readonly gamesPerSecond: number;
   /** The published version's exact exploitability, when `exactEvery` asked for it this iteration. */
   readonly exploitability?: number;
@@ -176,27 +177,9 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
     const played = backend.policy();
     const seed = (options.seed ?? 0) * 1_000_003 + iteration;
     const groups = opponentGroups(shares, league, anchors, options.gamesPerIteration, new Rng(seed));
-    const results = await Promise.all(
-      groups.map(async (group, g) => {
-        const opponent = group.member ? modelPlayer(group.member.model, group.member.model, { id: backend.host.policy, version: group.member.version }, sampling) : undefined;
-        try {
-          const outcome = await playHosted({
-            ...sampling,
-            game,
-            model: played,
-            policy: { id: backend.host.policy, version: backend.version },
-            opponent: opponent?.player ?? group.anchor,
-            games: group.games,
-            seed: seed * 64 + g,
-            runId: `u${iteration + 1}-${group.label}${group.member ? `-v${group.member.version}` : ''}`,
-            concurrency: Math.max(1, Math.round(((options.concurrency ?? 32) * group.games) / options.gamesPerIteration)),
-          });
-          return { group, ...outcome };
-        } finally {
-          opponent?.close();
-        }
-      }),
-    );
+    const playStarted = performance.now();
+    const results = await playGroups(groups, { game, model: played, policy: { id: backend.host.policy, version: backend.version }, sampling, seed, runId: `u${iteration + 1}`, concurrency: options.concurrency ?? 32 });
+    const playSeconds = (performance.now() - playStarted) / 1000;
     for (const { group, record } of results) if (group.member) league.record(group.member.version, record.matches - record.errors, record.score * (record.matches - record.errors));
     const episodes = results.flatMap((r) => r.episodes);
     // A match cut short (the host failed or timed out) says nothing about the moves played before it.
@@ -225,14 +208,6 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
         })
       : undefined;
     const ms = performance.now() - started;
-    const returns: Record<string, { games: number; returnSum: number; points: number }> = {};
-    for (const { group, record } of results) {
-      const decided = record.matches - record.errors;
-      const total = (returns[group.label] ??= { games: 0, returnSum: 0, points: 0 });
-      total.games += decided;
-      total.returnSum += record.meanReturn * decided;
-      total.points += record.score * decided;
-    }
     const done: HostedIteration = {
       iteration,
       update: iteration + 1,
@@ -242,14 +217,14 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
       version: metrics.version,
       games: episodes.length,
       record: summarize(episodes, [LEARNER])[0],
-      returns: Object.fromEntries(Object.entries(returns).map(([label, t]) => [label, { games: t.games, meanReturn: t.games ? t.returnSum / t.games : 0, score: t.games ? t.points / t.games : 0 }])),
+      returns: shareResults(results),
       samples: metrics.samples,
       samplesBySeat: Array.from({ length: game.seats }, (_, seat) => samples.filter((sample) => sample.seat === seat).length),
       loss: metrics.step.loss,
       entropy: Number(metrics.step.entropy),
       klSampler: Number(metrics.step.kl_sampler),
       ...(metrics.step.kl === null ? {} : { kl: metrics.step.kl }),
-      gamesPerSecond: episodes.length / (ms / 1000),
+      gamesPerSecond: episodes.length / playSeconds,
       ...(exploitability === undefined ? {} : { exploitability, policyEntropy: meanEntropy(scored!.policy) }),
       league: league.members.map((m) => ({ model: m.model, games: m.games, winRate: league.winRate(m) })),
       ...(ratings ? { ratings } : {}),
@@ -259,6 +234,46 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
     await options.onIteration?.(done, { iteration: iteration + 1, seconds: done.seconds, league: league.toJSON(), baselines: trainer.baselines.toJSON() }, episodes);
   }
   return history;
+}
+
+/** Plays each group's games at once (the concurrency shared in proportion to their sizes): the learner against the group's opponent. */
+async function playGroups(
+  groups: readonly OpponentGroup[],
+  setup: { game: Game; model: string; policy: { id: string; version: number }; sampling: HostedSampling; seed: number; runId: string; concurrency: number },
+): Promise<{ group: OpponentGroup; episodes: Episode[]; record: AgentRecord }[]> {
+  const total = groups.reduce((n, group) => n + group.games, 0);
+  return Promise.all(
+    groups.map(async (group, g) => {
+      const opponent = group.member ? modelPlayer(group.member.model, group.member.model, { id: setup.policy.id, version: group.member.version }, setup.sampling) : undefined;
+      try {
+        const outcome = await playHosted({
+          ...setup.sampling,
+          game: setup.game,
+          model: setup.model,
+          policy: setup.policy,
+          opponent: opponent?.player ?? group.anchor,
+          games: group.games,
+          seed: setup.seed * 64 + g,
+          runId: `${setup.runId}-${group.label}${group.member ? `-v${group.member.version}` : ''}`,
+          concurrency: Math.max(1, Math.round((setup.concurrency * group.games) / total)),
+        });
+        return { group, ...outcome };
+      } finally {
+        opponent?.close();
+      }
+    }),
+  );
+}
+
+/** The learner's results by share label, over the decided games of the share's groups. */
+function shareResults(results: readonly { group: OpponentGroup; record: AgentRecord }[]): Record<string, ShareResult> {
+  const totals = new Map<string, { games: number; returns: number; points: number }>();
+  for (const { group, record } of results) {
+    const decided = record.matches - record.errors;
+    const total = totals.get(group.label) ?? { games: 0, returns: 0, points: 0 };
+    totals.set(group.label, { games: total.games + decided, returns: total.returns + record.meanReturn * decided, points: total.points + record.score * decided });
+  }
+  return Object.fromEntries([...totals].map(([label, t]) => [label, { games: t.games, meanReturn: t.games ? t.returns / t.games : 0, score: t.games ? t.points / t.games : 0 }]));
 }
 
 interface OpponentGroup {

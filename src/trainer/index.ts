@@ -5,7 +5,10 @@ export { EPISODE_ALGORITHMS, EpisodeTrainer, type EpisodeAlgorithm, type Episode
 export { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type FastTrainOptions, type OpponentRule, type TrainMetrics } from './fast-loop.ts';
 export { episodeFromPath, playCompiled } from './fast-play.ts';
 export { HostedPolicyBackend, trainItem, type HostedBackendOptions, type HostedMetrics } from './hosted-backend.ts';
-export { LEARNER, playHosted, trainHosted, type HostedIteration, type HostedPlayOptions, type HostedTrainingOptions } from './hosted-loop.ts';
+export { LEARNER, MIRROR, playHosted, trainHosted, type HostedIteration, type HostedPlayOptions, type HostedRunState, type HostedTrainingOptions, type ShareResult } from './hosted-loop.ts';
+export { League, parseOpponents, splitGames, type LeagueMember, type LeagueState, type OpponentShare, type OpponentSource } from './league.ts';
+export { modelPlayer, type HostedSampling } from './model-player.ts';
+export { rateVersions, type RateVersionsOptions, type VersionRating } from './version-ratings.ts';
 export { learnerPlayer } from './learner-player.ts';
 export { renderReport, type ReportInput } from './report.ts';
 export { SampleBatch, type Sample } from './samples.ts';

@@ -107,6 +107,8 @@ const measure = document.createElement('canvas').getContext('2d');
 measure.font = '12px system-ui, sans-serif';
 const axisSize = (u, values) => (values ? Math.ceil(Math.max(0, ...values.map((v) => measure.measureText(v).width))) + 24 : 50);
 const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+// Updates and episodes are whole numbers: no tick between 1 and 2.
+const wholeSteps = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8].map((p) => m * p)).sort((a, b) => a - b);
 for (const chart of charts) {
   const box = document.createElement('div');
   box.className = 'chart';
@@ -119,7 +121,7 @@ for (const chart of charts) {
     // Right padding: the last x label is centred on the plot's edge.
     padding: [12, 32, 0, 0],
     scales: { x: { time: false }, y: chart.log ? { distr: 3 } : {} },
-    axes: [{ label: xLabel, values: ticks }, { values: ticks, size: axisSize }],
+    axes: [{ label: xLabel, values: ticks, incrs: wholeSteps }, { values: ticks, size: axisSize }],
     series: [{ label: xLabel }, ...chart.labels.map((label, i) => ({ label, stroke: colours[i % colours.length], width: 2, spanGaps: true }))],
   }, chart.data, box);
 }

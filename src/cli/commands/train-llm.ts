@@ -196,21 +196,23 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         }
         const interrupted = controller.signal.aborted;
         const after = interrupted ? undefined : await evaluate();
-        const final = iterationsDone.at(-1);
+        // The whole run's figures, a resumed one's earlier steps included.
+        const rows = folder.metrics();
+        const exploitability = rows.findLast((row) => typeof row.exploitability === 'number')?.exploitability;
         const summary = {
           game: game.id,
           policy: config.policy,
           model: backend.policy(),
           opponents: config.opponents,
-          updates: final?.update ?? state?.state.iteration ?? 0,
-          seconds: final ? +final.seconds.toFixed(1) : 0,
-          ...(final?.exploitability === undefined ? {} : { exploitability: final.exploitability }),
+          updates: rows.length,
+          seconds: +Number(rows.at(-1)?.seconds ?? 0).toFixed(1),
+          ...(exploitability === undefined ? {} : { exploitability: Number(exploitability) }),
           ...(before ? { [`before vs ${config.evalOpponent}`]: `mean return ${before.meanReturn.toFixed(3)}, score ${before.score.toFixed(3)}` } : {}),
           ...(after ? { [`after vs ${config.evalOpponent}`]: `mean return ${after.meanReturn.toFixed(3)}, score ${after.score.toFixed(3)}` } : {}),
           interrupted: String(interrupted),
           runFolder: folder.dir,
         };
-        folder.writeText('report.html', renderReport(hostedReport(`selfplay: ${config.policy} trained on ${game.id}`, summary, folder.metrics())));
+        folder.writeText('report.html', renderReport(hostedReport(`selfplay: ${config.policy} trained on ${game.id}`, summary, rows)));
         if (options.json) return printJson(io, { game: game.id, policy: config.policy, model: backend.policy(), runFolder: folder.dir, interrupted, before, after, iterations: iterationsDone });
         if (interrupted) io.out(`stopped: checkpoint written; continue with  selfplay train-llm --resume ${folder.dir}`);
         if (after && before) io.out(`after: ${backend.policy()} vs ${config.evalOpponent}: mean return ${after.meanReturn.toFixed(3)}, score ${after.score.toFixed(3)} over ${after.matches} games (before: ${before.meanReturn.toFixed(3)})`);
