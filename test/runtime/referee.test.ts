@@ -134,6 +134,8 @@ describe('agents that fail', () => {
     const episode = await match(firstLegal, throwing('out of memory'));
     expect(episode).toMatchObject({ outcome: 'forfeit', offender: 1, returns: [1, -1] });
     expect(episode.reason).toMatch(/seat 1 \(b\): the agent failed: out of memory/);
+    // The turn it failed is a step, as a timeout's is.
+    expect(episode.steps.at(-1)).toMatchObject({ seat: 1, action: '', valid: false, error: expect.stringMatching(/^the agent failed: out of memory/) });
   });
 
   it('an agent whose stream completes early forfeits', async () => {

@@ -3,6 +3,8 @@ import { WebSocket } from 'ws';
 import { randomAgent } from '../../agents/random.ts';
 import { policyAgent } from '../../src/runtime/index.ts';
 import { connect, type RemoteClient, type WelcomeMessage } from '../../src/tournament/index.ts';
+import { createGame } from '../../games/index.ts';
+import { startServer } from '../../src/tournament/index.ts';
 import { RawSocket, testServer, waitFor, type TestServer } from './helpers.ts';
 
 let cleanup: (() => Promise<void> | void)[] = [];
@@ -83,6 +85,8 @@ describe('identity', () => {
     const mute = raw(quiet.server.url);
     await waitFor(() => mute.closed, 10_000, 'the mute connection to close');
     expect(mute.closed!.code).toBe(4408);
+    // The error comes first, as docs/protocol.md says.
+    expect(mute.frames).toEqual([{ type: 'error', v: 1, code: 'not-authenticated', message: 'no hello within 200 ms' }]);
 
     // Here the connection is authenticated by its header (no hello timer runs), so only the heartbeat can close it.
     const t = await server(['ann'], { heartbeatMs: 100 });
@@ -90,6 +94,15 @@ describe('identity', () => {
     cleanup.push(() => ws.terminate());
     const closed = new Promise<number>((resolve) => ws.once('close', resolve));
     expect(await closed).toBe(1006);
+  });
+
+  it('refuses an empty Sec-WebSocket-Protocol header with HTTP 400, and takes a connection without one as JSON', async () => {
+    const t = await server(['ann']);
+    const empty = raw(t.server.url, { headers: { authorization: `Bearer ${t.tokens.ann}`, 'sec-websocket-protocol': '' } });
+    await expect(empty.opened).rejects.toThrow('HTTP 400');
+    const none = raw(t.server.url, { headers: { authorization: `Bearer ${t.tokens.ann}` } });
+    expect(await none.next()).toMatchObject({ type: 'welcome', agent: 'ann' });
+    expect(none.ws.protocol).toBe('');
   });
 
   it('lets browsers connect from the server\'s own origin and the allowlist only', async () => {
@@ -210,5 +223,51 @@ describe('clients that misbehave', () => {
     expect(episode.outcome).toBe('normal');
     const annSteps = episode.steps.filter((s) => s.seat === 0);
     expect(annSteps[1].meta).toMatchObject({ disconnects: [{ step: 1, downMs: expect.any(Number) }] });
+  });
+
+  it('after a server restart, a match that was running comes again as a fresh start with the same match id and seed', async () => {
+    const tournaments = [{ name: 'x', game: 'kuhn-poker', format: 'round-robin' as const, gamesPerPairing: 1, swapSeats: false }];
+    const t = await testServer(['ann', 'bob'], { tournaments });
+    const db = t.db;
+    const sockets = (url: string) => ['ann', 'bob'].map((agent) => raw(url, { headers: { authorization: `Bearer ${t.tokens[agent]}` } }));
+    const [ann, bob] = sockets(t.server.url);
+    const before = await ann.next((f) => f.type === 'start');
+    await ann.next((f) => f.type === 'turn');
+    await bob.next((f) => f.type === 'start');
+    await t.server.close();
+    expect((await ann.closing()).code).toBe(1001);
+    const again = await startServer({ db, port: 0, host: '127.0.0.1', log: () => undefined, games: createGame });
+    cleanup.push(async () => {
+      await again.close();
+      // The first server is closed already; this removes its database.
+      await t.stop();
+    });
+    const [ann2, bob2] = sockets(again.url);
+    expect(await ann2.next()).toMatchObject({ type: 'welcome', resumed: [] });
+    expect(await bob2.next()).toMatchObject({ type: 'welcome', resumed: [] });
+    const after = await ann2.next((f) => f.type === 'start');
+    expect(after).toEqual(before);
+    expect(await ann2.next((f) => f.type === 'turn')).toMatchObject({ matchId: before.matchId, step: 0 });
+  });
+
+  it('a client that drops mid-match and never comes back forfeits, its disconnection recorded on the step it interrupted', async () => {
+    const t = await server(['ann', 'bob'], {
+      tournaments: [{ name: 'g', game: 'tic-tac-toe', format: 'round-robin', gamesPerPairing: 1, swapSeats: false, reconnectGraceMs: 200, timePerMoveMs: 20_000 }],
+    });
+    const ann = raw(t.server.url, { headers: { authorization: `Bearer ${t.tokens.ann}` } });
+    client(t.server.url, t.tokens.bob, policyAgent((turn) => turn.legal[0]));
+    const first = await ann.next((f) => f.type === 'turn');
+    ann.send({ type: 'action', v: 1, matchId: first.matchId, step: 0, action: first.legal[0] });
+    await ann.next((f) => f.type === 'turn' && f.step === 1);
+    ann.close();
+    await t.server.runner('g')!.done;
+    const episode = t.server.store.match(first.matchId)!.episode!;
+    expect(episode).toMatchObject({ outcome: 'forfeit', offender: 0, reason: 'seat 0 (ann): the agent failed: disconnected and not back within 200 ms' });
+    const annSteps = episode.steps.filter((s) => s.seat === 0);
+    expect(annSteps).toHaveLength(2);
+    expect(annSteps[0].meta).toBeUndefined();
+    // The turn it never answered is a step of its own, and the disconnection is recorded there, as for a seat that returns.
+    expect(annSteps[1]).toMatchObject({ valid: false, action: '', error: 'the agent failed: disconnected and not back within 200 ms', meta: { disconnects: [{ step: 1, returned: false }] } });
+    expect(annSteps[1].observation).toBeTruthy();
   });
 });

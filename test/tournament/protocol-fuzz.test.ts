@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { unpack } from 'msgpackr';
+import { Packr, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomAgent } from '../../agents/random.ts';
 import { fromAgentMessage } from '../../src/runtime/index.ts';
@@ -111,6 +111,24 @@ describe('protocol fuzzing', () => {
     expect(json.closed).toBeUndefined();
     expect(packed.closed).toBeUndefined();
     json.close();
+    packed.close();
+  });
+
+  it('refuses a msgpack map whose key is not a string, anywhere in a frame, as a bad frame', async () => {
+    const packed = new RawSocket(t.server.url, { protocols: [SUBPROTOCOLS.msgpack], headers: { authorization: `Bearer ${t.tokens.pack}` } });
+    await packed.next();
+    const maps = new Packr({ useRecords: false, mapsAsObjects: false });
+    const action = (extra: [unknown, unknown][]) => maps.pack(new Map<unknown, unknown>([['type', 'action'], ['v', 1], ['matchId', 'nowhere'], ['step', 0], ['action', '[bet]'], ...extra]));
+    const reply = async (frame: Buffer) => {
+      packed.ws.send(frame, { binary: true });
+      return unpack(await packed.next()) as { code: string; message: string };
+    };
+    // With string keys only, the frame is read (and refused for its match, which does not exist).
+    expect(await reply(action([['meta', new Map([['model', 'm']])]]))).toMatchObject({ code: 'unknown-match' });
+    expect(await reply(action([[1, 'x']]))).toEqual({ type: 'error', v: 1, code: 'bad-frame', message: 'frame holds a map key that is not a string at the top: 1 (msgpack maps must have string keys, as JSON objects do)' });
+    expect(await reply(action([['meta', new Map<unknown, unknown>([['usage', [new Map([[2, 3]])]]])]]))).toMatchObject({ code: 'bad-frame', message: expect.stringMatching(/^frame holds a map key that is not a string at meta\.usage\.0: 2 /) });
+    expect(await reply(action([['meta', new Map([[true, 1]])]]))).toMatchObject({ code: 'bad-frame', message: expect.stringMatching(/^frame holds a map key that is not a string at meta: boolean /) });
+    expect(packed.closed).toBeUndefined();
     packed.close();
   });
 
