@@ -166,6 +166,8 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
             substitute(`the agent failed: ${reply.reason}`);
             break;
           }
+          // The turn was sent and failed: a step, as a timeout is (a tournament records a disconnection on it).
+          steps.push({ seat: turn, ...role, observation, infoKey: view.infoKey, action: '', valid: false, error: reply.reason });
           return forfeit(turn, 'forfeit', `seat ${turn} (${players[turn].name}): ${reply.reason}`);
         }
         if (reply.kind === 'error') {
@@ -188,8 +190,6 @@ export async function playMatch(options: MatchOptions): Promise<Episode> {
             if (!open && index < 0) throw new IllegalActionError(`that action is not legal now; legal: ${legalTexts.join(' ')}`);
             const actionText = open ? game.actionText(state, action) : legalTexts[index];
             steps.push({ seat: turn, ...role, observation, infoKey: view.infoKey, action: actionText, parsed: action, valid: true, ...(ms === undefined ? {} : { ms }), ...(meta ? { meta } : {}) });
-          // The turn was sent and failed: a step, as a timeout is (a tournament records a disconnection on it).
-          steps.push({ seat: turn, ...role, observation, infoKey: view.infoKey, action: '', valid: false, error: reply.reason });
             state = game.apply(state, action);
             history.push(action);
             emit({ type: 'event', v: PROTOCOL_VERSION, matchId, actor: turn, action: actionText });
