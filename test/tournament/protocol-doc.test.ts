@@ -6,8 +6,9 @@ import { builtinGames, createGame } from '../../games/index.ts';
 import { policyAgent } from '../../src/runtime/index.ts';
 import type { TurnMessage } from '../../src/runtime/messages.ts';
 import { playMatch } from '../../src/runtime/referee.ts';
+import { WebSocket } from 'ws';
 import { connect } from '../../src/tournament/index.ts';
-import { testServer } from './helpers.ts';
+import { testServer, waitFor } from './helpers.ts';
 
 /**
  * The samples in docs/protocol.md are real: each follows a marker naming the
@@ -118,4 +119,25 @@ describe("docs/protocol.md's minimal Python client", () => {
       await t.stop();
     }
   }, 30_000);
+});
+
+describe("docs/protocol.md's /live", () => {
+  it('watches running matches only: a finished match gets a bad-message error that says where to read it', async () => {
+    const t = await testServer(['ann', 'bob'], { tournaments: [{ name: 'w', game: 'tic-tac-toe', format: 'round-robin', gamesPerPairing: 1 }] });
+    const clients = [connect(t.server.url, t.tokens.ann, policyAgent((turn) => turn.legal[0])), connect(t.server.url, t.tokens.bob, policyAgent((turn) => turn.legal[0]))];
+    const ws = new WebSocket(`${t.server.url.replace(/^http/, 'ws')}/live`);
+    const messages: any[] = [];
+    ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+    try {
+      await t.server.runner('w')!.done;
+      await new Promise((resolve) => (ws.readyState === WebSocket.OPEN ? resolve(undefined) : ws.once('open', resolve)));
+      ws.send(JSON.stringify({ type: 'watch', matchId: 'w:ann:bob:0' }));
+      const error = await waitFor(() => messages.find((m) => m.type === 'error'), 5000, 'the error');
+      expect(error).toEqual({ type: 'error', v: 1, code: 'bad-message', message: 'match w:ann:bob:0 is not running (it may have ended: GET /api/matches/w%3Aann%3Abob%3A0)' });
+    } finally {
+      ws.terminate();
+      await Promise.all(clients.map((c) => c.close()));
+      await t.stop();
+    }
+  });
 });
