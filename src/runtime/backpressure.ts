@@ -28,6 +28,9 @@ export function pacedMatches<T>(matches: number, concurrency: number, play: (ind
     let waiting = false;
     const pump = (): void => {
       while (!subscriber.closed && active < concurrency && next < matches) {
+        // The gate being waited for calls pump when it opens: asking again meanwhile (each match that
+        // ends does) would only make the consumer hand out another promise.
+        if (waiting) return;
         let gate: Promise<void> | undefined;
         try {
           gate = backpressure?.ready();
@@ -35,7 +38,6 @@ export function pacedMatches<T>(matches: number, concurrency: number, play: (ind
           return subscriber.error(error);
         }
         if (gate) {
-          if (waiting) return;
           waiting = true;
           gate.then(
             () => {

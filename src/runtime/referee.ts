@@ -50,8 +50,26 @@ function rulesFor(game: Game, seat: number): string {
   return (texts[seat] ??= game.rules(seat));
 }
 
-/** The matches listening to each signal. Many matches share one (a tournament's, an arena run's). */
-const abortListeners = new WeakMap<AbortSignal, Set<() => void>>();
+/** One match listening to a signal, and where it is in the signal's list. */
+interface AbortEntry {
+  readonly listener: () => void;
+  index: number;
+}
+
+/**
+ * The matches listening to each signal. Many matches share one (a tournament's, an arena run's).
+ * An array, each entry knowing its index (removal moves the last entry into its place), and not a
+ * Set: a Set that matches keep joining and leaving rebuilds its table every few matches, and each
+ * table it leaves behind points to the next one. Once the collector happens to promote one
+ * of them, every later table (with the matches it holds) is promoted too, until a full
+ * collection: a Kuhn poker arena then spent more time collecting garbage than playing.
+ */
+const abortListeners = new WeakMap<AbortSignal, AbortEntry[]>();
+
+/** How many matches listen to `signal` now (for tests: a match that ended must have left). */
+export function abortListenerCount(signal: AbortSignal): number {
+  return abortListeners.get(signal)?.length ?? 0;
+}
 
 /**
  * Calls `listener` once `signal` aborts; returns what stops that. The signal
@@ -61,12 +79,21 @@ const abortListeners = new WeakMap<AbortSignal, Set<() => void>>();
 function onAbort(signal: AbortSignal, listener: () => void): () => void {
   let listeners = abortListeners.get(signal);
   if (!listeners) {
-    const all = new Set<() => void>();
+    const all: AbortEntry[] = [];
     abortListeners.set(signal, (listeners = all));
-    signal.addEventListener('abort', () => all.forEach((l) => l()), { once: true });
+    signal.addEventListener('abort', () => all.slice().forEach((entry) => entry.listener()), { once: true });
   }
-  listeners.add(listener);
-  return () => listeners.delete(listener);
+  const list = listeners;
+  const entry: AbortEntry = { listener, index: list.length };
+  list.push(entry);
+  return () => {
+    if (list[entry.index] !== entry) return;
+    const last = list.pop()!;
+    if (last !== entry) {
+      list[entry.index] = last;
+      last.index = entry.index;
+    }
+  };
 }
 
 /**

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { kuhnPoker, ticTacToe } from '../../games/index.ts';
 import { replay } from '../../src/core/index.ts';
 import { INVALID_MOVE_PRESETS, parseInvalidMovePolicy, playMatch, type EventMessage } from '../../src/runtime/index.ts';
+import { abortListenerCount } from '../../src/runtime/referee.ts';
 import { firstLegal, player, quitter, raw, scripted, silent, slow, throwing } from './helpers.ts';
 
 const ttt = ticTacToe();
@@ -187,5 +188,27 @@ describe('agents that fail', () => {
     const pending = match(slow(400), firstLegal, { turnTimeoutMs: 500 });
     await vi.advanceTimersByTimeAsync(10_000);
     expect((await pending).outcome).toBe('normal');
+  });
+});
+
+describe('matches sharing an abort signal', () => {
+  it('are all stopped by it, whichever of them ended before, and those that ended are left alone', async () => {
+    // Matches join and leave the signal's list in every order (an arena's or a tournament's many matches share one):
+    // the ones still playing when it aborts must all hear it.
+    const controller = new AbortController();
+    const start = (i: number) =>
+      playMatch({ game: ttt, players: [player('a', i % 3 === 0 ? silent : firstLegal), player('b', firstLegal)], seed: i, matchId: `m${i}`, signal: controller.signal });
+    const matches = Array.from({ length: 60 }, (_, i) => start(i));
+    const hanging = matches.filter((_, i) => i % 3 === 0);
+    const finished = await Promise.all(matches.filter((_, i) => i % 3 !== 0));
+    expect(finished.every((episode) => episode.outcome === 'normal')).toBe(true);
+    // More matches come and go after some have ended; those that ended no longer listen.
+    await Promise.all(Array.from({ length: 20 }, (_, i) => start(100 + 3 * i + 1)));
+    expect(abortListenerCount(controller.signal)).toBe(hanging.length);
+    controller.abort(new Error('run stopped'));
+    const results = await Promise.allSettled(hanging);
+    expect(results.map((r) => r.status)).toEqual(hanging.map(() => 'rejected'));
+    expect(results.map((r) => (r as PromiseRejectedResult).reason.message)).toEqual(hanging.map(() => 'run stopped'));
+    expect(abortListenerCount(controller.signal)).toBe(0);
   });
 });
