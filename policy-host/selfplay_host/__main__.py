@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -91,6 +92,13 @@ def options_from(args: argparse.Namespace) -> HostOptions:
     )
 
 
+def _exit_at_end_of_stdin() -> None:
+    """The parent is gone: nobody can checkpoint or sample what is in memory, so stop at once, work under way or not."""
+    sys.stdin.buffer.read()
+    print('selfplay_host: stdin closed (the parent process is gone); exiting', file=sys.stderr, flush=True)
+    os._exit(0)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -112,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     serving.start()
     print(json.dumps({'listening': server.url, 'device': str(server.host.device)}), flush=True)
     if args.exit_with_stdin:
-        threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop.set()), name='stdin', daemon=True).start()
+        threading.Thread(target=_exit_at_end_of_stdin, name='stdin', daemon=True).start()
     while not stop.wait(0.5):
         pass
     server.shutdown()
