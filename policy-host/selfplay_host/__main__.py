@@ -95,7 +95,10 @@ def options_from(args: argparse.Namespace) -> HostOptions:
 def _exit_at_end_of_stdin() -> None:
     """The parent is gone: nobody can checkpoint or sample what is in memory, so stop at once, work under way or not."""
     sys.stdin.buffer.read()
-    print('selfplay_host: stdin closed (the parent process is gone); exiting', file=sys.stderr, flush=True)
+    try:
+        print('selfplay_host: stdin closed (the parent process is gone); exiting', file=sys.stderr, flush=True)
+    except OSError:  # stderr went with the parent
+        pass
     os._exit(0)
 
 
