@@ -8,8 +8,14 @@ import type { Game } from '../core/index.ts';
 import type { BackendMetrics, PolicyBackend } from './backend.ts';
 import type { Sample } from './samples.ts';
 
-/** The estimators for episodes from any source: the fast loop's, and Absolute Zero's task-relative one. */
-export const EPISODE_ALGORITHMS = [...ALGORITHMS, 'trr++'] as const;
+/**
+ * The estimators for episodes from any source: the fast loop's, Absolute
+ * Zero's task-relative one, and `state-rloo`: each turn's return minus the
+ * mean return of the batch's other turns at the same information state (a
+ * state-dependent baseline, which games whose information states recur in a
+ * batch afford; a state seen once falls back to RAE's role baseline).
+ */
+export const EPISODE_ALGORITHMS = [...ALGORITHMS, 'trr++', 'state-rloo'] as const;
 export type EpisodeAlgorithm = (typeof EPISODE_ALGORITHMS)[number];
 
 const TOKEN_FIELDS = ['promptTokenIds', 'completionTokenIds', 'logprobs'] as const;
@@ -122,7 +128,7 @@ export class EpisodeTrainer {
       for (const seat of this.learnerSeats(episode).filter((s) => acted.has(s))) rows.push({ episode, seat, role: episode.players[seat].role ?? `seat ${seat}`, reward: episode.returns[seat] });
     }
     const advantage = new Array<number>(rows.length);
-    if (algo === 'rae') {
+    if (algo === 'rae' || algo === 'state-rloo') {
       rows.forEach((row, i) => (advantage[i] = this.baselines.advantage(row.episode.game.id, row.role, row.reward)));
     } else if (algo === 'trr++') {
       const groups = rows.map((row) => `${row.episode.game.params.taskType ?? row.episode.game.id}/${row.role}`);
@@ -135,7 +141,7 @@ export class EpisodeTrainer {
         indices.forEach((i, k) => (advantage[i] = values[k]));
       }
     }
-    return rows.flatMap((row, i) =>
+    const samples = rows.flatMap((row, i) =>
       row.episode.steps
         .filter((step) => step.seat === row.seat && step.valid && step.infoKey !== undefined)
         .map((step) => ({
@@ -151,6 +157,7 @@ export class EpisodeTrainer {
           ...tokensOf(step.meta),
         })),
     );
+    return algo === 'state-rloo' ? stateBaselined(samples) : samples;
   }
 
   private update(): void {
@@ -180,4 +187,22 @@ export class EpisodeTrainer {
       if (oldest !== undefined) this.seen.delete(oldest);
     }
   }
+}
+
+/** Each sample's return minus the mean return of the other samples at its information state (its role's), where there are others. */
+function stateBaselined(samples: readonly Sample[]): Sample[] {
+  const groups = new Map<string, number[]>();
+  samples.forEach((sample, i) => {
+    const key = `${sample.role}\u0000${sample.infoKey}`;
+    const list = groups.get(key);
+    if (list) list.push(i);
+    else groups.set(key, [i]);
+  });
+  const out = [...samples];
+  for (const indices of groups.values()) {
+    if (indices.length < 2) continue;
+    const loo = rlooAdvantages(indices.map((i) => samples[i].reward));
+    indices.forEach((i, k) => (out[i] = { ...samples[i], advantage: loo[k] }));
+  }
+  return out;
 }

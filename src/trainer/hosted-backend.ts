@@ -11,6 +11,8 @@ export interface HostedBackendOptions {
   /** KL penalty to the host's reference weights (default 0: none). */
   readonly klCoef?: number;
   readonly clipEpsilon?: number;
+  /** Training steps on each batch before publishing (PPO's epochs; default 1). Later epochs are off the sampler's policy, which the loss's ratio corrects. */
+  readonly epochs?: number;
   /** When inference runs on vLLM: each publish also checkpoints and loads the weights there as a LoRA adapter. */
   readonly vllm?: VllmAdapters;
 }
@@ -68,13 +70,15 @@ export class HostedPolicyBackend implements PolicyBackend {
     if (items.length === 0) {
       throw new ConfigError(`none of the ${samples.length} samples has token ids and logprobs: play the policy with an llm agent that records them (token_ids=true, logprobs=true, the defaults)`);
     }
-    const step = await this.host.trainStep({
+    const request = {
       loss: this.options.loss ?? 'importance-sampling',
       learning_rate: this.options.learningRate ?? 1e-3,
       items,
       ...(this.options.klCoef ? { kl_coef: this.options.klCoef } : {}),
       ...(this.options.clipEpsilon === undefined ? {} : { clip_epsilon: this.options.clipEpsilon }),
-    });
+    } as const;
+    let step = await this.host.trainStep(request);
+    for (let epoch = 1; epoch < (this.options.epochs ?? 1); epoch++) step = await this.host.trainStep(request);
     const published = await this.host.publish();
     await this.options.vllm?.load(published.model, this.host);
     this.version = published.version;

@@ -60,6 +60,21 @@ describe('EpisodeTrainer', () => {
     ]);
   });
 
+  it('state-rloo: each turn against the other turns at its information state, a state seen once against its role baseline', () => {
+    const trainer = new EpisodeTrainer(game, new TabularSoftmax(game), { policyId: 'kuhn', algo: 'state-rloo' });
+    const lost = (id: string): Episode => ({ ...episode(id, 0, [0, 1]), returns: [-1, 1] });
+    const twoSeats = [episode('a', 0, [0, 1]), episode('b', 0, [0, 1]), lost('c'), { ...episode('d', 0, [0]), steps: episode('d', 0).steps.slice(0, 3) }];
+    const samples = trainer.samples(twoSeats);
+    // '0|K' four times with returns 1, 1, -1, 1: each minus the mean of the other three.
+    const atK = samples.filter((s) => s.infoKey === '0|K').map((s) => s.advantage);
+    expect(atK).toEqual([1 - 1 / 3, 1 - 1 / 3, -1 - 1, 1 - 1 / 3]);
+    // '1|Jb' three times with returns -1, -1, 1.
+    expect(samples.filter((s) => s.infoKey === '1|Jb').map((s) => s.advantage)).toEqual([-1 - 0, -1 - 0, 1 - -1]);
+    const once = new EpisodeTrainer(game, new TabularSoftmax(game), { policyId: 'kuhn', algo: 'state-rloo' }).samples([episode('e', 0)]);
+    // Alone at its state: RAE's advantage, the return minus the (fresh, 0) baseline of its role.
+    expect(once.map((s) => s.advantage)).toEqual([1]);
+  });
+
   it('learns Kuhn poker from arena episodes: every move through the actor runtime', async () => {
     const learner = new TabularSoftmax(game);
     const trainer = new EpisodeTrainer(game, learner, { policyId: 'kuhn', batchEpisodes: 2000, maxStaleness: 1 });

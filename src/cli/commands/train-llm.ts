@@ -41,6 +41,7 @@ interface TrainLlmOptions {
   loss: TrainLoss;
   klCoef: number;
   magnetMix: number;
+  epochs: number;
   temperature: number;
   prompt: string;
   algo: EpisodeAlgorithm;
@@ -94,6 +95,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--eval-games <n>', 'games before and after training against --eval-opponent to measure the gain (0: none)', intOption('--eval-games'), 1000)
     .option('--lr <x>', 'learning rate', numberOption('--lr', 0), 3e-3)
     .option('--loss <name>', `${LOSSES.join(' or ')}`, choice('--loss', LOSSES), 'ppo-clip')
+    .option('--epochs <k>', 'training steps on each batch before publishing (PPO epochs; the loss\'s ratio corrects for the later ones being off-policy)', intOption('--epochs', 1), 1)
     .option('--kl-coef <x>', 'KL penalty to the reference weights (the initial ones, or the magnet with --magnet-mix; 0: none)', numberOption('--kl-coef', 0), 0)
     .option('--magnet-mix <x>', 'after each step the KL reference moves this share of the way to the new weights (a slowly moving magnet; 0: it stays the initial weights)', numberOption('--magnet-mix', 0), 0)
     .option('--temperature <t>', 'sampling temperature over the legal moves', numberOption('--temperature', 0), 1)
@@ -143,7 +145,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       const episodes = await openEpisodeWriter(folder.path('episodes.msgpack'));
       try {
         const client = new PolicyHostClient(options.host ?? started!.url, config.policy);
-        const backendOptions = { learningRate: config.lr, loss: config.loss, klCoef: config.klCoef, ...(options.vllm ? { vllm: new VllmAdapters(options.vllm) } : {}) };
+        const backendOptions = { learningRate: config.lr, loss: config.loss, klCoef: config.klCoef, epochs: config.epochs ?? 1, ...(options.vllm ? { vllm: new VllmAdapters(options.vllm) } : {}) };
         const backend = state ? new HostedPolicyBackend(client, await restoreHost(client, tag, state), backendOptions) : await HostedPolicyBackend.connect(client, backendOptions);
         const evaluate = async () =>
           config.evalGames > 0
