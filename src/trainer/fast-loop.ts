@@ -19,9 +19,11 @@ export interface FastTrainOptions {
   readonly seed?: number;
   /**
    * Episodes of the first update; update k plays batch * (1 + k / batchGrowth), at most maxBatch.
-   * Defaults scale with the game: 100 episodes per information state (at least 10,000), growing
-   * faster for games with more information states, whose rarer states need more samples as the
-   * policy settles (Kuhn: 10,000 growing every 1,667 updates; Leduc: 93,600 every 21).
+   * Defaults scale with the game: 100 episodes per information state (at least 10,000, at most
+   * 250,000, so that a larger game's update takes seconds, not minutes), growing faster for games
+   * with more information states, whose rarer states need more samples as the policy settles
+   * (Kuhn: 10,000 growing every 1,667 updates; Leduc: 93,600 every 21; a 4-card Goofspiel's
+   * 34,952 states: 250,000 every 20).
    */
   readonly batch?: number;
   readonly batchGrowth?: number;
@@ -30,7 +32,11 @@ export interface FastTrainOptions {
   readonly opponents?: OpponentRule;
   /** Versions kept in the opponent pool (pool rules only). */
   readonly poolSize?: number;
-  /** Compute exploitability every this many updates (and at the end). */
+  /**
+   * Compute exploitability every this many updates (and at the end), and also after any update
+   * that ends a second or more after the last evaluation (longer when an evaluation is costly:
+   * at most a tenth of the time goes to it), so that a game whose updates are slow has a curve.
+   */
   readonly evaluateEvery?: number;
   /** Episode records kept per update, for the run folder. */
   readonly keepEpisodes?: number;
@@ -65,7 +71,15 @@ export interface FastTrainHooks {
   onUpdate?(metrics: TrainMetrics, trainer: FastTrainer): void | Promise<void>;
   /** The update's kept episodes, before onUpdate; the next update waits for a promise it returns (backpressure from their file). */
   onEpisodes?(episodes: Episode[]): void | Promise<void>;
+  /**
+   * While an update's batch is being played, a few times a second (only for batches that take
+   * that long): episodes played in all so far, counting the batch's part played.
+   */
+  onProgress?(progress: { readonly episodes: number; readonly update: number; readonly played: number; readonly batch: number; readonly seconds: number }): void;
 }
+
+/** Batches larger than this are played in parts, with progress and a stop check in between. */
+const PART = 50_000;
 
 /**
  * Self-play training of a tabular softmax policy on the kernel's fast path:
@@ -128,33 +142,47 @@ export class FastTrainer {
   async run(hooks: FastTrainHooks = {}): Promise<TrainMetrics | undefined> {
     const { options, learner } = this;
     const infosets = learner.tree.infosetCount;
-    const batch0 = options.batch ?? Math.max(10_000, 100 * infosets);
+    const batch0 = options.batch ?? Math.max(10_000, Math.min(250_000, 100 * infosets));
     const growth = options.batchGrowth ?? Math.max(20, Math.round(20_000 / infosets));
     const maxBatch = options.maxBatch ?? 10_000_000;
     const evaluateEvery = options.evaluateEvery ?? 10;
     const start = performance.now();
+    const timeUp = () => options.seconds !== undefined && (performance.now() - start) / 1000 >= options.seconds;
     let last: TrainMetrics | undefined;
+    let lastEvaluation = start;
+    let evaluationMs = 0;
     while (this.episodes < options.episodes && !options.signal?.aborted) {
-      const elapsed = (performance.now() - start) / 1000;
-      if (options.seconds !== undefined && elapsed >= options.seconds) break;
+      if (timeUp()) break;
       const size = Math.min(maxBatch, Math.round(batch0 * (1 + this.updates / growth)), options.episodes - this.episodes);
       const paths: Int32Array[] | undefined = options.keepEpisodes ? [] : undefined;
-      this.play(size, paths);
+      const played = await this.play(size, paths, (done) => {
+        const seconds = this.secondsBefore + (performance.now() - start) / 1000;
+        hooks.onProgress?.({ episodes: this.episodes + done, update: this.updates + 1, played: done, batch: size, seconds });
+        return !timeUp() && !options.signal?.aborted;
+      });
+      if (played === 0) break;
       this.assignAdvantages();
       const update = learner.update(this.batch);
       this.updates++;
-      this.episodes += size;
+      this.episodes += played;
       this.refreshPool();
-      const seconds = this.secondsBefore + (performance.now() - start) / 1000;
+      const now = performance.now();
+      const seconds = this.secondsBefore + (now - start) / 1000;
       const final = this.episodes >= options.episodes;
-      const evaluate = this.updates % evaluateEvery === 0 || final;
+      const evaluate = this.updates % evaluateEvery === 0 || final || now - lastEvaluation >= Math.max(1000, 10 * evaluationMs);
+      let measured = {};
+      if (evaluate) {
+        measured = this.exploitability();
+        lastEvaluation = performance.now();
+        evaluationMs = lastEvaluation - now;
+      }
       last = {
         ...update,
         update: this.updates,
         episodes: this.episodes,
         seconds,
         episodesPerSecond: this.episodes / Math.max(seconds, 1e-9),
-        ...(evaluate ? this.exploitability() : {}),
+        ...measured,
       };
       if (paths && hooks.onEpisodes) await hooks.onEpisodes(paths.slice(0, options.keepEpisodes).map((path, k) => this.record(path, k, update.version)));
       await hooks.onUpdate?.(last, this);
@@ -172,19 +200,44 @@ export class FastTrainer {
     };
   }
 
-  private play(size: number, paths?: Int32Array[]): void {
+  /**
+   * Plays an update's batch; returns how many episodes it played. A large batch is played in parts:
+   * after each part that ends 200 ms or more after the last report, `progress` hears how many are
+   * played, the event loop runs (a signal can abort), and the batch ends early if it returns false.
+   */
+  private async play(size: number, paths: Int32Array[] | undefined, progress: (played: number) => boolean): Promise<number> {
     const { learner, batch } = this;
     const current = learner.probabilities;
     const rule = this.options.opponents ?? 'self';
-    if (rule === 'self' || this.pool.length === 0) {
-      playCompiled(learner.tree, [current, current], [true, true], size, this.rng, batch, paths);
-      return;
+    let strategies = [current, current];
+    let learning = [true, true];
+    if (rule !== 'self' && this.pool.length > 0) {
+      const opponent = rule === 'pool-uniform' ? this.rng.pick(this.pool) : this.pool[this.pool.length - 1 - this.rng.int(Math.min(3, this.pool.length))];
+      // The learner takes seat 0 or seat 1 with equal chance; only its own decisions are samples.
+      const seat = this.rng.int(2);
+      strategies = seat === 0 ? [current, opponent.strategy] : [opponent.strategy, current];
+      learning = [seat === 0, seat === 1];
     }
-    const opponent = rule === 'pool-uniform' ? this.rng.pick(this.pool) : this.pool[this.pool.length - 1 - this.rng.int(Math.min(3, this.pool.length))];
-    // The learner takes seat 0 or seat 1 with equal chance; only its own decisions are samples.
-    const seat = this.rng.int(2);
-    const strategies = seat === 0 ? [current, opponent.strategy] : [opponent.strategy, current];
-    playCompiled(learner.tree, strategies, [seat === 0, seat === 1], size, this.rng, batch, paths);
+    if (size <= PART) {
+      playCompiled(learner.tree, strategies, learning, size, this.rng, batch, paths);
+      return size;
+    }
+    // The same episodes as in one go: the parts draw from the same generator in the same order.
+    batch.clear();
+    let played = 0;
+    let reported = performance.now();
+    while (played < size) {
+      const part = Math.min(PART, size - played);
+      const keep = paths && paths.length < (this.options.keepEpisodes ?? 0) ? paths : undefined;
+      playCompiled(learner.tree, strategies, learning, part, this.rng, batch, keep, true);
+      played += part;
+      if (played < size && performance.now() - reported >= 200) {
+        if (!progress(played)) break;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        reported = performance.now();
+      }
+    }
+    return played;
   }
 
   private refreshPool(): void {

@@ -10,7 +10,8 @@ import type { SampleBatch } from './samples.ts';
  * (samples of one episode contiguous, returns per episode). No messages, no
  * objects per move: learning small games is then limited by arithmetic.
  * `paths`, when given, receives the node path of each episode, to turn into
- * an episode record later (see `episodeFromPath`).
+ * an episode record later (see `episodeFromPath`). With `append`, the
+ * episodes are added to those already in `batch` (a batch played in parts).
  */
 export function playCompiled(
   tree: CompiledGame,
@@ -20,12 +21,15 @@ export function playCompiled(
   rng: Rng,
   batch: SampleBatch,
   paths?: Int32Array[],
+  append = false,
 ): void {
   const { player, childStart, infoset, chanceProbability, utility, actionStart, seats } = tree;
-  batch.clear();
-  batch.reserveEpisodes(episodes);
+  if (!append) batch.clear();
+  const from = batch.episodes;
+  const end = from + episodes;
+  batch.reserveEpisodes(end);
   const path = paths ? new Int32Array(256) : undefined;
-  for (let e = 0; e < episodes; e++) {
+  for (let e = from; e < end; e++) {
     let node = 0;
     let depth = 0;
     for (;;) {
@@ -49,7 +53,7 @@ export function playCompiled(
     for (let s = 0; s < seats; s++) batch.returns[e * seats + s] = utility[node * seats + s];
     if (paths && path) paths.push(path.slice(0, depth));
   }
-  batch.episodes = episodes;
+  batch.episodes = end;
 }
 
 /** The episode record of a compiled-tree path: the same record the arena writes for that match. */

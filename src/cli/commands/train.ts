@@ -48,13 +48,13 @@ export function registerTrain(program: Command, io: CliIO): void {
     .option('--seed <n>', 'seed of the run', intOption('--seed'), 0)
     .option('--out <dir>', 'run folder (default runs/<game>-<algo>-seed<seed>)')
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint, with its settings')
-    .option('--batch <n>', 'episodes per update at the start (default: 100 per information state, at least 10,000)', intOption('--batch', 1))
+    .option('--batch <n>', 'episodes per update at the start (default: 100 per information state, at least 10,000, at most 250,000)', intOption('--batch', 1))
     .option('--batch-growth <k>', 'the batch grows by its starting size every k updates (default: 20,000 / information states, at least 20)', intOption('--batch-growth', 1))
     .option('--step-size <x>', 'mirror-descent step size, in units of the largest return', numberOption('--step-size', 0), 2.5)
     .option('--magnet-strength <x>', 'KL pull toward the magnet policy', numberOption('--magnet-strength', 0), 0.5)
     .option('--magnet-rate <x>', 'how fast the magnet follows the policy', numberOption('--magnet-rate', 0), 0.02)
     .option('--opponents <rule>', 'self (current policy on both seats), pool-uniform or pool-recent (earlier versions)', choice('--opponents', ['self', 'pool-uniform', 'pool-recent'] as const), 'self')
-    .option('--evaluate-every <k>', 'compute exploitability every k updates', intOption('--evaluate-every', 1), 10)
+    .option('--evaluate-every <k>', 'compute exploitability every k updates, and after any update a second or more after the last one', intOption('--evaluate-every', 1), 10)
     .option('--checkpoint-every <k>', 'write a checkpoint every k updates', intOption('--checkpoint-every', 1), 50)
     .option('--keep-episodes <n>', 'episode records saved per update into episodes.msgpack', intOption('--keep-episodes'), 2)
     .option('--eval-matches <n>', 'matches of the learned policy against random and against CFR at the end (0: none)', intOption('--eval-matches'), 2000)
@@ -62,13 +62,15 @@ export function registerTrain(program: Command, io: CliIO): void {
     .addHelpText('after', '\nCtrl-C stops at the next update, writes a checkpoint and the report; --resume DIR continues exactly where it stopped.')
     .action(async (ref: string | undefined, options: TrainOptions, command: Command) => {
       const given = (key: string) => command.getOptionValueSource(key) === 'cli';
+      // The game is loaded first: the default run folder is named after its id (runs/goofspiel-...), not its module's path.
+      const named = ref !== undefined && !options.resume ? await loadGame(ref) : undefined;
       const { folder, config, state } = prepareRun<RunConfig, CheckpointState>(ref, options as TrainOptions & Record<string, unknown>, given, {
         command: 'train',
         runtime: ['json', 'seconds'],
-        defaultDir: (game) => `runs/${game.replace(/[^\w.-]+/g, '_')}-${options.algo}-seed${options.seed}`,
+        defaultDir: (game) => `runs/${(named?.id ?? game).replace(/[^\w.-]+/g, '_')}-${options.algo}-seed${options.seed}`,
         updates: (s) => s.updates,
       });
-      const game = await loadGame(config.game);
+      const game = named ?? (await loadGame(config.game));
       await train(game, folder, config, state, options, io);
     });
 }
@@ -101,6 +103,12 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
   const episodes: EpisodeWriter = await openEpisodeWriter(folder.path('episodes.msgpack'));
   const bar = options.json ? undefined : progressBar('training', config.episodes, (line) => io.out(line));
   let nextLine = trainer.episodes === 0 ? 0 : trainer.episodes * 1.5;
+  // While an update takes long (a large game, a large batch), a line every second or two says how far it is.
+  let lineAt = performance.now();
+  const log = (line: string) => {
+    lineAt = performance.now();
+    bar?.log(line);
+  };
   // The checkpoint records how far metrics.jsonl and episodes.msgpack go (once the episodes so far are in the
   // file), so that a resumption cuts off what a killed run wrote after it.
   const checkpoint = async (m: TrainMetrics | undefined) => {
@@ -113,6 +121,7 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
   if (!state && !options.json) {
     io.out(`training ${game.id} by self-play (${config.algo}, magnetic mirror descent), run folder ${folder.dir}`);
     io.out(progressLine(0, trainer.exploitability().exploitability, 'the uniform policy'));
+    lineAt = performance.now();
   }
   let last: TrainMetrics | undefined;
   try {
@@ -123,7 +132,14 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
         bar?.update(m.episodes, m.exploitability === undefined ? undefined : `exploitability ${m.exploitability.toPrecision(3)}`);
         if (!options.json && m.exploitability !== undefined && m.episodes >= nextLine) {
           nextLine = Math.max(m.episodes * 1.6, 1);
-          bar?.log(progressLine(m.episodes, m.exploitability, `last iterate ${m.exploitabilityLast!.toFixed(5)}, ${Math.round(m.episodesPerSecond).toLocaleString('en-US')} episodes/s`));
+          log(progressLine(m.episodes, m.exploitability, `last iterate ${m.exploitabilityLast!.toFixed(5)}, ${Math.round(m.episodesPerSecond).toLocaleString('en-US')} episodes/s`));
+        }
+      },
+      onProgress: (p) => {
+        bar?.update(p.episodes);
+        // Within the first update, from the first second.
+        if (!options.json && performance.now() - lineAt >= (p.update === 1 ? 1000 : 2000)) {
+          log(`${p.episodes.toLocaleString('en-US').padStart(13)} episodes  (update ${p.update}: ${p.played.toLocaleString('en-US')} of ${p.batch.toLocaleString('en-US')} played, ${Math.round(p.episodes / Math.max(p.seconds, 1e-9)).toLocaleString('en-US')} episodes/s)`);
         }
       },
       onEpisodes: async (records) => {
