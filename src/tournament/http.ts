@@ -67,7 +67,7 @@ function leaderboardScope(context: ApiContext, query: URLSearchParams): { game: 
   return { game: games[0] ?? null, tournament: undefined, games };
 }
 
-const EMPTY_TABLE = { rows: [], superiority: [], games: 0, samples: 0 };
+const EMPTY_TABLE = { rows: [], superiority: [], games: 0, samples: 0, scoring: 'outcome' };
 
 async function leaderboard(context: ApiContext, query: URLSearchParams): Promise<unknown> {
   const { game, tournament, games } = leaderboardScope(context, query);

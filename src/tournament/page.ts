@@ -30,14 +30,23 @@ export const PAGE_HTML = `<!doctype html>
   .bad { color: #b00; }
   #status { float: right; font-size: .85rem; }
   .scope { font-size: .85rem; font-weight: normal; margin-left: 1rem; }
+  .join { background: #fff8e1; border: 1px solid #f0d78c; padding: .5rem .75rem; margin: .5rem 0 1rem; }
+  .join pre { background: #fffdf5; margin: .4rem 0; }
 </style>
 </head>
 <body>
 <h1>selfplay tournaments <span id="status" class="muted">connecting…</span></h1>
-<h2>Leaderboard <span class="muted">(Bradley-Terry, Elo scale, 95% bootstrap intervals)</span>
+<div id="join" class="join" hidden>
+  <strong>No matches yet: the tournament's agents must connect.</strong> Register each agent and run it on this server:
+  <pre>npx selfplay agents add NAME --db FILE        # prints the agent's token
+npx selfplay connect <span class="origin">http://HOST:PORT</span> --token TOKEN --agent random</pre>
+  <span class="muted">(<code>--agent</code>: random, mcts, tabular:policy=FILE, llm, ...; <code>--game ./my-game.ts</code> for a game module.)
+  Matches start as soon as the agents they pair are connected.</span>
+</div>
+<h2>Leaderboard <span id="leaderboard-note" class="muted">(Bradley-Terry, Elo scale, 95% bootstrap intervals)</span>
   <label class="scope">ratings of <select id="scope"><option value="">no games yet</option></select></label></h2>
 <table id="leaderboard">
-  <thead><tr><th>#</th><th>agent</th><th>version</th><th>rating</th><th>95% interval</th><th></th><th>games</th><th>score</th><th>LOS vs next</th></tr></thead>
+  <thead><tr id="leaderboard-head"><th>#</th><th>agent</th><th>version</th><th>rating</th><th>95% interval</th><th></th><th>games</th><th>score</th><th>LOS vs next</th></tr></thead>
   <tbody><tr><td colspan="9" class="muted">no results yet</td></tr></tbody>
 </table>
 <div class="grid">
@@ -97,33 +106,54 @@ async function getJson(path) {
   return response.json();
 }
 
+const signed = (x, d) => (x > 0 ? '+' : '') + fixed(x, d);
+
+// Games scored in chips (poker) lead with the mean return and its interval: wins alone rank a policy
+// that wins small pots often above one that wins more chips. Win/draw/loss games lead with the rating.
 function renderLeaderboard(official) {
+  const chips = official.scoring === 'chips';
+  $('leaderboard-note').textContent = chips
+    ? '(scored in chips: mean return per match with its 95% interval; Bradley-Terry rating of wins and losses alongside)'
+    : '(Bradley-Terry, Elo scale, 95% bootstrap intervals)';
+  const head = chips
+    ? ['#', 'agent', 'version', 'mean return', '95% interval', '', 'games', 'rating', 'score']
+    : ['#', 'agent', 'version', 'rating', '95% interval', '', 'games', 'score', 'LOS vs next'];
+  if ($('leaderboard-head').textContent !== head.join('')) $('leaderboard-head').replaceChildren(...head.map((t) => el('th', { textContent: t })));
   const body = $('leaderboard').tBodies[0];
   body.replaceChildren();
   if (!official.rows.length) {
     body.append(el('tr', {}, el('td', { colSpan: 9, className: 'muted', textContent: 'no results yet' })));
     return;
   }
-  const lo = Math.min(...official.rows.map((r) => r.low));
-  const hi = Math.max(...official.rows.map((r) => r.high));
+  const rows = chips ? official.rows.slice().sort((a, b) => b.meanReturn - a.meanReturn) : official.rows;
+  const low = (r) => (chips ? r.returnLow : r.low);
+  const high = (r) => (chips ? r.returnHigh : r.high);
+  const lo = Math.min(...rows.map(low));
+  const hi = Math.max(...rows.map(high));
   const x = (v) => (hi === lo ? 50 : ((v - lo) / (hi - lo)) * 100) + '%';
-  official.rows.forEach((r, i) => {
+  rows.forEach((r, i) => {
     const bar = el('div', { className: 'bar' }, el('span'), el('i'));
-    bar.firstChild.style.left = x(r.low);
-    bar.firstChild.style.right = 'calc(100% - ' + x(r.high) + ')';
-    bar.lastChild.style.left = x(r.rating);
-    const los = i + 1 < official.rows.length ? fixed(official.superiority[i][i + 1] * 100, 1) + '%' : '';
+    bar.firstChild.style.left = x(low(r));
+    bar.firstChild.style.right = 'calc(100% - ' + x(high(r)) + ')';
+    bar.lastChild.style.left = x(chips ? r.meanReturn : r.rating);
+    const score = fixed((r.points / Math.max(1, r.games)) * 100, 1) + '%';
+    const cells = chips
+      ? [signed(r.meanReturn, 3), '[' + signed(r.returnLow, 3) + ', ' + signed(r.returnHigh, 3) + ']', bar, r.games, fixed(r.rating, 0), score]
+      : [fixed(r.rating, 0), '[' + fixed(r.low, 0) + ', ' + fixed(r.high, 0) + ']', bar, r.games, score,
+          i + 1 < rows.length ? fixed(official.superiority[i][i + 1] * 100, 1) + '%' : ''];
     body.append(el('tr', { className: 'agent-row' },
       el('td', { textContent: i + 1 }),
       el('td', { className: 'name', textContent: r.agent }),
       el('td', { textContent: r.version }),
-      el('td', { textContent: fixed(r.rating, 0) }),
-      el('td', { textContent: '[' + fixed(r.low, 0) + ', ' + fixed(r.high, 0) + ']' }),
-      el('td', {}, bar),
-      el('td', { textContent: r.games }),
-      el('td', { textContent: fixed((r.points / Math.max(1, r.games)) * 100, 1) + '%' }),
-      el('td', { textContent: los })));
+      ...cells.map((c) => (typeof c === 'object' ? el('td', {}, c) : el('td', { textContent: c })))));
   });
+}
+
+// An empty server or tournament says how agents join: nothing is played until they connect.
+function renderJoin(tournaments, running) {
+  const played = tournaments.reduce((n, t) => n + t.matches.done + t.matches.running, 0);
+  $('join').hidden = played > 0 || running > 0;
+  for (const node of document.querySelectorAll('#join .origin')) node.textContent = location.origin;
 }
 
 // Ratings are per game: the page shows one game (all its tournaments) or one tournament at a time.
@@ -174,7 +204,9 @@ function renderTournaments(list) {
 let watching = null;
 let socket = null;
 
+let runningTotal = 0;
 function renderRunning(message) {
+  runningTotal = message.total;
   $('running-count').textContent = '(' + message.total + ')';
   $('running').replaceChildren(...message.running.map((m) => {
     const item = el('li', { textContent: m.players.map(who).join(' vs ') + ' · ' + m.game + ' · ' + m.matchId });
@@ -192,8 +224,9 @@ function watch(matchId) {
   socket.send(JSON.stringify({ type: 'watch', matchId }));
 }
 
+// What chance chose (a card dealt) is not sent while a match runs; the replay of the finished match shows it.
 function eventLine(e) {
-  return e.actor === 'chance' ? 'chance acts' : 'seat ' + e.actor + ': ' + e.action;
+  return e.actor === 'chance' ? 'chance acts (shown in the replay once the match ends)' : 'seat ' + e.actor + ': ' + e.action;
 }
 
 function onLive(message) {
@@ -243,7 +276,7 @@ async function replay(matchId) {
   replaySteps = episode.steps.map((s, i) => ({
     text: players + '\\n\\nstep ' + (i + 1) + ' · ' + (s.seat === 'chance' ? 'chance' : 'seat ' + s.seat) +
       (s.valid ? '' : ' · INVALID: ' + (s.error || '')) + (s.ms !== undefined ? ' · ' + s.ms + ' ms' : '') +
-      '\\n\\n' + (s.observation ? s.observation + '\\n\\n' : '') + 'action: ' + (s.seat === 'chance' ? '(hidden in live view) ' : '') + s.action,
+      '\\n\\n' + (s.observation ? s.observation + '\\n\\n' : '') + 'action: ' + s.action,
   }));
   replaySteps.push({ text: players + '\\n\\nend: ' + result.outcome + ', returns ' + result.returns.join(' / ') + (result.reason ? '\\n' + result.reason : '') });
   $('replay-step').max = replaySteps.length - 1;
@@ -272,6 +305,7 @@ async function refresh() {
     renderLive(scope && scope.kind === 'game' && liveByGame.has(scope.name) ? liveByGame.get(scope.name) : board.live.rows);
     $('live-scope').textContent = scope ? scope.kind + ' ' + scope.name : 'no games yet';
     renderTournaments(tournaments);
+    renderJoin(tournaments, runningTotal);
     await loadRecent();
   } catch (error) {
     $('status').textContent = String(error);
