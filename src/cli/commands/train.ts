@@ -105,6 +105,8 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
   let nextLine = trainer.episodes === 0 ? 0 : trainer.episodes * 1.5;
   // While an update takes long (a large game, a large batch), a line every second or two says how far it is.
   let lineAt = performance.now();
+  let progressUpdate = 0;
+  let updateStart = 0;
   const log = (line: string) => {
     lineAt = performance.now();
     bar?.log(line);
@@ -137,8 +139,11 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
       },
       onProgress: (p) => {
         bar?.update(p.episodes);
-        // Within the first update, from the first second.
-        if (!options.json && performance.now() - lineAt >= (p.update === 1 ? 1000 : 2000)) {
+        const now = performance.now();
+        if (p.update !== progressUpdate) [progressUpdate, updateStart] = [p.update, now];
+        // Within the first update from the first second; later, in updates that take more than two seconds.
+        const due = p.update === 1 ? now - lineAt >= 1000 : now - lineAt >= 2000 && now - updateStart >= 2000;
+        if (!options.json && due) {
           log(`${p.episodes.toLocaleString('en-US').padStart(13)} episodes  (update ${p.update}: ${p.played.toLocaleString('en-US')} of ${p.batch.toLocaleString('en-US')} played, ${Math.round(p.episodes / Math.max(p.seconds, 1e-9)).toLocaleString('en-US')} episodes/s)`);
         }
       },
