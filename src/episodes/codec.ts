@@ -5,6 +5,7 @@ import type { Episode } from './episode.ts';
 import { EpisodeError } from './errors.ts';
 import { INCOMPLETE, valueEnd } from './msgpack-framing.ts';
 import { findNonJson } from './json-data.ts';
+import { appendJson, encodeJson, type ByteSink } from './msgpack-encoder.ts';
 import { episodeProblem, validateEpisode } from './schema.ts';
 
 export const EPISODE_FORMATS = ['msgpack', 'jsonl'] as const;
@@ -20,6 +21,8 @@ export type EpisodeFormat = (typeof EPISODE_FORMATS)[number];
  * beforehand: a msgpack round trip gives exactly what a JSON round trip gives.
  * (-0 is written as the integer 0, as JSON writes it; other numbers that are
  * not 32-bit integers are written as float64, so no precision is lost.)
+ * Episodes are encoded by msgpack-encoder.ts, in the same bytes; this packs
+ * the wire's messages and the tournament store's episodes.
  */
 export const msgpackPackr = new Packr({ useRecords: false, skipValues: [undefined] } as Options & { skipValues: unknown[] });
 
@@ -57,17 +60,61 @@ export function formatFromPath(path: string): EpisodeFormat {
 export function encodeEpisode(episode: Episode, format: EpisodeFormat): Uint8Array {
   const problem = episodeProblem(episode);
   if (problem !== undefined) throw cannotEncode(episode, problem);
-  return format === 'msgpack' ? msgpackPackr.pack(episode) : Buffer.from(`${JSON.stringify(episode)}\n`);
+  return format === 'msgpack' ? msgpackOf(episode) : Buffer.from(`${JSON.stringify(episode)}\n`);
 }
 
 /**
  * encodeEpisode for an episode a referee built (playMatch, runArena): only
- * what agents put in it is checked (checkBuiltEpisode), which costs a
- * fraction of the full schema check. Throws EpisodeError.
+ * what agents put in it is checked (checkBuiltEpisode; in msgpack, while it
+ * is encoded), which costs a fraction of the full schema check. Throws
+ * EpisodeError.
  */
 export function encodeBuiltEpisode(episode: Episode, format: EpisodeFormat): Uint8Array {
+  if (format === 'msgpack') return msgpackOf(episode);
   checkBuiltEpisode(episode);
-  return format === 'msgpack' ? msgpackPackr.pack(episode) : Buffer.from(`${JSON.stringify(episode)}\n`);
+  return Buffer.from(`${JSON.stringify(episode)}\n`);
+}
+
+/**
+ * Appends one episode to `sink` as one record of a file, with no buffer of its
+ * own: encodeEpisode's bytes, or with `built` encodeBuiltEpisode's (whose
+ * msgpack is checked while it is encoded, in one walk). Returns the record's
+ * length; throws EpisodeError for what those refuse, and then the sink's
+ * length is as it was. What an episode writer does with each episode.
+ */
+export function appendEpisode(sink: ByteSink, episode: Episode, format: EpisodeFormat, built: boolean): number {
+  const start = sink.length;
+  if (!built) {
+    const problem = episodeProblem(episode);
+    if (problem !== undefined) throw cannotEncode(episode, problem);
+  }
+  if (format === 'msgpack') {
+    if (!appendJson(sink, episode)) throw notJsonError(episode);
+  } else {
+    if (built) checkBuiltEpisode(episode);
+    const text = `${JSON.stringify(episode)}\n`;
+    const room = start + 3 * text.length;
+    if (room > sink.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * sink.bytes.length, room));
+      sink.bytes.copy(grown, 0, 0, start);
+      sink.bytes = grown;
+    }
+    sink.length += sink.bytes.write(text, start);
+  }
+  return sink.length - start;
+}
+
+/** An episode as msgpack, checked for being JSON data while it is encoded; throws EpisodeError. */
+function msgpackOf(episode: Episode): Uint8Array {
+  const bytes = encodeJson(episode);
+  if (bytes === undefined) throw notJsonError(episode);
+  return bytes;
+}
+
+/** Why the msgpack encoder stopped: findNonJson says where and why. */
+function notJsonError(episode: Episode): EpisodeError {
+  const found = findNonJson(episode);
+  return cannotEncode(episode, found ? `${found.path.join('.') || 'episode'}: ${found.message}` : 'it is not JSON data');
 }
 
 /**

@@ -9,7 +9,8 @@ export interface JsonProblem {
 
 /**
  * The first place where `value` is not JSON data (null, booleans, finite
- * numbers, well-formed strings, arrays and plain objects), or nests more than
+ * numbers, well-formed strings, arrays and plain objects with well-formed
+ * keys), or nests more than
  * `maxDepth` levels. An object property holding `undefined` is allowed because
  * both encodings drop it (as JSON.stringify does); `undefined` anywhere else is
  * not, since JSON would turn it into null.
@@ -51,6 +52,7 @@ function check(value: unknown, depth: number, maxDepth: number): JsonProblem | u
   for (const key of Object.keys(record)) {
     const item = record[key];
     if (item === undefined) continue;
+    if (!key.isWellFormed()) return within(key, problem('a key with a lone surrogate cannot be encoded as UTF-8'));
     const found = check(item, depth + 1, maxDepth);
     if (found) return within(key, found);
   }

@@ -1,9 +1,10 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { concatMap, filter, materialize, Observable } from 'rxjs';
-import { encodeBuiltEpisode, encodeEpisode, resolveFormat, type EpisodeFormat } from './codec.ts';
+import { appendEpisode, resolveFormat, type EpisodeFormat } from './codec.ts';
 import type { Episode } from './episode.ts';
 import { EpisodeError } from './errors.ts';
+import type { ByteSink } from './msgpack-encoder.ts';
 import { DEFAULT_MAX_RECORD_BYTES, unfinishedBytes } from './records.ts';
 
 export interface WriterOptions {
@@ -55,6 +56,10 @@ export interface EpisodeWriter {
 }
 
 const HIGH_WATER_MARK = 64 * 1024;
+/** The buffers records are encoded into start at this size and grow as a batch needs... */
+const BATCH_BYTES = 64 * 1024;
+/** ...and one grown past this (by a long record) is not kept for the next batch. */
+const SPARE_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * Opens an episode file for appending (creating it, and its folder, if needed). Records are
@@ -78,14 +83,17 @@ export async function openEpisodeWriter(path: string, options: WriterOptions = {
 
   let failure: Error | undefined;
   let count = 0;
-  // Small marks: the episodes waiting then die young (a mark of 1,024 halved a Kuhn poker run's matches/s in garbage collection).
+  // Small marks keep a producer close behind the file: a killed run loses no more than this, and batches stay small.
   const maxEpisodes = options.maxPendingEpisodes ?? 256;
   const maxBytes = options.maxPendingBytes ?? 1024 * 1024;
   /** Episodes (and bytes) handed over and not yet in the file: those queued and those being written. */
   const pending = { episodes: 0, bytes: 0 };
-  // Records wait here while a write is under way, then go together in one write: a Writable stream's
-  // bookkeeping per record cost more than playing a Kuhn poker match.
-  let queue: Uint8Array[] = [];
+  // Records are encoded straight into `batch` (no buffer of their own, none to join them) and wait there
+  // while a write is under way, then go together in one write: a Writable stream's bookkeeping per record
+  // cost more than playing a Kuhn poker match. Two buffers take turns: one is written while the other fills.
+  let batch: ByteSink = { bytes: Buffer.allocUnsafe(BATCH_BYTES), length: 0 };
+  let batchEpisodes = 0;
+  let spare: Buffer | undefined;
   let writing = false;
   let closing: Promise<void> | undefined;
   /** Callers waiting for the pending episodes or bytes to fall under a mark (write(), ready(), flush()). */
@@ -105,23 +113,25 @@ export async function openEpisodeWriter(path: string, options: WriterOptions = {
     if (pending.episodes <= episodes && pending.bytes <= bytes) return Promise.resolve();
     return new Promise((resolve, reject) => waiters.push({ episodes, bytes, resolve, reject }));
   };
-  /** Writes what is queued, then what was queued meanwhile, until the queue is empty. */
+  /** Writes the batch, then what was appended meanwhile, until nothing waits. */
   async function drainQueue(): Promise<void> {
-    if (writing) return;
     writing = true;
     try {
-      while (queue.length > 0 && !failure) {
-        const batch = queue;
-        queue = [];
-        let bytes = 0;
-        for (const record of batch) bytes += record.length;
+      while (batchEpisodes > 0 && !failure) {
+        const { bytes, length } = batch;
+        const episodes = batchEpisodes;
+        batch = { bytes: spare ?? Buffer.allocUnsafe(BATCH_BYTES), length: 0 };
+        batchEpisodes = 0;
+        spare = undefined;
         try {
-          await writeAll(handle, batch, bytes);
+          await writeAll(handle, bytes, length);
         } catch (error) {
           failure ??= error as Error;
         }
-        pending.episodes -= batch.length;
-        pending.bytes -= bytes;
+        // A buffer grown for a long record goes; one of the usual size is used again.
+        if (bytes.length <= SPARE_MAX_BYTES) spare = bytes;
+        pending.episodes -= episodes;
+        pending.bytes -= length;
         settle();
       }
     } finally {
@@ -142,17 +152,18 @@ export async function openEpisodeWriter(path: string, options: WriterOptions = {
   function append(episode: Episode): boolean {
     if (closing) throw new EpisodeError(`cannot write to ${path}: the writer is closed`);
     if (failure) throw failure;
-    const record = options.builtEpisodes ? encodeBuiltEpisode(episode, format) : encodeEpisode(episode, format);
-    if (record.length > maxRecordBytes) {
+    const length = appendEpisode(batch, episode, format, options.builtEpisodes === true);
+    if (length > maxRecordBytes) {
+      batch.length -= length;
       throw new EpisodeError(
-        `cannot write episode ${JSON.stringify(episode.id)}: its record is ${record.length} bytes, more than maxRecordBytes (${maxRecordBytes})`,
+        `cannot write episode ${JSON.stringify(episode.id)}: its record is ${length} bytes, more than maxRecordBytes (${maxRecordBytes})`,
       );
     }
     count++;
+    batchEpisodes++;
     pending.episodes++;
-    pending.bytes += record.length;
-    queue.push(record);
-    void drainQueue();
+    pending.bytes += length;
+    if (!writing) void drainQueue();
     return pending.bytes < HIGH_WATER_MARK;
   }
 
@@ -181,11 +192,10 @@ export async function openEpisodeWriter(path: string, options: WriterOptions = {
   };
 }
 
-/** Writes the records at the end of the file (opened for appending) in one write, going on after a short write. */
-async function writeAll(handle: FileHandle, records: Uint8Array[], bytes: number): Promise<void> {
-  const all = records.length === 1 ? records[0] : Buffer.concat(records, bytes);
+/** Writes the first `bytes` bytes of `data` at the end of the file (opened for appending), going on after a short write. */
+async function writeAll(handle: FileHandle, data: Buffer, bytes: number): Promise<void> {
   let written = 0;
-  while (written < bytes) written += (await handle.write(all, written, bytes - written)).bytesWritten;
+  while (written < bytes) written += (await handle.write(data, written, bytes - written)).bytesWritten;
 }
 
 /** Cuts off an unfinished last record so appended records don't follow garbage, and ends a last JSON line that lacks its newline. */

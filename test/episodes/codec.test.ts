@@ -120,6 +120,7 @@ describe('episode codecs', () => {
     ['a bigint', { history: [{ big: 1n }] }, 'history.0.big: bigint is not JSON data'],
     ['a lone surrogate', { reason: 'bad \ud800 text' }, 'reason: a string with a lone surrogate'],
     ['a __proto__ key', { history: [JSON.parse('{"__proto__": 1}')] }, 'history.0: the key "__proto__" is not allowed'],
+    ['a key with a lone surrogate', { history: [{ ok: 1, 'bad \udc00': 2 }] }, 'history.0.bad \udc00: a key with a lone surrogate cannot be encoded as UTF-8'],
   ])('refuses to encode %s, naming where it is', (_name, extra, message) => {
     const episode = sampleEpisode(7, extra as Partial<Episode>);
     for (const format of EPISODE_FORMATS) {

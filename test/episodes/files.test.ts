@@ -143,7 +143,14 @@ describe.each(EPISODE_FORMATS)('%s files', (format) => {
     await expect(readAll(path, { maxRecordBytes: 1000, chunkSize: 64 })).rejects.toThrow(/episode 0 \(byte 0\) .* longer than maxRecordBytes \(1000\)/);
     const writer = await openEpisodeWriter(fileFor(format, 'small'), { maxRecordBytes: 1000 });
     await expect(writer.write(big)).rejects.toThrow('more than maxRecordBytes (1000)');
+    // Refused between episodes that wait for the same write: it leaves no trace between them.
+    writer.append(sampleEpisode(1));
+    writer.append(sampleEpisode(2));
+    expect(() => writer.append(big)).toThrow('more than maxRecordBytes (1000)');
+    writer.append(sampleEpisode(3));
     await writer.close();
+    expect(writer.count).toBe(3);
+    expect(await readAll(fileFor(format, 'small'))).toStrictEqual({ episodes: [1, 2, 3].map((i) => sampleEpisode(i)), truncated: 0 });
   });
 
   it('are never given an invalid episode: the write rejects, naming the field, and the file stays readable', async () => {
