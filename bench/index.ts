@@ -5,6 +5,7 @@ import { benchCli } from './cli.ts';
 import { benchEpisodes } from './episodes.ts';
 import { benchExecutor } from './executor.ts';
 import { benchLlm } from './llm.ts';
+import { benchPlayOut } from './play-out.ts';
 import { benchPlayouts } from './playouts.ts';
 import { benchPolicyHost } from './policy-host.ts';
 import { benchTournament } from './tournament.ts';
@@ -22,6 +23,7 @@ const benches: Record<string, { title: string; run: () => string | Promise<strin
   tournament: { title: 'Tournament server over WebSocket (loopback, server in a child process)', run: benchTournament },
   'policy-host': { title: 'Policy host: sampling and training steps (the reference host on this machine, or POLICY_HOST_URL)', run: benchPolicyHost },
   episodes: { title: 'Episode files: write, reopen for append, stream back 1M Kuhn poker episodes', run: () => benchEpisodes() },
+  'play-out': { title: '`selfplay play kuhn-poker` with and without --out: matches/s, peak RSS, time from a match to the disk', run: () => benchPlayOut() },
   executor: { title: 'Code executor: small programs in a fresh QuickJS context each (`selfplay exec`, Absolute Zero)', run: () => benchExecutor() },
 };
 
