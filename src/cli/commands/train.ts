@@ -62,12 +62,14 @@ export function registerTrain(program: Command, io: CliIO): void {
     .addHelpText('after', '\nCtrl-C stops at the next update, writes a checkpoint and the report; --resume DIR continues exactly where it stopped.')
     .action(async (ref: string | undefined, options: TrainOptions, command: Command) => {
       const given = (key: string) => command.getOptionValueSource(key) === 'cli';
-      // The game is loaded first: the default run folder is named after its id (runs/goofspiel-...), not its module's path.
+      // The game is loaded first: a module's default run folder is named after its game id (runs/goofspiel-...),
+      // not its path; a registered game's after the reference as given (with any parameters).
       const named = ref !== undefined && !options.resume ? await loadGame(ref) : undefined;
+      const modulePath = ref !== undefined && /[\\/]|\.[cm]?[jt]s$/.test(ref.split(':')[0]);
       const { folder, config, state } = prepareRun<RunConfig, CheckpointState>(ref, options as TrainOptions & Record<string, unknown>, given, {
         command: 'train',
         runtime: ['json', 'seconds'],
-        defaultDir: (game) => `runs/${(named?.id ?? game).replace(/[^\w.-]+/g, '_')}-${options.algo}-seed${options.seed}`,
+        defaultDir: (game) => `runs/${(named && modulePath ? named.id : game).replace(/[^\w.-]+/g, '_')}-${options.algo}-seed${options.seed}`,
         updates: (s) => s.updates,
       });
       const game = named ?? (await loadGame(config.game));
