@@ -1,9 +1,10 @@
 """A small decoder-only transformer over byte tokens (pre-LayerNorm, learned
 positions, input and output embeddings tied).
 
-Two ways in: `score` runs whole sequences and returns logits only where they
-are asked for (teacher forcing, for training and guided choices), and `step`
-runs new tokens against a key/value cache (sampling).
+Three ways in: `score` runs whole sequences and returns logits only where they
+are asked for (teacher forcing, for training), `score_shared` does the same for
+rows in which several completions follow one prompt (guided choices), and
+`step` runs new tokens against a key/value cache (sampling).
 """
 
 from __future__ import annotations
@@ -160,6 +161,20 @@ class TinyTransformer(nn.Module):
             h = block(h, causal)
         allowed = (arange[None, None, :] <= positions[:, :, None]).unsqueeze(1)
         return self._head(self.blocks[-1].forward_at(h, positions, allowed))
+
+    def score_shared(self, tokens: torch.Tensor, position_ids: torch.Tensor, allowed: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Like `score`, with the position id of each token (B, T) and which tokens each may attend to, allowed
+        (B, T, T) as (query, key), given: a row can hold a prompt once and several completions after it, each
+        at the positions that follow the prompt and seeing only the prompt and its own earlier tokens.
+
+        Every query must be allowed some key, padding included (a row of -inf would make NaNs).
+        """
+        h = self.embed(tokens) + self.pos[position_ids]
+        mask = allowed.unsqueeze(1)
+        for block in self.blocks[:-1]:
+            h = block(h, mask)
+        at = allowed.gather(1, positions.unsqueeze(-1).expand(-1, -1, allowed.shape[-1])).unsqueeze(1)
+        return self._head(self.blocks[-1].forward_at(h, positions, at))
 
     def new_cache(self, batch: int, length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
         cfg = self.cfg

@@ -12,7 +12,7 @@ import torch
 
 from . import tokenizer
 from .model import TinyTransformer
-from .scoring import chunks, log_probs, make_batch, target_logprobs
+from .scoring import ACTIVATION_BUDGET, SHARED_CONTEXTS, chunks, make_shared_batch, shared_length, shared_log_probs, shared_rows, target_logprobs
 
 
 @dataclass
@@ -113,23 +113,47 @@ def choice_weights(totals: torch.Tensor, temperature: float) -> torch.Tensor:
     return torch.softmax(totals / temperature, dim=0)
 
 
+def score_choices(
+    model: TinyTransformer, items: list[tuple[list[int], list[list[int]]]], top_logprobs: int = 0,
+) -> list[list[tuple[list[float], list[list[tuple[int, float]]] | None]]]:
+    """For each (prompt, completions), each completion's token logprobs after the prompt by teacher forcing, and
+    with `top_logprobs`, per token the most likely (token id, logprob). Each prompt is run once, its
+    completions after it in the same row (scoring.make_shared_batch)."""
+    cfg = model.cfg
+    device = model.pos.device
+    rows = shared_rows(items, SHARED_CONTEXTS * cfg.context)
+    row_items = [(items[i][0], [items[i][1][k] for k in ks]) for i, ks in rows]
+    lengths = [shared_length(p, cs) for p, cs in row_items]
+    scored: list[list] = [[None] * len(completions) for _, completions in items]
+    with torch.inference_mode():
+        for group in chunks(lengths, ACTIVATION_BUDGET, lambda n: n * max(cfg.heads * n, cfg.mlp_ratio * cfg.d_model)):
+            batch = make_shared_batch([row_items[r] for r in group], device)
+            all_lps = shared_log_probs(model, batch)
+            chosen = target_logprobs(all_lps, batch).tolist()
+            if top_logprobs:
+                top_v, top_i = all_lps.topk(top_logprobs, dim=-1)
+                top_v, top_i = top_v.tolist(), top_i.tolist()
+            for b, r in enumerate(group):
+                i, ks = rows[r]
+                for k, (first, length) in zip(ks, batch.spans[b]):
+                    top = [list(zip(top_i[b][s], top_v[b][s])) for s in range(first, first + length)] if top_logprobs else None
+                    scored[i][k] = (chosen[b][first:first + length], top)
+    return scored
+
+
+def _score(logprobs: list[float], mean: bool) -> float:
+    """A choice's score: the sum of its token logprobs, or with `mean`, their mean."""
+    return sum(logprobs) / (len(logprobs) if mean else 1)
+
+
 def choice_probabilities(model: TinyTransformer, items: list[tuple[list[int], list[str]]], temperature: float, mean: bool = False) -> list[list[float]]:
     """For each (prompt, choices), the probability of each choice under `choose` at `temperature`: the exact
     sampling distribution of a guided choice, every item's choices scored together in batches."""
-    device = model.pos.device
-    pairs = [(prompt, tokenizer.encode_completion(c)) for prompt, choices in items for c in choices]
-    totals = torch.zeros(len(pairs), dtype=torch.float64)
-    with torch.inference_mode():
-        for group in chunks([len(p) + len(s) for p, s in pairs]):
-            batch = make_batch([pairs[i] for i in group], device)
-            totals[group] = target_logprobs(log_probs(model, batch), batch).sum(dim=-1).double().cpu()
-            if mean:
-                totals[group] /= torch.tensor(batch.lengths, dtype=torch.float64)
-    result, start = [], 0
-    for _, choices in items:
-        result.append(choice_weights(totals[start:start + len(choices)], temperature).tolist())
-        start += len(choices)
-    return result
+    scored = score_choices(model, [(prompt, [tokenizer.encode_completion(c) for c in choices]) for prompt, choices in items])
+    return [
+        choice_weights(torch.tensor([_score(lps, mean) for lps, _ in per_choice], dtype=torch.float64), temperature).tolist()
+        for per_choice in scored
+    ]
 
 
 def choose(
@@ -150,27 +174,9 @@ def choose(
     being the sum of its token logprobs (or with `mean`, their mean), and
     returns that choice's per-token logprobs.
     """
-    device = model.pos.device
     sequences = [tokenizer.encode_completion(c) for c in choices]
-    per_token: list[list[float]] = [[] for _ in choices]
-    per_top: list[list[list[tuple[int, float]]]] = [[] for _ in choices]
-    totals = torch.zeros(len(choices), dtype=torch.float64)
-    with torch.inference_mode():
-        for group in chunks([len(prompt) + len(s) for s in sequences]):
-            batch = make_batch([(prompt, sequences[i]) for i in group], device)
-            all_lps = log_probs(model, batch)
-            chosen = target_logprobs(all_lps, batch)
-            totals[group] = chosen.sum(dim=-1).double().cpu()
-            if mean:
-                totals[group] /= torch.tensor(batch.lengths, dtype=torch.float64)
-            if top_logprobs:
-                top_v, top_i = all_lps.topk(top_logprobs, dim=-1)
-                top_v, top_i = top_v.tolist(), top_i.tolist()
-            for row, i in enumerate(group):
-                length = batch.lengths[row]
-                per_token[i] = chosen[row, :length].tolist()
-                if top_logprobs:
-                    per_top[i] = [list(zip(top_i[row][s], top_v[row][s])) for s in range(length)]
+    scored = score_choices(model, [(prompt, sequences)], top_logprobs)[0]
+    totals = torch.tensor([_score(lps, mean) for lps, _ in scored], dtype=torch.float64)
     if temperature == 0:
         picks = [int(totals.argmax())] * n
     else:
@@ -179,8 +185,8 @@ def choose(
     return [
         Sample(
             token_ids=list(sequences[i]),
-            logprobs=per_token[i],
-            top=per_top[i] if top_logprobs else None,
+            logprobs=scored[i][0],
+            top=scored[i][1],
             text=choices[i],
             finish_reason='stop',
         )

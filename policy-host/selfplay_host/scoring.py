@@ -1,10 +1,15 @@
 """Teacher forcing: the log-probability of given completion tokens after given
 prompts. Training and guided choices both use it, so the logprobs a guided
 choice returns are the very quantity a training step recomputes.
+
+Training runs one row per (prompt, completion) (`make_batch`); guided choices
+run each prompt once, with all its completions after it in the same row
+(`make_shared_batch`), which gives the same logprobs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -14,6 +19,20 @@ from .model import TinyTransformer
 # Sequences per forward pass are limited by padded tokens (rows x longest row),
 # which bounds activation memory whatever the request holds.
 TOKEN_BUDGET = 32768
+
+# Shared rows are grouped so that the largest activation of a forward pass (the
+# attention weights, rows x heads x width x width, or the MLP's hidden layer) has
+# at most this many elements: 16 MiB of float32. glibc gives allocations over
+# 32 MiB mappings of their own, which the kernel maps and zeroes anew for every
+# op: with the default model, groups of 32768 padded tokens (attention weights of
+# ~128 MiB) took 3x the CPU time of groups of 4096 (about the same time as
+# those with glibc's MALLOC_MMAP_THRESHOLD_ raised).
+ACTIVATION_BUDGET = 1 << 22
+
+# A shared row holds its prompt and as many of its completions as fit in this
+# many contexts (more start another row with the prompt again), so a request
+# with many long choices cannot make one row's attention weights huge.
+SHARED_CONTEXTS = 2
 
 
 @dataclass
@@ -47,14 +66,15 @@ def make_batch(pairs: list[tuple[list[int], list[int]]], device: torch.device) -
     )
 
 
-def chunks(lengths: list[int], budget: int = TOKEN_BUDGET) -> list[list[int]]:
-    """Indices grouped into forward passes: sorted by length, so little padding, each within `budget` padded tokens."""
+def chunks(lengths: list[int], budget: int = TOKEN_BUDGET, row_cost: Callable[[int], int] | None = None) -> list[list[int]]:
+    """Indices grouped into forward passes: sorted by length, so little padding, each within `budget` padded tokens
+    (or with `row_cost`, rows x row_cost(longest) within `budget`)."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     groups: list[list[int]] = []
     current: list[int] = []
     for i in order:
         # Sorted ascending, so lengths[i] is the longest row if i joins.
-        if current and (len(current) + 1) * lengths[i] > budget:
+        if current and (len(current) + 1) * (row_cost(lengths[i]) if row_cost else lengths[i]) > budget:
             groups.append(current)
             current = []
         current.append(i)
@@ -68,7 +88,90 @@ def log_probs(model: TinyTransformer, batch: Batch) -> torch.Tensor:
     return torch.log_softmax(model.score(batch.tokens, batch.positions).float(), dim=-1)
 
 
-def target_logprobs(all_logprobs: torch.Tensor, batch: Batch) -> torch.Tensor:
+def target_logprobs(all_logprobs: torch.Tensor, batch: Batch | SharedBatch) -> torch.Tensor:
     """The log-probability of each target token (B, S); padded entries are 0."""
     chosen = all_logprobs.gather(-1, batch.targets.unsqueeze(-1)).squeeze(-1)
     return chosen.masked_fill(~batch.valid, 0.0)
+
+
+@dataclass
+class SharedBatch:
+    """Right-padded rows, each a prompt followed by several completions but their last tokens. A completion's
+    tokens take the positions after the prompt and see the prompt and their own completion's earlier tokens
+    only, so each completion scores as it would alone after the prompt."""
+    tokens: torch.Tensor        # (B, T) long
+    position_ids: torch.Tensor  # (B, T) long
+    allowed: torch.Tensor       # (B, T, T) bool: (query, key)
+    positions: torch.Tensor     # (B, S) long: the input position that predicts scored token s
+    targets: torch.Tensor       # (B, S) long: the completion tokens, one completion after another (0 where padded)
+    valid: torch.Tensor         # (B, S) bool
+    spans: list[list[tuple[int, int]]]  # per row, per completion: (first scored index, length)
+
+
+def shared_rows(items: list[tuple[list[int], list[list[int]]]], width: int) -> list[tuple[int, list[int]]]:
+    """(item, completion indices) per row: each item's completions in order, as many per row as fit in `width`
+    tokens with the prompt (at least one)."""
+    rows = []
+    for i, (prompt, completions) in enumerate(items):
+        current, used = [], len(prompt)
+        for k, completion in enumerate(completions):
+            if current and used + len(completion) - 1 > width:
+                rows.append((i, current))
+                current, used = [], len(prompt)
+            current.append(k)
+            used += len(completion) - 1
+        rows.append((i, current))
+    return rows
+
+
+def shared_length(prompt: list[int], completions: list[list[int]]) -> int:
+    """Tokens in a shared row: the prompt, and each completion but its last token."""
+    return len(prompt) + sum(len(c) - 1 for c in completions)
+
+
+def make_shared_batch(rows: list[tuple[list[int], list[list[int]]]], device: torch.device) -> SharedBatch:
+    """rows: (prompt ids, completions' ids), the prompt and every completion with at least one token."""
+    width = max(shared_length(p, cs) for p, cs in rows)
+    span = max(sum(len(c) for c in cs) for _, cs in rows)
+    tokens, position_ids, segments = [], [], []
+    positions, targets, valid, spans = [], [], [], []
+    for p, cs in rows:
+        n = len(p)
+        row, ids, seg = list(p), list(range(n)), [-1] * n  # segment -1: the prompt, k: completion k, -2: padding
+        at, spanned = [], []
+        for k, c in enumerate(cs):
+            start = len(row)
+            spanned.append((len(at), len(c)))
+            at += [n - 1, *range(start, start + len(c) - 1)]
+            row += c[:-1]
+            ids += range(n, n + len(c) - 1)
+            seg += [k] * (len(c) - 1)
+        pad = width - len(row)
+        tokens.append(row + [0] * pad)
+        position_ids.append(ids + [0] * pad)
+        segments.append(seg + [-2] * pad)
+        flat = [t for c in cs for t in c]
+        pad = span - len(flat)
+        positions.append(at + [0] * pad)
+        targets.append(flat + [0] * pad)
+        valid.append([True] * len(flat) + [False] * pad)
+        spans.append(spanned)
+    segment = torch.tensor(segments, dtype=torch.long, device=device)
+    arange = torch.arange(width, device=device)
+    causal = arange[None, :] <= arange[:, None]
+    # A key in the prompt, or in the query's own completion, and not after the query. Padding queries see the prompt.
+    allowed = causal & ((segment[:, None, :] == -1) | (segment[:, None, :] == segment[:, :, None]))
+    return SharedBatch(
+        tokens=torch.tensor(tokens, dtype=torch.long, device=device),
+        position_ids=torch.tensor(position_ids, dtype=torch.long, device=device),
+        allowed=allowed,
+        positions=torch.tensor(positions, dtype=torch.long, device=device),
+        targets=torch.tensor(targets, dtype=torch.long, device=device),
+        valid=torch.tensor(valid, dtype=torch.bool, device=device),
+        spans=spans,
+    )
+
+
+def shared_log_probs(model: TinyTransformer, batch: SharedBatch) -> torch.Tensor:
+    """Log-softmax over the output vocabulary at every scored position (B, S, V)."""
+    return torch.log_softmax(model.score_shared(batch.tokens, batch.position_ids, batch.allowed, batch.positions).float(), dim=-1)

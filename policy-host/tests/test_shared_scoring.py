@@ -1,0 +1,131 @@
+"""Guided choices score each prompt once, its choices after it in one row (scoring.make_shared_batch): the
+logprobs, scores and probabilities must be those of scoring every (prompt, choice) pair in its own row."""
+
+import random
+import unittest
+from unittest import mock
+
+import torch
+
+from selfplay_host import sampling, tokenizer
+from selfplay_host.model import ModelConfig, build_model
+from selfplay_host.scoring import log_probs, make_batch, shared_rows, target_logprobs
+
+from .helpers import TEST_MODEL
+
+ATOL = 1e-5
+
+
+def sharpened(cfg: ModelConfig, seed: int):
+    """A model with large random weights: peaked distributions that depend strongly on what each token attends to,
+    so a completion that saw another completion's tokens, or the wrong positions, would score visibly differently."""
+    model = build_model(cfg, seed, torch.device('cpu'))
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    return model
+
+
+def pairwise(model, prompt: list[int], completions: list[list[int]], top: int = 0):
+    """The former computation: one row per (prompt, completion)."""
+    out = []
+    with torch.no_grad():
+        for c in completions:
+            batch = make_batch([(prompt, c)], torch.device('cpu'))
+            lps = log_probs(model, batch)
+            chosen = target_logprobs(lps, batch)[0].tolist()
+            tops = lps[0].topk(top, dim=-1) if top else None
+            out.append((chosen, tops))
+    return out
+
+
+def random_text(rng: random.Random, length: int) -> str:
+    return ''.join(rng.choice('abcdefghij[]() ') for _ in range(length))
+
+
+def random_prompt(rng: random.Random, length: int) -> list[int]:
+    return [rng.randrange(tokenizer.VOCAB_SIZE) for _ in range(length)]
+
+
+class SharedScoring(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.model = sharpened(TEST_MODEL, 5)
+        cls.context = TEST_MODEL.context
+        rng = random.Random(11)
+        cases = []
+        # (prompt length, choice byte lengths): one choice, a single-token choice (END only), choices of different
+        # lengths, many choices, prompts at the context limit, choices that need several rows per prompt.
+        shapes = [
+            (1, [0]),
+            (5, [3]),
+            (20, [0, 1, 7, 2]),
+            (40, [6, 6, 6]),
+            (60, [rng.randrange(0, 12) for _ in range(40)]),
+            (cls.context - 1, [0]),
+            (cls.context - 8, [7, 0, 3]),
+            (cls.context - 30, [29, 29, 28, 1, 29, 15, 29, 29, 29, 29, 29]),
+            (10, [100] * 5),
+        ]
+        shapes += [(rng.randrange(1, cls.context - 20), [rng.randrange(0, 20) for _ in range(rng.randrange(1, 6))]) for _ in range(40)]
+        for prompt_length, lengths in shapes:
+            assert prompt_length + max(lengths) + 1 <= cls.context
+            choices = list(dict.fromkeys(random_text(rng, n) for n in lengths))
+            cases.append((random_prompt(rng, prompt_length), choices))
+        rng.shuffle(cases)
+        cls.cases = cases
+        cls.expected = [pairwise(cls.model, p, [tokenizer.encode_completion(c) for c in cs], top=3) for p, cs in cases]
+
+    def test_rows_split_only_when_choices_overflow(self):
+        rows = shared_rows([(p, [tokenizer.encode_completion(c) for c in cs]) for p, cs in self.cases], 2 * self.context)
+        self.assertEqual(sorted(k for i, ks in rows for k in ks if i == 0), list(range(len(self.cases[0][1]))))
+        self.assertGreater(len(rows), len(self.cases))  # some prompt's choices fill more than one row
+        for i, ks in rows:
+            prompt, choices = self.cases[i]
+            if len(ks) > 1:
+                self.assertLessEqual(len(prompt) + sum(len(choices[k].encode()) for k in ks), 2 * self.context)
+
+    def check_token_logprobs(self):
+        items = [(p, [tokenizer.encode_completion(c) for c in cs]) for p, cs in self.cases]
+        scored = sampling.score_choices(self.model, items, top_logprobs=3)
+        for (prompt, completions), got, expected in zip(items, scored, self.expected):
+            self.assertEqual(len(got), len(completions))
+            for c, (lps, top), (want, want_top) in zip(completions, got, expected):
+                self.assertEqual(len(lps), len(c))
+                torch.testing.assert_close(torch.tensor(lps), torch.tensor(want), atol=ATOL, rtol=0)
+                self.assertEqual(len(top), len(c))
+                torch.testing.assert_close(torch.tensor([[v for _, v in t] for t in top]), want_top.values[:len(c)], atol=ATOL, rtol=0)
+
+    def test_token_logprobs_match_pairwise_scoring(self):
+        self.check_token_logprobs()
+
+    def test_token_logprobs_match_in_many_small_forward_passes(self):
+        with mock.patch.object(sampling, 'ACTIVATION_BUDGET', 3000):
+            self.check_token_logprobs()
+
+    def test_choice_probabilities_match_pairwise_scoring(self):
+        for mean in (False, True):
+            for temperature in (1.0, 0.3, 0.0):
+                with self.subTest(mean=mean, temperature=temperature):
+                    got = sampling.choice_probabilities(self.model, self.cases, temperature, mean=mean)
+                    for probabilities, expected in zip(got, self.expected):
+                        scores = [sum(lps) / (len(lps) if mean else 1) for lps, _ in expected]
+                        expected = sampling.choice_weights(torch.tensor(scores, dtype=torch.float64), temperature)
+                        torch.testing.assert_close(torch.tensor(probabilities, dtype=torch.float64), expected, atol=ATOL, rtol=0)
+
+    def test_guided_choice_returns_the_pairwise_logprobs(self):
+        case = max(range(len(self.cases)), key=lambda i: len(self.cases[i][1]))
+        prompt, choices = self.cases[case]
+        samples = sampling.choose(self.model, prompt, choices, 20, 1.0, 2, torch.Generator().manual_seed(0), mean=True)
+        expected = dict(zip(choices, self.expected[case]))
+        self.assertGreater(len({s.text for s in samples}), 1)
+        for s in samples:
+            self.assertEqual(s.token_ids, tokenizer.encode_completion(s.text))
+            want, want_top = expected[s.text]
+            torch.testing.assert_close(torch.tensor(s.logprobs), torch.tensor(want), atol=ATOL, rtol=0)
+            self.assertEqual([[i for i, _ in t] for t in s.top], want_top.indices[:, :2].tolist())
+
+
+if __name__ == '__main__':
+    unittest.main()
