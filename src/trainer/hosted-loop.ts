@@ -135,6 +135,8 @@ export interface HostedTrainingOptions {
   readonly rateEvery?: number;
   /** Games per pair in a rating round robin (default 0: no ratings). */
   readonly rateGames?: number;
+  /** League versions in a round robin, spread evenly from the oldest to the newest (default 6), with the current version and the anchors. */
+  readonly ratedVersions?: number;
   /** Saves the weights of a version that joins the league, so that a resumed run on a fresh host gets it back. */
   readonly saveMember?: (member: LeagueMember) => Promise<void>;
   /** Where a killed run stopped. */
@@ -198,7 +200,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
     const rateGames = options.rateGames ?? 0;
     const rate = rateGames > 0 && (((options.rateEvery ?? 0) > 0 && (iteration + 1) % options.rateEvery! === 0) || last(iteration));
     const ratings = rate
-      ? await rateVersions(game, [...league.members.filter((m) => m.version !== metrics.version), { model: metrics.model, version: metrics.version }], {
+      ? await rateVersions(game, [...spread(league.members.filter((m) => m.version !== metrics.version), options.ratedVersions ?? 6), { model: metrics.model, version: metrics.version }], {
           sampling,
           policyId: backend.host.policy,
           anchors: [...anchors.values()],
@@ -309,4 +311,11 @@ function meanEntropy(policy: TabularPolicy): number {
   const states = Object.values(policy);
   const entropy = (p: Readonly<Record<string, number>>) => -Object.values(p).reduce((h, x) => (x > 0 ? h + x * Math.log(x) : h), 0);
   return states.length ? states.reduce((sum, p) => sum + entropy(p), 0) / states.length : 0;
+}
+
+/** At most n of the items, spread evenly from the first to the last. */
+function spread<T>(items: readonly T[], n: number): T[] {
+  if (items.length <= n) return [...items];
+  if (n <= 1) return n === 1 ? [items.at(-1)!] : [];
+  return Array.from({ length: n }, (_, k) => items[Math.round((k * (items.length - 1)) / (n - 1))]);
 }

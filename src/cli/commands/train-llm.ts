@@ -91,7 +91,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--rate-games <n>', 'games per pair in those round robins (0: no ratings)', intOption('--rate-games'), 40)
     .option('--iterations <n>', 'training steps in all (default 10, or no bound with --seconds)', intOption('--iterations', 1))
     .option('--seconds <s>', 'start no step after this many seconds of the run', numberOption('--seconds', 0))
-    .option('--games <n>', 'games per step', intOption('--games', 1), 256)
+    .option('--games <n>', 'games per step', intOption('--games', 1), 128)
     .option('--eval-games <n>', 'games before and after training against --eval-opponent to measure the gain (0: none)', intOption('--eval-games'), 1000)
     .option('--lr <x>', 'learning rate', numberOption('--lr', 0), 3e-3)
     .option('--loss <name>', `${LOSSES.join(' or ')}`, choice('--loss', LOSSES), 'ppo-clip')
