@@ -12,7 +12,7 @@ import torch
 
 from . import tokenizer
 from .model import TinyTransformer
-from .scoring import ACTIVATION_BUDGET, SHARED_CONTEXTS, chunks, make_shared_batch, shared_length, shared_log_probs, shared_rows, target_logprobs
+from .scoring import SHARED_CONTEXTS, activation_cost, chunks, make_shared_batch, shared_length, shared_log_probs, shared_rows, target_logprobs
 
 
 @dataclass
@@ -126,7 +126,7 @@ def score_choices(
     lengths = [shared_length(p, cs) for p, cs in row_items]
     scored: list[list] = [[None] * len(completions) for _, completions in items]
     with torch.inference_mode():
-        for group in chunks(lengths, ACTIVATION_BUDGET, lambda n: n * max(cfg.heads * n, cfg.mlp_ratio * cfg.d_model)):
+        for group in chunks(lengths, activation_cost(model)):
             batch = make_shared_batch([row_items[r] for r in group], device)
             all_lps = shared_log_probs(model, batch)
             chosen = target_logprobs(all_lps, batch).tolist()

@@ -16,11 +16,7 @@ import torch
 
 from .model import TinyTransformer
 
-# Sequences per forward pass are limited by padded tokens (rows x longest row),
-# which bounds activation memory whatever the request holds.
-TOKEN_BUDGET = 32768
-
-# Shared rows are grouped so that the largest activation of a forward pass (the
+# Rows are grouped so that the largest activation of a forward pass (the
 # attention weights, rows x heads x width x width, or the MLP's hidden layer) has
 # at most this many elements: 16 MiB of float32. glibc gives allocations over
 # 32 MiB mappings of their own, which the kernel maps and zeroes anew for every
@@ -66,21 +62,28 @@ def make_batch(pairs: list[tuple[list[int], list[int]]], device: torch.device) -
     )
 
 
-def chunks(lengths: list[int], budget: int = TOKEN_BUDGET, row_cost: Callable[[int], int] | None = None) -> list[list[int]]:
-    """Indices grouped into forward passes: sorted by length, so little padding, each within `budget` padded tokens
-    (or with `row_cost`, rows x row_cost(longest) within `budget`)."""
+def chunks(lengths: list[int], row_cost: Callable[[int], int], budget: int | None = None) -> list[list[int]]:
+    """Indices grouped into forward passes: sorted by length, so little padding, rows x row_cost(longest) within
+    `budget` (default ACTIVATION_BUDGET; see activation_cost)."""
+    budget = ACTIVATION_BUDGET if budget is None else budget
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     groups: list[list[int]] = []
     current: list[int] = []
     for i in order:
         # Sorted ascending, so lengths[i] is the longest row if i joins.
-        if current and (len(current) + 1) * (row_cost(lengths[i]) if row_cost else lengths[i]) > budget:
+        if current and (len(current) + 1) * row_cost(lengths[i]) > budget:
             groups.append(current)
             current = []
         current.append(i)
     if current:
         groups.append(current)
     return groups
+
+
+def activation_cost(model: TinyTransformer) -> Callable[[int], int]:
+    """The largest activation of one row of n tokens: its attention weights (heads x n x n) or its MLP's hidden layer."""
+    cfg = model.cfg
+    return lambda n: n * max(cfg.heads * n, cfg.mlp_ratio * cfg.d_model)
 
 
 def log_probs(model: TinyTransformer, batch: Batch) -> torch.Tensor:

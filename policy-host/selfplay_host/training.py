@@ -15,7 +15,7 @@ import torch
 
 from .policies import Policy
 from .protocol import LossConfig, OptimConfig, ProtocolError, TrainItem
-from .scoring import chunks, log_probs, make_batch, target_logprobs
+from .scoring import activation_cost, chunks, log_probs, make_batch, target_logprobs
 
 
 class StepRejected(ProtocolError):
@@ -52,7 +52,7 @@ def compute_gradients(policy: Policy, items: list[TrainItem], cfg: LossConfig) -
     grads = [torch.zeros_like(p) for p in params]
     tokens = sum(sum(it.mask) for it in items)
     sums = {'loss': 0.0, 'kl': 0.0, 'kl_sampler': 0.0, 'ratio': 0.0, 'clipped': 0.0, 'entropy': 0.0}
-    for group in chunks([len(items[i].prompt) + len(items[i].completion) for i in range(len(items))]):
+    for group in chunks([len(items[i].prompt) + len(items[i].completion) for i in range(len(items))], activation_cost(policy.model)):
         chosen = [items[i] for i in group]
         batch = make_batch([(it.prompt, it.completion) for it in chosen], device)
         width = batch.targets.shape[1]
@@ -139,7 +139,7 @@ def score(policy: Policy, items: list[tuple[list[int], list[int]]]) -> tuple[lis
     out: list[list[float]] = [[] for _ in items]
     entropy_sum, tokens = 0.0, 0
     with torch.inference_mode():
-        for group in chunks([len(p) + len(c) for p, c in items]):
+        for group in chunks([len(p) + len(c) for p, c in items], activation_cost(model)):
             batch = make_batch([items[i] for i in group], model.pos.device)
             all_lps = log_probs(model, batch)
             chosen = target_logprobs(all_lps, batch).tolist()

@@ -67,10 +67,12 @@ class Model(unittest.TestCase):
 
     def test_chunks_respect_the_budget(self):
         lengths = [10, 50, 20, 50, 5]
-        groups = chunks(lengths, budget=100)
+        cost = lambda n: n * n
+        groups = chunks(lengths, cost, budget=5000)
         self.assertEqual(sorted(i for g in groups for i in g), [0, 1, 2, 3, 4])
         for g in groups:
-            self.assertLessEqual(len(g) * max(lengths[i] for i in g), 100)
+            self.assertLessEqual(len(g) * cost(max(lengths[i] for i in g)), 5000)
+        self.assertEqual(len(groups), 2)  # [5, 10, 20] and [50, 50]: 2 x 2500
 
     def test_generate_respects_limits_and_tiny_top_p_is_greedy(self):
         prompt = tokenizer.encode_chat([('user', 'hello')], 64)

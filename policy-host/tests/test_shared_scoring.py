@@ -7,7 +7,7 @@ from unittest import mock
 
 import torch
 
-from selfplay_host import sampling, tokenizer
+from selfplay_host import sampling, scoring, tokenizer
 from selfplay_host.model import ModelConfig, build_model
 from selfplay_host.scoring import log_probs, make_batch, shared_rows, target_logprobs
 
@@ -101,7 +101,7 @@ class SharedScoring(unittest.TestCase):
         self.check_token_logprobs()
 
     def test_token_logprobs_match_in_many_small_forward_passes(self):
-        with mock.patch.object(sampling, 'ACTIVATION_BUDGET', 3000):
+        with mock.patch.object(scoring, 'ACTIVATION_BUDGET', 3000):
             self.check_token_logprobs()
 
     def test_choice_probabilities_match_pairwise_scoring(self):
