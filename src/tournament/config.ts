@@ -47,14 +47,10 @@ export const tournamentConfigSchema = z
     seed: z.number().int().min(0).max(0xffffffff).default(0),
   })
   .superRefine((config, ctx) => {
-    if (config.pairedSeeds && !config.swapSeats) ctx.addIssue({ code: 'custom', path: ['pairedSeeds'], message: 'paired seeds need swapSeats: true (the pair is the same deal from both seats)' });
-    if (config.pairedSeeds && config.gamesPerPairing % 2 === 1) ctx.addIssue({ code: 'custom', path: ['gamesPerPairing'], message: 'with paired seeds, games per pairing must be even' });
+    if (config.pairedSeeds && !config.swapSeats) ctx.addIssue({ code: 'custom', path: ['pairedSeeds'], message: 'paired seeds need swapSeats: true (each deal is played from every seat)' });
     if (config.agents && new Set(config.agents).size !== config.agents.length) ctx.addIssue({ code: 'custom', path: ['agents'], message: 'an agent is listed twice' });
     const { format } = config;
     if (format.type === 'gauntlet' && new Set(format.challengers).size !== format.challengers.length) ctx.addIssue({ code: 'custom', path: ['format', 'challengers'], message: 'a challenger is listed twice' });
-    if (format.type === 'ladder' && config.pairedSeeds && format.maxMatches !== undefined && format.maxMatches % 2 === 1) {
-      ctx.addIssue({ code: 'custom', path: ['format', 'maxMatches'], message: 'with paired seeds, maxMatches must be even (games come in pairs with the same deal)' });
-    }
   });
 
 export type TournamentConfig = z.output<typeof tournamentConfigSchema>;
@@ -107,17 +103,34 @@ export async function loadTournamentConfig(path: string, resolveGame: GameResolv
   return parseTournamentConfig(value, resolveGame, path);
 }
 
-/** The game a tournament plays, which must seat two. */
+/**
+ * The game a tournament plays, which must seat two or more: each match seats
+ * as many agents as the game has seats. With paired seeds, a pairing's games
+ * come in groups of that many (one rotation of the
+ * seats), so games per pairing (and a ladder's maxMatches) must divide by
+ * it (be even with two).
+ */
 export async function tournamentGame(config: TournamentConfig, resolveGame: GameResolver): Promise<Game> {
   const game = await resolveGame(config.game, config.params);
-  if (game.seats !== 2) throw new ConfigError(`tournament ${config.name}: ${game.id} has ${game.seats} seats; tournaments pair two agents per match`);
+  if (!Number.isInteger(game.seats) || game.seats < 2) throw new ConfigError(`tournament ${config.name}: ${game.id} has ${game.seats} seats; a tournament match seats two or more agents`);
+  // Paired seeds: each deal is played once from every seat, so games come in groups of `seats`.
+  const { seats } = game;
+  const multiple = seats === 2 ? 'even' : `a multiple of ${seats} (${game.id} has ${seats} seats)`;
+  if (config.pairedSeeds && config.gamesPerPairing % seats !== 0) throw new ConfigError(`tournament ${config.name}: gamesPerPairing: with paired seeds, games per pairing must be ${multiple}`);
+  if (config.pairedSeeds && config.format.type === 'ladder' && config.format.maxMatches !== undefined && config.format.maxMatches % seats !== 0) {
+    throw new ConfigError(`tournament ${config.name}: format.maxMatches: with paired seeds, maxMatches must be ${multiple} (games come in groups with the same deal, one from each seat)`);
+  }
   return game;
 }
 
-/** Fills in the agent list and checks that every agent named is registered (parseTournamentConfig has checked the game). */
-export function resolveConfig(config: TournamentConfig, registered: readonly string[]): ResolvedConfig {
+/**
+ * Fills in the agent list and checks that every agent named is registered,
+ * and that there are enough for the game's `seats` (parseTournamentConfig has
+ * checked the game).
+ */
+export function resolveConfig(config: TournamentConfig, registered: readonly string[], seats = 2): ResolvedConfig {
   const agents = config.agents ?? [...registered].sort();
-  if (agents.length < 2) throw new ConfigError(`tournament ${config.name}: needs at least two agents (registered: ${registered.length})`);
+  if (agents.length < Math.max(2, seats)) throw new ConfigError(`tournament ${config.name}: needs at least ${Math.max(2, seats)} agents, one a seat (${config.agents ? 'listed' : 'registered'}: ${agents.length})`);
   const known = new Set(registered);
   const missing = agents.filter((a) => !known.has(a));
   if (missing.length) throw new ConfigError(`tournament ${config.name}: unknown agent ${missing.join(', ')}; add it with \`selfplay agents add <name>\``);
@@ -125,6 +138,8 @@ export function resolveConfig(config: TournamentConfig, registered: readonly str
     const outside = config.format.challengers.filter((c) => !agents.includes(c));
     if (outside.length) throw new ConfigError(`tournament ${config.name}: challenger ${outside.join(', ')} is not among the tournament's agents`);
     if (config.format.challengers.length === agents.length) throw new ConfigError(`tournament ${config.name}: a gauntlet needs at least one agent that is not a challenger`);
+    const field = agents.length - config.format.challengers.length;
+    if (field < seats - 1) throw new ConfigError(`tournament ${config.name}: a gauntlet of a ${seats}-seat game needs at least ${seats - 1} agents that are not challengers (has ${field})`);
   }
   return { ...config, agents };
 }

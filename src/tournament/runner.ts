@@ -146,7 +146,7 @@ export class TournamentRunner {
 
   /** Stores and queues the matches the format calls for now. */
   private replan(): void {
-    const schedule = plan(this.tournament.config, this.planned, this.finished);
+    const schedule = plan(this.tournament.config, this.planned, this.finished, this.game.seats);
     this.final = schedule.final;
     const known = new Set(this.planned.map((m) => m.key));
     this.enqueue(schedule.matches.filter((m) => !known.has(m.key)));
@@ -216,7 +216,7 @@ export class TournamentRunner {
         this.final = true;
         break;
       }
-      const pairing = ladderPairing(config, this.nextSequence, idle, rating);
+      const pairing = ladderPairing(config, this.nextSequence, idle, rating, this.game.seats);
       if (!pairing) break;
       this.nextSequence++;
       // The last pairing is cut short where it would go past maxMatches.

@@ -138,10 +138,11 @@ export async function startServer(options: ServerOptions): Promise<TournamentSer
     for (const input of options.tournaments ?? []) {
       const config = await parseTournamentConfig(input, options.games);
       const stored = store.tournament(config.name);
-      const rated = await ratedGameOf(config, await tournamentGame(config, options.games), options.games);
+      const game = await tournamentGame(config, options.games);
+      const rated = await ratedGameOf(config, game, options.games);
       // A config without `agents` means those registered when the tournament was created: served
       // again after more agents were added, it is the same tournament.
-      const tournament = store.ensureTournament(resolveConfig(config, config.agents === undefined && stored ? stored.config.agents : registered), rated);
+      const tournament = store.ensureTournament(resolveConfig(config, config.agents === undefined && stored ? stored.config.agents : registered, game.seats), rated);
       if (tournament.status === 'finished') log(`tournament ${tournament.name} finished on ${tournament.finishedAt}; nothing left to play (give a new one another name)`);
     }
     await migrate(store, unnamed, options.games, log);
