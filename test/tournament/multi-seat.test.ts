@@ -179,4 +179,46 @@ describe('a tournament of a three-seat game', () => {
       db.remove();
     }
   });
+
+  it('runs a ladder and a swiss tournament of it with five agents, three a match', async () => {
+    const db = tempDb();
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const tokens = addAgents(db.path, names);
+    const server = await startServer({
+      db: db.path,
+      port: 0,
+      host: '127.0.0.1',
+      log: () => undefined,
+      bootstrapSamples: 10,
+      games,
+      tournaments: [
+        { name: 'ladder', game: 'three-bids', format: { type: 'ladder', maxMatches: 9 }, gamesPerPairing: 3, pairedSeeds: true },
+        { name: 'swiss', game: 'three-bids', format: { type: 'swiss', rounds: 2 }, gamesPerPairing: 3 },
+      ],
+    });
+    const clients = names.map((n) => connect(server.url, tokens[n], randomAgent()));
+    try {
+      await Promise.all([server.runner('ladder')!.done, server.runner('swiss')!.done]);
+      const [ladder, swiss] = server.store.tournaments();
+      for (const [t, matches] of [[ladder, 9], [swiss, 2 * 3]] as const) {
+        const results = server.store.results().filter((r) => r.tournamentId === t.id);
+        expect(results).toHaveLength(matches);
+        for (const r of results) expect(new Set(r.players.map((p) => p.agent)).size).toBe(3);
+      }
+      // Each ladder pairing is one group of three in three rotations sharing a deal.
+      const rows = server.store.matchesOf(ladder.id);
+      for (let g = 0; g < 9; g += 3) {
+        const group = rows.slice(g, g + 3);
+        expect(new Set(group.map((m) => m.seed)).size).toBe(1);
+        expect(new Set(group.map((m) => [...m.seats].sort().join())).size).toBe(1);
+        expect(new Set(group.map((m) => m.seats[0])).size).toBe(3);
+      }
+      const board = await getJson(`${server.url}/api/leaderboard?tournament=swiss`);
+      expect(board.official.games).toBe(6 * 3);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await server.close();
+      db.remove();
+    }
+  });
 });
