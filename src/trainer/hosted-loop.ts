@@ -172,9 +172,10 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
   const history: HostedIteration[] = [];
   const startedAt = performance.now() - (options.resume?.seconds ?? 0) * 1000;
   const elapsed = () => (performance.now() - startedAt) / 1000;
-  const last = (iteration: number) => iteration + 1 === options.iterations || (options.seconds !== undefined && elapsed() >= options.seconds) || options.signal?.aborted === true;
-  for (let iteration = options.resume?.iteration ?? 0; ; iteration++) {
-    if (iteration >= (options.iterations ?? Infinity) || (options.seconds !== undefined && elapsed() >= options.seconds) || options.signal?.aborted) break;
+  // Whether the run starts no step `iteration` (counting from 0); a step after which none starts is the run's last.
+  const over = (iteration: number) => iteration >= (options.iterations ?? Infinity) || (options.seconds !== undefined && elapsed() >= options.seconds) || options.signal?.aborted === true;
+  const last = (iteration: number) => over(iteration + 1);
+  for (let iteration = options.resume?.iteration ?? 0; !over(iteration); iteration++) {
     const started = performance.now();
     const played = backend.policy();
     const seed = (options.seed ?? 0) * 1_000_003 + iteration;

@@ -1,9 +1,8 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPlayer } from '../../agents/index.ts';
-import { PolicyHostClient, PolicyHostError, startPolicyHost, VllmAdapters, type PolicyHostProcess } from '../../agents/hosted/index.ts';
+import { PolicyHostClient, PolicyHostError, startPolicyHost, VllmAdapters } from '../../agents/hosted/index.ts';
 import { LlmClient } from '../../agents/llm/llm-client.ts';
 import { resolveLlmOptions } from '../../agents/llm/options.ts';
 import { startLlmStub } from '../../agents/llm/stub/server.ts';
@@ -14,21 +13,13 @@ import { EpisodeTrainer } from '../../src/trainer/episode-trainer.ts';
 import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
 import { playHosted, trainHosted } from '../../src/trainer/hosted-loop.ts';
 import { runCli } from '../cli/run-cli.ts';
+import { testHost } from './host-fixture.ts';
 
-/** Debian's python3-torch installs for the system Python. */
-const python = process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3';
 const game = kuhnPoker();
 const random = () => createPlayer('random', game);
 
-let host: PolicyHostProcess;
-const checkpoints = mkdtempSync(join(tmpdir(), 'selfplay-host-'));
-beforeAll(async () => {
-  host = await startPolicyHost({ python, args: ['--seed', '1', '--guided-choice-scoring', 'mean', '--policy', 'tiny', '--policy', 'other', '--checkpoint-dir', checkpoints] });
-}, 90_000);
-afterAll(async () => {
-  await host?.close();
-  rmSync(checkpoints, { recursive: true, force: true });
-});
+const fixture = testHost('selfplay-host-', ['--seed', '1', '--policy', 'tiny', '--policy', 'other']);
+const checkpoints = fixture.dir;
 
 const meanAndVariance = (episodes: readonly Episode[]) => {
   const returns = episodes.map((e) => e.returns[e.players.findIndex((p) => p.name === 'learner')]);
@@ -38,7 +29,7 @@ const meanAndVariance = (episodes: readonly Episode[]) => {
 
 describe('a language-model policy on the policy host', () => {
   it('plays legal moves through the llm agent, recording the exact version, token ids and logprobs', async () => {
-    const client = new PolicyHostClient(host.url, 'other');
+    const client = new PolicyHostClient(fixture.host.url, 'other');
     const published = await client.publish();
     expect(published.model).toMatch(/^other@\d+$/);
     const { episodes, record } = await playHosted({ game, model: 'other', apiBase: client.apiBase, policy: { id: 'other', version: published.version }, opponent: random(), games: 8, seed: 1 });
@@ -61,7 +52,7 @@ describe('a language-model policy on the policy host', () => {
   });
 
   it('trains from the samples of its episodes, and publishing switches the bare name to the new version', async () => {
-    const client = new PolicyHostClient(host.url, 'other');
+    const client = new PolicyHostClient(fixture.host.url, 'other');
     const backend = await HostedPolicyBackend.connect(client, { learningRate: 1e-3 });
     const before = backend.policy();
     const { episodes } = await playHosted({ game, model: before, apiBase: client.apiBase, policy: { id: 'other', version: backend.version }, opponent: random(), games: 16, seed: 2 });
@@ -85,7 +76,7 @@ describe('a language-model policy on the policy host', () => {
   });
 
   it('refuses samples without token data, and a bad item changes nothing on the host', async () => {
-    const client = new PolicyHostClient(host.url, 'other');
+    const client = new PolicyHostClient(fixture.host.url, 'other');
     const backend = await HostedPolicyBackend.connect(client);
     const sample = { episodeId: 'e', policy: { id: 'other', version: 0 }, seat: 0, role: 'seat 0', action: '[bet]', reward: 1, advantage: 1 };
     await expect(backend.update([sample])).rejects.toThrow(ConfigError);
@@ -96,11 +87,11 @@ describe('a language-model policy on the policy host', () => {
     expect(failure.status).toBe(400);
     expect(failure.message).toMatch(/items\[0\].completion_token_ids must hold integer token ids/);
     expect((await client.publish()).version).toBe(version);
-    await expect(new PolicyHostClient(host.url, 'nobody').publish()).rejects.toMatchObject({ status: 404 });
+    await expect(new PolicyHostClient(fixture.host.url, 'nobody').publish()).rejects.toMatchObject({ status: 404 });
   });
 
   it('measurably improves its results against random at Kuhn poker (fixed seeds, 2,000 games before and after)', async () => {
-    const client = new PolicyHostClient(host.url, 'tiny');
+    const client = new PolicyHostClient(fixture.host.url, 'tiny');
     const backend = await HostedPolicyBackend.connect(client, { learningRate: 3e-3, loss: 'ppo-clip' });
     const evaluate = async () =>
       meanAndVariance((await playHosted({ game, model: backend.policy(), apiBase: client.apiBase, policy: { id: 'tiny', version: backend.version }, opponent: random(), games: 2000, seed: 99 })).episodes);
@@ -115,7 +106,7 @@ describe('a language-model policy on the policy host', () => {
   }, 240_000);
 
   it('runs the same loop from the command line (selfplay train-llm --host)', async () => {
-    const { code, out, err } = await runCli('train-llm', 'kuhn-poker', '--host', host.url, '--policy', 'other', '--iterations', '2', '--games', '16', '--eval-games', '20', '--rate-games', '0', '--out', join(checkpoints, 'cli-self'), '--json');
+    const { code, out, err } = await runCli('train-llm', 'kuhn-poker', '--host', fixture.host.url, '--policy', 'other', '--iterations', '2', '--games', '16', '--eval-games', '20', '--rate-games', '0', '--out', join(checkpoints, 'cli-self'), '--json');
     expect(err).not.toMatch(/Error/);
     expect(code).toBe(0);
     const result = JSON.parse(out);
@@ -129,7 +120,7 @@ describe('a language-model policy on the policy host', () => {
       expect(step.samplesBySeat.every((n: number) => n > 0)).toBe(true);
       expect(step.exploitability).toBeGreaterThan(0);
     }
-    const fixed = await runCli('train-llm', 'kuhn-poker', '--host', host.url, '--policy', 'other', '--opponents', 'random', '--iterations', '1', '--games', '16', '--eval-games', '0', '--exact-every', '0', '--rate-games', '0', '--out', join(checkpoints, 'cli-random'), '--json');
+    const fixed = await runCli('train-llm', 'kuhn-poker', '--host', fixture.host.url, '--policy', 'other', '--opponents', 'random', '--iterations', '1', '--games', '16', '--eval-games', '0', '--exact-every', '0', '--rate-games', '0', '--out', join(checkpoints, 'cli-random'), '--json');
     const [step] = JSON.parse(fixed.out).iterations;
     // Against a fixed opponent only the model's own turns train it (at most 2 of a game's), and nothing asked for an exact evaluation.
     expect(step.samples).toBeLessThanOrEqual(2 * 16);
@@ -137,7 +128,7 @@ describe('a language-model policy on the policy host', () => {
   }, 60_000);
 
   it('plays in an arena from the command line: llm:model=tiny,guided_choice=true,prompt=compact', async () => {
-    const spec = `llm:model=tiny,base=${host.url}/v1,guided_choice=true,prompt=compact`;
+    const spec = `llm:model=tiny,base=${fixture.host.url}/v1,guided_choice=true,prompt=compact`;
     const { code, out } = await runCli('play', 'kuhn-poker', '--agent', spec, '--agent', 'random', '--matches', '20', '--json');
     expect(code).toBe(0);
     const result = JSON.parse(out);
@@ -160,7 +151,7 @@ describe('publishing to vLLM (against the stub server)', () => {
   it('loads each version as a LoRA adapter by name, unloads the old ones, and agents play the named version', async () => {
     const stub = await startLlmStub({ seed: 1 });
     try {
-      const client = new PolicyHostClient(host.url, 'other');
+      const client = new PolicyHostClient(fixture.host.url, 'other');
       const adapters = new VllmAdapters(stub.url, 2);
       const backend = await HostedPolicyBackend.connect(client, { vllm: adapters, learningRate: 1e-4 });
       const first = backend.policy();

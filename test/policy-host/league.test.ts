@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPlayer } from '../../agents/index.ts';
-import { PolicyHostClient, startPolicyHost, type PolicyHostProcess } from '../../agents/hosted/index.ts';
+import { PolicyHostClient } from '../../agents/hosted/index.ts';
 import { kuhnPoker, ticTacToe as ticTacToeGame } from '../../games/index.ts';
 import type { Episode } from '../../src/episodes/episode.ts';
 import { readEpisodes } from '../../src/episodes/reader.ts';
@@ -13,24 +12,17 @@ import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
 import { LEARNER, MIRROR, trainHosted, type HostedIteration } from '../../src/trainer/hosted-loop.ts';
 import { rateVersions } from '../../src/trainer/version-ratings.ts';
 import { runCli } from '../cli/run-cli.ts';
+import { python, testHost } from './host-fixture.ts';
 
-const python = process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3';
 const ROOT = join(import.meta.dirname, '../..');
 const game = kuhnPoker();
 
-let host: PolicyHostProcess;
-const dir = mkdtempSync(join(tmpdir(), 'selfplay-league-'));
-beforeAll(async () => {
-  host = await startPolicyHost({ python, args: ['--seed', '2', '--guided-choice-scoring', 'mean', '--policy', 'tiny', '--keep', '2', '--checkpoint-dir', join(dir, 'host')] });
-}, 90_000);
-afterAll(async () => {
-  await host?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fixture = testHost('selfplay-league-', ['--seed', '2', '--policy', 'tiny', '--keep', '2']);
+const { dir } = fixture;
 
 describe('a league of past versions', () => {
   it('plays each share its opponents, records which version sat in each seat, and trains only on the learner\'s seats', async () => {
-    const client = new PolicyHostClient(host.url, 'tiny');
+    const client = new PolicyHostClient(fixture.host.url, 'tiny');
     const backend = await HostedPolicyBackend.connect(client, { learningRate: 3e-3, loss: 'ppo-clip' });
     const first = backend.version;
     const seen: { it: HostedIteration; episodes: readonly Episode[] }[] = [];
@@ -87,7 +79,7 @@ describe('a league of past versions', () => {
 
   it('rates versions and anchors by a paired round robin: MCTS above random at tic-tac-toe', async () => {
     const ticTacToe = ticTacToeGame();
-    const client = new PolicyHostClient(host.url, 'tiny');
+    const client = new PolicyHostClient(fixture.host.url, 'tiny');
     const version = (await client.publish()).version;
     const ratings = await rateVersions(ticTacToe, [{ model: `tiny@${version}`, version }], {
       sampling: { apiBase: client.apiBase },

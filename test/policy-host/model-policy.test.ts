@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyHostClient, startPolicyHost, type PolicyHostProcess } from '../../agents/hosted/index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PolicyHostClient } from '../../agents/hosted/index.ts';
 import { createPlayer } from '../../agents/index.ts';
 import { kuhnPoker } from '../../games/index.ts';
 import { evaluatePolicy, loadPolicy } from '../../src/analysis/index.ts';
@@ -14,20 +12,14 @@ import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
 import { playHosted, trainHosted } from '../../src/trainer/hosted-loop.ts';
 import { evaluateModel, modelPolicy } from '../../src/trainer/model-policy.ts';
 import { runCli } from '../cli/run-cli.ts';
+import { testHost } from './host-fixture.ts';
 
-const python = process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3';
 const game = kuhnPoker();
-let host: PolicyHostProcess;
+const fixture = testHost('selfplay-model-policy-', ['--seed', '3', '--policy', 'tiny']);
+const { dir } = fixture;
 let client: PolicyHostClient;
-const dir = mkdtempSync(join(tmpdir(), 'selfplay-model-policy-'));
-
-beforeAll(async () => {
-  host = await startPolicyHost({ python, args: ['--seed', '3', '--guided-choice-scoring', 'mean', '--policy', 'tiny'] });
-  client = new PolicyHostClient(host.url, 'tiny');
-}, 90_000);
-afterAll(async () => {
-  await host?.close();
-  rmSync(dir, { recursive: true, force: true });
+beforeAll(() => {
+  client = new PolicyHostClient(fixture.host.url, 'tiny');
 });
 
 describe("a language model's exact policy", () => {
@@ -60,7 +52,7 @@ describe("a language model's exact policy", () => {
     // A zero-sum game: against a near-equilibrium the model cannot expect to win.
     expect(evaluation.against[1].mean).toBeLessThanOrEqual(1e-3);
     const out = join(dir, 'tiny.json');
-    const cli = await runCli('exploitability', 'kuhn-poker', '--model', 'tiny', '--host', host.url, '--out', out, '--json');
+    const cli = await runCli('exploitability', 'kuhn-poker', '--model', 'tiny', '--host', fixture.host.url, '--out', out, '--json');
     expect(cli.code, cli.err).toBe(0);
     const printed = JSON.parse(cli.out);
     expect(printed).toMatchObject({ model: 'tiny@0', informationStates: 12 });
@@ -70,8 +62,8 @@ describe("a language model's exact policy", () => {
 
   it('is refused clearly without its host, or with a policy besides', async () => {
     expect(await runCli('exploitability', 'kuhn-poker', '--model', 'tiny')).toMatchObject({ code: 2, err: 'error: --model needs --host, the policy host that serves it' });
-    expect(await runCli('exploitability', 'kuhn-poker', '--model', 'tiny', '--host', host.url, '--policy', 'x.json')).toMatchObject({ code: 2, err: 'error: give --policy or --model, not both' });
-    expect((await runCli('exploitability', 'kuhn-poker', '--model', 'nobody', '--host', host.url)).err).toMatch(/404/);
+    expect(await runCli('exploitability', 'kuhn-poker', '--model', 'tiny', '--host', fixture.host.url, '--policy', 'x.json')).toMatchObject({ code: 2, err: 'error: give --policy or --model, not both' });
+    expect((await runCli('exploitability', 'kuhn-poker', '--model', 'nobody', '--host', fixture.host.url)).err).toMatch(/404/);
   });
 
   it('follows self-play training: every seat of the current version learns, and each published version is evaluated exactly', async () => {
