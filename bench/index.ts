@@ -9,6 +9,7 @@ import { benchPlayOut } from './play-out.ts';
 import { benchPlayouts } from './playouts.ts';
 import { benchPolicyHost } from './policy-host.ts';
 import { benchTournament } from './tournament.ts';
+import { benchTrainLlm } from './train-llm.ts';
 import { benchTrainer } from './trainer.ts';
 
 /** `npm run bench [-- name...]`: prints each benchmark's table. Timings only, no assertions. */
@@ -22,6 +23,7 @@ const benches: Record<string, { title: string; run: () => string | Promise<strin
   llm: { title: 'Language-model agents against the stub server', run: () => benchLlm() },
   tournament: { title: 'Tournament server over WebSocket (loopback, server in a child process)', run: benchTournament },
   'policy-host': { title: 'Policy host: sampling and training steps (the reference host on this machine, or POLICY_HOST_URL)', run: benchPolicyHost },
+  'train-llm': { title: 'Language-model self-play on the reference host: synchronous against asynchronous training (Kuhn poker, the same wall time)', run: benchTrainLlm },
   episodes: { title: 'Episode files: write, reopen for append, stream back 1M Kuhn poker episodes', run: () => benchEpisodes() },
   'play-out': { title: '`selfplay play kuhn-poker` with and without --out: matches/s, peak RSS, time from a match to the disk', run: () => benchPlayOut() },
   executor: { title: 'Code executor: small programs in a fresh QuickJS context each (`selfplay exec`, Absolute Zero)', run: () => benchExecutor() },

@@ -31,6 +31,8 @@ export interface TrainStepRequest {
   readonly items: readonly TrainItem[];
   readonly kl_coef?: number;
   readonly clip_epsilon?: number;
+  /** Truncated importance weights: a token counts with weight min(ratio, ratio_cap) (IMPALA's rho-bar); none without it. */
+  readonly ratio_cap?: number;
   readonly max_grad_norm?: number;
 }
 
@@ -41,6 +43,8 @@ export interface TrainStepResult {
   readonly samples: number;
   readonly kl: number | null;
   readonly clip_fraction: number;
+  /** The share of tokens whose ratio the ratio cap truncated. */
+  readonly truncated_fraction?: number;
   readonly grad_norm: number;
   readonly ms: number;
   readonly [metric: string]: unknown;
@@ -90,7 +94,8 @@ export class PolicyHostClient {
     return `${this.url.replace(/\/+$/, '')}/v1`;
   }
 
-  async health(): Promise<{ status: string; device: string; policies: { id: string; version: number; published: number[]; pinned: number[] }[] }> {
+  /** The host's state; `busy_seconds` is the time it spent sampling or training (both at once counted once) in its `uptime_seconds`. */
+  async health(): Promise<{ status: string; device: string; policies: { id: string; version: number; published: number[]; pinned: number[] }[]; busy_seconds?: number; uptime_seconds?: number }> {
     return (await this.request('GET', '/health')) as never;
   }
 

@@ -129,8 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     server.shutdown()
     server.server_close()
     # Let a step or sample that is under way finish, so nothing stops halfway through the weights.
-    if server.host.lock.acquire(timeout=30):
-        server.host.lock.release()
+    for lock in (server.host.lock, server.host.sampling_lock):
+        if lock.acquire(timeout=30):
+            lock.release()
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 from collections import OrderedDict
 
 import torch
@@ -44,6 +45,9 @@ class Policy:
         self.pending: list[torch.Tensor] | None = None
         self.pending_samples = 0
         self.published: OrderedDict[int, TinyTransformer] = OrderedDict()
+        # Held while `published` and `pinned` change or are read outside the host's weights lock: samplers
+        # look versions up while a training step holds that lock.
+        self.catalog = threading.Lock()
         # Versions kept beyond the newest `keep` until the host stops (a league of past versions).
         self.pinned: set[int] = set()
         self.publish()
@@ -58,7 +62,8 @@ class Policy:
             existing = self.published.get(self.version)
             if existing is not None and same_weights(existing, self.model):
                 if pin:
-                    self.pinned.add(self.version)
+                    with self.catalog:
+                        self.pinned.add(self.version)
                 return self.version
             raise ProtocolError(
                 409,
@@ -67,12 +72,14 @@ class Policy:
                 '(a checkpoint older than the newest published version was loaded); take optimizer steps past it first',
                 type='conflict',
             )
-        self.published[self.version] = frozen_copy(self.model)
-        if pin:
-            self.pinned.add(self.version)
-        unpinned = [number for number in self.published if number not in self.pinned]
-        for number in unpinned[:max(0, len(unpinned) - self.keep)]:
-            del self.published[number]
+        frozen = frozen_copy(self.model)
+        with self.catalog:
+            self.published[self.version] = frozen
+            if pin:
+                self.pinned.add(self.version)
+            unpinned = [number for number in self.published if number not in self.pinned]
+            for number in unpinned[:max(0, len(unpinned) - self.keep)]:
+                del self.published[number]
         return self.version
 
     def reset_reference(self) -> None:
@@ -85,7 +92,8 @@ class Policy:
             ref.mul_(1 - mix).add_(current, alpha=mix)
 
     def status(self) -> dict:
-        return {'id': self.name, 'version': self.version, 'published': list(self.published), 'pinned': sorted(self.pinned)}
+        with self.catalog:
+            return {'id': self.name, 'version': self.version, 'published': list(self.published), 'pinned': sorted(self.pinned)}
 
 
 class Registry:
@@ -112,13 +120,14 @@ class Registry:
         policy = self.policies.get(name)
         weights = None
         if policy is not None:
-            if not at:
-                number = policy.latest
-            elif version.isdigit() and version.isascii():
-                number = int(version)
-            else:
-                number = -1
-            weights = policy.published.get(number)
+            with policy.catalog:
+                if not at:
+                    number = policy.latest
+                elif version.isdigit() and version.isascii():
+                    number = int(version)
+                else:
+                    number = -1
+                weights = policy.published.get(number)
         if weights is None:
             served = ', '.join(m['id'] for m in self.models())
             raise ProtocolError(404, f'The model `{model}` does not exist. Served: {served}', code='model_not_found', param='model')
@@ -127,9 +136,12 @@ class Registry:
     def models(self) -> list[dict]:
         out = []
         for policy in self.policies.values():
-            for number in reversed(policy.published):
+            with policy.catalog:
+                numbers = list(reversed(policy.published))
+                latest = policy.latest
+            for number in numbers:
                 out.append({'id': f'{policy.name}@{number}', 'object': 'model', 'created': 0, 'owned_by': 'selfplay',
                             'root': policy.name, 'version': number, 'max_model_len': self.cfg.context})
             out.append({'id': policy.name, 'object': 'model', 'created': 0, 'owned_by': 'selfplay',
-                        'root': policy.name, 'version': policy.latest, 'max_model_len': self.cfg.context})
+                        'root': policy.name, 'version': latest, 'max_model_len': self.cfg.context})
         return out

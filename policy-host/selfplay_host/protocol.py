@@ -266,6 +266,8 @@ class LossConfig:
     kind: str
     clip_epsilon: float
     kl_coef: float
+    # Truncated importance weights (IMPALA's rho-bar): a token's weight is min(ratio, ratio_cap); None: no cap.
+    ratio_cap: float | None = None
 
 
 @dataclass(frozen=True)
@@ -360,6 +362,7 @@ def parse_loss(body: dict) -> LossConfig:
         kind=kind,
         clip_epsilon=read_number(body, 'clip_epsilon', 0.2, 0.0, 1.0, lo_open=True),
         kl_coef=read_number(body, 'kl_coef', 0.0, 0.0, 1e6),
+        ratio_cap=read_number(body, 'ratio_cap', None, 0.0, 1e6, lo_open=True),
     )
 
 

@@ -1,6 +1,8 @@
 """The HTTP server: routes, body limits and encodings. The work behind each
-route is in `Host`, which owns the policies and the lock that serialises
-every use of the weights (sampling and training never interleave).
+route is in `Host`, which owns the policies and two locks: one serialises
+every use of the training weights (training steps, publish, checkpoints),
+the other sampling, which reads only published versions (frozen copies), so
+that an actor samples the newest version while the learner trains the next.
 """
 
 from __future__ import annotations
@@ -55,7 +57,10 @@ class Host:
         self.options = options
         self.device = torch.device(options.device)
         self.registry = Registry(options.policies, options.model, options.seed, self.device, options.keep)
+        # The training weights (steps, publish, checkpoints, reference); sampling runs beside it under its own.
         self.lock = threading.Lock()
+        self.sampling_lock = threading.Lock()
+        self.busy = BusyClock()
         self.train_gate = TrainGate(options.max_train_waiting)
         # Seeds for requests that give none: reproducible per host seed and request order.
         self.rng = random.Random(options.seed)
@@ -67,13 +72,12 @@ class Host:
     # ------------------------------------------------------------ GET
 
     def health(self) -> dict:
-        with self.lock:
-            policies = [p.status() for p in self.registry.policies.values()]
-        return {'status': 'ok', 'device': str(self.device), 'policies': policies}
+        policies = [p.status() for p in self.registry.policies.values()]
+        return {'status': 'ok', 'device': str(self.device), 'policies': policies,
+                'busy_seconds': round(self.busy.seconds(), 6), 'uptime_seconds': round(self.busy.uptime(), 6)}
 
     def models(self) -> dict:
-        with self.lock:
-            return {'object': 'list', 'data': self.registry.models()}
+        return {'object': 'list', 'data': self.registry.models()}
 
     def model(self, model_id: str) -> dict:
         for entry in self.models()['data']:
@@ -94,8 +98,8 @@ class Host:
             reserve = min(request.max_tokens, self.context // 2)
         prompt = tokenizer.encode_chat(request.messages, self.context - reserve)
         seed = request.seed if request.seed is not None else self.rng.getrandbits(63)
-        with self.lock:
-            name, weights = self.registry.resolve(request.model)
+        name, weights = self.registry.resolve(request.model)
+        with self.sampling_lock, self.busy():
             generator = torch.Generator(device=self.device).manual_seed(seed)
             if request.guided_choice is not None:
                 samples = sampling.choose(weights, prompt, request.guided_choice, request.params.n, request.params.temperature,
@@ -112,8 +116,8 @@ class Host:
             if longest > self.context - 1:
                 raise bad(f'items[{i}]: a choice is {longest - 1} bytes; at most {self.context - 2} fit the context', 'items')
             items.append((tokenizer.encode_chat(item.messages, self.context - longest), item.choices))
-        with self.lock:
-            name, weights = self.registry.resolve(request.model)
+        name, weights = self.registry.resolve(request.model)
+        with self.sampling_lock, self.busy():
             probabilities = sampling.choice_probabilities(weights, items, request.temperature, mean=request.guided_choice_scoring == 'mean')
         return {'model': name, 'temperature': request.temperature, 'guided_choice_scoring': request.guided_choice_scoring, 'probabilities': probabilities}
 
@@ -160,7 +164,7 @@ class Host:
         policy = self.registry.get(body.get('policy'))
         loss = protocol.parse_loss(body)
         items = protocol.parse_items(body, self.context)
-        with self.lock:
+        with self.lock, self.busy():
             started = time.perf_counter()
             grads, metrics = training.compute_gradients(policy, items, loss)
             training.accumulate(policy, grads, len(items))
@@ -171,7 +175,7 @@ class Host:
         body = protocol.require_object(body)
         policy = self.registry.get(body.get('policy'))
         optim = protocol.parse_optim(body)
-        with self.lock:
+        with self.lock, self.busy():
             started = time.perf_counter()
             if policy.pending is None:
                 raise ProtocolError(409, f'policy {policy.name!r} has no accumulated gradients: call /train/forward_backward first', type='conflict')
@@ -186,7 +190,7 @@ class Host:
         loss = protocol.parse_loss(body)
         optim = protocol.parse_optim(body)
         items = protocol.parse_items(body, self.context)
-        with self.lock:
+        with self.lock, self.busy():
             started = time.perf_counter()
             grads, metrics = training.compute_gradients(policy, items, loss)
             if policy.pending is not None:
@@ -200,7 +204,7 @@ class Host:
         body = protocol.require_object(body)
         policy = self.registry.get(body.get('policy'))
         pairs = protocol.parse_sequences(body, self.context)
-        with self.lock:
+        with self.lock, self.busy():
             started = time.perf_counter()
             logprobs, entropy, tokens = training.score(policy, pairs)
             return {'version': policy.version, 'logprobs': logprobs, 'entropy': entropy, 'tokens': tokens, 'ms': _ms(started)}
@@ -241,6 +245,39 @@ class Host:
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
+
+
+class BusyClock:
+    """Seconds during which the host computed (sampled or trained), time when both ran counted once: what
+    an asynchronous trainer reads to see how much of the run kept the host at work."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._started = time.perf_counter()
+        self._active = 0
+        self._since = 0.0
+        self._total = 0.0
+
+    @contextmanager
+    def __call__(self):
+        with self._lock:
+            if self._active == 0:
+                self._since = time.perf_counter()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0:
+                    self._total += time.perf_counter() - self._since
+
+    def seconds(self) -> float:
+        with self._lock:
+            return self._total + (time.perf_counter() - self._since if self._active else 0.0)
+
+    def uptime(self) -> float:
+        return time.perf_counter() - self._started
 
 
 class TrainGate:

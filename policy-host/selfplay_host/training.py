@@ -28,7 +28,12 @@ def _padded(rows: list[list[float]], width: int, device: torch.device) -> torch.
 
 
 def loss_terms(new: torch.Tensor, old: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor, cfg: LossConfig):
-    """Per-token policy objective (to be maximised) and which tokens PPO's clip makes inactive."""
+    """Per-token policy objective (to be maximised), and which tokens PPO's clip and the ratio cap make inactive or truncate.
+
+    With `ratio_cap`, a token whose ratio exceeds the cap counts with weight `ratio_cap` instead (IMPALA's
+    truncated importance weight): its objective is scaled by the constant min(1, cap / ratio), so that the
+    gradient is min(ratio, cap) * adv * grad log p.
+    """
     ratio = torch.exp(new - old)
     eps = cfg.clip_epsilon
     unclipped = ratio * adv
@@ -36,7 +41,11 @@ def loss_terms(new: torch.Tensor, old: torch.Tensor, adv: torch.Tensor, mask: to
     # Where the clipped branch is the minimum and differs: the gradient there is zero under ppo-clip.
     clipped = ((adv > 0) & (ratio > 1.0 + eps)) | ((adv < 0) & (ratio < 1.0 - eps))
     objective = unclipped if cfg.kind == 'importance-sampling' else torch.minimum(unclipped, clipped_ratio * adv)
-    return objective * mask, ratio, clipped
+    if cfg.ratio_cap is None:
+        return objective * mask, ratio, clipped, torch.zeros_like(clipped)
+    truncated = ratio.detach() > cfg.ratio_cap
+    scale = torch.where(truncated, cfg.ratio_cap / ratio.detach(), torch.ones_like(ratio))
+    return objective * scale * mask, ratio, clipped, truncated
 
 
 def k3(log_ratio: torch.Tensor) -> torch.Tensor:
@@ -51,7 +60,7 @@ def compute_gradients(policy: Policy, items: list[TrainItem], cfg: LossConfig) -
     params = list(model.parameters())
     grads = [torch.zeros_like(p) for p in params]
     tokens = sum(sum(it.mask) for it in items)
-    sums = {'loss': 0.0, 'kl': 0.0, 'kl_sampler': 0.0, 'ratio': 0.0, 'clipped': 0.0, 'entropy': 0.0}
+    sums = {'loss': 0.0, 'kl': 0.0, 'kl_sampler': 0.0, 'ratio': 0.0, 'clipped': 0.0, 'truncated': 0.0, 'entropy': 0.0}
     for group in chunks([len(items[i].prompt) + len(items[i].completion) for i in range(len(items))], activation_cost(policy.model)):
         chosen = [items[i] for i in group]
         batch = make_batch([(it.prompt, it.completion) for it in chosen], device)
@@ -62,7 +71,7 @@ def compute_gradients(policy: Policy, items: list[TrainItem], cfg: LossConfig) -
 
         all_lps = log_probs(model, batch)
         new = target_logprobs(all_lps, batch)
-        objective, ratio, clipped = loss_terms(new, old, adv, mask, cfg)
+        objective, ratio, clipped, truncated = loss_terms(new, old, adv, mask, cfg)
         loss = -objective.sum() / tokens
         if cfg.kl_coef > 0:
             with torch.no_grad():
@@ -80,6 +89,7 @@ def compute_gradients(policy: Policy, items: list[TrainItem], cfg: LossConfig) -
             sums['kl_sampler'] += float((k3(old - new) * mask).sum())
             sums['ratio'] += float((ratio * mask).sum())
             sums['clipped'] += float((clipped.float() * mask).sum())
+            sums['truncated'] += float((truncated.float() * mask).sum())
             entropy = -(all_lps.exp() * all_lps).sum(dim=-1)
             sums['entropy'] += float((entropy * mask).sum())
     if not all(bool(torch.isfinite(g).all()) for g in grads):
@@ -92,6 +102,7 @@ def compute_gradients(policy: Policy, items: list[TrainItem], cfg: LossConfig) -
         'kl_sampler': sums['kl_sampler'] / tokens,
         'ratio_mean': sums['ratio'] / tokens,
         'clip_fraction': sums['clipped'] / tokens,
+        'truncated_fraction': sums['truncated'] / tokens,
         'entropy': sums['entropy'] / tokens,
     }
     return grads, metrics

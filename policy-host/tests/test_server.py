@@ -56,6 +56,27 @@ class Discovery(ServerTest):
         self.assertEqual(body['device'], 'cpu')
         self.assertEqual(body['policies'][0], {'id': 'tiny', 'version': 0, 'published': [0], 'pinned': []})
         self.assertEqual([p['id'] for p in body['policies']], POLICIES)
+        self.assertGreaterEqual(body['uptime_seconds'], body['busy_seconds'])
+        self.assertGreaterEqual(body['busy_seconds'], 0)
+
+    def test_sampling_goes_on_while_the_training_weights_are_held(self):
+        # What a training step holds (the training weights) does not stop samplers of published versions,
+        # nor the health and model routes: an actor plays the newest version while the learner trains.
+        _, before = self.host.get('/health')
+        with self.host.host.lock:
+            answers = []
+            thread = threading.Thread(target=lambda: answers.extend([
+                self.chat(model='tiny', guided_choice=CHOICES, seed=1),
+                self.host.post('/v1/choice_probabilities', {'model': 'tiny', 'items': [{'messages': MESSAGES, 'choices': CHOICES}]}),
+                self.host.get('/health'),
+                self.host.get('/v1/models'),
+            ]))
+            thread.start()
+            thread.join(30)
+            self.assertFalse(thread.is_alive(), 'sampling waited for the training weights')
+        self.assertEqual([status for status, _ in answers], [200, 200, 200, 200])
+        # The sampling counted as busy time.
+        self.assertGreater(answers[2][1]['busy_seconds'], before['busy_seconds'])
 
     def test_models(self):
         status, body = self.host.get('/v1/models')

@@ -28,11 +28,31 @@ class Losses(unittest.TestCase):
         old = torch.zeros(1, 3)
         adv = torch.tensor([[1.0, -1.0, 2.0]])
         mask = torch.ones(1, 3)
-        obj, ratio, clipped = training.loss_terms(new, old, adv, mask, LossConfig('importance-sampling', 0.2, 0.0))
+        obj, ratio, clipped, truncated = training.loss_terms(new, old, adv, mask, LossConfig('importance-sampling', 0.2, 0.0))
         torch.testing.assert_close(obj, torch.tensor([[1.5, -0.5, 2.0]]))
         self.assertEqual(clipped.tolist(), [[True, True, False]])
-        obj, _, _ = training.loss_terms(new, old, adv, mask, LossConfig('ppo-clip', 0.2, 0.0))
+        self.assertEqual(truncated.tolist(), [[False, False, False]])
+        obj, _, _, _ = training.loss_terms(new, old, adv, mask, LossConfig('ppo-clip', 0.2, 0.0))
         torch.testing.assert_close(obj, torch.tensor([[1.2, -0.8, 2.0]]))
+
+    def test_truncated_importance_weights(self):
+        # Sampled at logprobs `old`, now at `new`: ratios 3, 0.5, 1.2 and 2; with the cap at 1.5 the gradient of
+        # each token's objective with respect to its new logprob is min(ratio, 1.5) * advantage (by hand:
+        # 1.5 * 1, 0.5 * -2, 1.2 * 0.5, 1.5 * -1), and its value min(ratio, 1.5) * advantage too.
+        old = torch.log(torch.tensor([[0.1, 0.4, 0.5, 0.2]]))
+        new = torch.log(torch.tensor([[0.3, 0.2, 0.6, 0.4]])).requires_grad_(True)
+        adv = torch.tensor([[1.0, -2.0, 0.5, -1.0]])
+        mask = torch.ones(1, 4)
+        obj, ratio, _, truncated = training.loss_terms(new, old, adv, mask, LossConfig('importance-sampling', 0.2, 0.0, ratio_cap=1.5))
+        torch.testing.assert_close(ratio.detach(), torch.tensor([[3.0, 0.5, 1.2, 2.0]]))
+        self.assertEqual(truncated.tolist(), [[True, False, False, True]])
+        torch.testing.assert_close(obj.detach(), torch.tensor([[1.5, -1.0, 0.6, -1.5]]))
+        (grad,) = torch.autograd.grad(obj.sum(), new)
+        torch.testing.assert_close(grad, torch.tensor([[1.5, -1.0, 0.6, -1.5]]))
+        # Without the cap the weights are the ratios themselves.
+        obj, _, _, _ = training.loss_terms(new, old, adv, mask, LossConfig('importance-sampling', 0.2, 0.0))
+        (grad,) = torch.autograd.grad(obj.sum(), new)
+        torch.testing.assert_close(grad, torch.tensor([[3.0, -1.0, 0.6, -2.0]]))
 
     def test_k3_is_zero_at_equality_and_positive_elsewhere(self):
         self.assertEqual(float(training.k3(torch.tensor(0.0))), 0.0)

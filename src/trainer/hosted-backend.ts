@@ -11,6 +11,8 @@ export interface HostedBackendOptions {
   /** KL penalty to the host's reference weights (default 0: none). */
   readonly klCoef?: number;
   readonly clipEpsilon?: number;
+  /** Truncates each token's importance weight (its probability now over its probability when sampled) at this value (none by default). */
+  readonly ratioCap?: number;
   /** Training steps on each batch before publishing (PPO's epochs; default 1). Later epochs are off the sampler's policy, which the loss's ratio corrects. */
   readonly epochs?: number;
   /** When inference runs on vLLM: each publish also checkpoints and loads the weights there as a LoRA adapter. */
@@ -76,6 +78,7 @@ export class HostedPolicyBackend implements PolicyBackend {
       items,
       ...(this.options.klCoef ? { kl_coef: this.options.klCoef } : {}),
       ...(this.options.clipEpsilon === undefined ? {} : { clip_epsilon: this.options.clipEpsilon }),
+      ...(this.options.ratioCap === undefined ? {} : { ratio_cap: this.options.ratioCap }),
     } as const;
     let step = await this.host.trainStep(request);
     for (let epoch = 1; epoch < (this.options.epochs ?? 1); epoch++) step = await this.host.trainStep(request);

@@ -4,7 +4,9 @@ import { COMPACT_GAME_PROMPTS, type GamePrompts } from '../../agents/llm/game-pr
 import { evaluatePolicy } from '../analysis/index.ts';
 import { Rng, type Game, type TabularPolicy } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
-import { runArena, summarize, type AgentRecord, type Player } from '../runtime/index.ts';
+import { playMatch, runArena, seating, summarize, type AgentRecord, type Player } from '../runtime/index.ts';
+import { InProcessLink, runActors, type MatchJob } from './actor-learner.ts';
+import { StalenessPacer, type Finished } from './staleness-pacer.ts';
 import { RoleBaselines } from './advantages.ts';
 import { EpisodeTrainer, type EpisodeAlgorithm } from './episode-trainer.ts';
 import type { HostedPolicyBackend } from './hosted-backend.ts';
@@ -67,7 +69,7 @@ export interface HostedIteration {
   readonly update: number;
   /** Wall time of the run so far, across resumptions. */
   readonly seconds: number;
-  /** The version that played this iteration's games. */
+  /** The oldest version that played this update's games (with maxStaleness 0, the only one). */
   readonly played: string;
   /** The version the update published. */
   readonly model: string;
@@ -85,8 +87,13 @@ export interface HostedIteration {
   /** Mean KL (k3) of the trained weights from the sampler's, and from the KL reference when a KL penalty is on. */
   readonly klSampler: number;
   readonly kl?: number;
-  /** Games played per second of playing (evaluations not counted). */
+  /** This update's games per second of the run since the previous update. */
   readonly gamesPerSecond: number;
+  /** How many updates older than the weights it updated the versions that played this update's games were: the median and the most. */
+  readonly ageMedian: number;
+  readonly ageMax: number;
+  /** The share of the time since the previous update the host spent sampling or training (when it reports it). */
+  readonly hostBusy?: number;
   /** The published version's exact exploitability, when `exactEvery` asked for it this iteration. */
   readonly exploitability?: number;
   /** With it, the mean entropy of that version's move distribution over the information states (nats). */
@@ -114,6 +121,12 @@ export interface HostedTrainingOptions {
   readonly opponents?: string | readonly OpponentShare[];
   /** Players for the shares that are fixed agents, by share label (default: each made from its spec). */
   readonly anchors?: ReadonlyMap<string, Player>;
+  /**
+   * How many versions the learner's weights may be ahead of the version that played a match it trains on
+   * (default 0: synchronous, each batch played by the version it updates). With K > 0 actors play on while
+   * the learner trains.
+   */
+  readonly maxStaleness?: number;
   /** Stop after this many updates in all (default: no bound, `seconds` bounds the run). */
   readonly iterations?: number;
   /** Start no update after this much wall time in all. */
@@ -147,14 +160,31 @@ export interface HostedTrainingOptions {
   readonly onIteration?: (iteration: HostedIteration, state: HostedRunState, episodes: readonly Episode[]) => void | Promise<void>;
 }
 
+/** Who plays the learner in a match: its own version (self-play), a league version, or the fixed agent of its share. */
+type Opponent = { readonly kind: 'self' } | { readonly kind: 'member'; readonly member: LeagueMember } | { readonly kind: 'agent' };
+
+/** A match of a training run: the share it belongs to (`self`, `pfsp`, `random`...) and the learner's opponent. */
+export interface HostedJob {
+  readonly label: string;
+  readonly opponent: Opponent;
+}
+
 /**
- * On-policy training of a hosted model: each iteration plays a batch of
- * games with the newest version, against itself and against the opponents
- * the shares ask for (past versions from the league, fixed agents), turns
- * the learner's turns into samples with advantages (each seat its own
- * baseline under RAE), takes one training step on the host and publishes the
- * result. Only the learner's own seats train it; a league version is an
- * opponent even though it is the same policy.
+ * Training of a hosted model by self-play and against opponents. Actors play
+ * matches with the newest published version, against itself and against the
+ * opponents the shares ask for (past versions from the league, fixed
+ * agents); the learner turns the learner's turns into samples with
+ * advantages (each seat its own baseline under RAE), takes a training step
+ * on the host and publishes the result. Only the learner's own seats train
+ * it; a league version is an opponent even though it is the same policy.
+ *
+ * With `maxStaleness` 0 (the default) this is synchronous on-policy
+ * training: a batch is played, trained on, published, and the next batch
+ * played. With K > 0 actors keep playing while the learner trains, up to K
+ * versions ahead (StalenessPacer): a batch may hold matches played by
+ * versions up to K older than the weights it updates, which the loss's
+ * importance weights (the recorded sampling logprobs against the learner's)
+ * correct for.
  */
 export async function trainHosted(options: HostedTrainingOptions): Promise<HostedIteration[]> {
   const { game, backend } = options;
@@ -164,7 +194,6 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
   const trainer = new EpisodeTrainer(game, backend, {
     policyId: backend.host.policy,
     algo: options.algo ?? 'rae',
-    maxStaleness: 0,
     learns: (player) => player.name === LEARNER || player.name === MIRROR,
     baselines: options.resume ? RoleBaselines.fromJSON(options.resume.baselines) : undefined,
   });
@@ -175,136 +204,224 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
   // Whether the run starts no step `iteration` (counting from 0); a step after which none starts is the run's last.
   const over = (iteration: number) => iteration >= (options.iterations ?? Infinity) || (options.seconds !== undefined && elapsed() >= options.seconds) || options.signal?.aborted === true;
   const last = (iteration: number) => over(iteration + 1);
-  for (let iteration = options.resume?.iteration ?? 0; !over(iteration); iteration++) {
-    const started = performance.now();
-    const played = backend.policy();
-    const seed = (options.seed ?? 0) * 1_000_003 + iteration;
-    const groups = opponentGroups(shares, league, anchors, options.gamesPerIteration, new Rng(seed));
-    const playStarted = performance.now();
-    const results = await playGroups(groups, { game, model: played, policy: { id: backend.host.policy, version: backend.version }, sampling, seed, runId: `u${iteration + 1}`, concurrency: options.concurrency ?? 32 });
-    const playSeconds = (performance.now() - playStarted) / 1000;
-    for (const { group, record } of results) if (group.member) league.record(group.member.version, record.matches - record.errors, record.score * (record.matches - record.errors));
-    const episodes = results.flatMap((r) => r.episodes);
-    // A match cut short (the host failed or timed out) says nothing about the moves played before it.
-    const samples = trainer.samples(episodes.filter((e) => e.outcome === 'normal'));
-    const metrics = await backend.update(samples);
-    if (options.magnetMix) await backend.host.moveReference(options.magnetMix);
-    if ((iteration + 1) % (options.leagueEvery ?? 5) === 0) {
-      const pinned = await backend.host.publish({ pin: true });
-      league.add(pinned.model, pinned.version);
-      await options.saveMember?.(league.members.at(-1)!);
+
+  // The pacer counts updates: a host version number counts optimizer steps, several per update with epochs.
+  const pacer = new StalenessPacer<MatchJob<HostedJob>, Episode>(options.maxStaleness ?? 0, options.gamesPerIteration, 0);
+  const updateOf = new Map([[backend.version, 0]]);
+  const link = new InProcessLink<HostedJob>({ model: backend.policy(), version: backend.version });
+  const models = new ModelPlayers(sampling, backend.host.policy);
+  const stop = new AbortController();
+  const actors = runActors(link, {
+    concurrency: options.concurrency ?? 32,
+    signal: stop.signal,
+    play: (job, version, signal) => {
+      const learner = models.acquire(LEARNER, version);
+      const { opponent } = job.spec;
+      const other = opponent.kind === 'self' ? { ...learner, name: MIRROR } : opponent.kind === 'member' ? models.acquire(opponent.member.model, opponent.member) : anchors.get(job.spec.label)!;
+      return playMatch({ game, players: seating([learner, other], job.index), seed: job.seed, matchId: job.id, signal }).finally(() => {
+        models.release(learner);
+        if (opponent.kind === 'member') models.release(other);
+      });
+    },
+  });
+  // Batches are planned (their opponents drawn from the league as it is then) when the pacer has room for their matches.
+  const planned: MatchJob<HostedJob>[] = [];
+  let batches = options.resume?.iteration ?? 0;
+  const handOut = () => {
+    for (let room = pacer.room(); room > 0; ) {
+      if (planned.length === 0) planned.push(...planBatch(shares, league, options.gamesPerIteration, batches++, options.seed ?? 0));
+      const jobs = planned.splice(0, room);
+      pacer.release(jobs);
+      link.handOut(jobs);
+      room -= jobs.length;
     }
-    const every = options.exactEvery ?? 0;
-    const exact = every > 0 && ((iteration + 1) % every === 0 || last(iteration));
-    const scored = exact ? await modelPolicy(game, { host: backend.host, model: metrics.model, prompts: options.prompts ?? COMPACT_GAME_PROMPTS, temperature: options.temperature }) : undefined;
-    const exploitability = scored ? evaluatePolicy(game, scored.policy).exploitability : undefined;
-    const rateGames = options.rateGames ?? 0;
-    const rate = rateGames > 0 && (((options.rateEvery ?? 0) > 0 && (iteration + 1) % options.rateEvery! === 0) || last(iteration));
-    const ratings = rate
-      ? await rateVersions(game, [...spread(league.members.filter((m) => m.version !== metrics.version), options.ratedVersions ?? 6), { model: metrics.model, version: metrics.version }], {
-          sampling,
-          policyId: backend.host.policy,
-          anchors: [...anchors.values()],
-          gamesPerPair: rateGames,
-          seed: seed,
-          concurrency: options.concurrency,
-        })
-      : undefined;
-    const ms = performance.now() - started;
-    const done: HostedIteration = {
-      iteration,
-      update: iteration + 1,
-      seconds: elapsed(),
-      played,
-      model: metrics.model,
-      version: metrics.version,
-      games: episodes.length,
-      record: summarize(episodes, [LEARNER])[0],
-      returns: shareResults(results),
-      samples: metrics.samples,
-      samplesBySeat: Array.from({ length: game.seats }, (_, seat) => samples.filter((sample) => sample.seat === seat).length),
-      loss: metrics.step.loss,
-      entropy: Number(metrics.step.entropy),
-      klSampler: Number(metrics.step.kl_sampler),
-      ...(metrics.step.kl === null ? {} : { kl: metrics.step.kl }),
-      gamesPerSecond: episodes.length / playSeconds,
-      ...(exploitability === undefined ? {} : { exploitability, policyEntropy: meanEntropy(scored!.policy) }),
-      league: league.members.map((m) => ({ model: m.model, games: m.games, winRate: league.winRate(m) })),
-      ...(ratings ? { ratings } : {}),
-      ms,
-    };
-    history.push(done);
-    await options.onIteration?.(done, { iteration: iteration + 1, seconds: done.seconds, league: league.toJSON(), baselines: trainer.baselines.toJSON() }, episodes);
+  };
+  let busy = await hostBusy(backend);
+  let previous = performance.now();
+  try {
+    for (let iteration = options.resume?.iteration ?? 0; !over(iteration); iteration++) {
+      handOut();
+      while (!pacer.ready()) {
+        const report = await link.nextReport();
+        if (!report) throw new Error('the actors stopped before the update had its matches');
+        if ('error' in report) throw new Error(`match ${report.job.id} could not be played: ${report.error}`);
+        pacer.finish(report.job, updateOf.get(report.version)!, report.episode);
+      }
+      const batch = pacer.take();
+      const weights = pacer.version;
+      const episodes = batch.map((f) => f.result);
+      for (const [member, played] of groupBy(batch.filter((f) => f.job.spec.opponent.kind === 'member'), (f) => (f.job.spec.opponent as { member: LeagueMember }).member)) {
+        const record = summarize(played.map((f) => f.result), [LEARNER])[0];
+        league.record(member.version, record.matches - record.errors, record.score * (record.matches - record.errors));
+      }
+      // A match cut short (the host failed or timed out) says nothing about the moves played before it.
+      const samples = trainer.samples(episodes.filter((e) => e.outcome === 'normal'));
+      const metrics = await backend.update(samples);
+      updateOf.set(metrics.version, pacer.version + 1);
+      pacer.published(pacer.version + 1);
+      link.publish({ model: metrics.model, version: metrics.version });
+      if (options.magnetMix) await backend.host.moveReference(options.magnetMix);
+      if ((iteration + 1) % (options.leagueEvery ?? 5) === 0) {
+        const pinned = await backend.host.publish({ pin: true });
+        league.add(pinned.model, pinned.version);
+        await options.saveMember?.(league.members.at(-1)!);
+      }
+      const every = options.exactEvery ?? 0;
+      const exact = every > 0 && ((iteration + 1) % every === 0 || last(iteration));
+      const scored = exact ? await modelPolicy(game, { host: backend.host, model: metrics.model, prompts: options.prompts ?? COMPACT_GAME_PROMPTS, temperature: options.temperature }) : undefined;
+      const exploitability = scored ? evaluatePolicy(game, scored.policy).exploitability : undefined;
+      const rateGames = options.rateGames ?? 0;
+      const rate = rateGames > 0 && (((options.rateEvery ?? 0) > 0 && (iteration + 1) % options.rateEvery! === 0) || last(iteration));
+      const ratings = rate
+        ? await rateVersions(game, [...spread(league.members.filter((m) => m.version !== metrics.version), options.ratedVersions ?? 6), { model: metrics.model, version: metrics.version }], {
+            sampling,
+            policyId: backend.host.policy,
+            anchors: [...anchors.values()],
+            gamesPerPair: rateGames,
+            seed: (options.seed ?? 0) * 1_000_003 + iteration,
+            concurrency: options.concurrency,
+          })
+        : undefined;
+      const now = performance.now();
+      const nowBusy = await hostBusy(backend);
+      const ages = batch.map((f) => weights - f.version).sort((a, b) => a - b);
+      const done: HostedIteration = {
+        iteration,
+        update: iteration + 1,
+        seconds: elapsed(),
+        played: `${backend.host.policy}@${Math.min(...batch.map((f) => Number(f.result.players.find((p) => p.name === LEARNER)!.policy!.version)))}`,
+        model: metrics.model,
+        version: metrics.version,
+        games: episodes.length,
+        record: summarize(episodes, [LEARNER])[0],
+        returns: shareResults(batch),
+        samples: metrics.samples,
+        samplesBySeat: Array.from({ length: game.seats }, (_, seat) => samples.filter((sample) => sample.seat === seat).length),
+        loss: metrics.step.loss,
+        entropy: Number(metrics.step.entropy),
+        klSampler: Number(metrics.step.kl_sampler),
+        ...(metrics.step.kl === null ? {} : { kl: metrics.step.kl }),
+        gamesPerSecond: episodes.length / ((now - previous) / 1000),
+        ageMedian: ages[Math.floor((ages.length - 1) / 2)],
+        ageMax: ages.at(-1)!,
+        ...(busy && nowBusy ? { hostBusy: (nowBusy.busy - busy.busy) / Math.max(1e-9, nowBusy.uptime - busy.uptime) } : {}),
+        ...(exploitability === undefined ? {} : { exploitability, policyEntropy: meanEntropy(scored!.policy) }),
+        league: league.members.map((m) => ({ model: m.model, games: m.games, winRate: league.winRate(m) })),
+        ...(ratings ? { ratings } : {}),
+        ms: now - previous,
+      };
+      previous = now;
+      busy = nowBusy;
+      history.push(done);
+      await options.onIteration?.(done, { iteration: iteration + 1, seconds: done.seconds, league: league.toJSON(), baselines: trainer.baselines.toJSON() }, episodes);
+    }
+  } finally {
+    stop.abort(new Error('the training run ended'));
+    link.close();
+    await actors;
+    models.closeAll();
   }
   return history;
 }
 
-/** Plays each group's games at once (the concurrency shared in proportion to their sizes): the learner against the group's opponent. */
-async function playGroups(
-  groups: readonly OpponentGroup[],
-  setup: { game: Game; model: string; policy: { id: string; version: number }; sampling: HostedSampling; seed: number; runId: string; concurrency: number },
-): Promise<{ group: OpponentGroup; episodes: Episode[]; record: AgentRecord }[]> {
-  const total = groups.reduce((n, group) => n + group.games, 0);
-  return Promise.all(
-    groups.map(async (group, g) => {
-      const opponent = group.member ? modelPlayer(group.member.model, group.member.model, { id: setup.policy.id, version: group.member.version }, setup.sampling) : undefined;
-      try {
-        const outcome = await playHosted({
-          ...setup.sampling,
-          game: setup.game,
-          model: setup.model,
-          policy: setup.policy,
-          opponent: opponent?.player ?? group.anchor,
-          games: group.games,
-          seed: setup.seed * 64 + g,
-          runId: `${setup.runId}-${group.label}${group.member ? `-v${group.member.version}` : ''}`,
-          concurrency: Math.max(1, Math.round((setup.concurrency * group.games) / total)),
-        });
-        return { group, ...outcome };
-      } finally {
-        opponent?.close();
+/** The host's busy and up time in seconds, when it reports them (the reference host does). */
+async function hostBusy(backend: HostedPolicyBackend): Promise<{ busy: number; uptime: number } | undefined> {
+  const health = await backend.host.health();
+  return health.busy_seconds === undefined || health.uptime_seconds === undefined ? undefined : { busy: health.busy_seconds, uptime: health.uptime_seconds };
+}
+
+/**
+ * Players that are exact versions of the hosted model, shared by the matches
+ * that play them at once and closed when the last of them ends (a long run
+ * plays hundreds of versions; each player holds a client).
+ */
+class ModelPlayers {
+  private readonly players = new Map<string, { player: Player; close(): void; users: number }>();
+
+  constructor(
+    private readonly sampling: HostedSampling,
+    private readonly policyId: string,
+  ) {}
+
+  /** The player `name` playing `model` (recorded as that version of the policy). */
+  acquire(name: string, at: { readonly model: string; readonly version: number }): Player {
+    const key = `${name}\u0000${at.model}`;
+    let entry = this.players.get(key);
+    if (!entry) {
+      entry = { ...modelPlayer(name, at.model, { id: this.policyId, version: at.version }, this.sampling), users: 0 };
+      this.players.set(key, entry);
+    }
+    entry.users++;
+    return entry.player;
+  }
+
+  release(player: Player): void {
+    for (const [key, entry] of this.players) {
+      if (entry.player !== player) continue;
+      if (--entry.users === 0) {
+        entry.close();
+        this.players.delete(key);
       }
+      return;
+    }
+  }
+
+  closeAll(): void {
+    for (const entry of this.players.values()) entry.close();
+    this.players.clear();
+  }
+}
+
+/** The learner's results by share label, over the decided games of each share's matches. */
+function shareResults(batch: readonly Finished<MatchJob<HostedJob>, Episode>[]): Record<string, ShareResult> {
+  return Object.fromEntries(
+    [...groupBy(batch, (f) => f.job.spec.label)].map(([label, played]) => {
+      const record = summarize(played.map((f) => f.result), [LEARNER])[0];
+      const games = record.matches - record.errors;
+      return [label, { games, meanReturn: games ? record.meanReturn : 0, score: games ? record.score : 0 }];
     }),
   );
 }
 
-/** The learner's results by share label, over the decided games of the share's groups. */
-function shareResults(results: readonly { group: OpponentGroup; record: AgentRecord }[]): Record<string, ShareResult> {
-  const totals = new Map<string, { games: number; returns: number; points: number }>();
-  for (const { group, record } of results) {
-    const decided = record.matches - record.errors;
-    const total = totals.get(group.label) ?? { games: 0, returns: 0, points: 0 };
-    totals.set(group.label, { games: total.games + decided, returns: total.returns + record.meanReturn * decided, points: total.points + record.score * decided });
+function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
   }
-  return Object.fromEntries([...totals].map(([label, t]) => [label, { games: t.games, meanReturn: t.games ? t.returns / t.games : 0, score: t.games ? t.points / t.games : 0 }]));
+  return groups;
 }
 
-interface OpponentGroup {
-  readonly label: string;
-  readonly games: number;
-  readonly member?: LeagueMember;
-  readonly anchor?: Player;
-}
-
-/** An update's games by opponent: each share's count, a league share's games spread over the members it draws (self-play while the league is empty). */
-function opponentGroups(shares: readonly OpponentShare[], league: League, anchors: ReadonlyMap<string, Player>, games: number, rng: Rng): OpponentGroup[] {
+/**
+ * One update's matches: each share's count (splitGames), a league share's
+ * matches spread over the members it draws (self-play while the league is
+ * empty); ids `u<batch>-<share>[-v<version>]-<index>`, seats rotating with
+ * the index within each group.
+ */
+function planBatch(shares: readonly OpponentShare[], league: League, games: number, batch: number, seed: number): MatchJob<HostedJob>[] {
+  const rng = new Rng(seed * 1_000_003 + batch);
   const counts = splitGames(games, shares.map((share) => share.weight));
-  const groups: OpponentGroup[] = [];
+  const groups: { label: string; games: number; opponent: Opponent }[] = [];
   shares.forEach((share, i) => {
     if (counts[i] === 0) return;
     const { source } = share;
-    if (source.kind === 'self') groups.push({ label: share.label, games: counts[i] });
-    else if (source.kind === 'agent') {
-      groups.push({ label: share.label, games: counts[i], anchor: anchors.get(share.label) });
-    } else {
+    if (source.kind === 'self') groups.push({ label: share.label, games: counts[i], opponent: { kind: 'self' } });
+    else if (source.kind === 'agent') groups.push({ label: share.label, games: counts[i], opponent: { kind: 'agent' } });
+    else {
       const drawn = league.draw(source.kind, counts[i], rng);
-      if (drawn.length === 0) groups.push({ label: share.label, games: counts[i] });
+      if (drawn.length === 0) groups.push({ label: share.label, games: counts[i], opponent: { kind: 'self' } });
       const byVersion = new Map<LeagueMember, number>();
       for (const member of drawn) byVersion.set(member, (byVersion.get(member) ?? 0) + 1);
-      for (const [member, n] of byVersion) groups.push({ label: share.label, games: n, member });
+      for (const [member, n] of byVersion) groups.push({ label: share.label, games: n, opponent: { kind: 'member', member } });
     }
   });
-  return groups;
+  return groups.flatMap((group, g) => {
+    const root = rng.split(g);
+    const runId = `u${batch + 1}-${group.label}${group.opponent.kind === 'member' ? `-v${group.opponent.member.version}` : ''}`;
+    return Array.from({ length: group.games }, (_, index) => ({ id: `${runId}-${index}`, seed: root.split(index).nextUint32(), index, spec: { label: group.label, opponent: group.opponent } }));
+  });
 }
 
 /** The mean entropy of a tabular policy's distributions (nats). */

@@ -70,6 +70,9 @@ export function hostedMetricsRow(it: HostedIteration): Record<string, unknown> {
     klSampler: round(it.klSampler),
     ...(it.kl === undefined ? {} : { kl: round(it.kl) }),
     gamesPerSecond: round(it.gamesPerSecond, 4),
+    ageMedian: it.ageMedian,
+    ageMax: it.ageMax,
+    ...(it.hostBusy === undefined ? {} : { hostBusy: round(it.hostBusy, 4) }),
     ...Object.fromEntries(Object.entries(it.returns).flatMap(([label, r]) => [[`return.${label}`, round(r.meanReturn)], [`score.${label}`, round(r.score)]])),
     ...(it.exploitability === undefined ? {} : { exploitability: it.exploitability, policyEntropy: round(it.policyEntropy!) }),
     league: it.league.length,
@@ -86,6 +89,8 @@ export function hostedReport(title: string, summary: ReportInput['summary'], met
     { title: 'Entropy (nats)', series: [{ key: 'policyEntropy', label: 'moves, mean over information states' }, { key: 'entropy', label: 'tokens of the sampled turns' }] },
     { title: 'KL (k3 per token)', series: [{ key: 'klSampler', label: 'trained vs sampler' }, { key: 'kl', label: 'to the reference (magnet)' }] },
     { title: 'Throughput (games per second)', series: [{ key: 'gamesPerSecond', label: 'games/s' }] },
+    { title: 'Share of the time the host sampled or trained', series: [{ key: 'hostBusy', label: 'host busy' }] },
+    { title: 'Age of the versions that played a step (versions behind the weights it updated)', series: [{ key: 'ageMedian', label: 'median' }, { key: 'ageMax', label: 'most' }] },
   ];
   const rated = [...metrics].reverse().find((row) => Array.isArray(row.ratings));
   const ratings = (rated?.ratings ?? []) as { name: string; rating: number; low: number; high: number; games: number; points: number }[];

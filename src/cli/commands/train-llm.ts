@@ -42,6 +42,8 @@ interface TrainLlmOptions {
   klCoef: number;
   magnetMix: number;
   epochs: number;
+  maxStaleness: number;
+  ratioCap: number;
   temperature: number;
   prompt: string;
   algo: EpisodeAlgorithm;
@@ -96,6 +98,8 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--lr <x>', 'learning rate', numberOption('--lr', 0), 3e-3)
     .option('--loss <name>', `${LOSSES.join(' or ')}`, choice('--loss', LOSSES), 'ppo-clip')
     .option('--epochs <k>', 'training steps on each batch before publishing (PPO epochs; the loss\'s ratio corrects for the later ones being off-policy)', intOption('--epochs', 1), 1)
+    .option('--max-staleness <k>', 'asynchronous training: actors keep playing while the host trains, with versions up to k steps older than the weights a step updates (0: synchronous, each batch played by the version it updates)', intOption('--max-staleness'), 0)
+    .option('--ratio-cap <x>', "truncates each token's importance weight (its probability now over its probability when sampled) at x, as IMPALA does (0: no cap)", numberOption('--ratio-cap', 0), 2)
     .option('--kl-coef <x>', 'KL penalty to the reference weights (the initial ones, or the magnet with --magnet-mix; 0: none)', numberOption('--kl-coef', 0), 0)
     .option('--magnet-mix <x>', 'after each step the KL reference moves this share of the way to the new weights (a slowly moving magnet; 0: it stays the initial weights)', numberOption('--magnet-mix', 0), 0)
     .option('--temperature <t>', 'sampling temperature over the legal moves', numberOption('--temperature', 0), 1)
@@ -145,7 +149,8 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       const episodes = await openEpisodeWriter(folder.path('episodes.msgpack'));
       try {
         const client = new PolicyHostClient(options.host ?? started!.url, config.policy);
-        const backendOptions = { learningRate: config.lr, loss: config.loss, klCoef: config.klCoef, epochs: config.epochs ?? 1, ...(options.vllm ? { vllm: new VllmAdapters(options.vllm) } : {}) };
+        const ratioCap = config.ratioCap ?? 0;
+        const backendOptions = { learningRate: config.lr, loss: config.loss, klCoef: config.klCoef, epochs: config.epochs ?? 1, ...(ratioCap > 0 ? { ratioCap } : {}), ...(options.vllm ? { vllm: new VllmAdapters(options.vllm) } : {}) };
         const backend = state ? new HostedPolicyBackend(client, await restoreHost(client, tag, state), backendOptions) : await HostedPolicyBackend.connect(client, backendOptions);
         const evaluate = async () =>
           config.evalGames > 0
@@ -166,6 +171,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             iterations,
             seconds: options.seconds,
             gamesPerIteration: config.games,
+            maxStaleness: config.maxStaleness ?? 0,
             algo: config.algo,
             seed: config.seed,
             concurrency: config.concurrency,

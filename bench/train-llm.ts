@@ -1,0 +1,48 @@
+import { PolicyHostClient, startPolicyHost } from '../agents/hosted/index.ts';
+import { kuhnPoker } from '../games/index.ts';
+import { HostedPolicyBackend } from '../src/trainer/hosted-backend.ts';
+import { trainHosted, type HostedIteration } from '../src/trainer/hosted-loop.ts';
+import { median, table } from './measure.ts';
+
+/** One Kuhn self-play run of `seconds` on a fresh reference host, as `selfplay train-llm kuhn-poker --max-staleness K` runs it. */
+async function run(maxStaleness: number, seconds: number): Promise<HostedIteration[]> {
+  const host = await startPolicyHost({ python: process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3', args: ['--guided-choice-scoring', 'mean', ...(process.env.POLICY_HOST_ARGS ?? '').split(/\s+/).filter(Boolean)] });
+  try {
+    const backend = await HostedPolicyBackend.connect(new PolicyHostClient(host.url, 'tiny'), { learningRate: 3e-3, loss: 'ppo-clip', ratioCap: 2 });
+    // The exact exploitability of the last version only: evaluations between steps would take the run's time.
+    return await trainHosted({ game: kuhnPoker(), backend, maxStaleness, seconds, gamesPerIteration: 128, concurrency: 32, seed: 0, exactEvery: 1_000_000 });
+  } finally {
+    await host.close();
+  }
+}
+
+/**
+ * Synchronous (K = 0) against asynchronous (K = 2) training of the reference
+ * host's tiny model by Kuhn self-play, the same wall time each, one after the
+ * other on fresh hosts: the samples trained on (and their ratio), the share of
+ * the time the host sampled or trained, the age of the versions that played
+ * the trained matches, and the last version's exact exploitability. Seconds
+ * per run: SELFPLAY_BENCH_SECONDS (default 60).
+ */
+export async function benchTrainLlm(): Promise<string> {
+  const seconds = Number(process.env.SELFPLAY_BENCH_SECONDS ?? 60);
+  const runs = [
+    { mode: 'synchronous (K = 0)', iterations: await run(0, seconds) },
+    { mode: 'asynchronous (K = 2)', iterations: await run(2, seconds) },
+  ];
+  const samples = (its: HostedIteration[]) => its.reduce((n, it) => n + it.samples, 0);
+  const base = samples(runs[0].iterations);
+  const rows = runs.map(({ mode, iterations }) => {
+    return {
+      run: mode,
+      steps: iterations.length,
+      'samples trained': samples(iterations),
+      'x synchronous': samples(iterations) / base,
+      'host busy (median of steps)': median(iterations.flatMap((it) => (it.hostBusy === undefined ? [] : [it.hostBusy]))),
+      'median age of played versions': median(iterations.map((it) => it.ageMedian)),
+      seconds: iterations.at(-1)!.seconds,
+      'exploitability at the end': iterations.at(-1)!.exploitability!,
+    };
+  });
+  return `${table(rows)}\n\nKuhn poker self-play, 128 games a step, 32 in flight, ppo-clip with importance weights capped at 2, ${seconds} s a run (steps start until then), one run each on a fresh host, synchronous first (x synchronous: samples trained over the synchronous run's; host busy: the share of each step's time the host spent sampling or training; age: updates between the version that played a match and the weights it trained)`;
+}

@@ -1,0 +1,143 @@
+import type { Episode } from '../episodes/episode.ts';
+
+/** A match for an actor to play: its episode id, seed and index (which seats rotate by), and who plays it as the learner describes them. */
+export interface MatchJob<S> {
+  readonly id: string;
+  readonly seed: number;
+  readonly index: number;
+  readonly spec: S;
+}
+
+/** A version the learner published: the name actors sample it by, and its number. */
+export interface PolicyVersion {
+  readonly model: string;
+  readonly version: number;
+}
+
+/** What an actor reports for a job: the version it played with, and the episode, or why it could not play the match. */
+export type MatchReport<S> =
+  | { readonly job: MatchJob<S>; readonly version: number; readonly episode: Episode }
+  | { readonly job: MatchJob<S>; readonly version: number; readonly error: string };
+
+/**
+ * The boundary between actors and a learner: jobs and versions go out,
+ * episodes come back. The learner decides what is played and when (the
+ * pacing: see StalenessPacer); actors only play what they are given, each
+ * match with the newest version published when it starts. The in-process
+ * link below is one implementation; one over a message bus is another,
+ * with neither side changed.
+ */
+export interface ActorLearnerLink<S> {
+  /** Learner: matches to play, in order. */
+  handOut(jobs: readonly MatchJob<S>[]): void;
+  /** Learner: a new version, which matches started from now on play. */
+  publish(version: PolicyVersion): void;
+  /** Learner: the next report, in the order they arrive; undefined once the link is closed. */
+  nextReport(): Promise<MatchReport<S> | undefined>;
+  /** Actor: the next job, waiting for one; undefined once the link is closed. */
+  nextJob(): Promise<MatchJob<S> | undefined>;
+  /** Actor: the newest published version. */
+  latest(): PolicyVersion;
+  /** Actor: a finished (or failed) job. */
+  report(report: MatchReport<S>): void;
+  /** Ends the link: waiting calls get undefined, and jobs not yet taken are dropped. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+/** A queue whose takers wait for items; closing it answers every waiting and later taker with undefined. */
+class WaitQueue<T> {
+  private readonly items: T[] = [];
+  private readonly takers: ((item: T | undefined) => void)[] = [];
+  private ended = false;
+
+  push(item: T): void {
+    if (this.ended) return;
+    const taker = this.takers.shift();
+    if (taker) taker(item);
+    else this.items.push(item);
+  }
+
+  take(): Promise<T | undefined> {
+    if (this.items.length > 0) return Promise.resolve(this.items.shift());
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.takers.push(resolve));
+  }
+
+  end(): void {
+    this.ended = true;
+    this.items.length = 0;
+    for (const taker of this.takers.splice(0)) taker(undefined);
+  }
+}
+
+/** Actors and a learner in one process. */
+export class InProcessLink<S> implements ActorLearnerLink<S> {
+  private readonly jobs = new WaitQueue<MatchJob<S>>();
+  private readonly reports = new WaitQueue<MatchReport<S>>();
+  private newest: PolicyVersion;
+  closed = false;
+
+  constructor(first: PolicyVersion) {
+    this.newest = first;
+  }
+
+  handOut(jobs: readonly MatchJob<S>[]): void {
+    for (const job of jobs) this.jobs.push(job);
+  }
+
+  publish(version: PolicyVersion): void {
+    this.newest = version;
+  }
+
+  nextReport(): Promise<MatchReport<S> | undefined> {
+    return this.reports.take();
+  }
+
+  nextJob(): Promise<MatchJob<S> | undefined> {
+    return this.jobs.take();
+  }
+
+  latest(): PolicyVersion {
+    return this.newest;
+  }
+
+  report(report: MatchReport<S>): void {
+    this.reports.push(report);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.jobs.end();
+    this.reports.end();
+  }
+}
+
+/**
+ * Runs `concurrency` actors on a link: each takes a job, plays it with the
+ * newest version, and reports the episode (or the error), until the link
+ * closes or `signal` aborts, which also aborts the matches in play (`play`
+ * gets the signal). Resolves when every actor has stopped.
+ */
+export async function runActors<S>(
+  link: ActorLearnerLink<S>,
+  options: {
+    readonly concurrency: number;
+    readonly signal: AbortSignal;
+    readonly play: (job: MatchJob<S>, version: PolicyVersion, signal: AbortSignal) => Promise<Episode>;
+  },
+): Promise<void> {
+  const { signal } = options;
+  const actor = async () => {
+    for (let job = await link.nextJob(); job && !signal.aborted; job = await link.nextJob()) {
+      const version = link.latest();
+      try {
+        link.report({ job, version: version.version, episode: await options.play(job, version, signal) });
+      } catch (error) {
+        if (signal.aborted) return;
+        link.report({ job, version: version.version, error: (error as Error).message });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, actor));
+}

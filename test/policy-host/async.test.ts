@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { PolicyHostClient } from '../../agents/hosted/index.ts';
+import { kuhnPoker } from '../../games/index.ts';
+import type { Episode } from '../../src/episodes/episode.ts';
+import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
+import { LEARNER, MIRROR, trainHosted, type HostedIteration } from '../../src/trainer/hosted-loop.ts';
+import { testHost } from './host-fixture.ts';
+
+const game = kuhnPoker();
+const fixture = testHost('selfplay-async-', ['--seed', '3', '--policy', 'sync', '--policy', 'async', '--policy', 'epochs']);
+
+/** Trains `policy` on the test host and returns each update with the episodes it trained on. */
+async function run(policy: string, maxStaleness: number, epochs = 1): Promise<{ first: number; updates: { it: HostedIteration; episodes: readonly Episode[] }[] }> {
+  const backend = await HostedPolicyBackend.connect(new PolicyHostClient(fixture.host.url, policy), { learningRate: 3e-3, loss: 'ppo-clip', ratioCap: 2, epochs });
+  const first = backend.version;
+  const updates: { it: HostedIteration; episodes: readonly Episode[] }[] = [];
+  await trainHosted({ game, backend, maxStaleness, iterations: 6, gamesPerIteration: 8, concurrency: 8, seed: 4, onIteration: (it, _state, episodes) => void updates.push({ it, episodes }) });
+  return { first, updates };
+}
+
+/** The host version that played the learner's seats of an episode (both seats in self-play). */
+function playedBy(episode: Episode): number {
+  const versions = new Set(episode.players.filter((p) => p.name === LEARNER || p.name === MIRROR).map((p) => Number(p.policy!.version)));
+  expect(versions.size).toBe(1);
+  return [...versions][0];
+}
+
+describe('asynchronous training: actors play on while the host trains, at most K versions behind', () => {
+  it('never trains on a match played more than K = 2 updates before the weights it updates, and does train on older ones', async () => {
+    const { first, updates } = await run('async', 2);
+    expect(updates.map((u) => u.it.version)).toEqual([1, 2, 3, 4, 5, 6].map((k) => first + k));
+    const ages = updates.flatMap(({ it, episodes }) => {
+      expect(episodes.length).toBeGreaterThanOrEqual(8);
+      // The weights an update trains are the version before the one it publishes (one optimizer step per update).
+      return episodes.map((episode) => it.version - 1 - playedBy(episode));
+    });
+    expect(Math.min(...ages)).toBe(0);
+    expect(Math.max(...ages)).toBeLessThanOrEqual(2);
+    // The host kept sampling while it trained: some matches were played by a version one or two updates old.
+    expect(Math.max(...ages)).toBeGreaterThan(0);
+    expect(updates.map((u) => u.it.ageMax)).toEqual(updates.map(({ it, episodes }) => Math.max(...episodes.map((e) => it.version - 1 - playedBy(e)))));
+    // Every match is trained on once.
+    const ids = updates.flatMap((u) => u.episodes.map((e) => e.id));
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const { it } of updates) {
+      expect(it.hostBusy).toBeGreaterThan(0);
+      expect(it.hostBusy).toBeLessThanOrEqual(1);
+    }
+  }, 120_000);
+
+  it('with K = 0 trains each update on exactly its batch, all of it played by the version it updates', async () => {
+    const { updates } = await run('sync', 0);
+    for (const { it, episodes } of updates) {
+      expect(episodes).toHaveLength(8);
+      expect(it.ageMax).toBe(0);
+      for (const episode of episodes) expect(playedBy(episode)).toBe(it.version - 1);
+    }
+  }, 120_000);
+
+  it('counts staleness in updates, not in host versions (each update takes several optimizer steps with epochs)', async () => {
+    const { first, updates } = await run('epochs', 1, 3);
+    expect(updates.map((u) => u.it.version)).toEqual([3, 6, 9, 12, 15, 18].map((k) => first + k));
+    for (const { it, episodes } of updates) {
+      for (const episode of episodes) expect([it.version - 3, it.version - 6]).toContain(playedBy(episode));
+      expect(it.ageMax).toBeLessThanOrEqual(1);
+    }
+  }, 120_000);
+});
