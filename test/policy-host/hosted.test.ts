@@ -1,4 +1,4 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createPlayer } from '../../agents/index.ts';
@@ -120,11 +120,21 @@ describe('a language-model policy on the policy host', () => {
       expect(step.samplesBySeat.every((n: number) => n > 0)).toBe(true);
       expect(step.exploitability).toBeGreaterThan(0);
     }
-    const fixed = await runCli('train-llm', 'kuhn-poker', '--host', fixture.host.url, '--policy', 'other', '--opponents', 'random', '--iterations', '1', '--games', '16', '--eval-games', '0', '--exact-every', '0', '--rate-games', '0', '--out', join(checkpoints, 'cli-random'), '--json');
-    const [step] = JSON.parse(fixed.out).iterations;
-    // Against a fixed opponent only the model's own turns train it (at most 2 of a game's), and nothing asked for an exact evaluation.
-    expect(step.samples).toBeLessThanOrEqual(2 * 16);
-    expect(step.exploitability).toBeUndefined();
+    const fixed = await runCli('train-llm', 'kuhn-poker', '--host', fixture.host.url, '--policy', 'other', '--opponents', 'random', '--iterations', '3', '--max-staleness', '1', '--games', '16', '--eval-games', '0', '--exact-every', '0', '--rate-games', '0', '--out', join(checkpoints, 'cli-random'), '--json');
+    const steps = JSON.parse(fixed.out).iterations;
+    for (const step of steps) {
+      // Against a fixed opponent only the model's own turns train it (at most 2 of a game's), and nothing asked for an exact evaluation.
+      expect(step.samples).toBeLessThanOrEqual(2 * 16);
+      expect(step.exploitability).toBeUndefined();
+      // Asynchronous: the games a step trains on were played by its version or the one before.
+      expect(step.ageMax).toBeLessThanOrEqual(1);
+    }
+    const rows = readFileSync(join(checkpoints, 'cli-random', 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(rows.map((row) => [row.ageMedian <= row.ageMax, row.hostBusy > 0 && row.hostBusy <= 1])).toEqual(steps.map(() => [true, true]));
+    expect(JSON.parse(readFileSync(join(checkpoints, 'cli-random', 'run.json'), 'utf8'))).toMatchObject({ maxStaleness: 1, ratioCap: 2 });
+    const refused = await runCli('train-llm', 'kuhn-poker', '--host', fixture.host.url, '--max-staleness', '-1');
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/--max-staleness must be/);
   }, 60_000);
 
   it('plays in an arena from the command line: llm:model=tiny,guided_choice=true,prompt=compact', async () => {
