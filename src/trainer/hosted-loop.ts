@@ -16,6 +16,8 @@ import { modelPolicy } from './model-policy.ts';
 import { rateVersions, type VersionRating } from './version-ratings.ts';
 
 export const LEARNER = 'learner';
+/** Versions actors may run ahead of the learner by default (DESIGN.md: asynchronous by default). */
+export const DEFAULT_MAX_STALENESS = 2;
 /** The learner's second seat in self-play: the same version, and its turns train the model too. */
 export const MIRROR = `${LEARNER}-mirror`;
 
@@ -112,6 +114,12 @@ export interface HostedRunState {
   readonly seconds: number;
   readonly league: LeagueState;
   readonly baselines: ReturnType<RoleBaselines['toJSON']>;
+  /**
+   * Batches of matches planned so far (their ids are `u<batch>-...`): asynchronous actors run ahead of the
+   * updates, so a resumed run plans from here, and no episode id comes twice. Absent in checkpoints of
+   * synchronous runs from before it existed, where it equals `iteration`.
+   */
+  readonly batches?: number;
 }
 
 export interface HostedTrainingOptions {
@@ -122,9 +130,9 @@ export interface HostedTrainingOptions {
   /** Players for the shares that are fixed agents, by share label (default: each made from its spec). */
   readonly anchors?: ReadonlyMap<string, Player>;
   /**
-   * How many versions the learner's weights may be ahead of the version that played a match it trains on
-   * (default 0: synchronous, each batch played by the version it updates). With K > 0 actors play on while
-   * the learner trains.
+   * How many updates the learner's weights may be ahead of the version that played a match it trains on
+   * (default 2: actors play on while the learner trains). 0 is synchronous on-policy training, each batch
+   * played by the version it updates.
    */
   readonly maxStaleness?: number;
   /** Stop after this many updates in all (default: no bound, `seconds` bounds the run). */
@@ -178,13 +186,13 @@ export interface HostedJob {
  * on the host and publishes the result. Only the learner's own seats train
  * it; a league version is an opponent even though it is the same policy.
  *
- * With `maxStaleness` 0 (the default) this is synchronous on-policy
+ * Asynchronous by default: actors keep playing while the learner trains, up
+ * to `maxStaleness` K (default 2) versions ahead (StalenessPacer): a batch may
+ * hold matches played by versions up to K older than the weights it updates,
+ * which the loss's importance weights (the recorded sampling logprobs against
+ * the learner's) correct for. With K = 0 it is synchronous on-policy
  * training: a batch is played, trained on, published, and the next batch
- * played. With K > 0 actors keep playing while the learner trains, up to K
- * versions ahead (StalenessPacer): a batch may hold matches played by
- * versions up to K older than the weights it updates, which the loss's
- * importance weights (the recorded sampling logprobs against the learner's)
- * correct for.
+ * played.
  */
 export async function trainHosted(options: HostedTrainingOptions): Promise<HostedIteration[]> {
   const { game, backend } = options;
@@ -206,7 +214,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
   const last = (iteration: number) => over(iteration + 1);
 
   // The pacer counts updates: a host version number counts optimizer steps, several per update with epochs.
-  const pacer = new StalenessPacer<MatchJob<HostedJob>, Episode>(options.maxStaleness ?? 0, options.gamesPerIteration, 0);
+  const pacer = new StalenessPacer<MatchJob<HostedJob>, Episode>(options.maxStaleness ?? DEFAULT_MAX_STALENESS, options.gamesPerIteration, 0);
   const updateOf = new Map([[backend.version, 0]]);
   const link = new InProcessLink<HostedJob>({ model: backend.policy(), version: backend.version });
   const models = new ModelPlayers(sampling, backend.host.policy);
@@ -226,7 +234,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
   });
   // Batches are planned (their opponents drawn from the league as it is then) when the pacer has room for their matches.
   const planned: MatchJob<HostedJob>[] = [];
-  let batches = options.resume?.iteration ?? 0;
+  let batches = options.resume?.batches ?? options.resume?.iteration ?? 0;
   const handOut = () => {
     for (let room = pacer.room(); room > 0; ) {
       if (planned.length === 0) planned.push(...planBatch(shares, league, options.gamesPerIteration, batches++, options.seed ?? 0));
@@ -313,7 +321,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
       previous = now;
       busy = nowBusy;
       history.push(done);
-      await options.onIteration?.(done, { iteration: iteration + 1, seconds: done.seconds, league: league.toJSON(), baselines: trainer.baselines.toJSON() }, episodes);
+      await options.onIteration?.(done, { iteration: iteration + 1, seconds: done.seconds, league: league.toJSON(), baselines: trainer.baselines.toJSON(), batches }, episodes);
     }
   } finally {
     stop.abort(new Error('the training run ended'));

@@ -96,7 +96,7 @@ describe('a language-model policy on the policy host', () => {
     const evaluate = async () =>
       meanAndVariance((await playHosted({ game, model: backend.policy(), apiBase: client.apiBase, policy: { id: 'tiny', version: backend.version }, opponent: random(), games: 2000, seed: 99 })).episodes);
     const before = await evaluate();
-    const iterations = await trainHosted({ game, backend, opponents: 'random', iterations: 8, gamesPerIteration: 256, seed: 5 });
+    const iterations = await trainHosted({ game, backend, opponents: 'random', maxStaleness: 0, iterations: 8, gamesPerIteration: 256, seed: 5 });
     expect(iterations.map((i) => i.model)).toEqual(iterations.map((_, k) => `tiny@${Number(iterations[0].played.split('@')[1]) + k + 1}`));
     const after = await evaluate();
     // Welch's z for the difference of the mean returns: > 3 is far beyond chance.

@@ -30,6 +30,8 @@ describe('a league of past versions', () => {
       game,
       backend,
       opponents: 'self:0.5,uniform:0.25,random:0.25',
+      // Synchronous, so that each update's games were all played by one version.
+      maxStaleness: 0,
       leagueEvery: 1,
       iterations: 4,
       gamesPerIteration: 16,

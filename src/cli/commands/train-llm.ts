@@ -11,7 +11,7 @@ import { ConfigError, GameTooLargeError, type Game } from '../../core/index.ts';
 import { openEpisodeWriter } from '../../episodes/index.ts';
 import { EPISODE_ALGORITHMS, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { HostedPolicyBackend } from '../../trainer/hosted-backend.ts';
-import { playHosted, trainHosted, type HostedIteration } from '../../trainer/hosted-loop.ts';
+import { DEFAULT_MAX_STALENESS, playHosted, trainHosted, type HostedIteration } from '../../trainer/hosted-loop.ts';
 import { checkpointTag, hostedMetricsRow, hostedReport, restoreHost, saveMember, weightsSlot, type HostedCheckpoint } from '../../trainer/hosted-run.ts';
 import { parseOpponents } from '../../trainer/league.ts';
 import { renderReport } from '../../trainer/report.ts';
@@ -98,7 +98,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--lr <x>', 'learning rate', numberOption('--lr', 0), 3e-3)
     .option('--loss <name>', `${LOSSES.join(' or ')}`, choice('--loss', LOSSES), 'ppo-clip')
     .option('--epochs <k>', 'training steps on each batch before publishing (PPO epochs; the loss\'s ratio corrects for the later ones being off-policy)', intOption('--epochs', 1), 1)
-    .option('--max-staleness <k>', 'asynchronous training: actors keep playing while the host trains, with versions up to k steps older than the weights a step updates (0: synchronous, each batch played by the version it updates)', intOption('--max-staleness'), 0)
+    .option('--max-staleness <k>', 'asynchronous training: actors keep playing while the host trains, with versions up to k steps older than the weights a step updates (0: synchronous, each batch played by the version it updates)', intOption('--max-staleness'), DEFAULT_MAX_STALENESS)
     .option('--ratio-cap <x>', "truncates each token's importance weight (its probability now over its probability when sampled) at x, as IMPALA does (0: no cap)", numberOption('--ratio-cap', 0), 2)
     .option('--kl-coef <x>', 'KL penalty to the reference weights (the initial ones, or the magnet with --magnet-mix; 0: none)', numberOption('--kl-coef', 0), 0)
     .option('--magnet-mix <x>', 'after each step the KL reference moves this share of the way to the new weights (a slowly moving magnet; 0: it stays the initial weights)', numberOption('--magnet-mix', 0), 0)
@@ -171,6 +171,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             iterations,
             seconds: options.seconds,
             gamesPerIteration: config.games,
+            // A run saved before the option existed was synchronous.
             maxStaleness: config.maxStaleness ?? 0,
             algo: config.algo,
             seed: config.seed,
