@@ -6,6 +6,7 @@ const NEEDED = [
   { pkg: 'chromium', why: 'the tournament page tests drive it', present: () => found('chromium', ['--version']), recommends: true },
   // Its recommends would bring a compiler toolchain and CUDA stubs that the tests never use.
   { pkg: 'python3-torch', why: 'the policy host tests run PyTorch', present: () => found('/usr/bin/python3', ['-c', 'import torch']), recommends: false },
+  { pkg: 'nats-server', why: 'the NATS JetStream link tests run a server', present: () => found('nats-server', ['--version']), recommends: false },
 ];
 
 function found(command, args) {

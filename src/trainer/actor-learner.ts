@@ -28,20 +28,20 @@ export type MatchReport<S> =
  * with neither side changed.
  */
 export interface ActorLearnerLink<S> {
-  /** Learner: matches to play, in order. */
-  handOut(jobs: readonly MatchJob<S>[]): void;
+  /** Learner: matches to play, in order; resolves once the link holds them. */
+  handOut(jobs: readonly MatchJob<S>[]): Promise<void>;
   /** Learner: a new version, which matches started from now on play. */
-  publish(version: PolicyVersion): void;
+  publish(version: PolicyVersion): Promise<void>;
   /** Learner: the next report, in the order they arrive; undefined once the link is closed. */
   nextReport(): Promise<MatchReport<S> | undefined>;
   /** Actor: the next job, waiting for one; undefined once the link is closed. */
   nextJob(): Promise<MatchJob<S> | undefined>;
   /** Actor: the newest published version. */
   latest(): PolicyVersion;
-  /** Actor: a finished (or failed) job. */
-  report(report: MatchReport<S>): void;
-  /** Ends the link: waiting calls get undefined, and jobs not yet taken are dropped. */
-  close(): void;
+  /** Actor: a finished (or failed) job; resolves once the link holds the report. */
+  report(report: MatchReport<S>): Promise<void>;
+  /** Ends this side of the link: waiting calls get undefined (in this process, jobs not yet taken are dropped). */
+  close(): Promise<void>;
   readonly closed: boolean;
 }
 
@@ -82,11 +82,11 @@ export class InProcessLink<S> implements ActorLearnerLink<S> {
     this.newest = first;
   }
 
-  handOut(jobs: readonly MatchJob<S>[]): void {
+  async handOut(jobs: readonly MatchJob<S>[]): Promise<void> {
     for (const job of jobs) this.jobs.push(job);
   }
 
-  publish(version: PolicyVersion): void {
+  async publish(version: PolicyVersion): Promise<void> {
     this.newest = version;
   }
 
@@ -102,11 +102,11 @@ export class InProcessLink<S> implements ActorLearnerLink<S> {
     return this.newest;
   }
 
-  report(report: MatchReport<S>): void {
+  async report(report: MatchReport<S>): Promise<void> {
     this.reports.push(report);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
     this.jobs.end();
     this.reports.end();
@@ -128,15 +128,20 @@ export async function runActors<S>(
   },
 ): Promise<void> {
   const { signal } = options;
+  // Waiting for a job ends when the signal aborts, whether or not the link closes.
+  const stopped = new Promise<undefined>((resolve) => (signal.aborted ? resolve(undefined) : signal.addEventListener('abort', () => resolve(undefined), { once: true })));
+  const nextJob = () => Promise.race([link.nextJob(), stopped]);
   const actor = async () => {
-    for (let job = await link.nextJob(); job && !signal.aborted; job = await link.nextJob()) {
+    for (let job = await nextJob(); job && !signal.aborted; job = await nextJob()) {
       const version = link.latest();
+      let report: MatchReport<S>;
       try {
-        link.report({ job, version: version.version, episode: await options.play(job, version, signal) });
+        report = { job, version: version.version, episode: await options.play(job, version, signal) };
       } catch (error) {
         if (signal.aborted) return;
-        link.report({ job, version: version.version, error: (error as Error).message });
+        report = { job, version: version.version, error: (error as Error).message };
       }
+      await link.report(report);
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, actor));

@@ -1,11 +1,12 @@
 import { lastValueFrom, toArray } from 'rxjs';
+import { z } from 'zod';
 import { createPlayer } from '../../agents/index.ts';
 import { COMPACT_GAME_PROMPTS, type GamePrompts } from '../../agents/llm/game-prompt.ts';
 import { evaluatePolicy } from '../analysis/index.ts';
-import { Rng, type Game, type TabularPolicy } from '../core/index.ts';
+import { ConfigError, Rng, type Game, type TabularPolicy } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import { playMatch, runArena, seating, summarize, type AgentRecord, type Player } from '../runtime/index.ts';
-import { InProcessLink, runActors, type MatchJob } from './actor-learner.ts';
+import { InProcessLink, runActors, type ActorLearnerLink, type MatchJob } from './actor-learner.ts';
 import { StalenessPacer, type Finished } from './staleness-pacer.ts';
 import { RoleBaselines } from './advantages.ts';
 import { EpisodeTrainer, type EpisodeAlgorithm } from './episode-trainer.ts';
@@ -135,6 +136,10 @@ export interface HostedTrainingOptions {
    * played by the version it updates.
    */
   readonly maxStaleness?: number;
+  /** The boundary to the actors (default: one in this process). */
+  readonly link?: ActorLearnerLink<HostedJob>;
+  /** Actors run in this process on the link (default `concurrency`; 0 when they all run elsewhere: runHostedActors). */
+  readonly localActors?: number;
   /** Stop after this many updates in all (default: no bound, `seconds` bounds the run). */
   readonly iterations?: number;
   /** Start no update after this much wall time in all. */
@@ -177,6 +182,16 @@ export interface HostedJob {
   readonly opponent: Opponent;
 }
 
+/** A HostedJob as another process sends it (connectNatsLink's `spec`). */
+export const hostedJobSchema: z.ZodType<HostedJob> = z.object({
+  label: z.string(),
+  opponent: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('self') }),
+    z.object({ kind: z.literal('member'), member: z.object({ model: z.string(), version: z.number().int(), games: z.number(), points: z.number() }) }),
+    z.object({ kind: z.literal('agent') }),
+  ]),
+});
+
 /**
  * Training of a hosted model by self-play and against opponents. Actors play
  * matches with the newest published version, against itself and against the
@@ -216,31 +231,23 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
   // The pacer counts updates: a host version number counts optimizer steps, several per update with epochs.
   const pacer = new StalenessPacer<MatchJob<HostedJob>, Episode>(options.maxStaleness ?? DEFAULT_MAX_STALENESS, options.gamesPerIteration, 0);
   const updateOf = new Map([[backend.version, 0]]);
-  const link = new InProcessLink<HostedJob>({ model: backend.policy(), version: backend.version });
-  const models = new ModelPlayers(sampling, backend.host.policy);
+  const link = options.link ?? new InProcessLink<HostedJob>({ model: backend.policy(), version: backend.version });
+  await link.publish({ model: backend.policy(), version: backend.version });
   const stop = new AbortController();
-  const actors = runActors(link, {
-    concurrency: options.concurrency ?? 32,
-    signal: stop.signal,
-    play: (job, version, signal) => {
-      const learner = models.acquire(LEARNER, version);
-      const { opponent } = job.spec;
-      const other = opponent.kind === 'self' ? { ...learner, name: MIRROR } : opponent.kind === 'member' ? models.acquire(opponent.member.model, opponent.member) : anchors.get(job.spec.label)!;
-      return playMatch({ game, players: seating([learner, other], job.index), seed: job.seed, matchId: job.id, signal }).finally(() => {
-        models.release(learner);
-        if (opponent.kind === 'member') models.release(other);
-      });
-    },
-  });
+  const local = options.localActors ?? options.concurrency ?? 32;
+  const actors = local > 0 ? runHostedActors(link, { game, sampling, policyId: backend.host.policy, anchors, concurrency: local, signal: stop.signal }) : Promise.resolve();
+  // Reports name their job by id: over a bus they are copies, and one may come twice (a redelivered match).
+  const handedOut = new Map<string, MatchJob<HostedJob>>();
   // Batches are planned (their opponents drawn from the league as it is then) when the pacer has room for their matches.
   const planned: MatchJob<HostedJob>[] = [];
   let batches = options.resume?.batches ?? options.resume?.iteration ?? 0;
-  const handOut = () => {
+  const handOut = async () => {
     for (let room = pacer.room(); room > 0; ) {
       if (planned.length === 0) planned.push(...planBatch(shares, league, options.gamesPerIteration, batches++, options.seed ?? 0));
       const jobs = planned.splice(0, room);
       pacer.release(jobs);
-      link.handOut(jobs);
+      for (const job of jobs) handedOut.set(job.id, job);
+      await link.handOut(jobs);
       room -= jobs.length;
     }
   };
@@ -248,12 +255,16 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
   let previous = performance.now();
   try {
     for (let iteration = options.resume?.iteration ?? 0; !over(iteration); iteration++) {
-      handOut();
+      await handOut();
       while (!pacer.ready()) {
         const report = await link.nextReport();
         if (!report) throw new Error('the actors stopped before the update had its matches');
         if ('error' in report) throw new Error(`match ${report.job.id} could not be played: ${report.error}`);
-        pacer.finish(report.job, updateOf.get(report.version)!, report.episode);
+        const job = handedOut.get(report.job.id);
+        const update = updateOf.get(report.version);
+        if (!job || update === undefined) continue;
+        handedOut.delete(job.id);
+        pacer.finish(job, update, report.episode);
       }
       const batch = pacer.take();
       const weights = pacer.version;
@@ -267,7 +278,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
       const metrics = await backend.update(samples);
       updateOf.set(metrics.version, pacer.version + 1);
       pacer.published(pacer.version + 1);
-      link.publish({ model: metrics.model, version: metrics.version });
+      await link.publish({ model: metrics.model, version: metrics.version });
       if (options.magnetMix) await backend.host.moveReference(options.magnetMix);
       if ((iteration + 1) % (options.leagueEvery ?? 5) === 0) {
         const pinned = await backend.host.publish({ pin: true });
@@ -325,11 +336,46 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
     }
   } finally {
     stop.abort(new Error('the training run ended'));
-    link.close();
+    // A link of the caller's stays open: its other actors and its streams are the caller's business.
+    if (!options.link) await link.close();
     await actors;
-    models.closeAll();
   }
   return history;
+}
+
+/**
+ * Actors for a hosted training run: each match on the link is played by the
+ * newest version in the learner's seat, against itself, a league version or
+ * the fixed agent of its share (`anchors`, by share label). trainHosted runs
+ * them in its own process; a process of its own runs them for a learner
+ * elsewhere on the same link. Resolves when they stop (the signal aborts or
+ * the link closes).
+ */
+export async function runHostedActors(
+  link: ActorLearnerLink<HostedJob>,
+  options: { readonly game: Game; readonly sampling: HostedSampling; readonly policyId: string; readonly anchors: ReadonlyMap<string, Player>; readonly concurrency: number; readonly signal: AbortSignal },
+): Promise<void> {
+  const { game, anchors } = options;
+  const models = new ModelPlayers(options.sampling, options.policyId);
+  try {
+    await runActors(link, {
+      concurrency: options.concurrency,
+      signal: options.signal,
+      play: (job, version, signal) => {
+        const learner = models.acquire(LEARNER, version);
+        const { opponent } = job.spec;
+        const anchor = anchors.get(job.spec.label);
+        if (opponent.kind === 'agent' && !anchor) throw new ConfigError(`match ${job.id} asks for the fixed opponent "${job.spec.label}", which this actor does not have`);
+        const other = opponent.kind === 'self' ? { ...learner, name: MIRROR } : opponent.kind === 'member' ? models.acquire(opponent.member.model, opponent.member) : anchor!;
+        return playMatch({ game, players: seating([learner, other], job.index), seed: job.seed, matchId: job.id, signal }).finally(() => {
+          models.release(learner);
+          if (opponent.kind === 'member') models.release(other);
+        });
+      },
+    });
+  } finally {
+    models.closeAll();
+  }
 }
 
 /** The host's busy and up time in seconds, when it reports them (the reference host does). */

@@ -6,7 +6,8 @@ export { EPISODE_ALGORITHMS, EpisodeTrainer, type EpisodeAlgorithm, type Episode
 export { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type FastTrainOptions, type OpponentRule, type TrainMetrics } from './fast-loop.ts';
 export { episodeFromPath, playCompiled } from './fast-play.ts';
 export { HostedPolicyBackend, trainItem, type HostedBackendOptions, type HostedMetrics } from './hosted-backend.ts';
-export { LEARNER, MIRROR, playHosted, trainHosted, type HostedIteration, type HostedPlayOptions, type HostedRunState, type HostedJob, type HostedTrainingOptions, type ShareResult } from './hosted-loop.ts';
+export { DEFAULT_MAX_STALENESS, hostedJobSchema, LEARNER, MIRROR, playHosted, runHostedActors, trainHosted, type HostedIteration, type HostedJob, type HostedPlayOptions, type HostedRunState, type HostedTrainingOptions, type ShareResult } from './hosted-loop.ts';
+export { connectNatsLink, type NatsLinkOptions } from './nats-link.ts';
 export { League, parseOpponents, splitGames, type LeagueMember, type LeagueState, type OpponentShare, type OpponentSource } from './league.ts';
 export { modelPlayer, type HostedSampling } from './model-player.ts';
 export { rateVersions, type RateVersionsOptions, type VersionRating } from './version-ratings.ts';

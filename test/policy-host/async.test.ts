@@ -3,11 +3,13 @@ import { PolicyHostClient } from '../../agents/hosted/index.ts';
 import { kuhnPoker } from '../../games/index.ts';
 import type { Episode } from '../../src/episodes/episode.ts';
 import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
-import { LEARNER, MIRROR, trainHosted, type HostedIteration } from '../../src/trainer/hosted-loop.ts';
+import { hostedJobSchema, LEARNER, MIRROR, runHostedActors, trainHosted, type HostedIteration } from '../../src/trainer/hosted-loop.ts';
+import { connectNatsLink } from '../../src/trainer/nats-link.ts';
+import { startNats } from '../trainer/nats-server.ts';
 import { testHost } from './host-fixture.ts';
 
 const game = kuhnPoker();
-const fixture = testHost('selfplay-async-', ['--seed', '3', '--policy', 'sync', '--policy', 'async', '--policy', 'epochs']);
+const fixture = testHost('selfplay-async-', ['--seed', '3', '--policy', 'sync', '--policy', 'async', '--policy', 'epochs', '--policy', 'bus']);
 
 /** Trains `policy` on the test host and returns each update with the episodes it trained on. */
 async function run(policy: string, maxStaleness: number, epochs = 1): Promise<{ first: number; updates: { it: HostedIteration; episodes: readonly Episode[] }[] }> {
@@ -63,6 +65,34 @@ describe('asynchronous training: actors play on while the host trains, at most K
     for (const { it, episodes } of updates) {
       for (const episode of episodes) expect([it.version - 3, it.version - 6]).toContain(playedBy(episode));
       expect(it.ageMax).toBeLessThanOrEqual(1);
+    }
+  }, 120_000);
+
+  it('trains with actors on the other side of NATS JetStream (runHostedActors, as another process runs them): the same bound, every match once', async () => {
+    const nats = await startNats();
+    const stop = new AbortController();
+    try {
+      const learnerLink = await connectNatsLink({ url: nats.url, run: 'bus-test', side: 'learner', spec: hostedJobSchema });
+      const actorLink = await connectNatsLink({ url: nats.url, run: 'bus-test', side: 'actor', spec: hostedJobSchema });
+      const client = new PolicyHostClient(fixture.host.url, 'bus');
+      const actors = runHostedActors(actorLink, { game, sampling: { apiBase: client.apiBase }, policyId: 'bus', anchors: new Map(), concurrency: 8, signal: stop.signal });
+      const backend = await HostedPolicyBackend.connect(client, { learningRate: 3e-3, loss: 'ppo-clip', ratioCap: 2 });
+      const first = backend.version;
+      const updates: { it: HostedIteration; episodes: readonly Episode[] }[] = [];
+      await trainHosted({ game, backend, link: learnerLink, localActors: 0, maxStaleness: 1, iterations: 4, gamesPerIteration: 8, seed: 6, onIteration: (it, _state, episodes) => void updates.push({ it, episodes }) });
+      expect(updates.map((u) => u.it.version)).toEqual([1, 2, 3, 4].map((k) => first + k));
+      for (const { it, episodes } of updates) {
+        expect(episodes.length).toBeGreaterThanOrEqual(8);
+        for (const episode of episodes) expect(it.version - 1 - playedBy(episode)).toBeLessThanOrEqual(1);
+      }
+      const ids = updates.flatMap((u) => u.episodes.map((e) => e.id));
+      expect(new Set(ids).size).toBe(ids.length);
+      stop.abort();
+      await actors;
+      await Promise.all([learnerLink.close(), actorLink.close()]);
+    } finally {
+      stop.abort();
+      await nats.stop();
     }
   }, 120_000);
 });

@@ -20,11 +20,11 @@ describe('the in-process link between actors and a learner', () => {
         return episodeOf(j, version.version);
       },
     });
-    link.handOut([job(0), job(1), job(2)]);
+    await link.handOut([job(0), job(1), job(2)]);
     await new Promise((resolve) => setTimeout(resolve, 10));
     // Two actors: two matches in play, the third waits for one of them.
     expect(started).toEqual([{ id: 'm0', model: 'p@0' }, { id: 'm1', model: 'p@0' }]);
-    link.publish({ model: 'p@1', version: 1 });
+    await link.publish({ model: 'p@1', version: 1 });
     release.shift()!();
     const first = (await link.nextReport()) as MatchReport<string> & { episode: Episode };
     expect(first.job.id).toBe('m0');
@@ -36,7 +36,7 @@ describe('the in-process link between actors and a learner', () => {
     const reports = [await link.nextReport(), await link.nextReport()];
     expect(reports.map((r) => [r!.job.id, r!.version]).sort()).toEqual([['m1', 0], ['m2', 1]]);
     stop.abort();
-    link.close();
+    await link.close();
     await actors;
     expect(await link.nextReport()).toBeUndefined();
     expect(await link.nextJob()).toBeUndefined();
@@ -54,14 +54,14 @@ describe('the in-process link between actors and a learner', () => {
           ? Promise.reject(new Error('the host is down'))
           : new Promise<Episode>((_, reject) => signal.addEventListener('abort', () => (aborted++, reject(new Error('aborted'))))),
     });
-    link.handOut([job(0), job(1), job(2)]);
+    await link.handOut([job(0), job(1), job(2)]);
     expect(await link.nextReport()).toEqual({ job: job(0), version: 0, error: 'the host is down' });
     stop.abort();
-    link.close();
+    await link.close();
     await actors;
     expect(aborted).toBe(2);
     // Nothing is reported for the matches aborted by the stop, and jobs handed out after it go nowhere.
-    link.handOut([job(3)]);
+    await link.handOut([job(3)]);
     expect(await link.nextReport()).toBeUndefined();
   });
 });

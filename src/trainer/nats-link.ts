@@ -1,0 +1,221 @@
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import { connect, type NatsConnection, type QueuedIterator } from '@nats-io/transport-node';
+import { z } from 'zod';
+import { ConfigError } from '../core/index.ts';
+import { validateEpisode } from '../episodes/schema.ts';
+import type { ActorLearnerLink, MatchJob, MatchReport, PolicyVersion } from './actor-learner.ts';
+
+export interface NatsLinkOptions<S> {
+  /** The server, `nats://host:port` (JetStream enabled: `nats-server -js`). */
+  readonly url: string;
+  /** The run: its streams and bucket are named after it, so several runs share one server (letters, digits, `-`, `_`). */
+  readonly run: string;
+  /** The learner creates the run's streams, consumers and bucket; actors find them (the learner must have started). */
+  readonly side: 'learner' | 'actor';
+  /** What a job's spec must look like: every message from another process is checked. */
+  readonly spec: z.ZodType<S>;
+  /** Jobs handed to actors and not yet reported, at most (default 256): JetStream's max_ack_pending. */
+  readonly maxAckPending?: number;
+  /** Seconds an actor may hold a job without reporting before it goes to another actor (default 300). */
+  readonly ackWaitSeconds?: number;
+}
+
+const RUN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const SECOND_NS = 1_000_000_000;
+/** How long one wait for a message lasts before the waiter checks whether the link was closed (JetStream's least). */
+const POLL_MS = 1000;
+
+const versionSchema = z.object({ model: z.string(), version: z.number().int() });
+
+/** The run's names on the server. */
+interface RunNames {
+  readonly jobsStream: string;
+  readonly jobs: string;
+  readonly episodesStream: string;
+  readonly episodes: string;
+  readonly bucket: string;
+}
+
+function names(run: string): RunNames {
+  return {
+    jobsStream: `SELFPLAY_${run}_JOBS`,
+    jobs: `selfplay.${run}.jobs`,
+    episodesStream: `SELFPLAY_${run}_EPISODES`,
+    episodes: `selfplay.${run}.episodes`,
+    bucket: `selfplay_${run}_versions`,
+  };
+}
+
+async function reach(url: string): Promise<NatsConnection> {
+  try {
+    return await connect({ servers: url, maxReconnectAttempts: -1 });
+  } catch (error) {
+    throw new ConfigError(`cannot reach the NATS server at ${url}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The actor/learner boundary over NATS JetStream, for actors in other
+ * processes or machines (DESIGN.md). Jobs go into a work-queue stream that
+ * actors share through one durable pull consumer with explicit acks: a job
+ * is removed when its actor has reported it, and one whose actor dies
+ * unreported goes to another after `ackWaitSeconds`. Reports go into a
+ * replayable episodes stream (limits retention) that the learner reads
+ * through its own durable consumer; each report carries its job id as its
+ * message id, so a job played twice is stored once (within JetStream's
+ * duplicate window). Versions live in a key-value bucket that actors watch.
+ * Weights never travel on it: only names and numbers.
+ */
+export async function connectNatsLink<S>(options: NatsLinkOptions<S>): Promise<ActorLearnerLink<S>> {
+  if (!RUN_NAME.test(options.run)) throw new ConfigError(`a run on the bus is named with letters, digits, "-" and "_" (at most 64), not "${options.run}"`);
+  const n = names(options.run);
+  const nc = await reach(options.url);
+  try {
+    const jsm = await jetstreamManager(nc).catch((error: Error) => {
+      throw new ConfigError(`JetStream is not enabled on the NATS server at ${options.url} (start it with -js): ${error.message}`);
+    });
+    const js = jetstream(nc);
+    const kvm = new Kvm(nc);
+    if (options.side === 'learner') {
+      await jsm.streams.add({ name: n.jobsStream, subjects: [n.jobs], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+      await jsm.streams.add({ name: n.episodesStream, subjects: [n.episodes], retention: RetentionPolicy.Limits, storage: StorageType.File });
+      await jsm.consumers.add(n.jobsStream, {
+        durable_name: 'actors',
+        ack_policy: AckPolicy.Explicit,
+        max_ack_pending: options.maxAckPending ?? 256,
+        ack_wait: (options.ackWaitSeconds ?? 300) * SECOND_NS,
+      });
+      await jsm.consumers.add(n.episodesStream, { durable_name: 'learner', ack_policy: AckPolicy.Explicit });
+    } else {
+      await jsm.streams.info(n.jobsStream).catch(() => {
+        throw new ConfigError(`no run "${options.run}" on the NATS server at ${options.url}: start its learner first`);
+      });
+    }
+    const kv = await (options.side === 'learner' ? kvm.create(n.bucket) : kvm.open(n.bucket));
+    const consumer = await js.consumers.get(options.side === 'learner' ? n.episodesStream : n.jobsStream, options.side === 'learner' ? 'learner' : 'actors');
+    return await NatsLink.open(nc, js, kv, consumer, n, options.spec);
+  } catch (error) {
+    await nc.close();
+    throw error;
+  }
+}
+
+class NatsLink<S> implements ActorLearnerLink<S> {
+  closed = false;
+  private newest: PolicyVersion | undefined;
+  /** Jobs this actor holds, by id: acknowledged when reported. */
+  private readonly held = new Map<string, JsMsg>();
+  private readonly jobSchema: z.ZodType<MatchJob<S>>;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly kv: KV,
+    private readonly consumer: Consumer,
+    private readonly names: RunNames,
+    spec: z.ZodType<S>,
+    private readonly watch: QueuedIterator<KvWatchEntry>,
+  ) {
+    this.jobSchema = z.object({ id: z.string(), seed: z.number().int(), index: z.number().int().min(0), spec }) as unknown as z.ZodType<MatchJob<S>>;
+    void (async () => {
+      for await (const entry of watch) {
+        const parsed = versionSchema.safeParse(entry.value.length ? entry.json() : undefined);
+        if (parsed.success) this.newest = parsed.data;
+      }
+    })();
+  }
+
+  static async open<S>(nc: NatsConnection, js: JetStreamClient, kv: KV, consumer: Consumer, n: RunNames, spec: z.ZodType<S>): Promise<NatsLink<S>> {
+    const watch = await kv.watch({ key: 'latest' });
+    return new NatsLink(nc, js, kv, consumer, n, spec, watch);
+  }
+
+  async handOut(jobs: readonly MatchJob<S>[]): Promise<void> {
+    for (const job of jobs) await this.js.publish(this.names.jobs, JSON.stringify(job), { msgID: job.id });
+  }
+
+  async publish(version: PolicyVersion): Promise<void> {
+    this.newest = version;
+    await this.kv.put('latest', JSON.stringify(version));
+  }
+
+  latest(): PolicyVersion {
+    if (!this.newest) throw new Error('no version has been published on this run yet');
+    return this.newest;
+  }
+
+  /** The next message of this side's consumer, waiting for one; undefined once closed. */
+  private async next(): Promise<JsMsg | undefined> {
+    while (!this.closed) {
+      const message = await this.consumer.next({ expires: POLL_MS }).catch((error: Error) => {
+        if (this.closed) return null;
+        throw error;
+      });
+      if (message) return message;
+    }
+    return undefined;
+  }
+
+  async nextJob(): Promise<MatchJob<S> | undefined> {
+    for (let message = await this.next(); message; message = await this.next()) {
+      const parsed = this.jobSchema.safeParse(safeJson(message));
+      if (!parsed.success) {
+        // Not a job this actor can play: dropped for good rather than redelivered forever.
+        message.term();
+        continue;
+      }
+      // A version to play it with, before the job is taken (the learner publishes the first before any job).
+      while (!this.newest && !this.closed) await new Promise((resolve) => setTimeout(resolve, 20));
+      this.held.set(parsed.data.id, message);
+      return parsed.data;
+    }
+    return undefined;
+  }
+
+  async report(report: MatchReport<S>): Promise<void> {
+    await this.js.publish(this.names.episodes, JSON.stringify(report), { msgID: report.job.id });
+    this.held.get(report.job.id)?.ack();
+    this.held.delete(report.job.id);
+  }
+
+  async nextReport(): Promise<MatchReport<S> | undefined> {
+    for (let message = await this.next(); message; message = await this.next()) {
+      message.ack();
+      const report = readReport(safeJson(message), this.jobSchema);
+      if (report) return report;
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Jobs held and not reported go back to the queue at once, for another actor.
+    for (const message of this.held.values()) message.nak();
+    this.held.clear();
+    this.watch.stop();
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+}
+
+function safeJson(message: JsMsg): unknown {
+  try {
+    return message.json();
+  } catch {
+    return undefined;
+  }
+}
+
+/** A report from another process, checked: its job, a version, and a valid episode or an error; undefined if malformed. */
+function readReport<S>(data: unknown, jobSchema: z.ZodType<MatchJob<S>>): MatchReport<S> | undefined {
+  const base = z.object({ job: jobSchema, version: z.number().int(), episode: z.unknown().optional(), error: z.string().optional() }).safeParse(data);
+  if (!base.success) return undefined;
+  const { job, version, episode, error } = base.data;
+  if (error !== undefined) return { job, version, error };
+  try {
+    return { job, version, episode: validateEpisode(episode) };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,124 @@
+import { connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createPlayer } from '../../agents/index.ts';
+import { kuhnPoker } from '../../games/index.ts';
+import type { Episode } from '../../src/episodes/episode.ts';
+import { playMatch } from '../../src/runtime/index.ts';
+import { runActors, type ActorLearnerLink, type MatchJob, type MatchReport } from '../../src/trainer/actor-learner.ts';
+import { connectNatsLink } from '../../src/trainer/nats-link.ts';
+import { startNats } from './nats-server.ts';
+
+const game = kuhnPoker();
+const spec = z.object({ label: z.string() });
+type Spec = z.infer<typeof spec>;
+const job = (index: number): MatchJob<Spec> => ({ id: `u1-self-${index}`, seed: 1000 + index, index, spec: { label: 'self' } });
+const play = (j: MatchJob<Spec>) => playMatch({ game, players: [createPlayer('random', game), { ...createPlayer('random', game), name: 'random #2' }], seed: j.seed, matchId: j.id });
+
+let nats: { url: string; stop(): Promise<void> };
+beforeAll(async () => {
+  nats = await startNats();
+}, 30_000);
+afterAll(async () => nats?.stop());
+
+describe('the actor/learner link over NATS JetStream', () => {
+  it('hands each job to one of the actors of other connections, with the newest version, and brings every episode back to the learner', async () => {
+    const learner = await connectNatsLink({ url: nats.url, run: 'two-actors', side: 'learner', spec });
+    const actors = await Promise.all([0, 1].map(() => connectNatsLink({ url: nats.url, run: 'two-actors', side: 'actor', spec })));
+    const stop = new AbortController();
+    const played: { actor: number; id: string; model: string }[] = [];
+    try {
+      await learner.publish({ model: 'tiny@3', version: 3 });
+      const running = actors.map((link, actor) =>
+        runActors(link, {
+          concurrency: 2,
+          signal: stop.signal,
+          play: async (j, version) => {
+            played.push({ actor, id: j.id, model: version.model });
+            return play(j);
+          },
+        }),
+      );
+      await learner.handOut(Array.from({ length: 8 }, (_, i) => job(i)));
+      const reports: MatchReport<Spec>[] = [];
+      while (reports.length < 8) reports.push((await learner.nextReport())!);
+      expect(reports.map((r) => r.job.id).sort()).toEqual(Array.from({ length: 8 }, (_, i) => job(i).id).sort());
+      for (const report of reports) {
+        expect(report.version).toBe(3);
+        // The episode crossed the bus and was checked against the episode schema: the match the seed makes.
+        expect((report as { episode: Episode }).episode).toEqual(await play(report.job));
+      }
+      expect(played.every((p) => p.model === 'tiny@3')).toBe(true);
+      expect(new Set(played.map((p) => p.id)).size).toBe(8);
+      stop.abort();
+      await Promise.all(actors.map((link) => link.close()));
+      await Promise.all(running);
+    } finally {
+      stop.abort();
+      await Promise.all([learner, ...actors].map((link) => link.close()));
+    }
+  }, 30_000);
+
+  it('gives a job whose actor died unreported to another actor, and stores a job reported twice once', async () => {
+    const options = { url: nats.url, run: 'redelivery', spec, ackWaitSeconds: 1 };
+    const learner = await connectNatsLink({ ...options, side: 'learner' });
+    const first = await connectNatsLink({ ...options, side: 'actor' });
+    try {
+      await learner.publish({ model: 'tiny@0', version: 0 });
+      await learner.handOut([job(0)]);
+      const taken = await first.nextJob();
+      expect(taken?.id).toBe(job(0).id);
+      // The actor's process dies: its connection drops without a report or a nak.
+      await (first as unknown as { nc: { close(): Promise<void> } }).nc.close();
+      const second = await connectNatsLink({ ...options, side: 'actor' });
+      try {
+        const again = await second.nextJob();
+        expect(again).toEqual(job(0));
+        const episode = await play(again!);
+        await second.report({ job: again!, version: 0, episode });
+        // The same job reported again (an actor that finished it after all): JetStream keeps one copy.
+        await second.report({ job: again!, version: 0, episode });
+        expect((await learner.nextReport())?.job.id).toBe(job(0).id);
+        const late = await Promise.race([learner.nextReport(), new Promise((resolve) => setTimeout(() => resolve('nothing'), 1500))]);
+        expect(late).toBe('nothing');
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await learner.close();
+    }
+  }, 30_000);
+
+  it('drops a malformed job for good, and hands a learner only well-formed reports', async () => {
+    const options = { url: nats.url, run: 'malformed', spec };
+    const learner = await connectNatsLink({ ...options, side: 'learner' });
+    const actor = await connectNatsLink({ ...options, side: 'actor' });
+    const raw = await connect({ servers: nats.url });
+    try {
+      await learner.publish({ model: 'tiny@0', version: 0 });
+      raw.publish('selfplay.malformed.jobs', JSON.stringify({ id: 7, seed: 'x' }));
+      raw.publish('selfplay.malformed.episodes', '{not json');
+      raw.publish('selfplay.malformed.episodes', JSON.stringify({ job: job(1), version: 0, episode: { schema: 1 } }));
+      await raw.flush();
+      await learner.handOut([job(2)]);
+      expect((await actor.nextJob())?.id).toBe(job(2).id);
+      await actor.report({ job: job(2), version: 0, error: 'the host is down' });
+      expect(await learner.nextReport()).toEqual({ job: job(2), version: 0, error: 'the host is down' });
+    } finally {
+      await raw.close();
+      await Promise.all([learner, actor].map((link: ActorLearnerLink<Spec>) => link.close()));
+    }
+  }, 30_000);
+
+  it('says clearly what is wrong: no server, no JetStream, no run, a bad run name', async () => {
+    await expect(connectNatsLink({ url: 'nats://127.0.0.1:1', run: 'r', side: 'learner', spec })).rejects.toThrow(/cannot reach the NATS server at nats:\/\/127\.0\.0\.1:1/);
+    await expect(connectNatsLink({ url: nats.url, run: 'never-started', side: 'actor', spec })).rejects.toThrow(/no run "never-started" .* start its learner first/);
+    await expect(connectNatsLink({ url: nats.url, run: 'a.b', side: 'learner', spec })).rejects.toThrow(/letters, digits/);
+    const plain = await startNats(false);
+    try {
+      await expect(connectNatsLink({ url: plain.url, run: 'r', side: 'learner', spec })).rejects.toThrow(/JetStream is not enabled .* -js/);
+    } finally {
+      await plain.stop();
+    }
+  }, 30_000);
+});
