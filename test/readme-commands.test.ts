@@ -28,6 +28,7 @@ const NOT_HERE: [RegExp, string][] = [
   [/llm:|llm-stub|vllm|OPENAI_BASE_URL|train-llm|selfplay_host|--model /, 'needs a model server'],
   [/--agent human/, 'needs a person at the terminal'],
   [/selfplay (serve|connect)/, 'runs until stopped (test/tournament serves and connects)'],
+  [/^nats-server|selfplay actor/, 'runs until stopped (test/policy-host/async.test.ts runs a learner and two actors over a NATS server)'],
   [/selfplay train /, 'trains for 40 s to 10 minutes (test/trainer runs short trainings)'],
   [/selfplay train --resume/, 'resumes a long training run'],
 ];

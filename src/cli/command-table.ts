@@ -70,6 +70,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'the trainer as a service for arenas in other processes',
     load: async () => (await import('./commands/trainer-serve.ts')).registerTrainerServe,
   },
+  actor: {
+    term: 'actor [options]',
+    summary: "play a training run's matches from a NATS JetStream server until stopped: the learner is `selfplay train-llm --bus` in another process or on another machine",
+    load: async () => (await import('./commands/actor.ts')).registerActor,
+  },
   'train-llm': {
     term: 'train-llm [options] [game]',
     summary: 'train a language-model policy on a policy host by self-play (or against an opponent): play a batch, one training step, publish, repeat',

@@ -125,6 +125,8 @@ export async function runActors<S>(
     readonly concurrency: number;
     readonly signal: AbortSignal;
     readonly play: (job: MatchJob<S>, version: PolicyVersion, signal: AbortSignal) => Promise<Episode>;
+    /** Called with each report once the link holds it. */
+    readonly onReport?: (report: MatchReport<S>) => void;
   },
 ): Promise<void> {
   const { signal } = options;
@@ -142,6 +144,7 @@ export async function runActors<S>(
         report = { job, version: version.version, error: (error as Error).message };
       }
       await link.report(report);
+      options.onReport?.(report);
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, actor));

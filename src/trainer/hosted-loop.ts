@@ -6,7 +6,7 @@ import { evaluatePolicy } from '../analysis/index.ts';
 import { ConfigError, Rng, type Game, type TabularPolicy } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import { playMatch, runArena, seating, summarize, type AgentRecord, type Player } from '../runtime/index.ts';
-import { InProcessLink, runActors, type ActorLearnerLink, type MatchJob } from './actor-learner.ts';
+import { InProcessLink, runActors, type ActorLearnerLink, type MatchJob, type MatchReport } from './actor-learner.ts';
 import { StalenessPacer, type Finished } from './staleness-pacer.ts';
 import { RoleBaselines } from './advantages.ts';
 import { EpisodeTrainer, type EpisodeAlgorithm } from './episode-trainer.ts';
@@ -353,7 +353,15 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
  */
 export async function runHostedActors(
   link: ActorLearnerLink<HostedJob>,
-  options: { readonly game: Game; readonly sampling: HostedSampling; readonly policyId: string; readonly anchors: ReadonlyMap<string, Player>; readonly concurrency: number; readonly signal: AbortSignal },
+  options: {
+    readonly game: Game;
+    readonly sampling: HostedSampling;
+    readonly policyId: string;
+    readonly anchors: ReadonlyMap<string, Player>;
+    readonly concurrency: number;
+    readonly signal: AbortSignal;
+    readonly onReport?: (report: MatchReport<HostedJob>) => void;
+  },
 ): Promise<void> {
   const { game, anchors } = options;
   const models = new ModelPlayers(options.sampling, options.policyId);
@@ -361,6 +369,7 @@ export async function runHostedActors(
     await runActors(link, {
       concurrency: options.concurrency,
       signal: options.signal,
+      onReport: options.onReport,
       play: (job, version, signal) => {
         const learner = models.acquire(LEARNER, version);
         const { opponent } = job.spec;

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import { connect, type NatsConnection, type QueuedIterator } from '@nats-io/transport-node';
@@ -19,6 +20,15 @@ export interface NatsLinkOptions<S> {
   readonly maxAckPending?: number;
   /** Seconds an actor may hold a job without reporting before it goes to another actor (default 300). */
   readonly ackWaitSeconds?: number;
+  /** Seconds a learner that stopped renewing its hold on the run (a killed one) keeps it from another (default 30). */
+  readonly leaseSeconds?: number;
+}
+
+/** The link over NATS, with the run's description: what actors need to know to play its matches (the learner writes it). */
+export interface NatsLink<S> extends ActorLearnerLink<S> {
+  describe(description: unknown): Promise<void>;
+  /** The run's description, waiting up to `timeoutMs` for the learner to write it. */
+  description(timeoutMs?: number): Promise<unknown>;
 }
 
 const RUN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -35,6 +45,7 @@ interface RunNames {
   readonly episodesStream: string;
   readonly episodes: string;
   readonly bucket: string;
+  readonly lease: string;
 }
 
 function names(run: string): RunNames {
@@ -44,6 +55,7 @@ function names(run: string): RunNames {
     episodesStream: `SELFPLAY_${run}_EPISODES`,
     episodes: `selfplay.${run}.episodes`,
     bucket: `selfplay_${run}_versions`,
+    lease: `selfplay_${run}_lease`,
   };
 }
 
@@ -67,7 +79,7 @@ async function reach(url: string): Promise<NatsConnection> {
  * duplicate window). Versions live in a key-value bucket that actors watch.
  * Weights never travel on it: only names and numbers.
  */
-export async function connectNatsLink<S>(options: NatsLinkOptions<S>): Promise<ActorLearnerLink<S>> {
+export async function connectNatsLink<S>(options: NatsLinkOptions<S>): Promise<NatsLink<S>> {
   if (!RUN_NAME.test(options.run)) throw new ConfigError(`a run on the bus is named with letters, digits, "-" and "_" (at most 64), not "${options.run}"`);
   const n = names(options.run);
   const nc = await reach(options.url);
@@ -92,16 +104,42 @@ export async function connectNatsLink<S>(options: NatsLinkOptions<S>): Promise<A
         throw new ConfigError(`no run "${options.run}" on the NATS server at ${options.url}: start its learner first`);
       });
     }
+    const lease = options.side === 'learner' ? await holdRun(kvm, n, options) : undefined;
     const kv = await (options.side === 'learner' ? kvm.create(n.bucket) : kvm.open(n.bucket));
     const consumer = await js.consumers.get(options.side === 'learner' ? n.episodesStream : n.jobsStream, options.side === 'learner' ? 'learner' : 'actors');
-    return await NatsLink.open(nc, js, kv, consumer, n, options.spec);
+    return await BusLink.open(nc, js, kv, consumer, n, options.spec, lease);
   } catch (error) {
     await nc.close();
     throw error;
   }
 }
 
-class NatsLink<S> implements ActorLearnerLink<S> {
+/**
+ * Takes the run for this learner: a key that lives `leaseSeconds` unless
+ * renewed (a third of that apart), so that a second learner of the same run
+ * is refused while the first lives, and a killed one frees the run soon.
+ * Returns what releases it.
+ */
+async function holdRun(kvm: Kvm, n: RunNames, options: NatsLinkOptions<unknown>): Promise<() => Promise<void>> {
+  const seconds = options.leaseSeconds ?? 30;
+  const kv = await kvm.create(n.lease, { ttl: seconds * 1000 });
+  const holder = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
+  try {
+    await kv.create('learner', holder);
+  } catch {
+    const entry = await kv.get('learner').catch(() => null);
+    const who = entry?.value.length ? ` (${entry.string()})` : '';
+    throw new ConfigError(`another learner holds run "${options.run}"${who}; one that was killed frees it within ${seconds} s`);
+  }
+  const renew = setInterval(() => void kv.put('learner', holder).catch(() => undefined), (seconds * 1000) / 3);
+  renew.unref();
+  return async () => {
+    clearInterval(renew);
+    await kv.delete('learner').catch(() => undefined);
+  };
+}
+
+class BusLink<S> implements NatsLink<S> {
   closed = false;
   private newest: PolicyVersion | undefined;
   /** Jobs this actor holds, by id: acknowledged when reported. */
@@ -116,6 +154,7 @@ class NatsLink<S> implements ActorLearnerLink<S> {
     private readonly names: RunNames,
     spec: z.ZodType<S>,
     private readonly watch: QueuedIterator<KvWatchEntry>,
+    private readonly release: (() => Promise<void>) | undefined,
   ) {
     this.jobSchema = z.object({ id: z.string(), seed: z.number().int(), index: z.number().int().min(0), spec }) as unknown as z.ZodType<MatchJob<S>>;
     void (async () => {
@@ -126,9 +165,22 @@ class NatsLink<S> implements ActorLearnerLink<S> {
     })();
   }
 
-  static async open<S>(nc: NatsConnection, js: JetStreamClient, kv: KV, consumer: Consumer, n: RunNames, spec: z.ZodType<S>): Promise<NatsLink<S>> {
+  static async open<S>(nc: NatsConnection, js: JetStreamClient, kv: KV, consumer: Consumer, n: RunNames, spec: z.ZodType<S>, release?: () => Promise<void>): Promise<BusLink<S>> {
     const watch = await kv.watch({ key: 'latest' });
-    return new NatsLink(nc, js, kv, consumer, n, spec, watch);
+    return new BusLink(nc, js, kv, consumer, n, spec, watch, release);
+  }
+
+  async describe(description: unknown): Promise<void> {
+    await this.kv.put('run', JSON.stringify(description));
+  }
+
+  async description(timeoutMs = 30_000): Promise<unknown> {
+    for (const deadline = Date.now() + timeoutMs; ; ) {
+      const entry = await this.kv.get('run');
+      if (entry?.value.length) return entry.json();
+      if (Date.now() >= deadline || this.closed) throw new ConfigError(`the run has no description: its learner has not written one within ${timeoutMs / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   async handOut(jobs: readonly MatchJob<S>[]): Promise<void> {
@@ -195,6 +247,7 @@ class NatsLink<S> implements ActorLearnerLink<S> {
     for (const message of this.held.values()) message.nak();
     this.held.clear();
     this.watch.stop();
+    await this.release?.();
     await this.nc.drain().catch(() => this.nc.close());
   }
 }

@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PolicyHostClient } from '../../agents/hosted/index.ts';
 import { kuhnPoker } from '../../games/index.ts';
@@ -6,7 +8,10 @@ import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
 import { hostedJobSchema, LEARNER, MIRROR, runHostedActors, trainHosted, type HostedIteration } from '../../src/trainer/hosted-loop.ts';
 import { connectNatsLink } from '../../src/trainer/nats-link.ts';
 import { startNats } from '../trainer/nats-server.ts';
+import { runCli } from '../cli/run-cli.ts';
 import { testHost } from './host-fixture.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
 
 const game = kuhnPoker();
 const fixture = testHost('selfplay-async-', ['--seed', '3', '--policy', 'sync', '--policy', 'async', '--policy', 'epochs', '--policy', 'bus']);
@@ -92,6 +97,41 @@ describe('asynchronous training: actors play on while the host trains, at most K
       await Promise.all([learnerLink.close(), actorLink.close()]);
     } finally {
       stop.abort();
+      await nats.stop();
+    }
+  }, 120_000);
+
+  it('runs the learner and two actor processes from the command line: train-llm --bus and selfplay actor', async () => {
+    const nats = await startNats();
+    const actors: ChildProcess[] = [];
+    try {
+      const missing = await runCli('actor', '--bus', nats.url, '--run', 'nobody', '--wait', '0.5');
+      expect(missing.code).toBe(2);
+      expect(missing.err).toMatch(/no run "nobody" .* start its learner first/);
+      // Actors may start first: they wait for the run's learner (--wait, 30 s by default).
+      for (let i = 0; i < 2; i++) actors.push(spawn(process.execPath, ['bin/selfplay.js', 'actor', '--bus', nats.url, '--run', 'cli-bus', '--concurrency', '4', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+      const learner = runCli('train-llm', 'kuhn-poker', '--host', fixture.host.url, '--policy', 'bus', '--bus', nats.url, '--run', 'cli-bus', '--iterations', '3', '--games', '8', '--eval-games', '0', '--rate-games', '0', '--exact-every', '0', '--out', join(fixture.dir, 'cli-bus'), '--json');
+      const { code, out, err } = await learner;
+      expect(err).not.toMatch(/Error/);
+      expect(code).toBe(0);
+      const steps = JSON.parse(out).iterations as HostedIteration[];
+      expect(steps).toHaveLength(3);
+      for (const step of steps) expect(step.ageMax).toBeLessThanOrEqual(2);
+      // Ctrl-C: each actor stops, releasing what it holds, and says how many matches it played.
+      const played = await Promise.all(
+        actors.map(async (child) => {
+          const output: string[] = [];
+          child.stdout!.on('data', (chunk) => output.push(String(chunk)));
+          const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+          child.kill('SIGINT');
+          expect(await exited).toBe(0);
+          return JSON.parse(output.join('')) as { run: string; game: string; matches: number };
+        }),
+      );
+      expect(played.map((p) => [p.run, p.game])).toEqual([['cli-bus', 'kuhn-poker'], ['cli-bus', 'kuhn-poker']]);
+      expect(played.reduce((n, p) => n + p.matches, 0)).toBeGreaterThanOrEqual(3 * 8);
+    } finally {
+      for (const child of actors) child.kill('SIGKILL');
       await nats.stop();
     }
   }, 120_000);

@@ -110,6 +110,25 @@ describe('the actor/learner link over NATS JetStream', () => {
     }
   }, 30_000);
 
+  it('lets one learner hold a run: a second is refused while the first lives, and a killed one frees it when its lease runs out', async () => {
+    const options = { url: nats.url, run: 'held', spec, side: 'learner' as const, leaseSeconds: 1 };
+    const first = await connectNatsLink(options);
+    await expect(connectNatsLink(options)).rejects.toThrow(new RegExp(`another learner holds run "held" \\(\\{"pid":${process.pid}.*frees it within 1 s`));
+    await first.describe({ game: 'kuhn-poker' });
+    const actor = await connectNatsLink({ ...options, side: 'actor' });
+    expect(await actor.description()).toEqual({ game: 'kuhn-poker' });
+    await actor.close();
+    // Closed: the run is free at once.
+    await first.close();
+    const second = await connectNatsLink(options);
+    // Killed (its connection drops without a word): free once the lease runs out.
+    await (second as unknown as { nc: { close(): Promise<void> } }).nc.close();
+    await expect(connectNatsLink(options)).rejects.toThrow(/another learner holds run "held"/);
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    const third = await connectNatsLink(options);
+    await third.close();
+  }, 30_000);
+
   it('says clearly what is wrong: no server, no JetStream, no run, a bad run name', async () => {
     await expect(connectNatsLink({ url: 'nats://127.0.0.1:1', run: 'r', side: 'learner', spec })).rejects.toThrow(/cannot reach the NATS server at nats:\/\/127\.0\.0\.1:1/);
     await expect(connectNatsLink({ url: nats.url, run: 'never-started', side: 'actor', spec })).rejects.toThrow(/no run "never-started" .* start its learner first/);

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createPlayer } from '../../../agents/index.ts';
 import { PolicyHostClient, startPolicyHost, type PolicyHostProcess, type TrainLoss } from '../../../agents/hosted/index.ts';
@@ -11,7 +11,9 @@ import { ConfigError, GameTooLargeError, type Game } from '../../core/index.ts';
 import { openEpisodeWriter } from '../../episodes/index.ts';
 import { EPISODE_ALGORITHMS, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { HostedPolicyBackend } from '../../trainer/hosted-backend.ts';
-import { DEFAULT_MAX_STALENESS, playHosted, trainHosted, type HostedIteration } from '../../trainer/hosted-loop.ts';
+import { connectNatsLink } from '../../trainer/nats-link.ts';
+import { describeHostedRun } from '../bus-run.ts';
+import { DEFAULT_MAX_STALENESS, hostedJobSchema, playHosted, trainHosted, type HostedIteration } from '../../trainer/hosted-loop.ts';
 import { checkpointTag, hostedMetricsRow, hostedReport, restoreHost, saveMember, weightsSlot, type HostedCheckpoint } from '../../trainer/hosted-run.ts';
 import { parseOpponents } from '../../trainer/league.ts';
 import { renderReport } from '../../trainer/report.ts';
@@ -51,13 +53,16 @@ interface TrainLlmOptions {
   concurrency: number;
   keepEpisodes: number;
   vllm?: string;
+  bus?: string;
+  run?: string;
+  localActors?: number;
   out?: string;
   resume?: string;
   json?: boolean;
 }
 
 /** The options that define the run (saved in run.json, reused on --resume). */
-type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'host' | 'python' | 'hostArg' | 'vllm' | 'seconds'> & { game: string };
+type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'host' | 'python' | 'hostArg' | 'vllm' | 'seconds' | 'bus' | 'run' | 'localActors'> & { game: string };
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -109,6 +114,9 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--concurrency <n>', 'games in flight at once', intOption('--concurrency', 1), 32)
     .option('--keep-episodes <n>', 'episodes of each step saved into episodes.msgpack', intOption('--keep-episodes'), 8)
     .option('--vllm <url>', 'inference on vLLM (its OpenAI API root): each published version is loaded there as a LoRA adapter (/v1/load_lora_adapter) and the games sample it there')
+    .option('--bus <url>', 'the actors are `selfplay actor` processes on this NATS JetStream server (nats://HOST:PORT): matches, episodes and versions go through it')
+    .option('--run <name>', "the run's name on the bus (its streams and bucket; default: the run folder's name)")
+    .option('--local-actors <n>', 'with --bus, matches this process plays too (default 0: the actor processes play them all)', intOption('--local-actors'))
     .option('--out <dir>', 'run folder (default runs/llm-<game>-seed<seed>)')
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint, with its settings')
     .option('--json', 'print one JSON object {before, after, iterations: [...]} at the end instead of progress lines')
@@ -120,7 +128,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       const given = (key: string) => command.getOptionValueSource(key) === 'cli';
       const { folder, config, state } = prepareRun<RunConfig, HostedCheckpoint>(ref, options as TrainLlmOptions & Record<string, unknown>, given, {
         command: 'train',
-        runtime: ['json', 'host', 'python', 'hostArg', 'vllm', 'seconds'],
+        runtime: ['json', 'host', 'python', 'hostArg', 'vllm', 'seconds', 'bus', 'run', 'localActors'],
         defaultDir: (game) => `runs/llm-${game.replace(/[^\w.-]+/g, '_')}-seed${options.seed}`,
         updates: (s) => s.state.iteration,
       });
@@ -157,6 +165,12 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             ? (await playHosted({ game, model: backend.policy(), apiBase: backend.samplingBase, prompts, temperature: config.temperature, policy: { id: config.policy, version: backend.version }, opponent: evalOpponent, games: config.evalGames, seed: 1_000_000 + config.seed, concurrency: config.concurrency })).record
             : undefined;
         const before = state ? undefined : await evaluate();
+        const busRun = options.run ?? basename(folder.dir).replace(/[^\w-]+/g, '_').slice(0, 64);
+        const link = options.bus ? await connectNatsLink({ url: options.bus, run: busRun, side: 'learner', spec: hostedJobSchema }) : undefined;
+        if (link) {
+          await link.describe(describeHostedRun({ game: config.game, policy: config.policy, apiBase: backend.samplingBase, temperature: config.temperature, prompts, shares }));
+          if (!options.json) io.out(`learner of run ${busRun} on ${options.bus}: start actors with  selfplay actor --bus ${options.bus} --run ${busRun}`);
+        }
         if (!options.json) {
           io.out(`${state ? `resuming ${folder.dir} at step ${state.state.iteration}` : `training ${backend.policy()} on ${game.id}`}, opponents ${config.opponents}, run folder ${folder.dir}`);
           if (before) io.out(`before: ${backend.policy()} vs ${config.evalOpponent}: mean return ${before.meanReturn.toFixed(3)}, score ${before.score.toFixed(3)} over ${before.matches} games`);
@@ -173,6 +187,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             gamesPerIteration: config.games,
             // A run saved before the option existed was synchronous.
             maxStaleness: config.maxStaleness ?? 0,
+            ...(link ? { link, localActors: options.localActors ?? 0 } : {}),
             algo: config.algo,
             seed: config.seed,
             concurrency: config.concurrency,
@@ -202,6 +217,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
           });
         } finally {
           bar.stop();
+          await link?.close();
         }
         const interrupted = controller.signal.aborted;
         const after = interrupted ? undefined : await evaluate();

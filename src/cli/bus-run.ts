@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import type { GamePrompts } from '../../agents/llm/game-prompt.ts';
+import { ConfigError } from '../core/index.ts';
+import type { OpponentShare } from '../trainer/league.ts';
+
+/**
+ * What `train-llm --bus` writes for its actors (`selfplay actor`), so that an
+ * actor needs only the server and the run's name: the game, the policy and
+ * where to sample it, the prompts and temperature, and the fixed opponents'
+ * specs by share label.
+ */
+const hostedRunSchema = z.object({
+  kind: z.literal('train-llm'),
+  game: z.string(),
+  policy: z.string(),
+  apiBase: z.string(),
+  temperature: z.number(),
+  prompts: z.record(z.string(), z.object({ system: z.string().optional(), user: z.string().optional(), retry: z.string().optional() })).nullable(),
+  anchors: z.record(z.string(), z.string()),
+});
+export type HostedRunDescription = z.infer<typeof hostedRunSchema>;
+
+export function describeHostedRun(run: {
+  readonly game: string;
+  readonly policy: string;
+  readonly apiBase: string;
+  readonly temperature: number;
+  readonly prompts: GamePrompts | undefined;
+  readonly shares: readonly OpponentShare[];
+}): HostedRunDescription {
+  const anchors = Object.fromEntries(run.shares.flatMap((share) => (share.source.kind === 'agent' ? [[share.label, share.source.spec]] : [])));
+  return { kind: 'train-llm', game: run.game, policy: run.policy, apiBase: run.apiBase, temperature: run.temperature, prompts: (run.prompts as HostedRunDescription['prompts']) ?? null, anchors };
+}
+
+export function readHostedRun(data: unknown, run: string): HostedRunDescription {
+  const parsed = hostedRunSchema.safeParse(data);
+  if (!parsed.success) throw new ConfigError(`run "${run}" is not a train-llm run this actor can play (${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message})`);
+  return parsed.data;
+}
