@@ -45,8 +45,8 @@ export interface ActorLearnerLink<S> {
   readonly closed: boolean;
 }
 
-/** A queue whose takers wait for items; closing it answers every waiting and later taker with undefined. */
-class WaitQueue<T> {
+/** A queue whose takers wait for items; ending it answers every waiting and later taker with undefined. */
+export class WaitQueue<T> {
   private readonly items: T[] = [];
   private readonly takers: ((item: T | undefined) => void)[] = [];
   private ended = false;
@@ -64,10 +64,12 @@ class WaitQueue<T> {
     return new Promise((resolve) => this.takers.push(resolve));
   }
 
-  end(): void {
+  /** Ends the queue; returns the items no one took. */
+  end(): T[] {
     this.ended = true;
-    this.items.length = 0;
+    const left = this.items.splice(0);
     for (const taker of this.takers.splice(0)) taker(undefined);
+    return left;
   }
 }
 

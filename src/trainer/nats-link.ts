@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
-import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import { connect, type NatsConnection, type QueuedIterator } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { ConfigError } from '../core/index.ts';
 import { validateEpisode } from '../episodes/schema.ts';
-import type { ActorLearnerLink, MatchJob, MatchReport, PolicyVersion } from './actor-learner.ts';
+import { WaitQueue, type ActorLearnerLink, type MatchJob, type MatchReport, type PolicyVersion } from './actor-learner.ts';
 
 export interface NatsLinkOptions<S> {
   /** The server, `nats://host:port` (JetStream enabled: `nats-server -js`). */
@@ -22,6 +22,8 @@ export interface NatsLinkOptions<S> {
   readonly ackWaitSeconds?: number;
   /** Seconds a learner that stopped renewing its hold on the run (a killed one) keeps it from another (default 30). */
   readonly leaseSeconds?: number;
+  /** Messages the server may send ahead of what this side has taken (default: 16 jobs to an actor, 1,024 reports to the learner). */
+  readonly prefetch?: number;
 }
 
 /** The link over NATS, with the run's description: what actors need to know to play its matches (the learner writes it). */
@@ -33,8 +35,6 @@ export interface NatsLink<S> extends ActorLearnerLink<S> {
 
 const RUN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const SECOND_NS = 1_000_000_000;
-/** How long one wait for a message lasts before the waiter checks whether the link was closed (JetStream's least). */
-const POLL_MS = 1000;
 
 const versionSchema = z.object({ model: z.string(), version: z.number().int() });
 
@@ -107,7 +107,8 @@ export async function connectNatsLink<S>(options: NatsLinkOptions<S>): Promise<N
     const lease = options.side === 'learner' ? await holdRun(kvm, n, options) : undefined;
     const kv = await (options.side === 'learner' ? kvm.create(n.bucket) : kvm.open(n.bucket));
     const consumer = await js.consumers.get(options.side === 'learner' ? n.episodesStream : n.jobsStream, options.side === 'learner' ? 'learner' : 'actors');
-    return await BusLink.open(nc, js, kv, consumer, n, options.spec, lease);
+    const prefetch = options.prefetch ?? (options.side === 'learner' ? 1024 : 16);
+    return await BusLink.open(nc, js, kv, consumer.consume({ max_messages: prefetch }), n, options.spec, lease);
   } catch (error) {
     await nc.close();
     throw error;
@@ -146,17 +147,23 @@ class BusLink<S> implements NatsLink<S> {
   private readonly held = new Map<string, JsMsg>();
   private readonly jobSchema: z.ZodType<MatchJob<S>>;
 
+  /** This side's messages as they arrive (jobs for an actor, reports for the learner), taken in order by its callers. */
+  private readonly inbox = new WaitQueue<JsMsg>();
+
   private constructor(
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly kv: KV,
-    private readonly consumer: Consumer,
+    private readonly messages: ConsumerMessages,
     private readonly names: RunNames,
     spec: z.ZodType<S>,
     private readonly watch: QueuedIterator<KvWatchEntry>,
     private readonly release: (() => Promise<void>) | undefined,
   ) {
     this.jobSchema = z.object({ id: z.string(), seed: z.number().int(), index: z.number().int().min(0), spec }) as unknown as z.ZodType<MatchJob<S>>;
+    void (async () => {
+      for await (const message of messages) this.inbox.push(message);
+    })();
     void (async () => {
       for await (const entry of watch) {
         const parsed = versionSchema.safeParse(entry.value.length ? entry.json() : undefined);
@@ -165,9 +172,9 @@ class BusLink<S> implements NatsLink<S> {
     })();
   }
 
-  static async open<S>(nc: NatsConnection, js: JetStreamClient, kv: KV, consumer: Consumer, n: RunNames, spec: z.ZodType<S>, release?: () => Promise<void>): Promise<BusLink<S>> {
+  static async open<S>(nc: NatsConnection, js: JetStreamClient, kv: KV, messages: Promise<ConsumerMessages>, n: RunNames, spec: z.ZodType<S>, release?: () => Promise<void>): Promise<BusLink<S>> {
     const watch = await kv.watch({ key: 'latest' });
-    return new BusLink(nc, js, kv, consumer, n, spec, watch, release);
+    return new BusLink(nc, js, kv, await messages, n, spec, watch, release);
   }
 
   async describe(description: unknown): Promise<void> {
@@ -184,7 +191,7 @@ class BusLink<S> implements NatsLink<S> {
   }
 
   async handOut(jobs: readonly MatchJob<S>[]): Promise<void> {
-    for (const job of jobs) await this.js.publish(this.names.jobs, JSON.stringify(job), { msgID: job.id });
+    await Promise.all(jobs.map((job) => this.js.publish(this.names.jobs, JSON.stringify(job), { msgID: job.id })));
   }
 
   async publish(version: PolicyVersion): Promise<void> {
@@ -198,15 +205,8 @@ class BusLink<S> implements NatsLink<S> {
   }
 
   /** The next message of this side's consumer, waiting for one; undefined once closed. */
-  private async next(): Promise<JsMsg | undefined> {
-    while (!this.closed) {
-      const message = await this.consumer.next({ expires: POLL_MS }).catch((error: Error) => {
-        if (this.closed) return null;
-        throw error;
-      });
-      if (message) return message;
-    }
-    return undefined;
+  private next(): Promise<JsMsg | undefined> {
+    return this.inbox.take();
   }
 
   async nextJob(): Promise<MatchJob<S> | undefined> {
@@ -243,9 +243,10 @@ class BusLink<S> implements NatsLink<S> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Jobs held and not reported go back to the queue at once, for another actor.
-    for (const message of this.held.values()) message.nak();
+    // Jobs held or received and not reported go back to the queue at once, for another actor.
+    for (const message of [...this.held.values(), ...this.inbox.end()]) message.nak();
     this.held.clear();
+    await this.messages.close().catch(() => undefined);
     this.watch.stop();
     await this.release?.();
     await this.nc.drain().catch(() => this.nc.close());

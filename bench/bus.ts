@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+import { createPlayer } from '../agents/index.ts';
+import { kuhnPoker } from '../games/index.ts';
+import { playMatch } from '../src/runtime/index.ts';
+import { InProcessLink, runActors, type ActorLearnerLink, type MatchJob, type PolicyVersion } from '../src/trainer/actor-learner.ts';
+import { connectNatsLink } from '../src/trainer/nats-link.ts';
+import { median, table } from './measure.ts';
+
+const game = kuhnPoker();
+const players = [createPlayer('random', game), { ...createPlayer('random', game), name: 'random #2' }];
+const spec = z.object({});
+const jobs = (from: number, n: number): MatchJob<Record<string, never>>[] => Array.from({ length: n }, (_, i) => ({ id: `m${from + i}`, seed: from + i, index: from + i, spec: {} }));
+
+/** A nats-server with JetStream on a free loopback port, its store in a temporary folder. */
+async function startNats(): Promise<{ url: string; stop(): Promise<void> }> {
+  const store = mkdtempSync(join(tmpdir(), 'selfplay-bench-nats-'));
+  const child = spawn('nats-server', ['-js', '-sd', store, '-a', '127.0.0.1', '-p', '-1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      const port = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(line)?.[1];
+      if (port) resolve(`nats://127.0.0.1:${port}`);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`nats-server exited (${code})`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await exited;
+      rmSync(store, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Kuhn matches of random agents through a link for `seconds`: the learner
+ * keeps `outstanding` jobs handed out and counts the reports it receives;
+ * every `publishEveryMs` it publishes a version and each actor notes when it
+ * first starts a match with it. Returns reports per second and the
+ * publish-to-first-match delays (ms).
+ */
+async function measure(learner: ActorLearnerLink<Record<string, never>>, actorLinks: readonly ActorLearnerLink<Record<string, never>>[], seconds: number) {
+  const stop = new AbortController();
+  const publishedAt = new Map<number, number>();
+  const delays: number[] = [];
+  const seen = actorLinks.map(() => new Set<number>());
+  const actors = actorLinks.map((link, a) =>
+    runActors(link, {
+      concurrency: 8,
+      signal: stop.signal,
+      play: (job, version: PolicyVersion) => {
+        if (!seen[a].has(version.version)) {
+          seen[a].add(version.version);
+          const at = publishedAt.get(version.version);
+          if (at !== undefined) delays.push(performance.now() - at);
+        }
+        return playMatch({ game, players, seed: job.seed, matchId: job.id });
+      },
+    }),
+  );
+  let version = 0;
+  publishedAt.set(0, performance.now());
+  await learner.publish({ model: 'p@0', version: 0 });
+  let next = 0;
+  const outstanding = 2000;
+  await learner.handOut(jobs(next, outstanding));
+  next += outstanding;
+  const started = performance.now();
+  let received = 0;
+  let lastPublish = started;
+  while (performance.now() - started < seconds * 1000) {
+    const report = await learner.nextReport();
+    if (!report) break;
+    received++;
+    if (received % 500 === 0) {
+      await learner.handOut(jobs(next, 500));
+      next += 500;
+    }
+    if (performance.now() - lastPublish >= 200) {
+      lastPublish = performance.now();
+      publishedAt.set(++version, lastPublish);
+      await learner.publish({ model: `p@${version}`, version });
+    }
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  stop.abort();
+  await Promise.all(actors);
+  const sorted = delays.sort((a, b) => a - b);
+  return { perSecond: received / elapsed, p50: median(sorted), p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))], versions: version };
+}
+
+/**
+ * The actor/learner link over NATS JetStream against the in-process one:
+ * random Kuhn matches played by two actors (8 matches in flight each) and
+ * received by the learner, with a new version published every 200 ms.
+ * Seconds per measurement: SELFPLAY_BENCH_SECONDS (default 10).
+ */
+export async function benchBus(): Promise<string> {
+  const seconds = Number(process.env.SELFPLAY_BENCH_SECONDS ?? 10);
+  const rows: Record<string, string | number>[] = [];
+  const inProcess = new InProcessLink<Record<string, never>>({ model: 'p@0', version: 0 });
+  const local = await measure(inProcess, [inProcess, inProcess], seconds);
+  await inProcess.close();
+  rows.push({ link: 'in-process', 'episodes/s at the learner': local.perSecond, 'x in-process': 1, 'version to actors p50 (ms)': local.p50, p99: local.p99, versions: local.versions });
+  const nats = await startNats();
+  try {
+    const learner = await connectNatsLink({ url: nats.url, run: 'bench', side: 'learner', spec });
+    const actors = await Promise.all([0, 1].map(() => connectNatsLink({ url: nats.url, run: 'bench', side: 'actor', spec })));
+    const bus = await measure(learner, actors, seconds);
+    await Promise.all([learner, ...actors].map((link) => link.close()));
+    rows.push({ link: 'NATS JetStream', 'episodes/s at the learner': bus.perSecond, 'x in-process': bus.perSecond / local.perSecond, 'version to actors p50 (ms)': bus.p50, p99: bus.p99, versions: bus.versions });
+  } finally {
+    await nats.stop();
+  }
+  return `${table(rows)}\n\nRandom Kuhn matches, two actors with 8 in flight each, one process (the NATS actors on connections of their own), ${seconds} s each; a version published every 200 ms (version to actors: from its publish to the first match an actor starts with it)`;
+}
