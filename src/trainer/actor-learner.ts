@@ -15,9 +15,13 @@ export interface PolicyVersion {
 }
 
 /** What an actor reports for a job: the version it played with, and the episode, or why it could not play the match. */
-export type MatchReport<S> =
+export type MatchReport<S> = (
   | { readonly job: MatchJob<S>; readonly version: number; readonly episode: Episode }
-  | { readonly job: MatchJob<S>; readonly version: number; readonly error: string };
+  | { readonly job: MatchJob<S>; readonly version: number; readonly error: string }
+) & {
+  /** Where a durable link keeps the report (a bus: its stream sequence), for replay(); set on the learner's side. */
+  readonly position?: number;
+};
 
 /**
  * The boundary between actors and a learner: jobs and versions go out,
@@ -43,6 +47,10 @@ export interface ActorLearnerLink<S> {
   /** Ends this side of the link: waiting calls get undefined (in this process, jobs not yet taken are dropped). */
   close(): Promise<void>;
   readonly closed: boolean;
+  /** Whether jobs and reports outlive this process (a bus): a resumed learner then waits for what it had out instead of handing it out again. */
+  readonly durable: boolean;
+  /** Learner, durable links: the reports again from `position` on (those after a checkpoint, for a learner that restarted from it). */
+  replay?(position: number): Promise<void>;
 }
 
 /** A queue whose takers wait for items; ending it answers every waiting and later taker with undefined. */
@@ -64,6 +72,11 @@ export class WaitQueue<T> {
     return new Promise((resolve) => this.takers.push(resolve));
   }
 
+  /** Empties the queue (it goes on); returns the items no one took. */
+  clear(): T[] {
+    return this.items.splice(0);
+  }
+
   /** Ends the queue; returns the items no one took. */
   end(): T[] {
     this.ended = true;
@@ -79,6 +92,7 @@ export class InProcessLink<S> implements ActorLearnerLink<S> {
   private readonly reports = new WaitQueue<MatchReport<S>>();
   private newest: PolicyVersion;
   closed = false;
+  readonly durable = false;
 
   constructor(first: PolicyVersion) {
     this.newest = first;

@@ -121,6 +121,16 @@ export interface HostedRunState {
    * synchronous runs from before it existed, where it equals `iteration`.
    */
   readonly batches?: number;
+  /** The pacer's count of updates, and the host versions of the latest ones with their counts (reports name host versions). */
+  readonly update?: number;
+  readonly versions?: readonly (readonly [number, number])[];
+  /**
+   * The matches out and not trained on, with the oldest version that can play each (StalenessPacer.outstanding):
+   * a resumed run takes them back, so that none is lost and none trained twice.
+   */
+  readonly outstanding?: readonly { readonly job: MatchJob<HostedJob>; readonly releasedAt: number }[];
+  /** Where a durable link holds the first report not yet trained on: a resumed run reads the reports again from there. */
+  readonly replayFrom?: number;
 }
 
 export interface HostedTrainingOptions {
@@ -229,8 +239,11 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
   const last = (iteration: number) => over(iteration + 1);
 
   // The pacer counts updates: a host version number counts optimizer steps, several per update with epochs.
-  const pacer = new StalenessPacer<MatchJob<HostedJob>, Episode>(options.maxStaleness ?? DEFAULT_MAX_STALENESS, options.gamesPerIteration, 0);
-  const updateOf = new Map([[backend.version, 0]]);
+  const maxStaleness = options.maxStaleness ?? DEFAULT_MAX_STALENESS;
+  const resumed = options.resume;
+  const pacer = new StalenessPacer<MatchJob<HostedJob>, Episode>(maxStaleness, options.gamesPerIteration, resumed?.update ?? 0);
+  const updateOf = new Map<number, number>(resumed?.versions ?? []);
+  updateOf.set(backend.version, pacer.version);
   const link = options.link ?? new InProcessLink<HostedJob>({ model: backend.policy(), version: backend.version });
   await link.publish({ model: backend.policy(), version: backend.version });
   const stop = new AbortController();
@@ -238,6 +251,19 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
   const actors = local > 0 ? runHostedActors(link, { game, sampling, policyId: backend.host.policy, anchors, concurrency: local, signal: stop.signal }) : Promise.resolve();
   // Reports name their job by id: over a bus they are copies, and one may come twice (a redelivered match).
   const handedOut = new Map<string, MatchJob<HostedJob>>();
+  /** Where the link holds each finished match's report (a durable link), until an update trains on it. */
+  const positions = new Map<string, number>();
+  let lastPosition: number | undefined;
+  // What the checkpoint had out comes back: over a bus its reports are read again (or its matches are still
+  // queued); in this process its actors died with the run, so it is played again.
+  for (const { job, releasedAt } of resumed?.outstanding ?? []) {
+    pacer.adopt(job, releasedAt);
+    handedOut.set(job.id, job);
+  }
+  if (resumed?.outstanding?.length) {
+    if (!link.durable) await link.handOut(resumed.outstanding.map((o) => o.job));
+    else if (resumed.replayFrom !== undefined) await link.replay?.(resumed.replayFrom);
+  }
   // Batches are planned (their opponents drawn from the league as it is then) when the pacer has room for their matches.
   const planned: MatchJob<HostedJob>[] = [];
   let batches = options.resume?.batches ?? options.resume?.iteration ?? 0;
@@ -261,12 +287,19 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
         if (!report) throw new Error('the actors stopped before the update had its matches');
         if ('error' in report) throw new Error(`match ${report.job.id} could not be played: ${report.error}`);
         const job = handedOut.get(report.job.id);
-        const update = updateOf.get(report.version);
-        if (!job || update === undefined) continue;
+        if (!job) continue;
+        // A version this learner never published (one that a learner killed after its checkpoint published) is
+        // counted as the newest: its match is trained rather than lost, the importance weights correcting for it.
+        const update = updateOf.get(report.version) ?? pacer.version;
         handedOut.delete(job.id);
         pacer.finish(job, update, report.episode);
+        if (report.position !== undefined) {
+          positions.set(job.id, report.position);
+          lastPosition = Math.max(lastPosition ?? 0, report.position);
+        }
       }
       const batch = pacer.take();
+      for (const f of batch) positions.delete(f.job.id);
       const weights = pacer.version;
       const episodes = batch.map((f) => f.result);
       for (const [member, played] of groupBy(batch.filter((f) => f.job.spec.opponent.kind === 'member'), (f) => (f.job.spec.opponent as { member: LeagueMember }).member)) {
@@ -332,7 +365,22 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
       previous = now;
       busy = nowBusy;
       history.push(done);
-      await options.onIteration?.(done, { iteration: iteration + 1, seconds: done.seconds, league: league.toJSON(), baselines: trainer.baselines.toJSON(), batches }, episodes);
+      const waiting = [...positions.values()];
+      await options.onIteration?.(
+        done,
+        {
+          iteration: iteration + 1,
+          seconds: done.seconds,
+          league: league.toJSON(),
+          baselines: trainer.baselines.toJSON(),
+          batches,
+          update: pacer.version,
+          versions: [...updateOf].filter(([, update]) => update >= pacer.version - maxStaleness - 1),
+          outstanding: pacer.outstanding(),
+          ...(waiting.length ? { replayFrom: Math.min(...waiting) } : lastPosition === undefined ? {} : { replayFrom: lastPosition + 1 }),
+        },
+        episodes,
+      );
     }
   } finally {
     stop.abort(new Error('the training run ended'));

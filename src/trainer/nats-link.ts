@@ -1,5 +1,16 @@
 import { hostname } from 'node:os';
-import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import { connect, type NatsConnection, type QueuedIterator } from '@nats-io/transport-node';
 import { z } from 'zod';
@@ -108,7 +119,7 @@ export async function connectNatsLink<S>(options: NatsLinkOptions<S>): Promise<N
     const kv = await (options.side === 'learner' ? kvm.create(n.bucket) : kvm.open(n.bucket));
     const consumer = await js.consumers.get(options.side === 'learner' ? n.episodesStream : n.jobsStream, options.side === 'learner' ? 'learner' : 'actors');
     const prefetch = options.prefetch ?? (options.side === 'learner' ? 1024 : 16);
-    return await BusLink.open(nc, js, kv, consumer.consume({ max_messages: prefetch }), n, options.spec, lease);
+    return await BusLink.open(nc, jsm, kv, consumer.consume({ max_messages: prefetch }), prefetch, n, options.spec, lease);
   } catch (error) {
     await nc.close();
     throw error;
@@ -142,6 +153,7 @@ async function holdRun(kvm: Kvm, n: RunNames, options: NatsLinkOptions<unknown>)
 
 class BusLink<S> implements NatsLink<S> {
   closed = false;
+  readonly durable = true;
   private newest: PolicyVersion | undefined;
   /** Jobs this actor holds, by id: acknowledged when reported. */
   private readonly held = new Map<string, JsMsg>();
@@ -154,16 +166,16 @@ class BusLink<S> implements NatsLink<S> {
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly kv: KV,
-    private readonly messages: ConsumerMessages,
+    private messages: ConsumerMessages,
+    private readonly jsm: JetStreamManager,
+    private readonly prefetch: number,
     private readonly names: RunNames,
     spec: z.ZodType<S>,
     private readonly watch: QueuedIterator<KvWatchEntry>,
     private readonly release: (() => Promise<void>) | undefined,
   ) {
     this.jobSchema = z.object({ id: z.string(), seed: z.number().int(), index: z.number().int().min(0), spec }) as unknown as z.ZodType<MatchJob<S>>;
-    void (async () => {
-      for await (const message of messages) this.inbox.push(message);
-    })();
+    this.pump(messages);
     void (async () => {
       for await (const entry of watch) {
         const parsed = versionSchema.safeParse(entry.value.length ? entry.json() : undefined);
@@ -172,9 +184,40 @@ class BusLink<S> implements NatsLink<S> {
     })();
   }
 
-  static async open<S>(nc: NatsConnection, js: JetStreamClient, kv: KV, messages: Promise<ConsumerMessages>, n: RunNames, spec: z.ZodType<S>, release?: () => Promise<void>): Promise<BusLink<S>> {
+  static async open<S>(
+    nc: NatsConnection,
+    jsm: JetStreamManager,
+    kv: KV,
+    messages: Promise<ConsumerMessages>,
+    prefetch: number,
+    n: RunNames,
+    spec: z.ZodType<S>,
+    release?: () => Promise<void>,
+  ): Promise<BusLink<S>> {
     const watch = await kv.watch({ key: 'latest' });
-    return new BusLink(nc, js, kv, await messages, n, spec, watch, release);
+    return new BusLink(nc, jetstream(nc), kv, await messages, jsm, prefetch, n, spec, watch, release);
+  }
+
+  /** Moves this side's messages into its inbox as they arrive. */
+  private pump(messages: ConsumerMessages): void {
+    void (async () => {
+      for await (const message of messages) this.inbox.push(message);
+    })();
+  }
+
+  async replay(position: number): Promise<void> {
+    await this.messages.close().catch(() => undefined);
+    this.inbox.clear();
+    // The learner's consumer again, from the position on: what it acknowledged since is read again, and it drops by id what it has trained.
+    await this.jsm.consumers.delete(this.names.episodesStream, 'learner');
+    await this.jsm.consumers.add(this.names.episodesStream, {
+      durable_name: 'learner',
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: position,
+    });
+    this.messages = await (await this.js.consumers.get(this.names.episodesStream, 'learner')).consume({ max_messages: this.prefetch });
+    this.pump(this.messages);
   }
 
   async describe(description: unknown): Promise<void> {
@@ -235,7 +278,7 @@ class BusLink<S> implements NatsLink<S> {
     for (let message = await this.next(); message; message = await this.next()) {
       message.ack();
       const report = readReport(safeJson(message), this.jobSchema);
-      if (report) return report;
+      if (report) return { ...report, position: message.seq };
     }
     return undefined;
   }

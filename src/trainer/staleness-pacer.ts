@@ -90,6 +90,25 @@ export class StalenessPacer<J, E> {
     this.finished.push({ job, version, result });
   }
 
+  /**
+   * The matches out that no update has taken, each with the oldest version
+   * that can play it: for one in play the version newest when it was handed
+   * out, for a finished one the version that played it (its report comes
+   * back with that version, or it is played again by a newer one). What a
+   * checkpoint keeps, so that a resumed learner waits for them again (adopt)
+   * instead of losing them, and still trains none more than K versions old.
+   */
+  outstanding(): { readonly job: J; readonly releasedAt: number }[] {
+    return [...this.inPlay.values(), ...this.finished.map((f) => ({ job: f.job, releasedAt: f.version }))];
+  }
+
+  /** Takes back a match an earlier run of the learner handed out (see outstanding): it counts as in play. */
+  adopt(job: J, releasedAt: number): void {
+    if (this.inPlay.has(job)) throw new RangeError('a match was handed out twice');
+    if (releasedAt > this.current) throw new RangeError(`a match handed out at version ${releasedAt} is newer than the learner's ${this.current}`);
+    this.inPlay.set(job, { job, releasedAt });
+  }
+
   /** Forgets a match that will not finish (its actor gave it up); it frees its room. */
   abandon(job: J): void {
     this.inPlay.delete(job);

@@ -5,7 +5,7 @@ import { PolicyHostClient } from '../../agents/hosted/index.ts';
 import { kuhnPoker } from '../../games/index.ts';
 import type { Episode } from '../../src/episodes/episode.ts';
 import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
-import { hostedJobSchema, LEARNER, MIRROR, runHostedActors, trainHosted, type HostedIteration } from '../../src/trainer/hosted-loop.ts';
+import { hostedJobSchema, LEARNER, MIRROR, runHostedActors, trainHosted, type HostedIteration, type HostedRunState } from '../../src/trainer/hosted-loop.ts';
 import { connectNatsLink } from '../../src/trainer/nats-link.ts';
 import { startNats } from '../trainer/nats-server.ts';
 import { runCli } from '../cli/run-cli.ts';
@@ -14,7 +14,7 @@ import { testHost } from './host-fixture.ts';
 const ROOT = join(import.meta.dirname, '../..');
 
 const game = kuhnPoker();
-const fixture = testHost('selfplay-async-', ['--seed', '3', '--policy', 'sync', '--policy', 'async', '--policy', 'epochs', '--policy', 'bus']);
+const fixture = testHost('selfplay-async-', ['--seed', '3', '--policy', 'sync', '--policy', 'async', '--policy', 'epochs', '--policy', 'bus', '--policy', 'crash']);
 
 /** Trains `policy` on the test host and returns each update with the episodes it trained on. */
 async function run(policy: string, maxStaleness: number, epochs = 1): Promise<{ first: number; updates: { it: HostedIteration; episodes: readonly Episode[] }[] }> {
@@ -132,6 +132,69 @@ describe('asynchronous training: actors play on while the host trains, at most K
       expect(played.reduce((n, p) => n + p.matches, 0)).toBeGreaterThanOrEqual(3 * 8);
     } finally {
       for (const child of actors) child.kill('SIGKILL');
+      await nats.stop();
+    }
+  }, 120_000);
+
+  it('over NATS, resumes a learner that died after a checkpoint: every match it had out is trained once, none twice', async () => {
+    const nats = await startNats();
+    const stop = new AbortController();
+    try {
+      const options = { url: nats.url, run: 'crash', spec: hostedJobSchema, leaseSeconds: 1 };
+      const first = await connectNatsLink({ ...options, side: 'learner' });
+      const actorLink = await connectNatsLink({ ...options, side: 'actor' });
+      const client = new PolicyHostClient(fixture.host.url, 'crash');
+      // The actors live on through the learner's death, as actor processes do.
+      const actors = runHostedActors(actorLink, { game, sampling: { apiBase: client.apiBase }, policyId: 'crash', anchors: new Map(), concurrency: 8, signal: stop.signal });
+      const run = { game, localActors: 0, maxStaleness: 2, gamesPerIteration: 8, seed: 7 } as const;
+      const trained: string[] = [];
+      let checkpoint: HostedRunState | undefined;
+      await expect(
+        trainHosted({
+          ...run,
+          backend: await HostedPolicyBackend.connect(client, { learningRate: 3e-3, loss: 'ppo-clip' }),
+          link: first,
+          iterations: 10,
+          onIteration: (it, state, episodes) => {
+            // Update 4 is trained and then the learner dies before its checkpoint: it counts for nothing.
+            if (it.update === 4) throw new Error('killed before its checkpoint');
+            trained.push(...episodes.map((e) => e.id));
+            checkpoint = state;
+          },
+        }),
+      ).rejects.toThrow('killed before its checkpoint');
+      expect(checkpoint!.iteration).toBe(3);
+      expect(checkpoint!.outstanding!.length).toBeGreaterThan(0);
+      // Its connection drops without a word; its hold on the run lapses a second later.
+      await (first as unknown as { nc: { close(): Promise<void> } }).nc.close();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const second = await connectNatsLink({ ...options, side: 'learner' });
+      let last: HostedRunState | undefined;
+      const resumed: HostedIteration[] = [];
+      await trainHosted({
+        ...run,
+        backend: await HostedPolicyBackend.connect(client, { learningRate: 3e-3, loss: 'ppo-clip' }),
+        link: second,
+        iterations: 6,
+        resume: checkpoint,
+        onIteration: (it, state, episodes) => {
+          trained.push(...episodes.map((e) => e.id));
+          resumed.push(it);
+          last = state;
+        },
+      });
+      expect(resumed.map((it) => it.update)).toEqual([4, 5, 6]);
+      // Exactly once: no match trained twice across the two lives...
+      expect(new Set(trained).size).toBe(trained.length);
+      // ...and none lost: what the checkpoint had out was trained after the resume, or is still out.
+      const stillOut = new Set(last!.outstanding!.map((o) => o.job.id));
+      for (const { job } of checkpoint!.outstanding!) expect(trained.includes(job.id) || stillOut.has(job.id)).toBe(true);
+      for (const it of resumed) expect(it.ageMax).toBeLessThanOrEqual(2);
+      stop.abort();
+      await actors;
+      await Promise.all([second.close(), actorLink.close()]);
+    } finally {
+      stop.abort();
       await nats.stop();
     }
   }, 120_000);

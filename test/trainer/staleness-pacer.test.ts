@@ -9,14 +9,15 @@ import { StalenessPacer } from '../../src/trainer/staleness-pacer.ts';
  * update (when ready) or publishes the one under way; the learner hands out
  * matches whenever there is room. Returns what each update trained on.
  */
-function simulate(maxStaleness: number, batchSize: number, choices: readonly number[], updates: number) {
-  const pacer = new StalenessPacer<number, string>(maxStaleness, batchSize, 0);
+function simulate(maxStaleness: number, batchSize: number, choices: readonly number[], updates: number, restarts = false) {
+  let pacer = new StalenessPacer<number, string>(maxStaleness, batchSize, 0);
   const inPlay: { job: number; releasedAt: number }[] = [];
   const trained: { version: number; jobs: number[]; played: number[]; releasedAt: number[] }[] = [];
   const releasedAt = new Map<number, number>();
   let nextJob = 0;
   let training: number[] | undefined;
   let step = 0;
+  let restarted = 0;
   const choice = () => choices[step++ % choices.length];
   while (trained.length < updates) {
     const room = pacer.room();
@@ -26,6 +27,17 @@ function simulate(maxStaleness: number, batchSize: number, choices: readonly num
       for (const job of jobs) {
         inPlay.push({ job, releasedAt: pacer.version });
         releasedAt.set(job, pacer.version);
+      }
+    }
+    // A few restarts a run (a learner that restarted before every update would never train anything).
+    if (restarts && restarted < 3 && training === undefined && choice() % 7 === 0) {
+      restarted++;
+      // The learner restarts from its checkpoint: what was out comes back in play, finished ones to be played again.
+      const out = pacer.outstanding();
+      pacer = new StalenessPacer<number, string>(maxStaleness, batchSize, pacer.version);
+      for (const { job, releasedAt } of out) {
+        pacer.adopt(job, releasedAt);
+        if (!inPlay.some((m) => m.job === job)) inPlay.push({ job, releasedAt });
       }
     }
     const learnerCanAct = training !== undefined || pacer.ready();
@@ -66,6 +78,18 @@ describe('StalenessPacer: asynchronous training with at most K versions of lag',
         expect(new Set(jobs).size).toBe(jobs.length);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('keeps the bound across restarts of the learner that take back what was out (outstanding, adopt), and trains nothing twice', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.array(fc.nat(1000), { minLength: 1, maxLength: 50 }), (k, batch, choices) => {
+        const trained = simulate(k, batch, choices, 12, true);
+        for (const update of trained) for (const played of update.played) expect(update.version - played).toBeLessThanOrEqual(k);
+        const jobs = trained.flatMap((u) => u.jobs);
+        expect(new Set(jobs).size).toBe(jobs.length);
+      }),
+      { numRuns: 200 },
     );
   });
 
