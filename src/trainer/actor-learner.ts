@@ -72,6 +72,11 @@ export class WaitQueue<T> {
     return new Promise((resolve) => this.takers.push(resolve));
   }
 
+  /** The items waiting, without taking them. */
+  peek(): readonly T[] {
+    return this.items;
+  }
+
   /** Empties the queue (it goes on); returns the items no one took. */
   clear(): T[] {
     return this.items.splice(0);

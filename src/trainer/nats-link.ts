@@ -29,7 +29,10 @@ export interface NatsLinkOptions<S> {
   readonly spec: z.ZodType<S>;
   /** Jobs handed to actors and not yet reported, at most (default 256): JetStream's max_ack_pending. */
   readonly maxAckPending?: number;
-  /** Seconds an actor may hold a job without reporting before it goes to another actor (default 300). */
+  /**
+   * Seconds after which a job whose actor went silent goes to another actor (default 30). A live actor
+   * tells the server it is still at work on its jobs every third of that, however long its matches take.
+   */
   readonly ackWaitSeconds?: number;
   /** Seconds a learner that stopped renewing its hold on the run (a killed one) keeps it from another (default 30). */
   readonly leaseSeconds?: number;
@@ -45,6 +48,7 @@ export interface NatsLink<S> extends ActorLearnerLink<S> {
 }
 
 const RUN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const DEFAULT_ACK_WAIT_SECONDS = 30;
 const SECOND_NS = 1_000_000_000;
 
 const versionSchema = z.object({ model: z.string(), version: z.number().int() });
@@ -107,7 +111,7 @@ export async function connectNatsLink<S>(options: NatsLinkOptions<S>): Promise<N
         durable_name: 'actors',
         ack_policy: AckPolicy.Explicit,
         max_ack_pending: options.maxAckPending ?? 256,
-        ack_wait: (options.ackWaitSeconds ?? 300) * SECOND_NS,
+        ack_wait: (options.ackWaitSeconds ?? DEFAULT_ACK_WAIT_SECONDS) * SECOND_NS,
       });
       await jsm.consumers.add(n.episodesStream, { durable_name: 'learner', ack_policy: AckPolicy.Explicit });
     } else {
@@ -119,7 +123,9 @@ export async function connectNatsLink<S>(options: NatsLinkOptions<S>): Promise<N
     const kv = await (options.side === 'learner' ? kvm.create(n.bucket) : kvm.open(n.bucket));
     const consumer = await js.consumers.get(options.side === 'learner' ? n.episodesStream : n.jobsStream, options.side === 'learner' ? 'learner' : 'actors');
     const prefetch = options.prefetch ?? (options.side === 'learner' ? 1024 : 16);
-    return await BusLink.open(nc, jsm, kv, consumer.consume({ max_messages: prefetch }), prefetch, n, options.spec, lease);
+    const link = await BusLink.open(nc, jsm, kv, consumer.consume({ max_messages: prefetch }), prefetch, n, options.spec, lease);
+    if (options.side === 'actor') link.keepAlive(((await consumer.info(true)).config.ack_wait ?? DEFAULT_ACK_WAIT_SECONDS * SECOND_NS) / SECOND_NS);
+    return link;
   } catch (error) {
     await nc.close();
     throw error;
@@ -196,6 +202,16 @@ class BusLink<S> implements NatsLink<S> {
   ): Promise<BusLink<S>> {
     const watch = await kv.watch({ key: 'latest' });
     return new BusLink(nc, jetstream(nc), kv, await messages, jsm, prefetch, n, spec, watch, release);
+  }
+
+  private alive: ReturnType<typeof setInterval> | undefined;
+
+  /** Actor: tells the server, every third of the ack wait, that the jobs it holds or has received are still being worked on. */
+  keepAlive(ackWaitSeconds: number): void {
+    this.alive = setInterval(() => {
+      for (const message of [...this.held.values(), ...this.inbox.peek()]) message.working();
+    }, (ackWaitSeconds * 1000) / 3);
+    this.alive.unref();
   }
 
   /** Moves this side's messages into its inbox as they arrive. */
@@ -286,6 +302,7 @@ class BusLink<S> implements NatsLink<S> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.alive);
     // Jobs held or received and not reported go back to the queue at once, for another actor.
     for (const message of [...this.held.values(), ...this.inbox.end()]) message.nak();
     this.held.clear();

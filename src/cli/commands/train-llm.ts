@@ -56,13 +56,15 @@ interface TrainLlmOptions {
   bus?: string;
   run?: string;
   localActors?: number;
+  lease: number;
+  ackWait: number;
   out?: string;
   resume?: string;
   json?: boolean;
 }
 
 /** The options that define the run (saved in run.json, reused on --resume). */
-type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'host' | 'python' | 'hostArg' | 'vllm' | 'seconds' | 'bus' | 'run' | 'localActors'> & { game: string };
+type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'host' | 'python' | 'hostArg' | 'vllm' | 'seconds' | 'bus' | 'run' | 'localActors' | 'lease' | 'ackWait'> & { game: string };
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -117,6 +119,8 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--bus <url>', 'the actors are `selfplay actor` processes on this NATS JetStream server (nats://HOST:PORT): matches, episodes and versions go through it')
     .option('--run <name>', "the run's name on the bus (its streams and bucket; default: the run folder's name)")
     .option('--local-actors <n>', 'with --bus, matches this process plays too (default 0: the actor processes play them all)', intOption('--local-actors'))
+    .option('--ack-wait <seconds>', 'with --bus, how long after an actor went silent (killed) its matches go to another', numberOption('--ack-wait', 1), 30)
+    .option('--lease <seconds>', 'with --bus, how long a learner that was killed keeps the run from the next one (--resume waits that long)', numberOption('--lease', 1), 30)
     .option('--out <dir>', 'run folder (default runs/llm-<game>-seed<seed>)')
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint, with its settings')
     .option('--json', 'print one JSON object {before, after, iterations: [...]} at the end instead of progress lines')
@@ -128,7 +132,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       const given = (key: string) => command.getOptionValueSource(key) === 'cli';
       const { folder, config, state } = prepareRun<RunConfig, HostedCheckpoint>(ref, options as TrainLlmOptions & Record<string, unknown>, given, {
         command: 'train',
-        runtime: ['json', 'host', 'python', 'hostArg', 'vllm', 'seconds', 'bus', 'run', 'localActors'],
+        runtime: ['json', 'host', 'python', 'hostArg', 'vllm', 'seconds', 'bus', 'run', 'localActors', 'lease', 'ackWait'],
         defaultDir: (game) => `runs/llm-${game.replace(/[^\w.-]+/g, '_')}-seed${options.seed}`,
         updates: (s) => s.state.iteration,
       });
@@ -166,7 +170,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             : undefined;
         const before = state ? undefined : await evaluate();
         const busRun = options.run ?? basename(folder.dir).replace(/[^\w-]+/g, '_').slice(0, 64);
-        const link = options.bus ? await connectNatsLink({ url: options.bus, run: busRun, side: 'learner', spec: hostedJobSchema }) : undefined;
+        const link = options.bus ? await connectNatsLink({ url: options.bus, run: busRun, side: 'learner', spec: hostedJobSchema, leaseSeconds: options.lease, ackWaitSeconds: options.ackWait }) : undefined;
         if (link) {
           await link.describe(describeHostedRun({ game: config.game, policy: config.policy, apiBase: backend.samplingBase, temperature: config.temperature, prompts, shares }));
           if (!options.json) io.out(`learner of run ${busRun} on ${options.bus}: start actors with  selfplay actor --bus ${options.bus} --run ${busRun}`);

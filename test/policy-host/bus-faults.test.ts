@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readEpisodes } from '../../src/episodes/reader.ts';
+import { startNats } from '../trainer/nats-server.ts';
+import { python, testHost } from './host-fixture.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const fixture = testHost('selfplay-bus-faults-', ['--seed', '4', '--policy', 'tiny']);
+
+const selfplay = (...args: string[]): ChildProcess => spawn(process.execPath, ['bin/selfplay.js', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('a run over NATS JetStream through kills', () => {
+  it('trains every match once when actors and the learner are SIGKILLed and resumed', async () => {
+    const nats = await startNats();
+    const out = join(fixture.dir, 'killed-bus-run');
+    const metrics = join(out, 'metrics.jsonl');
+    const rows = () => (existsSync(metrics) ? readFileSync(metrics, 'utf8').split('\n').filter(Boolean).length : 0);
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 600 && !done(); i++) await sleep(100);
+      expect(done()).toBe(true);
+    };
+    const actor = () => selfplay('actor', '--bus', nats.url, '--run', 'faults', '--concurrency', '4');
+    const learnerArgs = ['train-llm', 'kuhn-poker', '--host', fixture.host.url, '--python', python, '--bus', nats.url, '--run', 'faults', '--lease', '1', '--ack-wait', '2', '--games', '8', '--eval-games', '0', '--rate-games', '0', '--exact-every', '0', '--keep-episodes', '1000', '--out', out];
+    const children: ChildProcess[] = [];
+    try {
+      children.push(actor(), actor());
+      const learner = selfplay(...learnerArgs, '--iterations', '10');
+      children.push(learner);
+      // An actor killed mid-run: the matches it held go to the others after the ack wait (2 s here).
+      await until(() => rows() >= 2);
+      children[0].kill('SIGKILL');
+      children.push(actor());
+      // The learner killed mid-run.
+      await until(() => rows() >= 4);
+      learner.kill('SIGKILL');
+      await exited(learner);
+      await sleep(1200); // its hold on the run lapses
+      const state = JSON.parse(readFileSync(join(out, 'checkpoints/state.json'), 'utf8'));
+      const resumed = selfplay('train-llm', '--resume', out, '--host', fixture.host.url, '--python', python, '--bus', nats.url, '--run', 'faults', '--lease', '1', '--ack-wait', '2', '--iterations', String(state.state.iteration + 4));
+      children.push(resumed);
+      let err = '';
+      resumed.stderr!.on('data', (chunk) => (err += String(chunk)));
+      expect(await exited(resumed)).toBe(0);
+      expect(err).not.toMatch(/Error/);
+      const final = JSON.parse(readFileSync(join(out, 'checkpoints/state.json'), 'utf8')).state;
+      expect(final.iteration).toBe(state.state.iteration + 4);
+      // Every update's episodes are in the file (--keep-episodes 1000), cut back to each checkpoint on resume.
+      const trained: string[] = [];
+      for await (const episode of readEpisodes(join(out, 'episodes.msgpack'))) trained.push(episode.id);
+      // Exactly once: no match trained twice...
+      expect(new Set(trained).size).toBe(trained.length);
+      // ...and none lost: every match of every batch planned was trained, or is still out at the last checkpoint.
+      const out_ = new Set(final.outstanding.map((o: { job: { id: string } }) => o.job.id));
+      const planned = Array.from({ length: final.batches }, (_, b) => Array.from({ length: 8 }, (_, i) => `u${b + 1}-self-${i}`)).flat();
+      const lost = planned.filter((id) => !trained.includes(id) && !out_.has(id));
+      expect(lost).toEqual([]);
+    } finally {
+      for (const child of children) child.kill('SIGKILL');
+      await nats.stop();
+    }
+  }, 240_000);
+});
