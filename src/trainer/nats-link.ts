@@ -48,6 +48,8 @@ export interface NatsLink<S> extends ActorLearnerLink<S> {
 }
 
 const RUN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** How long a write to the server is retried (while it restarts, say) before the link gives up. */
+const RETRY_MS = 60_000;
 const DEFAULT_ACK_WAIT_SECONDS = 30;
 const SECOND_NS = 1_000_000_000;
 
@@ -187,7 +189,25 @@ class BusLink<S> implements NatsLink<S> {
         const parsed = versionSchema.safeParse(entry.value.length ? entry.json() : undefined);
         if (parsed.success) this.newest = parsed.data;
       }
-    })();
+    })().catch(() => undefined);
+  }
+
+  /**
+   * Runs a write until the server takes it or the link closes, waiting longer
+   * after each failure, for up to RETRY_MS: a server that restarts loses no
+   * report, job or version. Writes carry message ids, so a retry of one that
+   * did arrive is stored once.
+   */
+  private async persist<T>(what: string, write: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + RETRY_MS;
+    for (let wait = 100; ; wait = Math.min(2 * wait, 2000)) {
+      try {
+        return await write();
+      } catch (error) {
+        if (this.closed || Date.now() + wait > deadline) throw new Error(`${what} on the NATS server failed: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
   }
 
   static async open<S>(
@@ -214,11 +234,11 @@ class BusLink<S> implements NatsLink<S> {
     this.alive.unref();
   }
 
-  /** Moves this side's messages into its inbox as they arrive. */
+  /** Moves this side's messages into its inbox as they arrive (until they are replaced by replay, or the link closes). */
   private pump(messages: ConsumerMessages): void {
     void (async () => {
       for await (const message of messages) this.inbox.push(message);
-    })();
+    })().catch(() => undefined);
   }
 
   async replay(position: number): Promise<void> {
@@ -237,7 +257,7 @@ class BusLink<S> implements NatsLink<S> {
   }
 
   async describe(description: unknown): Promise<void> {
-    await this.kv.put('run', JSON.stringify(description));
+    await this.persist('writing the run', () => this.kv.put('run', JSON.stringify(description)));
   }
 
   async description(timeoutMs = 30_000): Promise<unknown> {
@@ -250,12 +270,12 @@ class BusLink<S> implements NatsLink<S> {
   }
 
   async handOut(jobs: readonly MatchJob<S>[]): Promise<void> {
-    await Promise.all(jobs.map((job) => this.js.publish(this.names.jobs, JSON.stringify(job), { msgID: job.id })));
+    await Promise.all(jobs.map((job) => this.persist('handing out a match', () => this.js.publish(this.names.jobs, JSON.stringify(job), { msgID: job.id }))));
   }
 
   async publish(version: PolicyVersion): Promise<void> {
     this.newest = version;
-    await this.kv.put('latest', JSON.stringify(version));
+    await this.persist('publishing a version', () => this.kv.put('latest', JSON.stringify(version)));
   }
 
   latest(): PolicyVersion {
@@ -285,7 +305,7 @@ class BusLink<S> implements NatsLink<S> {
   }
 
   async report(report: MatchReport<S>): Promise<void> {
-    await this.js.publish(this.names.episodes, JSON.stringify(report), { msgID: report.job.id });
+    await this.persist('reporting a match', () => this.js.publish(this.names.episodes, JSON.stringify(report), { msgID: report.job.id }));
     this.held.get(report.job.id)?.ack();
     this.held.delete(report.job.id);
   }

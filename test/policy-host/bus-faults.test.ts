@@ -14,7 +14,7 @@ const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a run over NATS JetStream through kills', () => {
-  it('trains every match once when actors and the learner are SIGKILLed and resumed', async () => {
+  it('trains every match once when an actor, the server and the learner are SIGKILLed (the server restarted, the learner resumed)', async () => {
     const nats = await startNats();
     const out = join(fixture.dir, 'killed-bus-run');
     const metrics = join(out, 'metrics.jsonl');
@@ -34,8 +34,11 @@ describe('a run over NATS JetStream through kills', () => {
       await until(() => rows() >= 2);
       children[0].kill('SIGKILL');
       children.push(actor());
+      // The server killed and started again on its store: everyone reconnects, nothing stored is lost.
+      await until(() => rows() >= 3);
+      await nats.restart();
       // The learner killed mid-run.
-      await until(() => rows() >= 4);
+      await until(() => rows() >= 5);
       learner.kill('SIGKILL');
       await exited(learner);
       await sleep(1200); // its hold on the run lapses
