@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createPlayer } from '../agents/index.ts';
 import { kuhnPoker } from '../games/index.ts';
@@ -96,6 +97,71 @@ async function measure(learner: ActorLearnerLink<Record<string, never>>, actorLi
   return { perSecond: received / elapsed, p50: median(sorted), p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))], versions: version };
 }
 
+const self = fileURLToPath(import.meta.url);
+const runTs = fileURLToPath(new URL('../bin/run-ts.js', import.meta.url));
+/** Wall-clock milliseconds with sub-millisecond precision, comparable between processes on one machine. */
+const now = () => performance.timeOrigin + performance.now();
+
+/** An actor process on the bus: plays random Kuhn matches and prints, for each version, when it first started a match with it. */
+async function actorProcess(url: string): Promise<void> {
+  const link = await connectNatsLink({ url, run: 'bench-processes', side: 'actor', spec });
+  const stop = new AbortController();
+  process.once('SIGTERM', () => stop.abort());
+  const seen = new Set<number>();
+  await runActors(link, {
+    concurrency: 8,
+    signal: stop.signal,
+    play: (job, version) => {
+      if (!seen.has(version.version)) {
+        seen.add(version.version);
+        console.log(JSON.stringify({ version: version.version, at: now() }));
+      }
+      return playMatch({ game, players, seed: job.seed, matchId: job.id });
+    },
+  });
+  await link.close();
+}
+
+/** Two actor processes and this process's learner on the bus: episodes/s and the delay from each publish to each actor's first match with it. */
+async function measureProcesses(url: string, seconds: number) {
+  const learner = await connectNatsLink({ url, run: 'bench-processes', side: 'learner', spec });
+  const firstSeen: { version: number; at: number }[] = [];
+  const actors: ChildProcess[] = [0, 1].map(() => spawn(process.execPath, [runTs, self, '--actor', url], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  for (const child of actors) createInterface({ input: child.stdout! }).on('line', (line) => firstSeen.push(JSON.parse(line)));
+  try {
+    const publishedAt = new Map<number, number>([[0, now()]]);
+    await learner.publish({ model: 'p@0', version: 0 });
+    let next = 0;
+    await learner.handOut(jobs(next, 2000));
+    next += 2000;
+    // The actors start (a process each): time from their first report on.
+    await learner.nextReport();
+    const started = performance.now();
+    let received = 0;
+    let version = 0;
+    let lastPublish = started;
+    while (performance.now() - started < seconds * 1000) {
+      if (!(await learner.nextReport())) break;
+      if (++received % 500 === 0) {
+        await learner.handOut(jobs(next, 500));
+        next += 500;
+      }
+      if (performance.now() - lastPublish >= 200) {
+        lastPublish = performance.now();
+        publishedAt.set(++version, now());
+        await learner.publish({ model: `p@${version}`, version });
+      }
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    const delays = firstSeen.filter((s) => s.version > 0 && publishedAt.has(s.version)).map((s) => s.at - publishedAt.get(s.version)!).sort((a, b) => a - b);
+    return { perSecond: received / elapsed, p50: median(delays), p99: delays[Math.min(delays.length - 1, Math.floor(delays.length * 0.99))], versions: version };
+  } finally {
+    for (const child of actors) child.kill('SIGTERM');
+    await Promise.all(actors.map((child) => new Promise((done) => (child.exitCode !== null ? done(null) : child.once('exit', done)))));
+    await learner.close();
+  }
+}
+
 /**
  * The actor/learner link over NATS JetStream against the in-process one:
  * random Kuhn matches played by two actors (8 matches in flight each) and
@@ -116,8 +182,13 @@ export async function benchBus(): Promise<string> {
     const bus = await measure(learner, actors, seconds);
     await Promise.all([learner, ...actors].map((link) => link.close()));
     rows.push({ link: 'NATS JetStream', 'episodes/s at the learner': bus.perSecond, 'x in-process': bus.perSecond / local.perSecond, 'version to actors p50 (ms)': bus.p50, p99: bus.p99, versions: bus.versions });
+    const processes = await measureProcesses(nats.url, seconds);
+    rows.push({ link: 'NATS JetStream, actors in 2 processes', 'episodes/s at the learner': processes.perSecond, 'x in-process': processes.perSecond / local.perSecond, 'version to actors p50 (ms)': processes.p50, p99: processes.p99, versions: processes.versions });
   } finally {
     await nats.stop();
   }
-  return `${table(rows)}\n\nRandom Kuhn matches, two actors with 8 in flight each, one process (the NATS actors on connections of their own), ${seconds} s each; a version published every 200 ms (version to actors: from its publish to the first match an actor starts with it)`;
+  return `${table(rows)}\n\nRandom Kuhn matches, two actors with 8 in flight each, in this process (the NATS actors on connections of their own) or in two processes of their own, ${seconds} s each; a version published every 200 ms (version to actors: from its publish to the first match an actor starts with it)`;
 }
+
+// `node bin/run-ts.js bench/bus.ts --actor URL` is one actor process of measureProcesses.
+if (process.argv[1] && resolve(process.argv[1]) === self && process.argv[2] === '--actor') await actorProcess(process.argv[3]);
