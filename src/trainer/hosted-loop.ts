@@ -249,37 +249,37 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
   const stop = new AbortController();
   const local = options.localActors ?? options.concurrency ?? 32;
   const actors = local > 0 ? runHostedActors(link, { game, sampling, policyId: backend.host.policy, anchors, concurrency: local, signal: stop.signal }) : Promise.resolve();
-  // Reports name their job by id: over a bus they are copies, and one may come twice (a redelivered match).
-  const handedOut = new Map<string, MatchJob<HostedJob>>();
-  /** Where the link holds each finished match's report (a durable link), until an update trains on it. */
-  const positions = new Map<string, number>();
-  let lastPosition: number | undefined;
-  // What the checkpoint had out comes back: over a bus its reports are read again (or its matches are still
-  // queued); in this process its actors died with the run, so it is played again.
-  for (const { job, releasedAt } of resumed?.outstanding ?? []) {
-    pacer.adopt(job, releasedAt);
-    handedOut.set(job.id, job);
-  }
-  if (resumed?.outstanding?.length) {
-    if (!link.durable) await link.handOut(resumed.outstanding.map((o) => o.job));
-    else if (resumed.replayFrom !== undefined) await link.replay?.(resumed.replayFrom);
-  }
-  // Batches are planned (their opponents drawn from the league as it is then) when the pacer has room for their matches.
-  const planned: MatchJob<HostedJob>[] = [];
-  let batches = options.resume?.batches ?? options.resume?.iteration ?? 0;
-  const handOut = async () => {
-    for (let room = pacer.room(); room > 0; ) {
-      if (planned.length === 0) planned.push(...planBatch(shares, league, options.gamesPerIteration, batches++, options.seed ?? 0));
-      const jobs = planned.splice(0, room);
-      pacer.release(jobs);
-      for (const job of jobs) handedOut.set(job.id, job);
-      await link.handOut(jobs);
-      room -= jobs.length;
-    }
-  };
-  let busy = await hostBusy(backend);
-  let previous = performance.now();
   try {
+    // Reports name their job by id: over a bus they are copies, and one may come twice (a redelivered match).
+    const handedOut = new Map<string, MatchJob<HostedJob>>();
+    /** Where the link holds each finished match's report (a durable link), until an update trains on it. */
+    const positions = new Map<string, number>();
+    let lastPosition: number | undefined;
+    // What the checkpoint had out comes back: over a bus its reports are read again (or its matches are still
+    // queued); in this process its actors died with the run, so it is played again.
+    for (const { job, releasedAt } of resumed?.outstanding ?? []) {
+      pacer.adopt(job, releasedAt);
+      handedOut.set(job.id, job);
+    }
+    if (resumed?.outstanding?.length) {
+      if (!link.durable) await link.handOut(resumed.outstanding.map((o) => o.job));
+      else if (resumed.replayFrom !== undefined) await link.replay?.(resumed.replayFrom);
+    }
+    // Batches are planned (their opponents drawn from the league as it is then) when the pacer has room for their matches.
+    const planned: MatchJob<HostedJob>[] = [];
+    let batches = options.resume?.batches ?? options.resume?.iteration ?? 0;
+    const handOut = async () => {
+      for (let room = pacer.room(); room > 0; ) {
+        if (planned.length === 0) planned.push(...planBatch(shares, league, options.gamesPerIteration, batches++, options.seed ?? 0));
+        const jobs = planned.splice(0, room);
+        pacer.release(jobs);
+        for (const job of jobs) handedOut.set(job.id, job);
+        await link.handOut(jobs);
+        room -= jobs.length;
+      }
+    };
+    let busy = await hostBusy(backend);
+    let previous = performance.now();
     for (let iteration = options.resume?.iteration ?? 0; !over(iteration); iteration++) {
       await handOut();
       while (!pacer.ready()) {
