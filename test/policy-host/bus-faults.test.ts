@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { readEpisodes } from '../../src/episodes/reader.ts';
 import { startNats } from '../trainer/nats-server.ts';
 import { python, testHost } from './host-fixture.ts';
@@ -13,9 +13,19 @@ const selfplay = (...args: string[]): ChildProcess => spawn(process.execPath, ['
 const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Stopped after each test even when it times out (a test's own finally would wait for what timed out).
+const children: ChildProcess[] = [];
+let nats: Awaited<ReturnType<typeof startNats>> | undefined;
+afterEach(async () => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  await nats?.stop();
+  nats = undefined;
+});
+
 describe('a run over NATS JetStream through kills', () => {
   it('trains every match once when an actor, the server and the learner are SIGKILLed (the server restarted, the learner resumed)', async () => {
-    const nats = await startNats();
+    const server = (nats = await startNats());
+    const { url } = server;
     const out = join(fixture.dir, 'killed-bus-run');
     const metrics = join(out, 'metrics.jsonl');
     const rows = () => (existsSync(metrics) ? readFileSync(metrics, 'utf8').split('\n').filter(Boolean).length : 0);
@@ -23,47 +33,41 @@ describe('a run over NATS JetStream through kills', () => {
       for (let i = 0; i < 600 && !done(); i++) await sleep(100);
       expect(done()).toBe(true);
     };
-    const actor = () => selfplay('actor', '--bus', nats.url, '--run', 'faults', '--concurrency', '4');
-    const learnerArgs = ['train-llm', 'kuhn-poker', '--host', fixture.host.url, '--python', python, '--bus', nats.url, '--run', 'faults', '--lease', '1', '--ack-wait', '2', '--games', '8', '--eval-games', '0', '--rate-games', '0', '--exact-every', '0', '--keep-episodes', '1000', '--out', out];
-    const children: ChildProcess[] = [];
-    try {
-      children.push(actor(), actor());
-      const learner = selfplay(...learnerArgs, '--iterations', '10');
-      children.push(learner);
-      // An actor killed mid-run: the matches it held go to the others after the ack wait (2 s here).
-      await until(() => rows() >= 2);
-      children[0].kill('SIGKILL');
-      children.push(actor());
-      // The server killed and started again on its store: everyone reconnects, nothing stored is lost.
-      await until(() => rows() >= 3);
-      await nats.restart();
-      // The learner killed mid-run.
-      await until(() => rows() >= 5);
-      learner.kill('SIGKILL');
-      await exited(learner);
-      await sleep(1200); // its hold on the run lapses
-      const state = JSON.parse(readFileSync(join(out, 'checkpoints/state.json'), 'utf8'));
-      const resumed = selfplay('train-llm', '--resume', out, '--host', fixture.host.url, '--python', python, '--bus', nats.url, '--run', 'faults', '--lease', '1', '--ack-wait', '2', '--iterations', String(state.state.iteration + 4));
-      children.push(resumed);
-      let err = '';
-      resumed.stderr!.on('data', (chunk) => (err += String(chunk)));
-      expect(await exited(resumed)).toBe(0);
-      expect(err).not.toMatch(/Error/);
-      const final = JSON.parse(readFileSync(join(out, 'checkpoints/state.json'), 'utf8')).state;
-      expect(final.iteration).toBe(state.state.iteration + 4);
-      // Every update's episodes are in the file (--keep-episodes 1000), cut back to each checkpoint on resume.
-      const trained: string[] = [];
-      for await (const episode of readEpisodes(join(out, 'episodes.msgpack'))) trained.push(episode.id);
-      // Exactly once: no match trained twice...
-      expect(new Set(trained).size).toBe(trained.length);
-      // ...and none lost: every match of every batch planned was trained, or is still out at the last checkpoint.
-      const out_ = new Set(final.outstanding.map((o: { job: { id: string } }) => o.job.id));
-      const planned = Array.from({ length: final.batches }, (_, b) => Array.from({ length: 8 }, (_, i) => `u${b + 1}-self-${i}`)).flat();
-      const lost = planned.filter((id) => !trained.includes(id) && !out_.has(id));
-      expect(lost).toEqual([]);
-    } finally {
-      for (const child of children) child.kill('SIGKILL');
-      await nats.stop();
-    }
+    const actor = () => selfplay('actor', '--bus', url, '--run', 'faults', '--concurrency', '4');
+    const learnerArgs = ['train-llm', 'kuhn-poker', '--host', fixture.host.url, '--python', python, '--bus', url, '--run', 'faults', '--lease', '1', '--ack-wait', '2', '--games', '8', '--eval-games', '0', '--rate-games', '0', '--exact-every', '0', '--keep-episodes', '1000', '--out', out];
+    children.push(actor(), actor());
+    const learner = selfplay(...learnerArgs, '--iterations', '10');
+    children.push(learner);
+    // An actor killed mid-run: the matches it held go to the others after the ack wait (2 s here).
+    await until(() => rows() >= 2);
+    children[0].kill('SIGKILL');
+    children.push(actor());
+    // The server killed and started again on its store: everyone reconnects, nothing stored is lost.
+    await until(() => rows() >= 3);
+    await server.restart();
+    // The learner killed mid-run.
+    await until(() => rows() >= 5);
+    learner.kill('SIGKILL');
+    await exited(learner);
+    await sleep(1200); // its hold on the run lapses
+    const state = JSON.parse(readFileSync(join(out, 'checkpoints/state.json'), 'utf8'));
+    const resumed = selfplay('train-llm', '--resume', out, '--host', fixture.host.url, '--python', python, '--bus', url, '--run', 'faults', '--lease', '1', '--ack-wait', '2', '--iterations', String(state.state.iteration + 4));
+    children.push(resumed);
+    let err = '';
+    resumed.stderr!.on('data', (chunk) => (err += String(chunk)));
+    expect(await exited(resumed)).toBe(0);
+    expect(err).not.toMatch(/Error/);
+    const final = JSON.parse(readFileSync(join(out, 'checkpoints/state.json'), 'utf8')).state;
+    expect(final.iteration).toBe(state.state.iteration + 4);
+    // Every update's episodes are in the file (--keep-episodes 1000), cut back to each checkpoint on resume.
+    const trained: string[] = [];
+    for await (const episode of readEpisodes(join(out, 'episodes.msgpack'))) trained.push(episode.id);
+    // Exactly once: no match trained twice...
+    expect(new Set(trained).size).toBe(trained.length);
+    // ...and none lost: every match of every batch planned was trained, or is still out at the last checkpoint.
+    const out_ = new Set(final.outstanding.map((o: { job: { id: string } }) => o.job.id));
+    const planned = Array.from({ length: final.batches }, (_, b) => Array.from({ length: 8 }, (_, i) => `u${b + 1}-self-${i}`)).flat();
+    const lost = planned.filter((id) => !trained.includes(id) && !out_.has(id));
+    expect(lost).toEqual([]);
   }, 240_000);
 });
