@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { PolicyHostClient } from '../../agents/hosted/index.ts';
 import { kuhnPoker } from '../../games/index.ts';
 import type { Episode } from '../../src/episodes/episode.ts';
@@ -12,6 +12,13 @@ import { runCli } from '../cli/run-cli.ts';
 import { testHost } from './host-fixture.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
+
+// The NATS server of a test, stopped after it even when it times out (a test's own finally waits for what timed out).
+let server: Awaited<ReturnType<typeof startNats>> | undefined;
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+});
 
 const game = kuhnPoker();
 const fixture = testHost('selfplay-async-', ['--seed', '3', '--policy', 'sync', '--policy', 'async', '--policy', 'epochs', '--policy', 'bus', '--policy', 'crash']);
@@ -74,7 +81,7 @@ describe('asynchronous training: actors play on while the host trains, at most K
   }, 120_000);
 
   it('trains with actors on the other side of NATS JetStream (runHostedActors, as another process runs them): the same bound, every match once', async () => {
-    const nats = await startNats();
+    const nats = (server = await startNats());
     const stop = new AbortController();
     try {
       const learnerLink = await connectNatsLink({ url: nats.url, run: 'bus-test', side: 'learner', spec: hostedJobSchema });
@@ -97,12 +104,11 @@ describe('asynchronous training: actors play on while the host trains, at most K
       await Promise.all([learnerLink.close(), actorLink.close()]);
     } finally {
       stop.abort();
-      await nats.stop();
     }
   }, 120_000);
 
   it('runs the learner and two actor processes from the command line: train-llm --bus and selfplay actor', async () => {
-    const nats = await startNats();
+    const nats = (server = await startNats());
     const actors: ChildProcess[] = [];
     try {
       const missing = await runCli('actor', '--bus', nats.url, '--run', 'nobody', '--wait', '0.5');
@@ -132,12 +138,11 @@ describe('asynchronous training: actors play on while the host trains, at most K
       expect(played.reduce((n, p) => n + p.matches, 0)).toBeGreaterThanOrEqual(3 * 8);
     } finally {
       for (const child of actors) child.kill('SIGKILL');
-      await nats.stop();
     }
   }, 120_000);
 
   it('over NATS, resumes a learner that died after a checkpoint: every match it had out is trained once, none twice', async () => {
-    const nats = await startNats();
+    const nats = (server = await startNats());
     const stop = new AbortController();
     try {
       const options = { url: nats.url, run: 'crash', spec: hostedJobSchema, leaseSeconds: 1 };
@@ -195,7 +200,6 @@ describe('asynchronous training: actors play on while the host trains, at most K
       await Promise.all([second.close(), actorLink.close()]);
     } finally {
       stop.abort();
-      await nats.stop();
     }
   }, 120_000);
 });
