@@ -1,6 +1,7 @@
 import { benchAnalysis } from './analysis.ts';
 import { benchArena } from './arena.ts';
 import { benchBus } from './bus.ts';
+import { benchBusFaults } from './bus-faults.ts';
 import { benchCheck } from './check.ts';
 import { benchCli } from './cli.ts';
 import { benchEpisodes } from './episodes.ts';
@@ -26,6 +27,7 @@ const benches: Record<string, { title: string; run: () => string | Promise<strin
   'policy-host': { title: 'Policy host: sampling and training steps (the reference host on this machine, or POLICY_HOST_URL)', run: benchPolicyHost },
   'train-llm': { title: 'Language-model self-play on the reference host: synchronous against asynchronous training (Kuhn poker, the same wall time)', run: benchTrainLlm },
   bus: { title: 'The actor/learner link: NATS JetStream against in-process (episodes/s at the learner, version propagation)', run: benchBus },
+  'bus-faults': { title: 'Tabular training over NATS through faults: 10 actor, 3 learner and 1 server SIGKILLs (Leduc poker)', run: benchBusFaults },
   episodes: { title: 'Episode files: write, reopen for append, stream back 1M Kuhn poker episodes', run: () => benchEpisodes() },
   'play-out': { title: '`selfplay play kuhn-poker` with and without --out: matches/s, peak RSS, time from a match to the disk', run: () => benchPlayOut() },
   executor: { title: 'Code executor: small programs in a fresh QuickJS context each (`selfplay exec`, Absolute Zero)', run: () => benchExecutor() },

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { z } from 'zod';
 import type { GamePrompts } from '../../agents/llm/game-prompt.ts';
 import { ConfigError } from '../core/index.ts';
@@ -20,6 +21,15 @@ const hostedRunSchema = z.object({
 });
 export type HostedRunDescription = z.infer<typeof hostedRunSchema>;
 
+/** What `train --bus` writes: the game (a registered name with its parameters, or a module path the actors can load too). */
+const tabularRunSchema = z.object({ kind: z.literal('train'), game: z.string() });
+export type TabularRunDescription = z.infer<typeof tabularRunSchema>;
+
+const busRunSchema = z.discriminatedUnion('kind', [hostedRunSchema, tabularRunSchema]);
+
+/** A run's default name on the bus: its folder's. */
+export const defaultBusRun = (dir: string): string => basename(dir).replace(/[^\w-]+/g, '_').slice(0, 64);
+
 export function describeHostedRun(run: {
   readonly game: string;
   readonly policy: string;
@@ -32,8 +42,8 @@ export function describeHostedRun(run: {
   return { kind: 'train-llm', game: run.game, policy: run.policy, apiBase: run.apiBase, temperature: run.temperature, prompts: (run.prompts as HostedRunDescription['prompts']) ?? null, anchors };
 }
 
-export function readHostedRun(data: unknown, run: string): HostedRunDescription {
-  const parsed = hostedRunSchema.safeParse(data);
-  if (!parsed.success) throw new ConfigError(`run "${run}" is not a train-llm run this actor can play (${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message})`);
+export function readBusRun(data: unknown, run: string): HostedRunDescription | TabularRunDescription {
+  const parsed = busRunSchema.safeParse(data);
+  if (!parsed.success) throw new ConfigError(`run "${run}" is not a train or train-llm run this actor can play (${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message})`);
   return parsed.data;
 }

@@ -72,7 +72,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   },
   actor: {
     term: 'actor [options]',
-    summary: "play a training run's matches from a NATS JetStream server until stopped: the learner is `selfplay train-llm --bus` in another process or on another machine",
+    summary: "play a training run's matches from a NATS JetStream server until stopped: the learner is `selfplay train --bus` or `selfplay train-llm --bus` in another process or on another machine",
     load: async () => (await import('./commands/actor.ts')).registerActor,
   },
   'train-llm': {

@@ -17,10 +17,11 @@ export function printJson(io: CliIO, value: unknown): void {
 }
 
 /** Parses an integer option, with an error naming the option. */
-export function intOption(name: string, min = 0) {
+export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${value}"`);
+    if (n > max) throw new InvalidArgumentError(`${name} must be at most ${max.toLocaleString('en-US')}, got "${value}"`);
     return n;
   };
 }

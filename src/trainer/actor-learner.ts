@@ -8,15 +8,20 @@ export interface MatchJob<S> {
   readonly spec: S;
 }
 
-/** A version the learner published: the name actors sample it by, and its number. */
+/** A version the learner published: the name actors sample it by, its number, and for a policy small enough to travel (a tabular one) its data. */
 export interface PolicyVersion {
   readonly model: string;
   readonly version: number;
+  readonly data?: string;
 }
 
-/** What an actor reports for a job: the version it played with, and the episode, or why it could not play the match. */
-export type MatchReport<S> = (
-  | { readonly job: MatchJob<S>; readonly version: number; readonly episode: Episode }
+/**
+ * What an actor reports for a job: the version it played with, and what the
+ * match produced (an episode record, or for a learner that plays compactly
+ * something smaller: see tabular-bus.ts), or why it could not play it.
+ */
+export type MatchReport<S, R = Episode> = (
+  | { readonly job: MatchJob<S>; readonly version: number; readonly result: R }
   | { readonly job: MatchJob<S>; readonly version: number; readonly error: string }
 ) & {
   /** Where a durable link keeps the report (a bus: its stream sequence), for replay(); set on the learner's side. */
@@ -31,19 +36,21 @@ export type MatchReport<S> = (
  * link below is one implementation; one over a message bus is another,
  * with neither side changed.
  */
-export interface ActorLearnerLink<S> {
+export interface ActorLearnerLink<S, R = Episode> {
   /** Learner: matches to play, in order; resolves once the link holds them. */
   handOut(jobs: readonly MatchJob<S>[]): Promise<void>;
   /** Learner: a new version, which matches started from now on play. */
   publish(version: PolicyVersion): Promise<void>;
   /** Learner: the next report, in the order they arrive; undefined once the link is closed. */
-  nextReport(): Promise<MatchReport<S> | undefined>;
+  nextReport(): Promise<MatchReport<S, R> | undefined>;
   /** Actor: the next job, waiting for one; undefined once the link is closed. */
   nextJob(): Promise<MatchJob<S> | undefined>;
-  /** Actor: the newest published version. */
+  /** Actor: the newest published version, as last heard (a bus: from its watch, which may lag a job by moments). */
   latest(): PolicyVersion;
+  /** Actor: the newest published version, asked for now (a bus: read from the server). */
+  fetchLatest(): Promise<PolicyVersion>;
   /** Actor: a finished (or failed) job; resolves once the link holds the report. */
-  report(report: MatchReport<S>): Promise<void>;
+  report(report: MatchReport<S, R>): Promise<void>;
   /** Ends this side of the link: waiting calls get undefined (in this process, jobs not yet taken are dropped). */
   close(): Promise<void>;
   readonly closed: boolean;
@@ -92,9 +99,9 @@ export class WaitQueue<T> {
 }
 
 /** Actors and a learner in one process. */
-export class InProcessLink<S> implements ActorLearnerLink<S> {
+export class InProcessLink<S, R = Episode> implements ActorLearnerLink<S, R> {
   private readonly jobs = new WaitQueue<MatchJob<S>>();
-  private readonly reports = new WaitQueue<MatchReport<S>>();
+  private readonly reports = new WaitQueue<MatchReport<S, R>>();
   private newest: PolicyVersion;
   closed = false;
   readonly durable = false;
@@ -111,7 +118,7 @@ export class InProcessLink<S> implements ActorLearnerLink<S> {
     this.newest = version;
   }
 
-  nextReport(): Promise<MatchReport<S> | undefined> {
+  nextReport(): Promise<MatchReport<S, R> | undefined> {
     return this.reports.take();
   }
 
@@ -123,7 +130,11 @@ export class InProcessLink<S> implements ActorLearnerLink<S> {
     return this.newest;
   }
 
-  async report(report: MatchReport<S>): Promise<void> {
+  async fetchLatest(): Promise<PolicyVersion> {
+    return this.newest;
+  }
+
+  async report(report: MatchReport<S, R>): Promise<void> {
     this.reports.push(report);
   }
 
@@ -136,18 +147,20 @@ export class InProcessLink<S> implements ActorLearnerLink<S> {
 
 /**
  * Runs `concurrency` actors on a link: each takes a job, plays it with the
- * newest version, and reports the episode (or the error), until the link
+ * newest version (or the one `version` picks), and reports the result (or the error), until the link
  * closes or `signal` aborts, which also aborts the matches in play (`play`
  * gets the signal). Resolves when every actor has stopped.
  */
-export async function runActors<S>(
-  link: ActorLearnerLink<S>,
+export async function runActors<S, R = Episode>(
+  link: ActorLearnerLink<S, R>,
   options: {
     readonly concurrency: number;
     readonly signal: AbortSignal;
-    readonly play: (job: MatchJob<S>, version: PolicyVersion, signal: AbortSignal) => Promise<Episode>;
+    readonly play: (job: MatchJob<S>, version: PolicyVersion, signal: AbortSignal) => Promise<R>;
+    /** The version to play a job with (default: the newest the link has heard of). */
+    readonly version?: (job: MatchJob<S>) => Promise<PolicyVersion>;
     /** Called with each report once the link holds it. */
-    readonly onReport?: (report: MatchReport<S>) => void;
+    readonly onReport?: (report: MatchReport<S, R>) => void;
   },
 ): Promise<void> {
   const { signal } = options;
@@ -156,10 +169,11 @@ export async function runActors<S>(
   const nextJob = () => Promise.race([link.nextJob(), stopped]);
   const actor = async () => {
     for (let job = await nextJob(); job && !signal.aborted; job = await nextJob()) {
-      const version = link.latest();
-      let report: MatchReport<S>;
+      let version = link.latest();
+      let report: MatchReport<S, R>;
       try {
-        report = { job, version: version.version, episode: await options.play(job, version, signal) };
+        if (options.version) version = await options.version(job);
+        report = { job, version: version.version, result: await options.play(job, version, signal) };
       } catch (error) {
         if (signal.aborted) return;
         report = { job, version: version.version, error: (error as Error).message };

@@ -1,8 +1,9 @@
 import { evaluateStrategy } from '../analysis/best-response.ts';
+import type { CompiledGame } from '../analysis/compile.ts';
 import { ConfigError, Rng, type Game } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import { grpoAdvantages, RoleBaselines, rlooAdvantages } from './advantages.ts';
-import { episodeFromPath, playCompiled } from './fast-play.ts';
+import { episodeFromPath, playCompiled, samplesFromTerminals } from './fast-play.ts';
 import { SampleBatch } from './samples.ts';
 import { TabularSoftmax, type MmdOptions, type TabularSnapshot, type UpdateMetrics } from './tabular-softmax.ts';
 
@@ -11,6 +12,23 @@ export type Algorithm = (typeof ALGORITHMS)[number];
 
 /** Who the learner plays: itself (both seats, current policy), or earlier versions drawn from its pool. */
 export type OpponentRule = 'self' | 'pool-uniform' | 'pool-recent';
+
+/** An update's batch to play elsewhere: self-play episodes with the current strategy, whose numbering makes them replayable. */
+export interface RemotePlayRequest {
+  /** The compiled game whose terminal nodes come back. */
+  readonly tree: CompiledGame;
+  readonly update: number;
+  readonly version: number;
+  readonly strategy: Float64Array;
+  readonly episodes: number;
+  /** The run's seed: with the update, it fixes the episodes. */
+  readonly seed: number;
+}
+
+/** Plays batches away from the learner (actors over a bus: see tabular-bus.ts); resolves with each episode's terminal node, in order, or nothing when stopped. */
+export interface RemotePlay {
+  play(request: RemotePlayRequest): Promise<Int32Array>;
+}
 
 export interface FastTrainOptions {
   readonly algo?: Algorithm;
@@ -43,6 +61,8 @@ export interface FastTrainOptions {
   /** Stop after this many seconds of training, at an update boundary. */
   readonly seconds?: number;
   readonly signal?: AbortSignal;
+  /** Where the batches are played, when not here (self-play only). */
+  readonly remote?: RemotePlay;
 }
 
 export interface TrainMetrics extends UpdateMetrics {
@@ -107,6 +127,7 @@ export class FastTrainer {
     this.algo = options.algo ?? 'rae';
     if (!ALGORITHMS.includes(this.algo)) throw new ConfigError(`unknown algorithm "${this.algo}"; use ${ALGORITHMS.join(', ')}`);
     if (game.seats !== 2 || game.utility !== 'zero-sum') throw new ConfigError(`${game.id}: the in-process trainer learns two-player zero-sum games`);
+    if (options.remote && (options.opponents ?? 'self') !== 'self') throw new ConfigError(`actors elsewhere play self-play only, not --opponents ${options.opponents}`);
     this.learner = new TabularSoftmax(game, options.mmd);
     this.rng = new Rng(options.seed ?? 0);
     this.baselines = new RoleBaselines();
@@ -207,6 +228,15 @@ export class FastTrainer {
    */
   private async play(size: number, paths: Int32Array[] | undefined, progress: (played: number) => boolean): Promise<number> {
     const { learner, batch } = this;
+    if (this.options.remote) {
+      const request = { tree: learner.tree, update: this.updates + 1, version: learner.version, strategy: learner.probabilities, episodes: size, seed: this.options.seed ?? 0 };
+      const terminals = await this.options.remote.play(request);
+      const keep = Math.min(paths ? (this.options.keepEpisodes ?? 0) : 0, terminals.length);
+      batch.clear();
+      samplesFromTerminals(learner.tree, terminals.subarray(0, keep), [true, true], batch, paths);
+      samplesFromTerminals(learner.tree, terminals.subarray(keep), [true, true], batch);
+      return terminals.length;
+    }
     const current = learner.probabilities;
     const rule = this.options.opponents ?? 'self';
     let strategies = [current, current];

@@ -79,3 +79,51 @@ export function episodeFromPath(
   }
   return buildEpisode({ ...info, game, steps, history, returns: game.returns(state), outcome: 'normal' });
 }
+
+const parentsOf = new WeakMap<CompiledGame, Int32Array>();
+
+/** Each node's parent (-1 for the root), computed once per tree. */
+function parents(tree: CompiledGame): Int32Array {
+  let parent = parentsOf.get(tree);
+  if (!parent) {
+    parent = new Int32Array(tree.nodeCount).fill(-1);
+    for (let node = 0; node < tree.nodeCount; node++) {
+      for (let child = tree.childStart[node]; child < tree.childStart[node + 1]; child++) parent[child] = node;
+    }
+    parentsOf.set(tree, parent);
+  }
+  return parent;
+}
+
+/**
+ * Adds to `batch` the episodes that ended at `terminals` (terminal nodes of
+ * `tree`): in a tree, a terminal node names the whole path to it, so an
+ * episode played elsewhere travels as one number. The samples are those
+ * `playCompiled` records for the same episodes; `paths` receives their node
+ * paths the same way. Throws on a number that is not a terminal node.
+ */
+export function samplesFromTerminals(tree: CompiledGame, terminals: Int32Array, learning: readonly boolean[], batch: SampleBatch, paths?: Int32Array[]): void {
+  const { player, childStart, infoset, utility, actionStart, seats, nodeCount } = tree;
+  const parent = parents(tree);
+  const from = batch.episodes;
+  batch.reserveEpisodes(from + terminals.length);
+  const path = new Int32Array(256);
+  for (let k = 0; k < terminals.length; k++) {
+    const terminal = terminals[k];
+    if (!(terminal >= 0 && terminal < nodeCount && player[terminal] === TERMINAL)) throw new Error(`node ${terminal} is not a terminal node of ${tree.game.id}`);
+    let depth = 0;
+    for (let node = terminal; node > 0; node = parent[node]) path[depth++] = node;
+    path.subarray(0, depth).reverse();
+    const e = from + k;
+    let node = 0;
+    for (let d = 0; d < depth; d++) {
+      const child = path[d];
+      const mover = player[node];
+      if (mover >= 0 && learning[mover]) batch.push(actionStart[infoset[node]] + child - childStart[node], mover, e);
+      node = child;
+    }
+    for (let s = 0; s < seats; s++) batch.returns[e * seats + s] = utility[terminal * seats + s];
+    if (paths) paths.push(path.slice(0, depth));
+  }
+  batch.episodes = from + terminals.length;
+}

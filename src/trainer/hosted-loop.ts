@@ -150,6 +150,8 @@ export interface HostedTrainingOptions {
   readonly link?: ActorLearnerLink<HostedJob>;
   /** Actors run in this process on the link (default `concurrency`; 0 when they all run elsewhere: runHostedActors). */
   readonly localActors?: number;
+  /** The link's actor side, for local actors, when `link` is only the learner's (a bus: a connection of the actor side); default `link`. */
+  readonly actorLink?: ActorLearnerLink<HostedJob>;
   /** Stop after this many updates in all (default: no bound, `seconds` bounds the run). */
   readonly iterations?: number;
   /** Start no update after this much wall time in all. */
@@ -248,7 +250,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
   await link.publish({ model: backend.policy(), version: backend.version });
   const stop = new AbortController();
   const local = options.localActors ?? options.concurrency ?? 32;
-  const actors = local > 0 ? runHostedActors(link, { game, sampling, policyId: backend.host.policy, anchors, concurrency: local, signal: stop.signal }) : Promise.resolve();
+  const actors = local > 0 ? runHostedActors(options.actorLink ?? link, { game, sampling, policyId: backend.host.policy, anchors, concurrency: local, signal: stop.signal }) : Promise.resolve();
   try {
     // Reports name their job by id: over a bus they are copies, and one may come twice (a redelivered match).
     const handedOut = new Map<string, MatchJob<HostedJob>>();
@@ -292,7 +294,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
         // counted as the newest: its match is trained rather than lost, the importance weights correcting for it.
         const update = updateOf.get(report.version) ?? pacer.version;
         handedOut.delete(job.id);
-        pacer.finish(job, update, report.episode);
+        pacer.finish(job, update, report.result);
         if (report.position !== undefined) {
           positions.set(job.id, report.position);
           lastPosition = Math.max(lastPosition ?? 0, report.position);

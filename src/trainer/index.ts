@@ -3,11 +3,12 @@ export { InProcessLink, runActors, type ActorLearnerLink, type MatchJob, type Ma
 export type { BackendMetrics, LocalPolicyBackend, PolicyBackend, PolicyChoice } from './backend.ts';
 export { connectTrainer, type Ack, type TrainerClient } from './trainer-client.ts';
 export { EPISODE_ALGORITHMS, EpisodeTrainer, type EpisodeAlgorithm, type EpisodeTrainerOptions, type IngestResult, type TrainerStats } from './episode-trainer.ts';
-export { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type FastTrainOptions, type OpponentRule, type TrainMetrics } from './fast-loop.ts';
-export { episodeFromPath, playCompiled } from './fast-play.ts';
+export { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type FastTrainOptions, type OpponentRule, type RemotePlay, type RemotePlayRequest, type TrainMetrics } from './fast-loop.ts';
+export { episodeFromPath, playCompiled, samplesFromTerminals } from './fast-play.ts';
 export { HostedPolicyBackend, trainItem, type HostedBackendOptions, type HostedMetrics } from './hosted-backend.ts';
 export { DEFAULT_MAX_STALENESS, hostedJobSchema, LEARNER, MIRROR, playHosted, runHostedActors, trainHosted, type HostedIteration, type HostedJob, type HostedPlayOptions, type HostedRunState, type HostedTrainingOptions, type ShareResult } from './hosted-loop.ts';
-export { connectNatsLink, type NatsLinkOptions } from './nats-link.ts';
+export { connectNatsLink, readRunDescription, type NatsLink, type NatsLinkOptions, type ResultCodec } from './nats-link.ts';
+export { BusPlay, chunkSeed, DEFAULT_CHUNK, MAX_CHUNK, runTabularActors, tabularJobSchema, terminalsCodec, type TabularJob, type TabularLink } from './tabular-bus.ts';
 export { League, parseOpponents, splitGames, type LeagueMember, type LeagueState, type OpponentShare, type OpponentSource } from './league.ts';
 export { modelPlayer, type HostedSampling } from './model-player.ts';
 export { rateVersions, type RateVersionsOptions, type VersionRating } from './version-ratings.ts';

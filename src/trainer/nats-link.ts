@@ -15,10 +15,11 @@ import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import { connect, type NatsConnection, type QueuedIterator } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { ConfigError } from '../core/index.ts';
+import type { Episode } from '../episodes/episode.ts';
 import { validateEpisode } from '../episodes/schema.ts';
 import { WaitQueue, type ActorLearnerLink, type MatchJob, type MatchReport, type PolicyVersion } from './actor-learner.ts';
 
-export interface NatsLinkOptions<S> {
+export interface NatsLinkOptions<S, R = Episode> {
   /** The server, `nats://host:port` (JetStream enabled: `nats-server -js`). */
   readonly url: string;
   /** The run: its streams and bucket are named after it, so several runs share one server (letters, digits, `-`, `_`). */
@@ -27,6 +28,8 @@ export interface NatsLinkOptions<S> {
   readonly side: 'learner' | 'actor';
   /** What a job's spec must look like: every message from another process is checked. */
   readonly spec: z.ZodType<S>;
+  /** How a report's result travels (default: an episode record as it is, checked on arrival). */
+  readonly result?: ResultCodec<R>;
   /** Jobs handed to actors and not yet reported, at most (default 256): JetStream's max_ack_pending. */
   readonly maxAckPending?: number;
   /**
@@ -40,11 +43,17 @@ export interface NatsLinkOptions<S> {
   readonly prefetch?: number;
 }
 
-/** The link over NATS, with the run's description: what actors need to know to play its matches (the learner writes it). */
-export interface NatsLink<S> extends ActorLearnerLink<S> {
+/** A result in a JSON message: `decode` checks one from another process, throwing when it is not one. */
+export interface ResultCodec<R> {
+  encode(result: R): unknown;
+  decode(data: unknown): R;
+}
+
+const episodeCodec: ResultCodec<Episode> = { encode: (episode) => episode, decode: validateEpisode };
+
+/** The link over NATS, where the learner also writes the run's description: what actors need to know to play its matches (see readRunDescription). */
+export interface NatsLink<S, R = Episode> extends ActorLearnerLink<S, R> {
   describe(description: unknown): Promise<void>;
-  /** The run's description, waiting up to `timeoutMs` for the learner to write it. */
-  description(timeoutMs?: number): Promise<unknown>;
 }
 
 const RUN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -53,7 +62,7 @@ const RETRY_MS = 60_000;
 const DEFAULT_ACK_WAIT_SECONDS = 30;
 const SECOND_NS = 1_000_000_000;
 
-const versionSchema = z.object({ model: z.string(), version: z.number().int() });
+const versionSchema = z.object({ model: z.string(), version: z.number().int(), data: z.string().optional() });
 
 /** The run's names on the server. */
 interface RunNames {
@@ -66,6 +75,7 @@ interface RunNames {
 }
 
 function names(run: string): RunNames {
+  if (!RUN_NAME.test(run)) throw new ConfigError(`a run on the bus is named with letters, digits, "-" and "_" (at most 64), not "${run}"`);
   return {
     jobsStream: `SELFPLAY_${run}_JOBS`,
     jobs: `selfplay.${run}.jobs`,
@@ -74,6 +84,49 @@ function names(run: string): RunNames {
     bucket: `selfplay_${run}_versions`,
     lease: `selfplay_${run}_lease`,
   };
+}
+
+async function managerOf(nc: NatsConnection, url: string): Promise<JetStreamManager> {
+  return jetstreamManager(nc).catch((error: Error) => {
+    throw new ConfigError(`JetStream is not enabled on the NATS server at ${url} (start it with -js): ${error.message}`);
+  });
+}
+
+async function findRun(jsm: JetStreamManager, n: RunNames, options: { readonly url: string; readonly run: string }): Promise<void> {
+  await jsm.streams.info(n.jobsStream).catch(() => {
+    throw new ConfigError(`no run "${options.run}" on the NATS server at ${options.url}: start its learner first`);
+  });
+}
+
+/**
+ * The description the learner of run `run` wrote for its actors (what they
+ * play), waiting up to `timeoutMs` for the run and its description to appear.
+ */
+export async function readRunDescription(options: { readonly url: string; readonly run: string; readonly timeoutMs?: number }): Promise<unknown> {
+  const n = names(options.run);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  const nc = await reach(options.url);
+  try {
+    const jsm = await managerOf(nc, options.url);
+    for (;; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      try {
+        await findRun(jsm, n, options);
+      } catch (error) {
+        if (Date.now() >= deadline) throw error;
+        continue;
+      }
+      // A learner that is starting may not have made the bucket yet.
+      const entry = await new Kvm(nc)
+        .open(n.bucket)
+        .then((kv) => kv.get('run'))
+        .catch(() => null);
+      if (entry?.value.length) return entry.json();
+      if (Date.now() >= deadline) throw new ConfigError(`run "${options.run}" has no description: its learner has not written one within ${timeoutMs / 1000} s`);
+    }
+  } finally {
+    await nc.close();
+  }
 }
 
 async function reach(url: string): Promise<NatsConnection> {
@@ -96,14 +149,11 @@ async function reach(url: string): Promise<NatsConnection> {
  * duplicate window). Versions live in a key-value bucket that actors watch.
  * Weights never travel on it: only names and numbers.
  */
-export async function connectNatsLink<S>(options: NatsLinkOptions<S>): Promise<NatsLink<S>> {
-  if (!RUN_NAME.test(options.run)) throw new ConfigError(`a run on the bus is named with letters, digits, "-" and "_" (at most 64), not "${options.run}"`);
+export async function connectNatsLink<S, R = Episode>(options: NatsLinkOptions<S, R>): Promise<NatsLink<S, R>> {
   const n = names(options.run);
   const nc = await reach(options.url);
   try {
-    const jsm = await jetstreamManager(nc).catch((error: Error) => {
-      throw new ConfigError(`JetStream is not enabled on the NATS server at ${options.url} (start it with -js): ${error.message}`);
-    });
+    const jsm = await managerOf(nc, options.url);
     const js = jetstream(nc);
     const kvm = new Kvm(nc);
     if (options.side === 'learner') {
@@ -116,16 +166,13 @@ export async function connectNatsLink<S>(options: NatsLinkOptions<S>): Promise<N
         ack_wait: (options.ackWaitSeconds ?? DEFAULT_ACK_WAIT_SECONDS) * SECOND_NS,
       });
       await jsm.consumers.add(n.episodesStream, { durable_name: 'learner', ack_policy: AckPolicy.Explicit });
-    } else {
-      await jsm.streams.info(n.jobsStream).catch(() => {
-        throw new ConfigError(`no run "${options.run}" on the NATS server at ${options.url}: start its learner first`);
-      });
-    }
+    } else await findRun(jsm, n, options);
     const lease = options.side === 'learner' ? await holdRun(kvm, n, options) : undefined;
     const kv = await (options.side === 'learner' ? kvm.create(n.bucket) : kvm.open(n.bucket));
     const consumer = await js.consumers.get(options.side === 'learner' ? n.episodesStream : n.jobsStream, options.side === 'learner' ? 'learner' : 'actors');
     const prefetch = options.prefetch ?? (options.side === 'learner' ? 1024 : 16);
-    const link = await BusLink.open(nc, jsm, kv, consumer.consume({ max_messages: prefetch }), prefetch, n, options.spec, lease);
+    const result = options.result ?? (episodeCodec as unknown as ResultCodec<R>);
+    const link = await BusLink.open(nc, jsm, kv, consumer.consume({ max_messages: prefetch }), prefetch, n, options.spec, result, lease);
     if (options.side === 'actor') link.keepAlive(((await consumer.info(true)).config.ack_wait ?? DEFAULT_ACK_WAIT_SECONDS * SECOND_NS) / SECOND_NS);
     return link;
   } catch (error) {
@@ -140,7 +187,7 @@ export async function connectNatsLink<S>(options: NatsLinkOptions<S>): Promise<N
  * is refused while the first lives, and a killed one frees the run soon.
  * Returns what releases it.
  */
-async function holdRun(kvm: Kvm, n: RunNames, options: NatsLinkOptions<unknown>): Promise<() => Promise<void>> {
+async function holdRun(kvm: Kvm, n: RunNames, options: NatsLinkOptions<unknown, unknown>): Promise<() => Promise<void>> {
   const seconds = options.leaseSeconds ?? 30;
   const kv = await kvm.create(n.lease, { ttl: seconds * 1000 });
   const holder = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
@@ -159,7 +206,7 @@ async function holdRun(kvm: Kvm, n: RunNames, options: NatsLinkOptions<unknown>)
   };
 }
 
-class BusLink<S> implements NatsLink<S> {
+class BusLink<S, R> implements NatsLink<S, R> {
   closed = false;
   readonly durable = true;
   private newest: PolicyVersion | undefined;
@@ -179,6 +226,7 @@ class BusLink<S> implements NatsLink<S> {
     private readonly prefetch: number,
     private readonly names: RunNames,
     spec: z.ZodType<S>,
+    private readonly result: ResultCodec<R>,
     private readonly watch: QueuedIterator<KvWatchEntry>,
     private readonly release: (() => Promise<void>) | undefined,
   ) {
@@ -186,7 +234,7 @@ class BusLink<S> implements NatsLink<S> {
     this.pump(messages);
     void (async () => {
       for await (const entry of watch) {
-        const parsed = versionSchema.safeParse(entry.value.length ? entry.json() : undefined);
+        const parsed = versionSchema.safeParse(entry.value.length ? safeParse(entry.string()) : undefined);
         if (parsed.success) this.newest = parsed.data;
       }
     })().catch(() => undefined);
@@ -210,7 +258,7 @@ class BusLink<S> implements NatsLink<S> {
     }
   }
 
-  static async open<S>(
+  static async open<S, R>(
     nc: NatsConnection,
     jsm: JetStreamManager,
     kv: KV,
@@ -218,10 +266,11 @@ class BusLink<S> implements NatsLink<S> {
     prefetch: number,
     n: RunNames,
     spec: z.ZodType<S>,
+    result: ResultCodec<R>,
     release?: () => Promise<void>,
-  ): Promise<BusLink<S>> {
+  ): Promise<BusLink<S, R>> {
     const watch = await kv.watch({ key: 'latest' });
-    return new BusLink(nc, jetstream(nc), kv, await messages, jsm, prefetch, n, spec, watch, release);
+    return new BusLink(nc, jetstream(nc), kv, await messages, jsm, prefetch, n, spec, result, watch, release);
   }
 
   private alive: ReturnType<typeof setInterval> | undefined;
@@ -260,15 +309,6 @@ class BusLink<S> implements NatsLink<S> {
     await this.persist('writing the run', () => this.kv.put('run', JSON.stringify(description)));
   }
 
-  async description(timeoutMs = 30_000): Promise<unknown> {
-    for (const deadline = Date.now() + timeoutMs; ; ) {
-      const entry = await this.kv.get('run');
-      if (entry?.value.length) return entry.json();
-      if (Date.now() >= deadline || this.closed) throw new ConfigError(`the run has no description: its learner has not written one within ${timeoutMs / 1000} s`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
   async handOut(jobs: readonly MatchJob<S>[]): Promise<void> {
     await Promise.all(jobs.map((job) => this.persist('handing out a match', () => this.js.publish(this.names.jobs, JSON.stringify(job), { msgID: job.id }))));
   }
@@ -281,6 +321,13 @@ class BusLink<S> implements NatsLink<S> {
   latest(): PolicyVersion {
     if (!this.newest) throw new Error('no version has been published on this run yet');
     return this.newest;
+  }
+
+  async fetchLatest(): Promise<PolicyVersion> {
+    const entry = await this.persist('reading the newest version', () => this.kv.get('latest'));
+    const parsed = versionSchema.safeParse(entry?.value.length ? safeParse(entry.string()) : undefined);
+    if (!parsed.success) throw new Error('no version has been published on this run yet');
+    return parsed.data;
   }
 
   /** The next message of this side's consumer, waiting for one; undefined once closed. */
@@ -304,16 +351,17 @@ class BusLink<S> implements NatsLink<S> {
     return undefined;
   }
 
-  async report(report: MatchReport<S>): Promise<void> {
-    await this.persist('reporting a match', () => this.js.publish(this.names.episodes, JSON.stringify(report), { msgID: report.job.id }));
+  async report(report: MatchReport<S, R>): Promise<void> {
+    const message = JSON.stringify('result' in report ? { ...report, result: this.result.encode(report.result) } : report);
+    await this.persist('reporting a match', () => this.js.publish(this.names.episodes, message, { msgID: report.job.id }));
     this.held.get(report.job.id)?.ack();
     this.held.delete(report.job.id);
   }
 
-  async nextReport(): Promise<MatchReport<S> | undefined> {
+  async nextReport(): Promise<MatchReport<S, R> | undefined> {
     for (let message = await this.next(); message; message = await this.next()) {
       message.ack();
-      const report = readReport(safeJson(message), this.jobSchema);
+      const report = readReport(safeJson(message), this.jobSchema, this.result.decode);
       if (report) return { ...report, position: message.seq };
     }
     return undefined;
@@ -334,21 +382,25 @@ class BusLink<S> implements NatsLink<S> {
 }
 
 function safeJson(message: JsMsg): unknown {
+  return safeParse(message.string());
+}
+
+function safeParse(text: string): unknown {
   try {
-    return message.json();
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
 }
 
-/** A report from another process, checked: its job, a version, and a valid episode or an error; undefined if malformed. */
-function readReport<S>(data: unknown, jobSchema: z.ZodType<MatchJob<S>>): MatchReport<S> | undefined {
-  const base = z.object({ job: jobSchema, version: z.number().int(), episode: z.unknown().optional(), error: z.string().optional() }).safeParse(data);
+/** A report from another process, checked: its job, a version, and a valid result or an error; undefined if malformed. */
+function readReport<S, R>(data: unknown, jobSchema: z.ZodType<MatchJob<S>>, readResult: (data: unknown) => R): MatchReport<S, R> | undefined {
+  const base = z.object({ job: jobSchema, version: z.number().int(), result: z.unknown().optional(), error: z.string().optional() }).safeParse(data);
   if (!base.success) return undefined;
-  const { job, version, episode, error } = base.data;
+  const { job, version, result, error } = base.data;
   if (error !== undefined) return { job, version, error };
   try {
-    return { job, version, episode: validateEpisode(episode) };
+    return { job, version, result: readResult(result) };
   } catch {
     return undefined;
   }

@@ -131,14 +131,22 @@ describe('asynchronous training: actors play on while the host trains, at most K
           const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
           child.kill('SIGINT');
           expect(await exited).toBe(0);
-          return JSON.parse(output.join('')) as { run: string; game: string; matches: number };
+          return JSON.parse(output.join('')) as { run: string; game: string; jobs: number };
         }),
       );
       expect(played.map((p) => [p.run, p.game])).toEqual([['cli-bus', 'kuhn-poker'], ['cli-bus', 'kuhn-poker']]);
-      expect(played.reduce((n, p) => n + p.matches, 0)).toBeGreaterThanOrEqual(3 * 8);
+      expect(played.reduce((n, p) => n + p.jobs, 0)).toBeGreaterThanOrEqual(3 * 8);
     } finally {
       for (const child of actors) child.kill('SIGKILL');
     }
+  }, 120_000);
+
+  it('over NATS, plays matches in the learner process too with --local-actors, on a connection of their own', async () => {
+    const nats = (server = await startNats());
+    const { code, out, err } = await runCli('train-llm', 'kuhn-poker', '--host', fixture.host.url, '--policy', 'bus', '--bus', nats.url, '--local-actors', '4', '--iterations', '2', '--games', '8', '--eval-games', '0', '--rate-games', '0', '--exact-every', '0', '--out', join(fixture.dir, 'local-bus'), '--json');
+    expect(err).not.toMatch(/Error/);
+    expect(code).toBe(0);
+    expect(JSON.parse(out).iterations).toHaveLength(2);
   }, 120_000);
 
   it('over NATS, resumes a learner that died after a checkpoint: every match it had out is trained once, none twice', async () => {

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readEpisodes } from '../../src/episodes/reader.ts';
-import { startNats } from '../trainer/nats-server.ts';
+import { natsPerTest } from '../trainer/nats-per-test.ts';
 import { python, testHost } from './host-fixture.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -13,18 +13,11 @@ const selfplay = (...args: string[]): ChildProcess => spawn(process.execPath, ['
 const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Stopped after each test even when it times out (a test's own finally would wait for what timed out).
-const children: ChildProcess[] = [];
-let nats: Awaited<ReturnType<typeof startNats>> | undefined;
-afterEach(async () => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-  await nats?.stop();
-  nats = undefined;
-});
+const { children, start: startNats } = natsPerTest();
 
 describe('a run over NATS JetStream through kills', () => {
   it('trains every match once when an actor, the server and the learner are SIGKILLed (the server restarted, the learner resumed)', async () => {
-    const server = (nats = await startNats());
+    const server = await startNats();
     const { url } = server;
     const out = join(fixture.dir, 'killed-bus-run');
     const metrics = join(out, 'metrics.jsonl');

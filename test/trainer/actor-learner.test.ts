@@ -26,7 +26,7 @@ describe('the in-process link between actors and a learner', () => {
     expect(started).toEqual([{ id: 'm0', model: 'p@0' }, { id: 'm1', model: 'p@0' }]);
     await link.publish({ model: 'p@1', version: 1 });
     release.shift()!();
-    const first = (await link.nextReport()) as MatchReport<string> & { episode: Episode };
+    const first = (await link.nextReport()) as MatchReport<string> & { result: Episode };
     expect(first.job.id).toBe('m0');
     expect(first.version).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 10));

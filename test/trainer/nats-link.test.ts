@@ -6,7 +6,7 @@ import { kuhnPoker } from '../../games/index.ts';
 import type { Episode } from '../../src/episodes/episode.ts';
 import { playMatch } from '../../src/runtime/index.ts';
 import { runActors, type ActorLearnerLink, type MatchJob, type MatchReport } from '../../src/trainer/actor-learner.ts';
-import { connectNatsLink } from '../../src/trainer/nats-link.ts';
+import { connectNatsLink, readRunDescription } from '../../src/trainer/nats-link.ts';
 import { startNats } from './nats-server.ts';
 
 const game = kuhnPoker();
@@ -46,7 +46,7 @@ describe('the actor/learner link over NATS JetStream', () => {
       for (const report of reports) {
         expect(report.version).toBe(3);
         // The episode crossed the bus and was checked against the episode schema: the match the seed makes.
-        expect((report as { episode: Episode }).episode).toEqual(await play(report.job));
+        expect((report as { result: Episode }).result).toEqual(await play(report.job));
       }
       expect(played.every((p) => p.model === 'tiny@3')).toBe(true);
       expect(new Set(played.map((p) => p.id)).size).toBe(8);
@@ -75,9 +75,9 @@ describe('the actor/learner link over NATS JetStream', () => {
         const again = await second.nextJob();
         expect(again).toEqual(job(0));
         const episode = await play(again!);
-        await second.report({ job: again!, version: 0, episode });
+        await second.report({ job: again!, version: 0, result: episode });
         // The same job reported again (an actor that finished it after all): JetStream keeps one copy.
-        await second.report({ job: again!, version: 0, episode });
+        await second.report({ job: again!, version: 0, result: episode });
         expect((await learner.nextReport())?.job.id).toBe(job(0).id);
         const late = await Promise.race([learner.nextReport(), new Promise((resolve) => setTimeout(() => resolve('nothing'), 1500))]);
         expect(late).toBe('nothing');
@@ -98,7 +98,7 @@ describe('the actor/learner link over NATS JetStream', () => {
       await learner.publish({ model: 'tiny@0', version: 0 });
       raw.publish('selfplay.malformed.jobs', JSON.stringify({ id: 7, seed: 'x' }));
       raw.publish('selfplay.malformed.episodes', '{not json');
-      raw.publish('selfplay.malformed.episodes', JSON.stringify({ job: job(1), version: 0, episode: { schema: 1 } }));
+      raw.publish('selfplay.malformed.episodes', JSON.stringify({ job: job(1), version: 0, result: { schema: 1 } }));
       await raw.flush();
       await learner.handOut([job(2)]);
       expect((await actor.nextJob())?.id).toBe(job(2).id);
@@ -116,9 +116,8 @@ describe('the actor/learner link over NATS JetStream', () => {
     const first = await connectNatsLink(options);
     await expect(connectNatsLink(options)).rejects.toThrow(new RegExp(`another learner holds run "held" \\(\\{"pid":${process.pid}.*frees it within 1 s`));
     await first.describe({ game: 'kuhn-poker' });
-    const actor = await connectNatsLink({ ...options, side: 'actor' });
-    expect(await actor.description()).toEqual({ game: 'kuhn-poker' });
-    await actor.close();
+    expect(await readRunDescription({ url: nats.url, run: 'held' })).toEqual({ game: 'kuhn-poker' });
+    await expect(readRunDescription({ url: nats.url, run: 'nobody', timeoutMs: 300 })).rejects.toThrow(/no run "nobody" on the NATS server at .* start its learner first/);
     // Closed: the run is free at once.
     await first.close();
     const second = await connectNatsLink(options);
@@ -128,6 +127,19 @@ describe('the actor/learner link over NATS JetStream', () => {
     await new Promise((resolve) => setTimeout(resolve, 1600));
     const third = await connectNatsLink(options);
     await third.close();
+  }, 30_000);
+
+  it('has an actor that starts first wait for the run and its description, and say when the learner never wrote one', async () => {
+    const waiting = readRunDescription({ url: nats.url, run: 'late', timeoutMs: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const learner = await connectNatsLink({ url: nats.url, run: 'late', side: 'learner', spec });
+    try {
+      await expect(readRunDescription({ url: nats.url, run: 'late', timeoutMs: 200 })).rejects.toThrow(/run "late" has no description: its learner has not written one within 0.2 s/);
+      await learner.describe({ game: 'leduc-poker' });
+      expect(await waiting).toEqual({ game: 'leduc-poker' });
+    } finally {
+      await learner.close();
+    }
   }, 30_000);
 
   it('says clearly what is wrong: no server, no JetStream, no run, a bad run name', async () => {

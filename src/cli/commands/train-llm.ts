@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createPlayer } from '../../../agents/index.ts';
 import { PolicyHostClient, startPolicyHost, type PolicyHostProcess, type TrainLoss } from '../../../agents/hosted/index.ts';
@@ -11,9 +11,9 @@ import { ConfigError, GameTooLargeError, type Game } from '../../core/index.ts';
 import { openEpisodeWriter } from '../../episodes/index.ts';
 import { EPISODE_ALGORITHMS, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { HostedPolicyBackend } from '../../trainer/hosted-backend.ts';
-import { connectNatsLink } from '../../trainer/nats-link.ts';
-import { describeHostedRun } from '../bus-run.ts';
-import { DEFAULT_MAX_STALENESS, hostedJobSchema, playHosted, trainHosted, type HostedIteration } from '../../trainer/hosted-loop.ts';
+import { connectNatsLink, type NatsLink } from '../../trainer/nats-link.ts';
+import { defaultBusRun, describeHostedRun } from '../bus-run.ts';
+import { DEFAULT_MAX_STALENESS, hostedJobSchema, playHosted, trainHosted, type HostedIteration, type HostedJob } from '../../trainer/hosted-loop.ts';
 import { checkpointTag, hostedMetricsRow, hostedReport, restoreHost, saveMember, weightsSlot, type HostedCheckpoint } from '../../trainer/hosted-run.ts';
 import { parseOpponents } from '../../trainer/league.ts';
 import { renderReport } from '../../trainer/report.ts';
@@ -169,10 +169,12 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             ? (await playHosted({ game, model: backend.policy(), apiBase: backend.samplingBase, prompts, temperature: config.temperature, policy: { id: config.policy, version: backend.version }, opponent: evalOpponent, games: config.evalGames, seed: 1_000_000 + config.seed, concurrency: config.concurrency })).record
             : undefined;
         const before = state ? undefined : await evaluate();
-        const busRun = options.run ?? basename(folder.dir).replace(/[^\w-]+/g, '_').slice(0, 64);
+        const busRun = options.run ?? defaultBusRun(folder.dir);
         const link = options.bus ? await connectNatsLink({ url: options.bus, run: busRun, side: 'learner', spec: hostedJobSchema, leaseSeconds: options.lease, ackWaitSeconds: options.ackWait }) : undefined;
+        let actorLink: NatsLink<HostedJob> | undefined;
         if (link) {
           await link.describe(describeHostedRun({ game: config.game, policy: config.policy, apiBase: backend.samplingBase, temperature: config.temperature, prompts, shares }));
+          if (options.localActors) actorLink = await connectNatsLink({ url: options.bus!, run: busRun, side: 'actor', spec: hostedJobSchema });
           if (!options.json) io.out(`learner of run ${busRun} on ${options.bus}: start actors with  selfplay actor --bus ${options.bus} --run ${busRun}`);
         }
         if (!options.json) {
@@ -191,7 +193,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             gamesPerIteration: config.games,
             // A run saved before the option existed was synchronous.
             maxStaleness: config.maxStaleness ?? 0,
-            ...(link ? { link, localActors: options.localActors ?? 0 } : {}),
+            ...(link ? { link, localActors: options.localActors ?? 0, actorLink } : {}),
             algo: config.algo,
             seed: config.seed,
             concurrency: config.concurrency,
@@ -221,6 +223,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
           });
         } finally {
           bar.stop();
+          await actorLink?.close();
           await link?.close();
         }
         const interrupted = controller.signal.aborted;

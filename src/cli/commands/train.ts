@@ -10,6 +10,9 @@ import { runArena, summarize, type Player } from '../../runtime/index.ts';
 import { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type OpponentRule, type TrainMetrics } from '../../trainer/fast-loop.ts';
 import { renderReport } from '../../trainer/report.ts';
 import { metricsRow, prepareRun, type CheckpointMarks, type OutputMarks, type RunFolder } from '../../trainer/run-folder.ts';
+import { connectNatsLink, type NatsLink } from '../../trainer/nats-link.ts';
+import { BusPlay, terminalsCodec, DEFAULT_CHUNK, MAX_CHUNK, runTabularActors, tabularJobSchema, type TabularJob } from '../../trainer/tabular-bus.ts';
+import { defaultBusRun, type TabularRunDescription } from '../bus-run.ts';
 import { loadGame } from '../load-game.ts';
 import { choice, intOption, numberOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
@@ -31,11 +34,21 @@ interface TrainOptions {
   checkpointEvery: number;
   keepEpisodes: number;
   evalMatches: number;
+  chunk: number;
+  bus?: string;
+  run?: string;
+  localActors?: number;
+  ackWait: number;
+  lease: number;
   json?: boolean;
 }
 
 /** The part of the options that defines the run (saved in run.json, reused on --resume). */
-type RunConfig = Omit<TrainOptions, 'out' | 'resume' | 'json' | 'seconds'> & { game: string };
+type RunConfig = Omit<TrainOptions, 'out' | 'resume' | 'json' | 'seconds' | BusOption> & { game: string };
+
+/** Where the actors are and how the learner waits for them: this session's, not the run's. */
+const BUS_OPTIONS = ['bus', 'run', 'localActors', 'ackWait', 'lease'] as const;
+type BusOption = (typeof BUS_OPTIONS)[number];
 
 export function registerTrain(program: Command, io: CliIO): void {
   program
@@ -58,8 +71,17 @@ export function registerTrain(program: Command, io: CliIO): void {
     .option('--checkpoint-every <k>', 'write a checkpoint every k updates', intOption('--checkpoint-every', 1), 50)
     .option('--keep-episodes <n>', 'episode records saved per update into episodes.msgpack', intOption('--keep-episodes'), 2)
     .option('--eval-matches <n>', 'matches of the learned policy against random and against CFR at the end (0: none)', intOption('--eval-matches'), 2000)
+    .option('--bus <url>', 'the episodes are played by `selfplay actor` processes on this NATS JetStream server (nats://HOST:PORT); self-play only')
+    .option('--run <name>', "the run's name on the bus (default: the run folder's name)")
+    .option('--local-actors <n>', 'with --bus, chunks this process plays at once too (default 0: the actor processes play them all)', intOption('--local-actors'))
+    .option('--chunk <n>', 'with --bus, episodes per job: an update is its batch in chunks of this size, played by whichever actors take them', intOption('--chunk', 1, MAX_CHUNK), DEFAULT_CHUNK)
+    .option('--ack-wait <seconds>', 'with --bus, how long after an actor went silent (killed) its chunks go to another', numberOption('--ack-wait', 1), 30)
+    .option('--lease <seconds>', 'with --bus, how long a learner that was killed keeps the run from the next one (--resume waits that long)', numberOption('--lease', 1), 30)
     .option('--json', 'print one JSON object at the end instead of progress lines')
-    .addHelpText('after', '\nCtrl-C stops at the next update, writes a checkpoint and the report; --resume DIR continues exactly where it stopped.')
+    .addHelpText(
+      'after',
+      '\nCtrl-C stops at the next update, writes a checkpoint and the report; --resume DIR continues exactly where it stopped.\nWith --bus, each update\'s episodes are drawn from the run\'s seed by update and chunk, so the run is the same however many actors play it, and whichever die.',
+    )
     .action(async (ref: string | undefined, options: TrainOptions, command: Command) => {
       const given = (key: string) => command.getOptionValueSource(key) === 'cli';
       // The game is loaded first: a module's default run folder is named after its game id (runs/goofspiel-...),
@@ -68,7 +90,7 @@ export function registerTrain(program: Command, io: CliIO): void {
       const modulePath = ref !== undefined && /[\\/]|\.[cm]?[jt]s$/.test(ref.split(':')[0]);
       const { folder, config, state } = prepareRun<RunConfig, CheckpointState>(ref, options as TrainOptions & Record<string, unknown>, given, {
         command: 'train',
-        runtime: ['json', 'seconds'],
+        runtime: ['json', 'seconds', ...BUS_OPTIONS],
         defaultDir: (game) => `runs/${(named && modulePath ? named.id : game).replace(/[^\w.-]+/g, '_')}-${options.algo}-seed${options.seed}`,
         updates: (s) => s.updates,
       });
@@ -85,6 +107,8 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  const bus = options.bus ? await openBus(game, config, folder, options, controller.signal) : undefined;
+  if (bus && !options.json) io.out(`learner of run ${bus.run} on ${options.bus}: start actors with  selfplay actor --bus ${options.bus} --run ${bus.run}`);
   const trainer = new FastTrainer(
     game,
     {
@@ -99,6 +123,7 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
       keepEpisodes: config.keepEpisodes,
       seconds: options.seconds,
       signal: controller.signal,
+      ...(bus ? { remote: bus.play } : {}),
     },
     state,
   );
@@ -163,6 +188,7 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
       await checkpoint(last);
     } finally {
       await episodes.close();
+      await bus?.close();
     }
   }
   const interrupted = controller.signal.aborted;
@@ -178,6 +204,7 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
     exploitabilityLast: last?.exploitabilityLast,
     interrupted,
     runFolder: folder.dir,
+    ...(bus ? { bus: { run: bus.run, chunksRetried: bus.play.retried, ...(bus.play.lastFailure ? { lastFailure: bus.play.lastFailure } : {}) } } : {}),
     evaluation,
   };
   folder.writeText('report.html', renderReport({ title: `selfplay: ${game.id} trained by self-play`, summary: flatten(summary), metrics: folder.metrics() }));
@@ -188,6 +215,37 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
     for (const row of evaluation) io.out(`learned policy vs ${row.opponent.padEnd(6)}: mean return ${row.meanReturn >= 0 ? '+' : ''}${row.meanReturn.toFixed(3)} per game, score ${row.score.toFixed(3)} [${row.interval[0].toFixed(3)}, ${row.interval[1].toFixed(3)}] over ${row.matches} matches`);
   }
   io.out(`run folder ${folder.dir}: metrics.jsonl, policy.json, checkpoints/, episodes.msgpack, report.html`);
+}
+
+/**
+ * The learner's side of a run over NATS: the run described for its actors,
+ * and local actors on a connection of their own when asked for. `close`
+ * stops those and releases the run.
+ */
+async function openBus(game: Game, config: RunConfig, folder: RunFolder, options: TrainOptions, signal: AbortSignal) {
+  const run = options.run ?? defaultBusRun(folder.dir);
+  const url = options.bus!;
+  const link = await connectNatsLink({ url, run, side: 'learner', spec: tabularJobSchema, result: terminalsCodec, leaseSeconds: options.lease, ackWaitSeconds: options.ackWait });
+  const stopActors = new AbortController();
+  let actorLink: NatsLink<TabularJob, Int32Array> | undefined;
+  let actors = Promise.resolve();
+  try {
+    await link.describe({ kind: 'train', game: config.game } satisfies TabularRunDescription);
+    if (options.localActors) {
+      actorLink = await connectNatsLink({ url, run, side: 'actor', spec: tabularJobSchema, result: terminalsCodec });
+      actors = runTabularActors(actorLink, { game, concurrency: options.localActors, signal: stopActors.signal });
+    }
+  } catch (error) {
+    await link.close();
+    throw error;
+  }
+  const close = async () => {
+    stopActors.abort();
+    await actors;
+    await actorLink?.close();
+    await link.close();
+  };
+  return { run, play: new BusPlay(link, { model: `${game.id}/tabular-softmax`, chunk: config.chunk ?? DEFAULT_CHUNK, signal }), close };
 }
 
 const progressLine = (episodes: number, exploitability: number, note: string) =>
