@@ -26,7 +26,8 @@ export interface FaultRun {
   /** Both runs' outputs, to compare: the policies, their final summaries and the metrics' update numbers. */
   readonly reference: RunOutputs;
   readonly faulted: RunOutputs;
-  readonly seconds: number;
+  /** Wall time of the faulted run, from its learner's start to its end (the stalls its faults cause included). */
+  readonly faultedSeconds: number;
 }
 
 export interface RunOutputs {
@@ -72,7 +73,6 @@ export async function faultedTrainingRun(plan: FaultPlan): Promise<FaultRun> {
     child.once('exit', () => children.delete(child));
     return { child, out: () => out, err: () => err };
   };
-  const began = performance.now();
   try {
     const learnerArgs = (run: string, dir: string) => ['--bus', nats.url, '--run', run, '--lease', '1', '--ack-wait', '1', '--eval-matches', '0', '--checkpoint-every', '3', '--json', '--out', dir];
     const actor = (run: string) => start('actor', '--bus', nats.url, '--run', run, '--concurrency', '2');
@@ -97,6 +97,7 @@ export async function faultedTrainingRun(plan: FaultPlan): Promise<FaultRun> {
     // Each kind spread evenly over the run, the kinds interleaved; the n-th fault at n/(all + 1) of the reference run's updates.
     const order = faults.map((kind, i) => ({ kind, rank: faults.slice(0, i).filter((k) => k === kind).length / faults.filter((k) => k === kind).length })).sort((a, b) => a.rank - b.rank);
     const events: string[] = [];
+    const faultedStart = performance.now();
     let learner = start('train', plan.game, ...plan.train, ...learnerArgs('faulted', dir));
     const actors = Array.from({ length: plan.actors }, () => actor('faulted'));
     for (const [i, fault] of order.entries()) {
@@ -118,15 +119,18 @@ export async function faultedTrainingRun(plan: FaultPlan): Promise<FaultRun> {
         await exited(learner.child);
         // Its hold on the run lapses (--lease 1) before the resumed learner asks for it.
         await sleep(1200);
-        learner = start('train', '--resume', dir, ...learnerArgs('faulted', dir).filter((arg, k, all) => arg !== '--out' && all[k - 1] !== '--out'));
+        // Without --run and --out: the run's name on the bus is saved with the run.
+        const dropped = new Set(['--out', '--run']);
+        learner = start('train', '--resume', dir, ...learnerArgs('faulted', dir).filter((arg, k, all) => !dropped.has(arg) && !dropped.has(all[k - 1])));
       }
       events.push(`${fault.kind === 'actor' ? 'actor SIGKILLed' : fault.kind === 'server' ? 'server SIGKILLed and restarted' : 'learner SIGKILLed and resumed'} at update ${update}`);
       log(events.at(-1)!);
     }
     if ((await exited(learner.child)) !== 0) throw new Error(`the faulted run failed: ${learner.err()}`);
+    const faultedSeconds = (performance.now() - faultedStart) / 1000;
     for (const a of actors) a.child.kill('SIGINT');
     await Promise.all(actors.map((a) => exited(a.child)));
-    return { events, reference: expected, faulted: outputs(dir, learner.out()), seconds: (performance.now() - began) / 1000 };
+    return { events, reference: expected, faulted: outputs(dir, learner.out()), faultedSeconds };
   } finally {
     for (const child of children) child.kill('SIGKILL');
     await nats.stop();

@@ -64,7 +64,7 @@ interface TrainLlmOptions {
 }
 
 /** The options that define the run (saved in run.json, reused on --resume). */
-type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'host' | 'python' | 'hostArg' | 'vllm' | 'seconds' | 'bus' | 'run' | 'localActors' | 'lease' | 'ackWait'> & { game: string };
+type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'host' | 'python' | 'hostArg' | 'vllm' | 'seconds' | 'bus' | 'localActors' | 'lease' | 'ackWait'> & { game: string };
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -117,7 +117,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--keep-episodes <n>', 'episodes of each step saved into episodes.msgpack', intOption('--keep-episodes'), 8)
     .option('--vllm <url>', 'inference on vLLM (its OpenAI API root): each published version is loaded there as a LoRA adapter (/v1/load_lora_adapter) and the games sample it there')
     .option('--bus <url>', 'the actors are `selfplay actor` processes on this NATS JetStream server (nats://HOST:PORT): matches, episodes and versions go through it')
-    .option('--run <name>', "the run's name on the bus (its streams and bucket; default: the run folder's name)")
+    .option('--run <name>', "the run's name on the bus (its streams and bucket; default: the run folder's name; saved, so --resume goes on with the same actors)")
     .option('--local-actors <n>', 'with --bus, matches this process plays too (default 0: the actor processes play them all)', intOption('--local-actors'))
     .option('--ack-wait <seconds>', 'with --bus, how long after an actor went silent (killed) its matches go to another', numberOption('--ack-wait', 1), 30)
     .option('--lease <seconds>', 'with --bus, how long a learner that was killed keeps the run from the next one (--resume waits that long)', numberOption('--lease', 1), 30)
@@ -132,7 +132,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       const given = (key: string) => command.getOptionValueSource(key) === 'cli';
       const { folder, config, state } = prepareRun<RunConfig, HostedCheckpoint>(ref, options as TrainLlmOptions & Record<string, unknown>, given, {
         command: 'train',
-        runtime: ['json', 'host', 'python', 'hostArg', 'vllm', 'seconds', 'bus', 'run', 'localActors', 'lease', 'ackWait'],
+        runtime: ['json', 'host', 'python', 'hostArg', 'vllm', 'seconds', 'bus', 'localActors', 'lease', 'ackWait'],
         defaultDir: (game) => `runs/llm-${game.replace(/[^\w.-]+/g, '_')}-seed${options.seed}`,
         updates: (s) => s.state.iteration,
       });
@@ -169,7 +169,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             ? (await playHosted({ game, model: backend.policy(), apiBase: backend.samplingBase, prompts, temperature: config.temperature, policy: { id: config.policy, version: backend.version }, opponent: evalOpponent, games: config.evalGames, seed: 1_000_000 + config.seed, concurrency: config.concurrency })).record
             : undefined;
         const before = state ? undefined : await evaluate();
-        const busRun = options.run ?? defaultBusRun(folder.dir);
+        const busRun = config.run ?? defaultBusRun(folder.dir);
         const link = options.bus ? await connectNatsLink({ url: options.bus, run: busRun, side: 'learner', spec: hostedJobSchema, leaseSeconds: options.lease, ackWaitSeconds: options.ackWait }) : undefined;
         let actorLink: NatsLink<HostedJob> | undefined;
         if (link) {

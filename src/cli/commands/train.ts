@@ -46,8 +46,8 @@ interface TrainOptions {
 /** The part of the options that defines the run (saved in run.json, reused on --resume). */
 type RunConfig = Omit<TrainOptions, 'out' | 'resume' | 'json' | 'seconds' | BusOption> & { game: string };
 
-/** Where the actors are and how the learner waits for them: this session's, not the run's. */
-const BUS_OPTIONS = ['bus', 'run', 'localActors', 'ackWait', 'lease'] as const;
+/** Where the actors are and how the learner waits for them: this session's, not the run's (the run's name on the bus is the run's: saved). */
+const BUS_OPTIONS = ['bus', 'localActors', 'ackWait', 'lease'] as const;
 type BusOption = (typeof BUS_OPTIONS)[number];
 
 export function registerTrain(program: Command, io: CliIO): void {
@@ -72,7 +72,7 @@ export function registerTrain(program: Command, io: CliIO): void {
     .option('--keep-episodes <n>', 'episode records saved per update into episodes.msgpack', intOption('--keep-episodes'), 2)
     .option('--eval-matches <n>', 'matches of the learned policy against random and against CFR at the end (0: none)', intOption('--eval-matches'), 2000)
     .option('--bus <url>', 'the episodes are played by `selfplay actor` processes on this NATS JetStream server (nats://HOST:PORT); self-play only')
-    .option('--run <name>', "the run's name on the bus (default: the run folder's name)")
+    .option('--run <name>', "the run's name on the bus (default: the run folder's name; saved, so --resume goes on with the same actors)")
     .option('--local-actors <n>', 'with --bus, chunks this process plays at once too (default 0: the actor processes play them all)', intOption('--local-actors'))
     .option('--chunk <n>', 'with --bus, episodes per job: an update is its batch in chunks of this size, played by whichever actors take them', intOption('--chunk', 1, MAX_CHUNK), DEFAULT_CHUNK)
     .option('--ack-wait <seconds>', 'with --bus, how long after an actor went silent (killed) its chunks go to another', numberOption('--ack-wait', 1), 30)
@@ -223,7 +223,7 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
  * stops those and releases the run.
  */
 async function openBus(game: Game, config: RunConfig, folder: RunFolder, options: TrainOptions, signal: AbortSignal) {
-  const run = options.run ?? defaultBusRun(folder.dir);
+  const run = config.run ?? defaultBusRun(folder.dir);
   const url = options.bus!;
   const link = await connectNatsLink({ url, run, side: 'learner', spec: tabularJobSchema, result: terminalsCodec, leaseSeconds: options.lease, ackWaitSeconds: options.ackWait });
   const stopActors = new AbortController();
