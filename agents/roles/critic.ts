@@ -2,6 +2,9 @@ import { numberedSteps, ParseError, type CriticInput, type CriticOutput } from '
 import { defineRole } from './role.ts';
 import { lastTag, shown } from './text.ts';
 
+/** The critic's two whole answers: a small model's verdict can be sampled among these only (guided choice). */
+export const CRITIC_VERDICTS = ['<Answer>Correct</Answer>', '<Answer>Incorrect</Answer>'] as const;
+
 /** Judges one reasoning step (SPC's critic); answers `<Answer>Correct</Answer>` or `<Answer>Incorrect</Answer>`. */
 export const critic = defineRole<CriticInput, CriticOutput, 'problem' | 'steps' | 'step' | 'step_text'>({
   name: 'critic',

@@ -1,5 +1,5 @@
 export { creator } from './creator.ts';
-export { critic } from './critic.ts';
+export { critic, CRITIC_VERDICTS } from './critic.ts';
 export { proposer } from './proposer.ts';
 export { environmentPlayers, scriptedAgent } from '../environment.ts';
 export { roleAgent } from './agent.ts';

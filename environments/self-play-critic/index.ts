@@ -7,6 +7,7 @@ import { rightVerdict } from './rules.ts';
 import { scriptedCritic, scriptedSneaky } from './scripted.ts';
 
 export { createSpcGame, readCritic, readSneaky, replay, type SpcAction, type SpcState } from './game.ts';
+export { heldOutCriticSteps } from './held-out.ts';
 export { executeChain, makeProblem, problemFromSteps, type ChainStep, type Operand, type Problem } from './problems.ts';
 export { confrontationReturns, judgeAttack, lastNumber, type AttackJudgment, type Branch, type Verdict } from './rules.ts';
 export { ERROR_TYPES, parseStepText, plantError, scriptedCritic, scriptedSneaky, type ErrorType } from './scripted.ts';
@@ -20,7 +21,7 @@ export interface SelfPlayCriticOptions {
   readonly criticSkill?: number;
 }
 
-const DEFAULTS = { steps: 4, level: 2, criticSkill: 0.8 } as const;
+export const SPC_DEFAULTS = { steps: 4, level: 2, criticSkill: 0.8 } as const;
 
 function check(name: string, value: number, min: number, max: number, integer: boolean): number {
   if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
@@ -52,9 +53,9 @@ const ratio = (part: number, whole: number): number | string => (whole === 0 ? '
  * attacks that step or the critic judges it untouched. Zero-sum, ±1.
  */
 export function createSelfPlayCritic(options: SelfPlayCriticOptions = {}): Environment {
-  const steps = check('steps', options.steps ?? DEFAULTS.steps, MIN_STEPS, MAX_STEPS, true);
-  const level = check('level', options.level ?? DEFAULTS.level, MIN_LEVEL, MAX_LEVEL, true);
-  const criticSkill = check('criticSkill', options.criticSkill ?? DEFAULTS.criticSkill, 0, 1, false);
+  const steps = check('steps', options.steps ?? SPC_DEFAULTS.steps, MIN_STEPS, MAX_STEPS, true);
+  const level = check('level', options.level ?? SPC_DEFAULTS.level, MIN_LEVEL, MAX_LEVEL, true);
+  const criticSkill = check('criticSkill', options.criticSkill ?? SPC_DEFAULTS.criticSkill, 0, 1, false);
   const tally: Tally = { matches: 0, attacks: 0, attacksCounted: 0, attacksVoid: 0, attacksCaught: 0, cleanSteps: 0, cleanAccepted: 0, criticMalformed: 0, sneakyWins: 0, criticWins: 0 };
   const critic = scriptedCritic(criticSkill);
 
@@ -116,16 +117,16 @@ const OPTION_NAMES = ['steps', 'level', 'critic_skill'];
 export const selfPlayCriticEntry: EnvironmentEntry = {
   description: 'SPC: a sneaky generator plants errors (calculation slip, wrong operand, sign flip, off-by-one) in step-by-step arithmetic that a critic must catch; zero-sum.',
   options: {
-    steps: `operations per problem, ${MIN_STEPS} to ${MAX_STEPS} (${DEFAULTS.steps})`,
-    level: `size of the numbers, ${MIN_LEVEL} to ${MAX_LEVEL} (${DEFAULTS.level})`,
-    critic_skill: `the scripted critic's chance of checking the arithmetic instead of guessing (${DEFAULTS.criticSkill})`,
+    steps: `operations per problem, ${MIN_STEPS} to ${MAX_STEPS} (${SPC_DEFAULTS.steps})`,
+    level: `size of the numbers, ${MIN_LEVEL} to ${MAX_LEVEL} (${SPC_DEFAULTS.level})`,
+    critic_skill: `the scripted critic's chance of checking the arithmetic instead of guessing (${SPC_DEFAULTS.criticSkill})`,
   },
   create: (options: EnvironmentOptions) => {
     checkOptions(SPC_ID, options, OPTION_NAMES);
     return createSelfPlayCritic({
-      steps: numberOption(SPC_ID, options, 'steps', DEFAULTS.steps, { min: MIN_STEPS, max: MAX_STEPS, integer: true }),
-      level: numberOption(SPC_ID, options, 'level', DEFAULTS.level, { min: MIN_LEVEL, max: MAX_LEVEL, integer: true }),
-      criticSkill: numberOption(SPC_ID, options, 'critic_skill', DEFAULTS.criticSkill, { min: 0, max: 1 }),
+      steps: numberOption(SPC_ID, options, 'steps', SPC_DEFAULTS.steps, { min: MIN_STEPS, max: MAX_STEPS, integer: true }),
+      level: numberOption(SPC_ID, options, 'level', SPC_DEFAULTS.level, { min: MIN_LEVEL, max: MAX_LEVEL, integer: true }),
+      criticSkill: numberOption(SPC_ID, options, 'critic_skill', SPC_DEFAULTS.criticSkill, { min: 0, max: 1 }),
     });
   },
 };

@@ -24,6 +24,12 @@ export interface CriticOutput {
   readonly verdict: 'correct' | 'incorrect';
 }
 
+/** A step for a critic to judge, with the verdict that is right (an evaluation set). */
+export interface LabelledCriticStep {
+  readonly input: CriticInput;
+  readonly verdict: CriticOutput['verdict'];
+}
+
 export interface SneakyInput {
   readonly problem: string;
   /** A correct solution, one entry per step. */

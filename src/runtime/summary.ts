@@ -92,6 +92,8 @@ export interface RoleRecord {
   /** Seats of this role that acted (a solver seat after an invalid task did not). */
   readonly turns: number;
   readonly meanReturn: number;
+  /** 95% interval of the mean return (normal approximation; the mean itself below two turns). */
+  readonly interval: readonly [number, number];
   readonly minReturn: number;
   readonly maxReturn: number;
 }
@@ -105,7 +107,7 @@ export function summarizeRoles(episodes: Iterable<Episode>): RoleRecord[] {
 
 /** summarizeRoles() one episode at a time, with the count of each outcome. */
 export class RoleTally {
-  private readonly tally = new Map<string, { turns: number; sum: number; min: number; max: number }>();
+  private readonly tally = new Map<string, { turns: number; sum: number; squares: number; min: number; max: number }>();
   /** Episodes added. */
   count = 0;
   /** Episodes of each outcome. */
@@ -118,12 +120,17 @@ export class RoleTally {
     for (const player of episode.players) {
       if (!player.role || !acted.has(player.seat)) continue;
       const r = episode.returns[player.seat];
-      const t = this.tally.get(player.role) ?? { turns: 0, sum: 0, min: Infinity, max: -Infinity };
-      this.tally.set(player.role, { turns: t.turns + 1, sum: t.sum + r, min: Math.min(t.min, r), max: Math.max(t.max, r) });
+      const t = this.tally.get(player.role) ?? { turns: 0, sum: 0, squares: 0, min: Infinity, max: -Infinity };
+      this.tally.set(player.role, { turns: t.turns + 1, sum: t.sum + r, squares: t.squares + r * r, min: Math.min(t.min, r), max: Math.max(t.max, r) });
     }
   }
 
   records(): RoleRecord[] {
-    return [...this.tally].map(([role, t]) => ({ role, turns: t.turns, meanReturn: t.sum / t.turns, minReturn: t.min, maxReturn: t.max }));
+    return [...this.tally].map(([role, t]) => {
+      const mean = t.sum / t.turns;
+      const variance = t.turns > 1 ? Math.max(0, (t.squares - t.turns * mean * mean) / (t.turns - 1)) : 0;
+      const half = 1.959964 * Math.sqrt(variance / t.turns);
+      return { role, turns: t.turns, meanReturn: mean, interval: [mean - half, mean + half] as const, minReturn: t.min, maxReturn: t.max };
+    });
   }
 }

@@ -102,12 +102,12 @@ export class EpisodeTrainer {
       this.stats.ignored++;
       return { accepted: false, version, reason: 'error-outcome' };
     }
-    const seats = this.learnerSeats(episode);
+    const seats = learnerSeats(episode, this.options);
     if (seats.length === 0) {
       this.stats.ignored++;
       return { accepted: false, version, reason: 'no-learner-turns' };
     }
-    const oldest = Math.min(...seats.map((s) => this.playedVersion(episode, s)));
+    const oldest = Math.min(...seats.map((s) => playedVersion(episode, s)));
     if (oldest < version - (this.options.maxStaleness ?? 2)) {
       this.stats.stale++;
       return { accepted: false, version, reason: 'stale' };
@@ -120,44 +120,7 @@ export class EpisodeTrainer {
 
   /** The samples of a set of episodes, with advantages from the chosen estimator (each role is a group). */
   samples(episodes: readonly Episode[]): Sample[] {
-    const algo = this.options.algo ?? 'rae';
-    const rows: { episode: Episode; seat: number; role: string; reward: number }[] = [];
-    for (const episode of episodes) {
-      // A seat that never acted (a solver after an invalid task) has no samples, and its return must not move a baseline.
-      const acted = new Set(episode.steps.map((s) => s.seat));
-      for (const seat of this.learnerSeats(episode).filter((s) => acted.has(s))) rows.push({ episode, seat, role: episode.players[seat].role ?? `seat ${seat}`, reward: episode.returns[seat] });
-    }
-    const advantage = new Array<number>(rows.length);
-    if (algo === 'rae' || algo === 'state-rloo') {
-      rows.forEach((row, i) => (advantage[i] = this.baselines.advantage(row.episode.game.id, row.role, row.reward)));
-    } else if (algo === 'trr++') {
-      const groups = rows.map((row) => `${row.episode.game.params.taskType ?? row.episode.game.id}/${row.role}`);
-      groupNormalizedAdvantages(rows.map((row) => row.reward), groups).forEach((a, i) => (advantage[i] = a));
-    } else {
-      const byRole = new Map<string, number[]>();
-      rows.forEach((row, i) => byRole.set(row.role, [...(byRole.get(row.role) ?? []), i]));
-      for (const indices of byRole.values()) {
-        const values = algo === 'grpo' ? grpoAdvantages(indices.map((i) => rows[i].reward)) : rlooAdvantages(indices.map((i) => rows[i].reward));
-        indices.forEach((i, k) => (advantage[i] = values[k]));
-      }
-    }
-    const samples = rows.flatMap((row, i) =>
-      row.episode.steps
-        .filter((step) => step.seat === row.seat && step.valid && step.infoKey !== undefined)
-        .map((step) => ({
-          episodeId: row.episode.id,
-          policy: { id: this.options.policyId, version: this.playedVersion(row.episode, row.seat) },
-          seat: row.seat,
-          role: row.role,
-          infoKey: step.infoKey,
-          observation: step.observation,
-          action: step.action,
-          reward: row.reward,
-          advantage: advantage[i],
-          ...tokensOf(step.meta),
-        })),
-    );
-    return algo === 'state-rloo' ? stateBaselined(samples) : samples;
+    return learnerSamples(episodes, this.options, this.baselines);
   }
 
   private update(): void {
@@ -171,14 +134,6 @@ export class EpisodeTrainer {
     else publish(result);
   }
 
-  private learnerSeats(episode: Episode): number[] {
-    const learns = this.options.learns ?? (() => true);
-    return episode.players.filter((p) => p.policy?.id === this.options.policyId && learns(p)).map((p) => p.seat);
-  }
-
-  private playedVersion(episode: Episode, seat: number): number {
-    return Number(episode.players[seat].policy?.version ?? 0);
-  }
 
   private remember(id: string): void {
     this.seen.add(id);
@@ -187,6 +142,61 @@ export class EpisodeTrainer {
       if (oldest !== undefined) this.seen.delete(oldest);
     }
   }
+}
+
+/** The seats of an episode that the learner played: its policy id, and `learns` (default all). */
+function learnerSeats(episode: Episode, options: Pick<EpisodeTrainerOptions, 'policyId' | 'learns'>): number[] {
+  const learns = options.learns ?? (() => true);
+  return episode.players.filter((p) => p.policy?.id === options.policyId && learns(p)).map((p) => p.seat);
+}
+
+function playedVersion(episode: Episode, seat: number): number {
+  return Number(episode.players[seat].policy?.version ?? 0);
+}
+
+/**
+ * The learner's turns in `episodes` as samples, with advantages from the
+ * chosen estimator (each role is a group; RAE reads and updates `baselines`).
+ */
+export function learnerSamples(episodes: readonly Episode[], options: Pick<EpisodeTrainerOptions, 'policyId' | 'learns' | 'algo'>, baselines: RoleBaselines): Sample[] {
+  const algo = options.algo ?? 'rae';
+  const rows: { episode: Episode; seat: number; role: string; reward: number }[] = [];
+  for (const episode of episodes) {
+    // A seat that never acted (a solver after an invalid task) has no samples, and its return must not move a baseline.
+    const acted = new Set(episode.steps.map((s) => s.seat));
+    for (const seat of learnerSeats(episode, options).filter((s) => acted.has(s))) rows.push({ episode, seat, role: episode.players[seat].role ?? `seat ${seat}`, reward: episode.returns[seat] });
+  }
+  const advantage = new Array<number>(rows.length);
+  if (algo === 'rae' || algo === 'state-rloo') {
+    rows.forEach((row, i) => (advantage[i] = baselines.advantage(row.episode.game.id, row.role, row.reward)));
+  } else if (algo === 'trr++') {
+    const groups = rows.map((row) => `${row.episode.game.params.taskType ?? row.episode.game.id}/${row.role}`);
+    groupNormalizedAdvantages(rows.map((row) => row.reward), groups).forEach((a, i) => (advantage[i] = a));
+  } else {
+    const byRole = new Map<string, number[]>();
+    rows.forEach((row, i) => byRole.set(row.role, [...(byRole.get(row.role) ?? []), i]));
+    for (const indices of byRole.values()) {
+      const values = algo === 'grpo' ? grpoAdvantages(indices.map((i) => rows[i].reward)) : rlooAdvantages(indices.map((i) => rows[i].reward));
+      indices.forEach((i, k) => (advantage[i] = values[k]));
+    }
+  }
+  const samples = rows.flatMap((row, i) =>
+    row.episode.steps
+      .filter((step) => step.seat === row.seat && step.valid && step.infoKey !== undefined)
+      .map((step) => ({
+        episodeId: row.episode.id,
+        policy: { id: options.policyId, version: playedVersion(row.episode, row.seat) },
+        seat: row.seat,
+        role: row.role,
+        infoKey: step.infoKey,
+        observation: step.observation,
+        action: step.action,
+        reward: row.reward,
+        advantage: advantage[i],
+        ...tokensOf(step.meta),
+      })),
+  );
+  return algo === 'state-rloo' ? stateBaselined(samples) : samples;
 }
 
 /** Each sample's return minus the mean return of the other samples at its information state (its role's), where there are others. */

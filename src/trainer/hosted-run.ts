@@ -37,15 +37,15 @@ export async function saveMember(host: PolicyHostClient, tag: string, member: Le
 }
 
 /**
- * Puts a host back where a checkpoint left it: the league's versions
+ * Puts a host back where a checkpoint left it: the league's versions (if any)
  * published and pinned (each from its own checkpoint, oldest first, since
  * versions only grow), then the training weights, published. A host that
  * still serves a version (the same host, still running) keeps it.
  */
-export async function restoreHost(host: PolicyHostClient, tag: string, checkpoint: HostedCheckpoint): Promise<Published> {
+export async function restoreHost(host: PolicyHostClient, tag: string, checkpoint: { readonly weights: string; readonly version: number }, league: readonly LeagueMember[] = []): Promise<Published> {
   const status = (await host.health()).policies.find((p) => p.id === host.policy);
   if (!status) throw new Error(`the host serves no policy ${host.policy}`);
-  const members = [...checkpoint.state.league.members].sort((a, b) => a.version - b.version);
+  const members = [...league].sort((a, b) => a.version - b.version);
   for (const member of members) {
     if (status.published.includes(member.version)) continue;
     await host.load(`${memberCheckpoint(tag, member.version)}.pt`);

@@ -27,7 +27,7 @@ interface EnvOptions {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-function parseParams(pairs: readonly string[]): Record<string, string> {
+export function parseParams(pairs: readonly string[]): Record<string, string> {
   const params: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');

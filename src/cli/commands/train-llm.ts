@@ -1,8 +1,7 @@
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createPlayer } from '../../../agents/index.ts';
-import { PolicyHostClient, startPolicyHost, type PolicyHostProcess, type TrainLoss } from '../../../agents/hosted/index.ts';
+import { PolicyHostClient, type TrainLoss } from '../../../agents/hosted/index.ts';
 import { COMPACT_GAME_PROMPTS } from '../../../agents/llm/game-prompt.ts';
 import { readPromptFile } from '../../../agents/llm/spec.ts';
 import { VllmAdapters } from '../../../agents/hosted/vllm.ts';
@@ -17,7 +16,9 @@ import { DEFAULT_MAX_STALENESS, hostedJobSchema, playHosted, trainHosted, type H
 import { checkpointTag, hostedMetricsRow, hostedReport, restoreHost, saveMember, weightsSlot, type HostedCheckpoint } from '../../trainer/hosted-run.ts';
 import { parseOpponents } from '../../trainer/league.ts';
 import { renderReport } from '../../trainer/report.ts';
-import { prepareRun } from '../../trainer/run-folder.ts';
+import { prepareRun, RunFolder } from '../../trainer/run-folder.ts';
+import { startRunHost } from '../hosted-setup.ts';
+import { checkEnvironment, ENV_PREFIX, trainEnvRun, type EnvCheckpoint, type EnvRunConfig } from './train-llm-env.ts';
 import { GAME_HELP, loadGame } from '../load-game.ts';
 import { choice, intOption, numberOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
@@ -58,15 +59,30 @@ interface TrainLlmOptions {
   localActors?: number;
   lease: number;
   ackWait: number;
+  env?: string;
+  param: string[];
+  role: string[];
+  evalItems: number;
+  guidedChoice: boolean;
   out?: string;
   resume?: string;
   json?: boolean;
 }
 
+/** Options of game runs that an --env run has no use for. */
+const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'maxStaleness', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease'] as const;
+const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice'] as const;
+const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
 /** The options that define the run (saved in run.json, reused on --resume). */
-type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'host' | 'python' | 'hostArg' | 'vllm' | 'seconds' | 'bus' | 'localActors' | 'lease' | 'ackWait'> & { game: string };
+type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'host' | 'python' | 'hostArg' | 'vllm' | 'seconds' | 'bus' | 'localActors' | 'lease' | 'ackWait' | (typeof ENV_ONLY)[number] | 'env'> & { game: string };
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Whether the run folder holds an --env run. */
+function isEnvRun(dir: string): boolean {
+  return String(RunFolder.open(dir).readJson<{ game?: unknown }>('run.json').game).startsWith(ENV_PREFIX);
+}
 
 /** Whether the whole game tree is small enough to walk (src/analysis compiles it). */
 function walkable(game: Game): boolean {
@@ -100,7 +116,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--rate-games <n>', 'games per pair in those round robins (0: no ratings)', intOption('--rate-games'), 40)
     .option('--iterations <n>', 'training steps in all (default 10, or no bound with --seconds)', intOption('--iterations', 1))
     .option('--seconds <s>', 'start no step after this many seconds of the run', numberOption('--seconds', 0))
-    .option('--games <n>', 'games per step', intOption('--games', 1), 128)
+    .option('--games <n>', 'games (matches, with --env) per step', intOption('--games', 1), 128)
     .option('--eval-games <n>', 'games before and after training against --eval-opponent to measure the gain (0: none)', intOption('--eval-games'), 1000)
     .option('--lr <x>', 'learning rate', numberOption('--lr', 0), 3e-3)
     .option('--loss <name>', `${LOSSES.join(' or ')}`, choice('--loss', LOSSES), 'ppo-clip')
@@ -121,6 +137,11 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--local-actors <n>', 'with --bus, matches this process plays too (default 0: the actor processes play them all)', intOption('--local-actors'))
     .option('--ack-wait <seconds>', 'with --bus, how long after an actor went silent (killed) its matches go to another', numberOption('--ack-wait', 1), 30)
     .option('--lease <seconds>', 'with --bus, how long a learner that was killed keeps the run from the next one (--resume waits that long)', numberOption('--lease', 1), 30)
+    .option('--env <name>', 'train in an environment instead of a game (absolute-zero, self-play-critic, teacher-student, creator-solver): the model plays every role --role does not give to a fixed agent')
+    .option('--param <key=value>', 'with --env, an option of the environment (repeatable; `selfplay env` lists them)', collect, [])
+    .option('--role <role=spec>', 'with --env, a role held by a fixed agent: scripted, or llm:model=NAME,base=URL (repeatable); it gets no updates', collect, [])
+    .option('--eval-items <n>', 'with --env self-play-critic, held-out steps (half correct, half attacked) the critic is measured on, exactly, before and after training and every --exact-every steps (0: none)', intOption('--eval-items'), 200)
+    .option('--no-guided-choice', "with --env, sample the critic's verdict freely instead of among Correct and Incorrect")
     .option('--out <dir>', 'run folder (default runs/llm-<game>-seed<seed>)')
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint, with its settings')
     .option('--json', 'print one JSON object {before, after, iterations: [...]} at the end instead of progress lines')
@@ -130,9 +151,25 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     )
     .action(async (ref: string | undefined, options: TrainLlmOptions, command: Command) => {
       const given = (key: string) => command.getOptionValueSource(key) === 'cli';
+      if (options.env !== undefined && ref !== undefined) throw new ConfigError(`name a game or --env ${options.env}, not both`);
+      const envRun = options.env !== undefined || (options.resume !== undefined && isEnvRun(options.resume));
+      const misplaced = (envRun ? GAME_ONLY : ENV_ONLY).filter(given);
+      if (misplaced.length) throw new ConfigError(`${misplaced.map(flag).join(', ')} ${envRun ? 'apply to game runs, not to --env runs' : 'apply to --env runs only'}`);
+      // An environment's roles are trained per task type and role (Absolute Zero's estimator) unless told.
+      if (envRun && !given('algo') && !options.resume) options.algo = 'trr++';
+      if (envRun) {
+        if (options.env !== undefined) checkEnvironment(options.env);
+        const prepared = prepareRun<EnvRunConfig, EnvCheckpoint>(options.env === undefined ? undefined : `${ENV_PREFIX}${options.env}`, options as TrainLlmOptions & Record<string, unknown>, given, {
+          command: 'train',
+          runtime: ['json', 'host', 'python', 'hostArg', 'seconds', ...GAME_ONLY, 'env'],
+          defaultDir: (target) => `runs/llm-${target.replace(/[^\w.-]+/g, '_')}-seed${options.seed}`,
+          updates: (s) => s.state.iteration,
+        });
+        return trainEnvRun({ ...prepared, options, io });
+      }
       const { folder, config, state } = prepareRun<RunConfig, HostedCheckpoint>(ref, options as TrainLlmOptions & Record<string, unknown>, given, {
         command: 'train',
-        runtime: ['json', 'host', 'python', 'hostArg', 'vllm', 'seconds', 'bus', 'localActors', 'lease', 'ackWait'],
+        runtime: ['json', 'host', 'python', 'hostArg', 'vllm', 'seconds', 'bus', 'localActors', 'lease', 'ackWait', ...ENV_ONLY, 'env'],
         defaultDir: (game) => `runs/llm-${game.replace(/[^\w.-]+/g, '_')}-seed${options.seed}`,
         updates: (s) => s.state.iteration,
       });
@@ -145,15 +182,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       const rateGames = game.seats === 2 ? config.rateGames : 0;
       const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
       const tag = checkpointTag(folder.dir);
-      let started: PolicyHostProcess | undefined;
-      if (!options.host) {
-        io.err(`starting the policy host (${options.python} -m selfplay_host)...`);
-        started = await startPolicyHost({
-          python: options.python,
-          args: ['--policy', config.policy, '--guided-choice-scoring', 'mean', '--checkpoint-dir', resolve(folder.path('checkpoints/host')), ...options.hostArg],
-        });
-        io.err(`policy host on ${started.url} (${started.device})`);
-      }
+      const started = await startRunHost(options, config.policy, folder, io);
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once('SIGINT', stop);
@@ -163,7 +192,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         const client = new PolicyHostClient(options.host ?? started!.url, config.policy);
         const ratioCap = config.ratioCap ?? 0;
         const backendOptions = { learningRate: config.lr, loss: config.loss, klCoef: config.klCoef, epochs: config.epochs ?? 1, ...(ratioCap > 0 ? { ratioCap } : {}), ...(options.vllm ? { vllm: new VllmAdapters(options.vllm) } : {}) };
-        const backend = state ? new HostedPolicyBackend(client, await restoreHost(client, tag, state), backendOptions) : await HostedPolicyBackend.connect(client, backendOptions);
+        const backend = state ? new HostedPolicyBackend(client, await restoreHost(client, tag, state, state.state.league.members), backendOptions) : await HostedPolicyBackend.connect(client, backendOptions);
         const evaluate = async () =>
           config.evalGames > 0
             ? (await playHosted({ game, model: backend.policy(), apiBase: backend.samplingBase, prompts, temperature: config.temperature, policy: { id: config.policy, version: backend.version }, opponent: evalOpponent, games: config.evalGames, seed: 1_000_000 + config.seed, concurrency: config.concurrency })).record

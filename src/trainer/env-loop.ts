@@ -1,0 +1,160 @@
+import { lastValueFrom, toArray } from 'rxjs';
+import { LlmClient } from '../../agents/llm/llm-client.ts';
+import { resolveLlmOptions } from '../../agents/llm/options.ts';
+import { CRITIC_VERDICTS } from '../../agents/roles/critic.ts';
+import { roleAgent } from '../../agents/roles/agent.ts';
+import { roles as roleDefinitions } from '../../agents/roles/registry.ts';
+import type { Role } from '../../agents/roles/role.ts';
+import { modelResponder } from '../../agents/roles/responder.ts';
+import { ConfigError, type Environment } from '../core/index.ts';
+import type { Episode } from '../episodes/episode.ts';
+import { RoleTally, runEnvironment, type Player } from '../runtime/index.ts';
+import { RoleBaselines } from './advantages.ts';
+import { learnerSamples, type EpisodeAlgorithm } from './episode-trainer.ts';
+import type { HostedPolicyBackend } from './hosted-backend.ts';
+
+/** Roles whose whole answer is one of a few texts, which a small model is sampled among (guided choice). */
+const CLOSED_ANSWERS: Readonly<Record<string, readonly string[]>> = { critic: CRITIC_VERDICTS };
+
+/** One role's figures over an update's matches. */
+export interface EnvRoleFigures {
+  /** Seats of the role that acted. */
+  readonly matches: number;
+  readonly meanReturn: number;
+  /** 95% interval of the mean return. */
+  readonly interval: readonly [number, number];
+  /** Whether the learner plays it (else a fixed agent does, and it gets no samples). */
+  readonly learns: boolean;
+  readonly samples: number;
+  readonly meanAdvantage: number;
+  readonly meanAbsAdvantage: number;
+}
+
+export interface EnvIteration {
+  readonly update: number;
+  /** The version published by this update, and its name on the host. */
+  readonly version: number;
+  readonly model: string;
+  readonly matches: number;
+  /** Matches that ended in an error (a model call that failed), not trained on. */
+  readonly errors: number;
+  readonly samples: number;
+  readonly loss: number;
+  readonly roles: Readonly<Record<string, EnvRoleFigures>>;
+  /** The environment's own statistics so far (solve rates, attack success, ...), since the run (or its resumption) began. */
+  readonly stats: Readonly<Record<string, number | string>>;
+  readonly seconds: number;
+  readonly ms: number;
+}
+
+export interface EnvTrainingOptions {
+  readonly environment: Environment;
+  readonly backend: HostedPolicyBackend;
+  /** Roles held by fixed agents (scripted, another model); every other role is the learner, at its newest version. */
+  readonly fixed?: Readonly<Record<string, Player>>;
+  /** Sample the learner's closed answers (the critic's verdict) among those answers only (default true). */
+  readonly guidedChoice?: boolean;
+  readonly temperature?: number;
+  readonly matchesPerIteration: number;
+  /** Updates in all, counting those before a resumption (default: no bound, `seconds` bounds the run). */
+  readonly iterations?: number;
+  /** Start no update after this much wall time. */
+  readonly seconds?: number;
+  readonly signal?: AbortSignal;
+  /** Advantage estimator (default `trr++`: returns normalised per task type and role, Absolute Zero's). */
+  readonly algo?: EpisodeAlgorithm;
+  readonly baselines?: RoleBaselines;
+  readonly seed?: number;
+  readonly concurrency?: number;
+  /** Updates made before (a resumed run's). */
+  readonly start?: number;
+  /** After each update, with its matches; the next waits for a promise it returns (a checkpoint). */
+  readonly onIteration?: (iteration: EnvIteration, episodes: readonly Episode[]) => void | Promise<void>;
+}
+
+const isRoleName = (name: string): name is keyof typeof roleDefinitions => Object.prototype.hasOwnProperty.call(roleDefinitions, name);
+
+/**
+ * One hosted model trained in every role of an environment that a fixed
+ * agent does not hold (Absolute Zero, SPC, eva: one model playing every
+ * role, trained on all of them). Each update plays a batch of the
+ * environment's matches with the newest version in the learner's roles,
+ * turns the learner's turns into samples (advantages per task type and
+ * role by default), takes one training step on the host and publishes.
+ */
+export async function trainEnvironment(options: EnvTrainingOptions): Promise<EnvIteration[]> {
+  const { environment, backend } = options;
+  const fixed = options.fixed ?? {};
+  const allRoles = [...new Set(environment.roles)];
+  const unknown = Object.keys(fixed).filter((role) => !allRoles.includes(role));
+  if (unknown.length) throw new ConfigError(`${environment.id} has no role ${unknown.map((r) => `"${r}"`).join(', ')}; its roles: ${allRoles.join(', ')}`);
+  const learning = allRoles.filter((role) => !fixed[role]);
+  if (learning.length === 0) throw new ConfigError(`every role of ${environment.id} is held by a fixed agent: nothing would learn`);
+  const noPrompt = learning.filter((role) => !isRoleName(role));
+  if (noPrompt.length) throw new ConfigError(`no prompt is defined for the role ${noPrompt.map((r) => `"${r}"`).join(', ')}; hold it with a fixed agent`);
+  const policyId = backend.host.policy;
+  const baselines = options.baselines ?? new RoleBaselines();
+  const algo = options.algo ?? 'trr++';
+  const startedAt = performance.now();
+  const elapsed = () => (performance.now() - startedAt) / 1000;
+  const over = (iteration: number) => iteration >= (options.iterations ?? Infinity) || (options.seconds !== undefined && elapsed() >= options.seconds) || options.signal?.aborted === true;
+  const done: EnvIteration[] = [];
+  for (let iteration = options.start ?? 0; !over(iteration); iteration++) {
+    const began = performance.now();
+    const clients: LlmClient[] = [];
+    const learner = (role: keyof typeof roleDefinitions): Player => {
+      const client = new LlmClient(resolveLlmOptions({ model: backend.policy(), baseURL: backend.samplingBase, temperature: options.temperature ?? 1, retries: 2 }, {}));
+      clients.push(client);
+      const choices = (options.guidedChoice ?? true) ? CLOSED_ANSWERS[role] : undefined;
+      const responder = modelResponder(client, choices ? { guidedChoice: choices } : {});
+      return { name: `${policyId}@${backend.version}`, agent: roleAgent(roleDefinitions[role]() as Role<unknown, unknown>, responder), policy: { id: policyId, version: backend.version } };
+    };
+    const players = Object.fromEntries(allRoles.map((role) => [role, fixed[role] ?? learner(role as keyof typeof roleDefinitions)]));
+    let episodes: Episode[];
+    try {
+      episodes = await lastValueFrom(
+        runEnvironment({ environment, players, matches: options.matchesPerIteration, concurrency: options.concurrency ?? 8, seed: ((options.seed ?? 0) * 1_000_003 + iteration) >>> 0, runId: `${environment.id}-u${iteration + 1}` }).pipe(toArray()),
+      );
+    } finally {
+      for (const client of clients) client.close();
+    }
+    const trained = episodes.filter((e) => e.outcome === 'normal');
+    const samples = learnerSamples(trained, { policyId, algo }, baselines);
+    const update = await backend.update(samples);
+    const tally = new RoleTally();
+    for (const episode of trained) tally.add(episode);
+    const figures = Object.fromEntries(
+      allRoles.map((role) => {
+        const record = tally.records().find((r) => r.role === role);
+        const own = samples.filter((s) => s.role === role);
+        const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
+        const figure: EnvRoleFigures = {
+          matches: record?.turns ?? 0,
+          meanReturn: record?.meanReturn ?? 0,
+          interval: record?.interval ?? [0, 0],
+          learns: !fixed[role],
+          samples: own.length,
+          meanAdvantage: mean(own.map((s) => s.advantage)),
+          meanAbsAdvantage: mean(own.map((s) => Math.abs(s.advantage))),
+        };
+        return [role, figure];
+      }),
+    );
+    const it: EnvIteration = {
+      update: iteration + 1,
+      version: update.version,
+      model: update.model,
+      matches: episodes.length,
+      errors: episodes.length - trained.length,
+      samples: update.samples,
+      loss: update.step.loss,
+      roles: figures,
+      stats: environment.stats() as Record<string, number | string>,
+      seconds: elapsed(),
+      ms: performance.now() - began,
+    };
+    done.push(it);
+    await options.onIteration?.(it, episodes);
+  }
+  return done;
+}

@@ -1,0 +1,175 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PolicyHostClient } from '../../agents/hosted/index.ts';
+import { scriptedAgent } from '../../agents/environment.ts';
+import { CRITIC_VERDICTS } from '../../agents/roles/critic.ts';
+import { critic as criticRole } from '../../agents/roles/index.ts';
+import { environments } from '../../environments/index.ts';
+import { createSelfPlayCritic, heldOutCriticSteps } from '../../environments/self-play-critic/index.ts';
+import { criticAccuracy } from '../../src/trainer/critic-accuracy.ts';
+import { trainEnvironment } from '../../src/trainer/env-loop.ts';
+import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
+import { runCli } from '../cli/run-cli.ts';
+import { testHost } from './host-fixture.ts';
+
+const fixture = testHost('selfplay-env-training-', ['--seed', '5', '--policy', 'spc', '--policy', 'fixed', '--policy', 'each', '--policy', 'score', '--policy', 'cli']);
+const backendFor = (policy: string) => HostedPolicyBackend.connect(new PolicyHostClient(fixture.host.url, policy), { learningRate: 3e-3, loss: 'ppo-clip' });
+
+describe('a hosted model trained in the roles of an environment', () => {
+  it('trains one model as both the sneaky generator and the critic, each role with its own samples and returns', async () => {
+    const backend = await backendFor('spc');
+    const environment = createSelfPlayCritic({ steps: 2, level: 1 });
+    const seen: { roles: string[]; versions: unknown[] }[] = [];
+    const done = await trainEnvironment({
+      environment,
+      backend,
+      matchesPerIteration: 12,
+      iterations: 2,
+      onIteration: (_, episodes) => void seen.push({ roles: episodes.flatMap((e) => e.players.map((p) => p.role!)), versions: episodes.flatMap((e) => e.players.map((p) => p.policy?.version)) }),
+    });
+    expect(done.map((it) => [it.update, it.version])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+    for (const it of done) {
+      expect(it.roles['sneaky-generator'].learns && it.roles.critic.learns).toBe(true);
+      // Half the matches attack (the sneaky generator and the critic may both act), half are clean (the critic alone).
+      expect(it.roles.critic.matches).toBeGreaterThan(0);
+      expect(it.roles['sneaky-generator'].samples + it.roles.critic.samples).toBe(it.samples);
+      expect(it.stats.matches).toBeGreaterThan(0);
+    }
+    // Every match of an update was played by the version before it.
+    expect(new Set(seen[0].versions)).toEqual(new Set([0]));
+    expect(new Set(seen[1].versions)).toEqual(new Set([1]));
+  }, 120_000);
+
+  it('gives a role held by a fixed agent no updates: only the learner\'s turns are trained on', async () => {
+    const backend = await backendFor('fixed');
+    const environment = createSelfPlayCritic({ steps: 2, level: 1 });
+    const done = await trainEnvironment({
+      environment,
+      backend,
+      fixed: { 'sneaky-generator': { name: 'scripted-sneaky', agent: scriptedAgent(environment.scripted['sneaky-generator']) } },
+      matchesPerIteration: 16,
+      iterations: 2,
+    });
+    for (const it of done) {
+      expect(it.roles['sneaky-generator']).toMatchObject({ learns: false, samples: 0 });
+      expect(it.roles.critic.samples).toBe(it.samples);
+      expect(it.roles.critic.samples).toBe(16);
+    }
+    await expect(trainEnvironment({ environment, backend, fixed: { judge: { name: 'x', agent: scriptedAgent(() => ({})) } }, matchesPerIteration: 1, iterations: 1 })).rejects.toThrow(/self-play-critic has no role "judge"; its roles: sneaky-generator, critic/);
+    const everyone = Object.fromEntries(['sneaky-generator', 'critic'].map((role) => [role, { name: role, agent: scriptedAgent(environment.scripted[role]) }]));
+    await expect(trainEnvironment({ environment, backend, fixed: everyone, matchesPerIteration: 1, iterations: 1 })).rejects.toThrow(/every role of self-play-critic is held by a fixed agent/);
+  }, 120_000);
+
+  it('trains in each of the other environments without error', async () => {
+    const backend = await backendFor('each');
+    for (const name of ['absolute-zero', 'creator-solver', 'teacher-student']) {
+      const environment = await environments[name].create({});
+      const [it] = await trainEnvironment({ environment, backend, matchesPerIteration: 4, iterations: 1 });
+      expect(it.errors).toBe(0);
+      expect(Object.values(it.roles).some((r) => r.learns && r.samples > 0)).toBe(true);
+    }
+  }, 180_000);
+});
+
+/**
+ * By hand, from a problem's expression ("((10 * 6) - 9) + (10 * 6)"): the
+ * chain's steps, one per operation along its left spine, each operand a
+ * number or a bracketed expression already computed ("10 * 6 = 60", "60 - 9
+ * = 51", "51 + 60 = 111").
+ */
+function chainSteps(expression: string): { steps: string[]; value: number } {
+  const tokens = expression.match(/\d+|[-+*()]/g)!;
+  let at = 0;
+  const term = (): { steps: string[]; value: number } => {
+    if (tokens[at] === '(') {
+      at++;
+      const inner = chain();
+      at++; // ')'
+      return inner;
+    }
+    return { steps: [], value: Number(tokens[at++]) };
+  };
+  const chain = (): { steps: string[]; value: number } => {
+    const { steps, value: first } = term();
+    let value = first;
+    while (at < tokens.length && tokens[at] !== ')') {
+      const op = tokens[at++];
+      const operand = term().value;
+      const next = op === '+' ? value + operand : op === '-' ? value - operand : value * operand;
+      steps.push(`${value} ${op} ${operand} = ${next}`);
+      value = next;
+    }
+    return { steps, value };
+  };
+  return chain();
+}
+
+describe('the critic measured on held-out steps', () => {
+  it("holds out a balanced set, each step labelled correct exactly when it is the chain's own step", () => {
+    const items = heldOutCriticSteps(60, 4, { steps: 3, level: 2 });
+    expect(items.filter((i) => i.verdict === 'correct')).toHaveLength(30);
+    expect(heldOutCriticSteps(60, 4, { steps: 3, level: 2 })).toEqual(items);
+    for (const { input, verdict } of items) {
+      const steps = chainSteps(/^Compute (.*) step by step/.exec(input.problem)![1]).steps;
+      expect(input.steps.at(-1) === steps[input.step! - 1], `${input.steps.at(-1)} vs ${steps[input.step! - 1]}`).toBe(verdict === 'correct');
+      expect(input.steps.slice(0, -1)).toEqual(steps.slice(0, input.step! - 1));
+    }
+  });
+
+  it('is the mean probability of the right verdict under guided choice, with the interval of that mean', async () => {
+    const client = new PolicyHostClient(fixture.host.url, 'score');
+    const items = heldOutCriticSteps(6, 9, { steps: 2, level: 1 });
+    const measured = await criticAccuracy(client, 'score', items, { temperature: 1, batch: 4 });
+    // By hand: one item at a time, the probability of the right one of the two verdicts.
+    const right: number[] = [];
+    for (const item of items) {
+      const { probabilities } = await client.choiceProbabilities('score', [{ messages: criticRole().prompt(item.input), choices: CRITIC_VERDICTS }], { temperature: 1 });
+      right.push(probabilities[0][item.verdict === 'correct' ? 0 : 1]);
+    }
+    const mean = right.reduce((a, b) => a + b, 0) / right.length;
+    const sd = Math.sqrt(right.reduce((s, p) => s + (p - mean) ** 2, 0) / (right.length - 1));
+    expect(measured.accuracy).toBeCloseTo(mean, 6);
+    expect(measured.interval[1] - measured.interval[0]).toBeCloseTo((2 * 1.959964 * sd) / Math.sqrt(6), 6);
+    expect(measured.onCorrect).toBeCloseTo((right[0] + right[2] + right[4]) / 3, 6);
+    expect(measured.onIncorrect).toBeCloseTo((right[1] + right[3] + right[5]) / 3, 6);
+    expect(measured.model).toMatch(/^score@\d+$/);
+  }, 60_000);
+});
+
+describe('selfplay train-llm --env', () => {
+  it('trains from the command line with a fixed role, reports per role and the held-out accuracy, and resumes', async () => {
+    const out = join(fixture.dir, 'cli-env');
+    const args = ['--host', fixture.host.url, '--policy', 'cli', '--games', '8', '--eval-items', '10', '--keep-episodes', '2', '--out', out, '--json'];
+    const first = await runCli('train-llm', '--env', 'self-play-critic', '--param', 'steps=2', '--param', 'level=1', '--role', 'sneaky-generator=scripted', '--iterations', '2', ...args);
+    expect(first.err).not.toMatch(/Error/);
+    expect(first.code).toBe(0);
+    const summary = JSON.parse(first.out);
+    expect(summary).toMatchObject({ environment: 'self-play-critic', updates: 2, roles: { 'sneaky-generator': { learns: false }, critic: { learns: true } } });
+    expect(summary.criticAccuracyBefore.items).toBe(10);
+    expect(summary.criticAccuracyAfter.model).toBe(summary.model);
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(rows.map((r) => r.update)).toEqual([1, 2]);
+    expect(rows[0]).toMatchObject({ 'samples.sneaky-generator': 0, 'samples.critic': 8 });
+    expect(rows[0]['return.critic']).toBeGreaterThanOrEqual(rows[0]['returnLow.critic']);
+    expect(typeof rows[1].criticAccuracy).toBe('number');
+    expect(existsSync(join(out, 'report.html'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ game: 'env:self-play-critic', param: ['steps=2', 'level=1'], role: ['sneaky-generator=scripted'], algo: 'trr++' });
+    const resumed = await runCli('train-llm', '--resume', out, '--host', fixture.host.url, '--iterations', '3', '--json');
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.out).updates).toBe(3);
+  }, 180_000);
+
+  it('says clearly what does not go together', async () => {
+    const host = ['--host', fixture.host.url, '--policy', 'cli'];
+    expect((await runCli('train-llm', '--env', 'nope', ...host)).err).toMatch(/unknown environment "nope"; environments: absolute-zero/);
+    expect((await runCli('train-llm', 'kuhn-poker', '--env', 'self-play-critic', ...host)).err).toMatch(/name a game or --env self-play-critic, not both/);
+    expect((await runCli('train-llm', '--env', 'self-play-critic', '--opponents', 'random', ...host)).err).toMatch(/--opponents apply to game runs, not to --env runs/);
+    expect((await runCli('train-llm', 'kuhn-poker', '--role', 'critic=scripted', ...host)).err).toMatch(/--role apply to --env runs only/);
+    expect((await runCli('train-llm', '--env', 'self-play-critic', '--role', 'critic', ...host)).err).toMatch(/--role takes role=spec/);
+    expect((await runCli('train-llm', '--env', 'self-play-critic', '--role', 'judge=scripted', '--out', join(fixture.dir, 'judge'), ...host)).err).toMatch(/self-play-critic has no role "judge"/);
+  }, 60_000);
+});
