@@ -1,19 +1,17 @@
 import { statSync } from 'node:fs';
-import { PolicyHostClient, type TrainLoss } from '../../../agents/hosted/index.ts';
+import type { TrainLoss } from '../../../agents/hosted/index.ts';
 import { environmentPlayers } from '../../../agents/environment.ts';
 import { environments } from '../../../environments/index.ts';
 import { heldOutCriticSteps, SPC_DEFAULTS } from '../../../environments/self-play-critic/index.ts';
 import { ConfigError, type Environment } from '../../core/index.ts';
-import { openEpisodeWriter } from '../../episodes/index.ts';
 import { RoleBaselines } from '../../trainer/advantages.ts';
 import { criticAccuracy, type CriticAccuracy } from '../../trainer/critic-accuracy.ts';
 import type { EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { trainEnvironment, type EnvIteration } from '../../trainer/env-loop.ts';
-import { HostedPolicyBackend } from '../../trainer/hosted-backend.ts';
-import { checkpointTag, restoreHost, weightsSlot } from '../../trainer/hosted-run.ts';
+import { weightsSlot } from '../../trainer/hosted-run.ts';
 import { renderReport, type Chart } from '../../trainer/report.ts';
 import type { CheckpointMarks, RunFolder } from '../../trainer/run-folder.ts';
-import { startRunHost } from '../hosted-setup.ts';
+import { openHostedRun } from '../hosted-setup.ts';
 import { printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
 import { parseParams } from './env.ts';
@@ -138,17 +136,9 @@ export async function trainEnvRun(run: {
   const fixed = Object.fromEntries(Object.keys(specs).map((role) => [role, everyone[role]]));
   const heldOut = criticSet(name, params, specs, config);
   const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
-  const tag = checkpointTag(folder.dir);
-  const started = await startRunHost(options, config.policy, folder, io);
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const episodes = await openEpisodeWriter(folder.path('episodes.msgpack'));
+  const session = await openHostedRun({ options, config, folder, io, ...(state ? { restore: { checkpoint: state } } : {}) });
+  const { client, backend, episodes, tag } = session;
   try {
-    const client = new PolicyHostClient(options.host ?? started!.url, config.policy);
-    const backendOptions = { learningRate: config.lr, loss: config.loss, klCoef: config.klCoef, epochs: config.epochs, ...(config.ratioCap > 0 ? { ratioCap: config.ratioCap } : {}) };
-    const backend = state ? new HostedPolicyBackend(client, await restoreHost(client, tag, state), backendOptions) : await HostedPolicyBackend.connect(client, backendOptions);
     const accuracy = () => (heldOut ? criticAccuracy(client, backend.policy(), heldOut, { temperature: config.temperature }) : Promise.resolve(undefined));
     const before = state ? undefined : await accuracy();
     const learning = [...new Set(environment.roles)].filter((role) => !specs[role]);
@@ -170,7 +160,7 @@ export async function trainEnvRun(run: {
         matchesPerIteration: config.games,
         iterations,
         seconds: options.seconds,
-        signal: controller.signal,
+        signal: session.signal,
         algo: config.algo,
         baselines,
         seed: config.seed,
@@ -197,7 +187,7 @@ export async function trainEnvRun(run: {
     } finally {
       bar.stop();
     }
-    const interrupted = controller.signal.aborted;
+    const interrupted = session.signal.aborted;
     const after = heldOut && latest?.model !== backend.policy() && !interrupted ? await accuracy() : latest;
     const rows = folder.metrics();
     const first = rows[0];
@@ -239,9 +229,6 @@ export async function trainEnvRun(run: {
     if (before && after) io.out(`critic accuracy on ${after.items} held-out steps: ${before.accuracy.toFixed(3)} -> ${after.accuracy.toFixed(3)} [${after.interval[0].toFixed(3)}, ${after.interval[1].toFixed(3)}]`);
     io.out(`run folder ${folder.dir}: metrics.jsonl, checkpoints/, episodes.msgpack, report.html`);
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-    await episodes.close();
-    await started?.close();
+    await session.close();
   }
 }

@@ -1,23 +1,21 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createPlayer } from '../../../agents/index.ts';
-import { PolicyHostClient, type TrainLoss } from '../../../agents/hosted/index.ts';
+import type { TrainLoss } from '../../../agents/hosted/index.ts';
 import { COMPACT_GAME_PROMPTS } from '../../../agents/llm/game-prompt.ts';
 import { readPromptFile } from '../../../agents/llm/spec.ts';
 import { VllmAdapters } from '../../../agents/hosted/vllm.ts';
 import { compile } from '../../analysis/index.ts';
 import { ConfigError, GameTooLargeError, type Game } from '../../core/index.ts';
-import { openEpisodeWriter } from '../../episodes/index.ts';
 import { EPISODE_ALGORITHMS, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
-import { HostedPolicyBackend } from '../../trainer/hosted-backend.ts';
 import { connectNatsLink, type NatsLink } from '../../trainer/nats-link.ts';
 import { defaultBusRun, describeHostedRun } from '../bus-run.ts';
 import { DEFAULT_MAX_STALENESS, hostedJobSchema, playHosted, trainHosted, type HostedIteration, type HostedJob } from '../../trainer/hosted-loop.ts';
-import { checkpointTag, hostedMetricsRow, hostedReport, restoreHost, saveMember, weightsSlot, type HostedCheckpoint } from '../../trainer/hosted-run.ts';
+import { hostedMetricsRow, hostedReport, saveMember, weightsSlot, type HostedCheckpoint } from '../../trainer/hosted-run.ts';
 import { parseOpponents } from '../../trainer/league.ts';
 import { renderReport } from '../../trainer/report.ts';
 import { prepareRun, RunFolder } from '../../trainer/run-folder.ts';
-import { startRunHost } from '../hosted-setup.ts';
+import { openHostedRun } from '../hosted-setup.ts';
 import { checkEnvironment, ENV_PREFIX, trainEnvRun, type EnvCheckpoint, type EnvRunConfig } from './train-llm-env.ts';
 import { GAME_HELP, loadGame } from '../load-game.ts';
 import { choice, intOption, numberOption, printJson, type CliIO } from '../output.ts';
@@ -181,18 +179,17 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       if (config.exactEvery > 0 && exactEvery === 0) io.err(`${game.id} is too large to walk: no exact exploitability`);
       const rateGames = game.seats === 2 ? config.rateGames : 0;
       const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
-      const tag = checkpointTag(folder.dir);
-      const started = await startRunHost(options, config.policy, folder, io);
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      const episodes = await openEpisodeWriter(folder.path('episodes.msgpack'));
+      const session = await openHostedRun({
+        options,
+        config,
+        folder,
+        io,
+        ...(state ? { restore: { checkpoint: state, league: state.state.league.members } } : {}),
+        ...(options.vllm ? { vllm: new VllmAdapters(options.vllm) } : {}),
+      });
+      const { client, backend, episodes, tag } = session;
+      const controller = { signal: session.signal };
       try {
-        const client = new PolicyHostClient(options.host ?? started!.url, config.policy);
-        const ratioCap = config.ratioCap ?? 0;
-        const backendOptions = { learningRate: config.lr, loss: config.loss, klCoef: config.klCoef, epochs: config.epochs ?? 1, ...(ratioCap > 0 ? { ratioCap } : {}), ...(options.vllm ? { vllm: new VllmAdapters(options.vllm) } : {}) };
-        const backend = state ? new HostedPolicyBackend(client, await restoreHost(client, tag, state, state.state.league.members), backendOptions) : await HostedPolicyBackend.connect(client, backendOptions);
         const evaluate = async () =>
           config.evalGames > 0
             ? (await playHosted({ game, model: backend.policy(), apiBase: backend.samplingBase, prompts, temperature: config.temperature, policy: { id: config.policy, version: backend.version }, opponent: evalOpponent, games: config.evalGames, seed: 1_000_000 + config.seed, concurrency: config.concurrency })).record
@@ -279,10 +276,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         if (after && before) io.out(`after: ${backend.policy()} vs ${config.evalOpponent}: mean return ${after.meanReturn.toFixed(3)}, score ${after.score.toFixed(3)} over ${after.matches} games (before: ${before.meanReturn.toFixed(3)})`);
         io.out(`run folder ${folder.dir}: metrics.jsonl, checkpoints/, episodes.msgpack, report.html`);
       } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        await episodes.close();
-        await started?.close();
+        await session.close();
       }
     });
 }
