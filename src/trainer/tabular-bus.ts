@@ -10,6 +10,9 @@ import { SampleBatch } from './samples.ts';
 
 /** Episodes in one job at most: a job's report is one message, and a server takes 1 MB by default. */
 export const MAX_CHUNK = 100_000;
+/** Times a chunk is handed out again after failing before the update gives up (the actors cannot play it: say why). */
+export const MAX_CHUNK_FAILURES = 10;
+
 /** Episodes in one job unless told: for Kuhn poker, a few milliseconds of an actor's time and 4 KB on the wire. */
 export const DEFAULT_CHUNK = 1000;
 
@@ -75,7 +78,7 @@ export const chunkSeed = (seed: number, update: number, chunk: number): number =
  * twice (a redelivery, a killed learner's jobs) counts once, and one played
  * for an earlier life of this run, whose jobs are the same, counts as well.
  * A chunk whose actor failed, or sent something that is not that chunk's
- * episodes, is handed out again.
+ * episodes, is handed out again, up to MAX_CHUNK_FAILURES times.
  */
 export class BusPlay implements RemotePlay {
   /** Names this learner's jobs apart from those of its earlier lives (a job's id is also its message id on a bus, which drops repeats). */
@@ -105,6 +108,7 @@ export class BusPlay implements RemotePlay {
     }));
     await link.handOut(planned);
     const results: (Int32Array | undefined)[] = new Array(chunks);
+    const failures = new Array<number>(chunks).fill(0);
     const { promise: aborted, dispose } = abortion(options.signal);
     try {
       for (let missing = chunks; missing > 0; ) {
@@ -125,6 +129,7 @@ export class BusPlay implements RemotePlay {
         }
         this.retried++;
         this.lastFailure = `chunk ${spec.chunk} of update ${update}: ${failure}`;
+        if (++failures[spec.chunk] >= MAX_CHUNK_FAILURES) throw new Error(`${this.lastFailure} (${MAX_CHUNK_FAILURES} times: the actors cannot play it)`);
         await link.handOut([{ ...job, id: `${job.id}-r${++this.attempts}` }]);
       }
     } finally {

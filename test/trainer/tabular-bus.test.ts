@@ -123,6 +123,18 @@ describe('tabular self-play with actors on a link', () => {
     await link.close();
   });
 
+  it('gives up on a chunk that fails again and again, saying why', async () => {
+    const link = new InProcessLink<TabularJob, Int32Array>({ model: 'none', version: -1 });
+    const play = new BusPlay(link, { model: 'kuhn-poker/tabular-softmax', chunk: 10 });
+    const result = play.play({ tree: kuhn, update: 1, version: 0, strategy: uniformStrategy(kuhn), episodes: 10, seed: 0 });
+    const failing = (async () => {
+      for (let job = await link.nextJob(); job; job = await link.nextJob()) await link.report({ job, version: 0, error: 'the version data is not base64 text' });
+    })();
+    await expect(result).rejects.toThrow(/chunk 0 of update 1: the version data is not base64 text \(10 times: the actors cannot play it\)/);
+    await link.close();
+    await failing;
+  });
+
   it('has an actor refuse a job for a version other than the run is at, and play one whose version it has not yet heard of', async () => {
     const link = new InProcessLink<TabularJob, Int32Array>({ model: 'kuhn-poker/tabular-softmax', version: 4, data: encodeStrategy(uniformStrategy(kuhn)) });
     const stop = new AbortController();
