@@ -96,7 +96,7 @@ function walkable(game: Game): boolean {
 export function registerTrainLlm(program: Command, io: CliIO): void {
   program
     .command('train-llm')
-    .description('train a language-model policy on a policy host by self-play (or against an opponent): play a batch, one training step, publish, repeat')
+    .description('train a language-model policy on a policy host by self-play (or against an opponent), or in every role of an environment (--env): play a batch, one training step, publish, repeat')
     .argument('[game]', `${GAME_HELP}; omit with --resume`)
     .option('--host <url>', 'a running policy host (http://127.0.0.1:8100); without it, the reference host is started here (python3 -m selfplay_host, needs PyTorch)')
     .option('--python <path>', 'the Python with PyTorch, for the host started here', 'python3')
@@ -109,7 +109,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     )
     .option('--league-every <k>', 'every k steps the new version joins the league (kept on the host)', intOption('--league-every', 1), 5)
     .option('--eval-opponent <spec>', 'who the policy plays in the games before and after training', 'random')
-    .option('--exact-every <k>', "every k steps, the published version's exact exploitability (games small enough to walk; 0: never)", intOption('--exact-every'), 1)
+    .option('--exact-every <k>', "every k steps, the published version's exact exploitability (games small enough to walk), or with --env self-play-critic its critic accuracy on held-out steps (0: never)", intOption('--exact-every'), 1)
     .option('--rate-every <k>', 'every k steps (and at the end), a round robin of league versions, the current one and the fixed opponents, fitted with Bradley-Terry (0: only at the end)', intOption('--rate-every'), 0)
     .option('--rate-games <n>', 'games per pair in those round robins (0: no ratings)', intOption('--rate-games'), 40)
     .option('--iterations <n>', 'training steps in all (default 10, or no bound with --seconds)', intOption('--iterations', 1))
