@@ -11,8 +11,8 @@ import { table } from './measure.ts';
  * two actor processes while 10 actors, 3 learners and the server are
  * SIGKILLed (actors replaced, learners resumed, the server restarted), against
  * the same run without faults and in-process training of as many episodes.
- * Episodes: SELFPLAY_BENCH_EPISODES (default 100,000,000, about five minutes
- * for the faulted run on a 2-core machine).
+ * Episodes: SELFPLAY_BENCH_EPISODES (default 100,000,000: about three
+ * minutes for the faulted run on a 2-core machine, six for the whole bench).
  */
 export async function benchBusFaults(): Promise<string> {
   const episodes = Number(process.env.SELFPLAY_BENCH_EPISODES ?? 100_000_000);
