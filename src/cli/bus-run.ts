@@ -1,7 +1,9 @@
 import { basename } from 'node:path';
+import type { Command } from 'commander';
 import { z } from 'zod';
 import type { GamePrompts } from '../../agents/llm/game-prompt.ts';
 import { ConfigError } from '../core/index.ts';
+import { intOption, numberOption } from './output.ts';
 import type { OpponentShare } from '../trainer/league.ts';
 
 /**
@@ -46,4 +48,18 @@ export function readBusRun(data: unknown, run: string): HostedRunDescription | T
   const parsed = busRunSchema.safeParse(data);
   if (!parsed.success) throw new ConfigError(`run "${run}" is not a train or train-llm run this actor can play (${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message})`);
   return parsed.data;
+}
+
+/**
+ * The learner's options for actors on a bus (`train` and `train-llm`): the
+ * server, the run's name on it, actors in the learner's process, and how
+ * long a dead actor's `jobs` or a dead learner's hold on the run last.
+ */
+export function learnerBusOptions(command: Command, text: { readonly bus: string; readonly jobs: string }): Command {
+  return command
+    .option('--bus <url>', text.bus)
+    .option('--run <name>', "the run's name on the bus (its streams and bucket; default: the run folder's name; saved, so --resume goes on with the same actors)")
+    .option('--local-actors <n>', `with --bus, ${text.jobs} this process plays at once too (default 0: the actor processes play them all)`, intOption('--local-actors'))
+    .option('--ack-wait <seconds>', `with --bus, how long after an actor went silent (killed) its ${text.jobs} go to another`, numberOption('--ack-wait', 1), 30)
+    .option('--lease <seconds>', 'with --bus, how long a learner that was killed keeps the run from the next one (--resume waits that long)', numberOption('--lease', 1), 30);
 }

@@ -123,9 +123,10 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
     const update = await backend.update(samples);
     const tally = new RoleTally();
     for (const episode of trained) tally.add(episode);
+    const records = new Map(tally.records().map((r) => [r.role, r]));
     const figures = Object.fromEntries(
       allRoles.map((role) => {
-        const record = tally.records().find((r) => r.role === role);
+        const record = records.get(role);
         const own = samples.filter((s) => s.role === role);
         const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
         const figure: EnvRoleFigures = {

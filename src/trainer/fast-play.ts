@@ -80,6 +80,9 @@ export function episodeFromPath(
   return buildEpisode({ ...info, game, steps, history, returns: game.returns(state), outcome: 'normal' });
 }
 
+/** Whether `node` is a terminal node of `tree` (a number from another process is checked with it). */
+export const isTerminalNode = (tree: CompiledGame, node: number): boolean => Number.isInteger(node) && node >= 0 && node < tree.nodeCount && tree.player[node] === TERMINAL;
+
 const parentsOf = new WeakMap<CompiledGame, Int32Array>();
 
 /** Each node's parent (-1 for the root), computed once per tree. */
@@ -103,14 +106,14 @@ function parents(tree: CompiledGame): Int32Array {
  * paths the same way. Throws on a number that is not a terminal node.
  */
 export function samplesFromTerminals(tree: CompiledGame, terminals: Int32Array, learning: readonly boolean[], batch: SampleBatch, paths?: Int32Array[]): void {
-  const { player, childStart, infoset, utility, actionStart, seats, nodeCount } = tree;
+  const { player, childStart, infoset, utility, actionStart, seats } = tree;
   const parent = parents(tree);
   const from = batch.episodes;
   batch.reserveEpisodes(from + terminals.length);
   const path = new Int32Array(256);
   for (let k = 0; k < terminals.length; k++) {
     const terminal = terminals[k];
-    if (!(terminal >= 0 && terminal < nodeCount && player[terminal] === TERMINAL)) throw new Error(`node ${terminal} is not a terminal node of ${tree.game.id}`);
+    if (!isTerminalNode(tree, terminal)) throw new Error(`node ${terminal} is not a terminal node of ${tree.game.id}`);
     let depth = 0;
     for (let node = terminal; node > 0; node = parent[node]) path[depth++] = node;
     path.subarray(0, depth).reverse();

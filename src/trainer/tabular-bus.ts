@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { compile, TERMINAL, type CompiledGame } from '../analysis/compile.ts';
+import { compile, type CompiledGame } from '../analysis/compile.ts';
 import { Rng, type Game } from '../core/index.ts';
 import { runActors, type ActorLearnerLink, type MatchJob, type MatchReport, type PolicyVersion } from './actor-learner.ts';
 import type { RemotePlay, RemotePlayRequest } from './fast-loop.ts';
-import { playCompiled } from './fast-play.ts';
+import { isTerminalNode, playCompiled } from './fast-play.ts';
 import type { ResultCodec } from './nats-link.ts';
 import { SampleBatch } from './samples.ts';
 
@@ -144,8 +144,7 @@ export class BusPlay implements RemotePlay {
 /** Why `terminals` are not a chunk of `episodes` episodes of `tree`, if they are not. */
 function problem(tree: CompiledGame, terminals: Int32Array, episodes: number): string | undefined {
   if (terminals.length !== episodes) return `${terminals.length} episodes instead of ${episodes}`;
-  const { player, nodeCount } = tree;
-  for (const node of terminals) if (!(node >= 0 && node < nodeCount && player[node] === TERMINAL)) return `node ${node} is not a terminal node`;
+  for (const node of terminals) if (!isTerminalNode(tree, node)) return `node ${node} is not a terminal node`;
   return undefined;
 }
 

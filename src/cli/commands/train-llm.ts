@@ -9,7 +9,7 @@ import { compile } from '../../analysis/index.ts';
 import { ConfigError, GameTooLargeError, type Game } from '../../core/index.ts';
 import { EPISODE_ALGORITHMS, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { connectNatsLink, type NatsLink } from '../../trainer/nats-link.ts';
-import { defaultBusRun, describeHostedRun } from '../bus-run.ts';
+import { defaultBusRun, describeHostedRun, learnerBusOptions } from '../bus-run.ts';
 import { DEFAULT_MAX_STALENESS, hostedJobSchema, playHosted, trainHosted, type HostedIteration, type HostedJob } from '../../trainer/hosted-loop.ts';
 import { hostedMetricsRow, hostedReport, saveMember, weightsSlot, type HostedCheckpoint } from '../../trainer/hosted-run.ts';
 import { parseOpponents } from '../../trainer/league.ts';
@@ -94,7 +94,7 @@ function walkable(game: Game): boolean {
 }
 
 export function registerTrainLlm(program: Command, io: CliIO): void {
-  program
+  const command = program
     .command('train-llm')
     .description('train a language-model policy on a policy host by self-play (or against an opponent), or in every role of an environment (--env): play a batch, one training step, publish, repeat')
     .argument('[game]', `${GAME_HELP}; omit with --resume`)
@@ -129,12 +129,8 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--seed <n>', 'seed of the games', intOption('--seed'), 0)
     .option('--concurrency <n>', 'games in flight at once', intOption('--concurrency', 1), 32)
     .option('--keep-episodes <n>', 'episodes of each step saved into episodes.msgpack', intOption('--keep-episodes'), 8)
-    .option('--vllm <url>', 'inference on vLLM (its OpenAI API root): each published version is loaded there as a LoRA adapter (/v1/load_lora_adapter) and the games sample it there')
-    .option('--bus <url>', 'the actors are `selfplay actor` processes on this NATS JetStream server (nats://HOST:PORT): matches, episodes and versions go through it')
-    .option('--run <name>', "the run's name on the bus (its streams and bucket; default: the run folder's name; saved, so --resume goes on with the same actors)")
-    .option('--local-actors <n>', 'with --bus, matches this process plays too (default 0: the actor processes play them all)', intOption('--local-actors'))
-    .option('--ack-wait <seconds>', 'with --bus, how long after an actor went silent (killed) its matches go to another', numberOption('--ack-wait', 1), 30)
-    .option('--lease <seconds>', 'with --bus, how long a learner that was killed keeps the run from the next one (--resume waits that long)', numberOption('--lease', 1), 30)
+    .option('--vllm <url>', 'inference on vLLM (its OpenAI API root): each published version is loaded there as a LoRA adapter (/v1/load_lora_adapter) and the games sample it there');
+  learnerBusOptions(command, { bus: 'the actors are `selfplay actor` processes on this NATS JetStream server (nats://HOST:PORT): matches, episodes and versions go through it', jobs: 'matches' })
     .option('--env <name>', 'train in an environment instead of a game (absolute-zero, self-play-critic, teacher-student, creator-solver): the model plays every role --role does not give to a fixed agent')
     .option('--param <key=value>', 'with --env, an option of the environment (repeatable; `selfplay env` lists them)', collect, [])
     .option('--role <role=spec>', 'with --env, a role held by a fixed agent: scripted, or llm:model=NAME,base=URL (repeatable); it gets no updates', collect, [])
@@ -188,7 +184,6 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         ...(options.vllm ? { vllm: new VllmAdapters(options.vllm) } : {}),
       });
       const { client, backend, episodes, tag } = session;
-      const controller = { signal: session.signal };
       try {
         const evaluate = async () =>
           config.evalGames > 0
@@ -231,7 +226,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             rateEvery: config.rateEvery,
             rateGames,
             resume: state?.state,
-            signal: controller.signal,
+            signal: session.signal,
             saveMember: (member) => saveMember(client, tag, member),
             onIteration: async (it, loopState, played) => {
               folder.appendMetrics(hostedMetricsRow(it));
@@ -252,7 +247,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
           await actorLink?.close();
           await link?.close();
         }
-        const interrupted = controller.signal.aborted;
+        const interrupted = session.signal.aborted;
         const after = interrupted ? undefined : await evaluate();
         // The whole run's figures, a resumed one's earlier steps included.
         const rows = folder.metrics();

@@ -12,7 +12,7 @@ import { renderReport } from '../../trainer/report.ts';
 import { metricsRow, prepareRun, type CheckpointMarks, type OutputMarks, type RunFolder } from '../../trainer/run-folder.ts';
 import { connectNatsLink, type NatsLink } from '../../trainer/nats-link.ts';
 import { BusPlay, terminalsCodec, DEFAULT_CHUNK, MAX_CHUNK, runTabularActors, tabularJobSchema, type TabularJob } from '../../trainer/tabular-bus.ts';
-import { defaultBusRun, type TabularRunDescription } from '../bus-run.ts';
+import { defaultBusRun, learnerBusOptions, type TabularRunDescription } from '../bus-run.ts';
 import { loadGame } from '../load-game.ts';
 import { choice, intOption, numberOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
@@ -51,7 +51,7 @@ const BUS_OPTIONS = ['bus', 'localActors', 'ackWait', 'lease'] as const;
 type BusOption = (typeof BUS_OPTIONS)[number];
 
 export function registerTrain(program: Command, io: CliIO): void {
-  program
+  const command = program
     .command('train')
     .description('learn a policy by self-play: episodes in, magnetic-mirror-descent updates out, exploitability measured as it falls')
     .argument('[game]', 'a two-player zero-sum game small enough to compile (kuhn-poker, leduc-poker, ...); omit with --resume')
@@ -70,13 +70,9 @@ export function registerTrain(program: Command, io: CliIO): void {
     .option('--evaluate-every <k>', 'compute exploitability every k updates, and after any update a second or more after the last one', intOption('--evaluate-every', 1), 10)
     .option('--checkpoint-every <k>', 'write a checkpoint every k updates', intOption('--checkpoint-every', 1), 50)
     .option('--keep-episodes <n>', 'episode records saved per update into episodes.msgpack', intOption('--keep-episodes'), 2)
-    .option('--eval-matches <n>', 'matches of the learned policy against random and against CFR at the end (0: none)', intOption('--eval-matches'), 2000)
-    .option('--bus <url>', 'the episodes are played by `selfplay actor` processes on this NATS JetStream server (nats://HOST:PORT); self-play only')
-    .option('--run <name>', "the run's name on the bus (default: the run folder's name; saved, so --resume goes on with the same actors)")
-    .option('--local-actors <n>', 'with --bus, chunks this process plays at once too (default 0: the actor processes play them all)', intOption('--local-actors'))
+    .option('--eval-matches <n>', 'matches of the learned policy against random and against CFR at the end (0: none)', intOption('--eval-matches'), 2000);
+  learnerBusOptions(command, { bus: 'the episodes are played by `selfplay actor` processes on this NATS JetStream server (nats://HOST:PORT); self-play only', jobs: 'chunks' })
     .option('--chunk <n>', 'with --bus, episodes per job: an update is its batch in chunks of this size, played by whichever actors take them', intOption('--chunk', 1, MAX_CHUNK), DEFAULT_CHUNK)
-    .option('--ack-wait <seconds>', 'with --bus, how long after an actor went silent (killed) its chunks go to another', numberOption('--ack-wait', 1), 30)
-    .option('--lease <seconds>', 'with --bus, how long a learner that was killed keeps the run from the next one (--resume waits that long)', numberOption('--lease', 1), 30)
     .option('--json', 'print one JSON object at the end instead of progress lines')
     .addHelpText(
       'after',
