@@ -10,10 +10,13 @@ import copy
 import json
 import os
 import re
+import shutil
 import tempfile
 
 import torch
 
+from . import safetensors
+from .model import ADAPTED, adapted_layers
 from .policies import Policy
 from .protocol import ProtocolError, bad
 
@@ -77,8 +80,9 @@ def resolve(directory: str, path: str) -> str:
     return candidate
 
 
-def load(policy: Policy, directory: str, path: str) -> tuple[str, int]:
-    """Restores weights, optimizer state, version and KL reference (the loaded weights in checkpoints saved without one)."""
+def load(policy: Policy, directory: str, path: str, optimizer: bool = True) -> tuple[str, int]:
+    """Restores weights, optimizer state (or, without `optimizer`, a fresh one), version and KL reference (the
+    loaded weights in checkpoints saved without one)."""
     real = resolve(directory, path)
     try:
         data = torch.load(real, map_location=policy.model.pos.device, weights_only=True)
@@ -96,7 +100,7 @@ def load(policy: Policy, directory: str, path: str) -> tuple[str, int]:
     saved_optimizer = copy.deepcopy(policy.optimizer.state_dict())
     try:
         policy.model.load_state_dict(data['model'])
-        policy.optimizer.load_state_dict({'state': data['optimizer_state'], 'param_groups': meta['param_groups']})
+        policy.optimizer.load_state_dict({'state': data['optimizer_state'] if optimizer else {}, 'param_groups': meta['param_groups']})
         version = int(meta['version'])
         reference = data.get('reference')
         if reference is not None:
@@ -114,3 +118,31 @@ def load(policy: Policy, directory: str, path: str) -> tuple[str, int]:
     else:
         policy.reference = frozen
     return real, policy.version
+
+
+def save_adapter(policy: Policy, directory: str, base_model: str) -> str:
+    """A LoRA policy's adapters in PEFT's layout: `directory`/adapter_config.json and adapter_model.safetensors
+    (tensor names base_model.model.<module>.lora_A.weight and .lora_B.weight), written to a temporary folder and
+    renamed into place."""
+    tensors = {}
+    for path, layer in adapted_layers(policy.model):
+        tensors[f'base_model.model.{path}.lora_A.weight'] = layer.lora_A
+        tensors[f'base_model.model.{path}.lora_B.weight'] = layer.lora_B
+    config = {
+        'peft_type': 'LORA', 'task_type': 'CAUSAL_LM', 'base_model_name_or_path': base_model,
+        'r': policy.lora_rank, 'lora_alpha': policy.lora_alpha, 'lora_dropout': 0.0, 'bias': 'none',
+        'target_modules': list(ADAPTED), 'fan_in_fan_out': False, 'inference_mode': True,
+    }
+    parent = os.path.dirname(os.path.realpath(directory))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix='.adapter-', dir=parent)
+    try:
+        with open(os.path.join(staging, 'adapter_config.json'), 'w', encoding='utf-8') as f:
+            json.dump(config, f, indent=2)
+        with open(os.path.join(staging, 'adapter_model.safetensors'), 'wb') as f:
+            f.write(safetensors.dumps(tensors, {'format': 'pt'}))
+        os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return os.path.realpath(directory)

@@ -55,8 +55,37 @@ def dense(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = Non
 
 
 class Dense(nn.Linear):
+    """A linear layer, optionally with a low-rank adapter (LoRA): its weight is W + (alpha / r) * B @ A, with W
+    frozen and A (r x in), B (out x r) trained; B starts at zero, so a new adapter changes nothing."""
+
+    def __init__(self, n_in: int, n_out: int):
+        super().__init__(n_in, n_out)
+        self.lora_A: nn.Parameter | None = None
+        self.lora_B: nn.Parameter | None = None
+        self.lora_scale = 0.0
+
+    def add_adapter(self, rank: int, alpha: float, generator: torch.Generator) -> None:
+        n_out, n_in = self.weight.shape
+        # PEFT's initialisation: A as nn.Linear's default (kaiming uniform, a = sqrt 5), B zero.
+        bound = 1.0 / math.sqrt(n_in)
+        self.lora_A = nn.Parameter((torch.rand(rank, n_in, generator=generator) * 2 - 1).mul_(bound).to(self.weight.device))
+        self.lora_B = nn.Parameter(torch.zeros(n_out, rank, device=self.weight.device))
+        self.lora_scale = alpha / rank
+
+    def effective_weight(self) -> torch.Tensor:
+        if self.lora_A is None:
+            return self.weight
+        return self.weight + self.lora_scale * (self.lora_B @ self.lora_A)
+
+    @torch.no_grad()
+    def merge_adapter(self) -> None:
+        """Folds the adapter into W (for sampling copies, which then run as fast as a plain layer)."""
+        if self.lora_A is not None:
+            self.weight.copy_(self.effective_weight())
+            self.lora_A = self.lora_B = None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return dense(x, self.weight, self.bias)
+        return dense(x, self.effective_weight(), self.bias)
 
 
 class Block(nn.Module):
@@ -101,7 +130,7 @@ class Block(nn.Module):
         """
         d = self.d
         x = self.ln1(h)
-        w, b = self.qkv.weight, self.qkv.bias
+        w, b = self.qkv.effective_weight(), self.qkv.bias
         k, v = dense(x, w[d:], b[d:]).split(d, dim=-1)
         index = positions.unsqueeze(-1).expand(-1, -1, d)
         hs = h.gather(1, index)
@@ -189,6 +218,22 @@ class TinyTransformer(nn.Module):
         for block, layer_cache in zip(self.blocks, cache):
             h = block.forward_cached(h, layer_cache, start)
         return self._head(h[:, -1])
+
+
+ADAPTED = ('qkv', 'proj', 'fc', 'out')
+
+
+def adapted_layers(model: TinyTransformer) -> list[tuple[str, Dense]]:
+    """(module path, layer) of every layer LoRA adapts: attention (qkv, proj) and MLP (fc, out) of each block."""
+    return [(f'blocks.{i}.{name}', getattr(block, name)) for i, block in enumerate(model.blocks) for name in ADAPTED]
+
+
+def add_adapters(model: TinyTransformer, rank: int, alpha: float, seed: int) -> None:
+    """LoRA: adapters of `rank` on every attention and MLP weight; everything else frozen."""
+    generator = torch.Generator().manual_seed(seed)
+    model.requires_grad_(False)
+    for _, layer in adapted_layers(model):
+        layer.add_adapter(rank, alpha, generator)
 
 
 def build_model(cfg: ModelConfig, seed: int, device: torch.device) -> TinyTransformer:

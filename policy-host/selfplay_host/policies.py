@@ -15,15 +15,19 @@ from collections import OrderedDict
 
 import torch
 
-from .model import ModelConfig, TinyTransformer, build_model
+from .model import ModelConfig, TinyTransformer, adapted_layers, add_adapters, build_model
 from .protocol import ProtocolError
 
 POLICY_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$')
 
 
-def frozen_copy(model: TinyTransformer) -> TinyTransformer:
+def frozen_copy(model: TinyTransformer, merge: bool = False) -> TinyTransformer:
+    """A copy that does not train; `merge` folds LoRA adapters into the weights (a sampler copy)."""
     clone = copy.deepcopy(model)
     clone.requires_grad_(False)
+    if merge:
+        for _, layer in adapted_layers(clone):
+            layer.merge_adapter()
     return clone.eval()
 
 
@@ -31,13 +35,25 @@ def same_weights(a: TinyTransformer, b: TinyTransformer) -> bool:
     return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
+# LoRA's alpha, fixed as SkyRL fixes it: an adapter of rank r is scaled by LORA_ALPHA / r.
+LORA_ALPHA = 32.0
+
+
 class Policy:
-    def __init__(self, name: str, cfg: ModelConfig, seed: int, device: torch.device, keep: int):
+    def __init__(self, name: str, cfg: ModelConfig, seed: int, device: torch.device, keep: int, lora_rank: int = 0, lora_seed: int = 0):
         self.name = name
         self.cfg = cfg
+        self.seed = seed
         self.keep = keep
         self.model = build_model(cfg, seed, device)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0)
+        # 0: full fine-tuning; r > 0: LoRA adapters of rank r train and the base weights stay frozen.
+        self.lora_rank = lora_rank
+        self.lora_alpha = LORA_ALPHA if lora_rank else 0.0
+        if lora_rank:
+            add_adapters(self.model, lora_rank, LORA_ALPHA, lora_seed)
+        # What the optimizer moves; gradients (pending ones too) are lists in this order.
+        self.trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.trainable, lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0)
         # The KL anchor: the initial weights, or the weights of the last `load`.
         self.reference = frozen_copy(self.model)
         self.version = 0
@@ -60,7 +76,7 @@ class Policy:
         """Makes the training weights the newest sampler version (pinned: kept past `keep`); returns its number."""
         if self.published and self.version <= self.latest:
             existing = self.published.get(self.version)
-            if existing is not None and same_weights(existing, self.model):
+            if existing is not None and same_weights(existing, frozen_copy(self.model, merge=True)):
                 if pin:
                     with self.catalog:
                         self.pinned.add(self.version)
@@ -72,7 +88,7 @@ class Policy:
                 '(a checkpoint older than the newest published version was loaded); take optimizer steps past it first',
                 type='conflict',
             )
-        frozen = frozen_copy(self.model)
+        frozen = frozen_copy(self.model, merge=True)
         with self.catalog:
             self.published[self.version] = frozen
             if pin:

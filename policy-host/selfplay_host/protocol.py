@@ -263,11 +263,24 @@ class TrainItem:
 
 @dataclass(frozen=True)
 class LossConfig:
+    """A training loss, Tinker's names: cross_entropy, importance_sampling or ppo (clipped to [clip_low, clip_high])."""
     kind: str
-    clip_epsilon: float
-    kl_coef: float
+    clip_low: float = 0.8
+    clip_high: float = 1.2
+    kl_coef: float = 0.0
     # Truncated importance weights (IMPALA's rho-bar): a token's weight is min(ratio, ratio_cap); None: no cap.
     ratio_cap: float | None = None
+
+
+@dataclass
+class Datum:
+    """One training sequence as Tinker sends it: position i predicts targets[i] after tokens[:i + 1], and counts
+    with weights[i]; logprobs are the sampler's and advantages the learner's, per position (0 where unused)."""
+    tokens: list[int]
+    targets: list[int]
+    weights: list[float]
+    logprobs: list[float]
+    advantages: list[float]
 
 
 @dataclass(frozen=True)
@@ -358,9 +371,11 @@ def parse_loss(body: dict) -> LossConfig:
     kind = _get(body, 'loss')
     if kind not in LOSSES:
         raise bad(f'loss must be one of {", ".join(LOSSES)}, got {kind!r}', 'loss')
+    epsilon = read_number(body, 'clip_epsilon', 0.2, 0.0, 1.0, lo_open=True)
     return LossConfig(
-        kind=kind,
-        clip_epsilon=read_number(body, 'clip_epsilon', 0.2, 0.0, 1.0, lo_open=True),
+        kind='ppo' if kind == 'ppo-clip' else 'importance_sampling',
+        clip_low=1.0 - epsilon,
+        clip_high=1.0 + epsilon,
         kl_coef=read_number(body, 'kl_coef', 0.0, 0.0, 1e6),
         ratio_cap=read_number(body, 'ratio_cap', None, 0.0, 1e6, lo_open=True),
     )

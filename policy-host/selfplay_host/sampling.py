@@ -33,12 +33,19 @@ class SamplingParams:
     max_tokens: int
     stop: tuple[bytes, ...]
     top_logprobs: int
+    top_k: int = -1
+    # Token ids that end a completion (it keeps the id), beside END, which always does.
+    stop_tokens: tuple[int, ...] = ()
 
 
-def _pick(logits: torch.Tensor, logprobs: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator) -> torch.Tensor:
+def _pick(logits: torch.Tensor, logprobs: torch.Tensor, temperature: float, top_p: float, top_k: int, generator: torch.Generator) -> torch.Tensor:
     if temperature == 0:
         return logprobs.argmax(dim=-1)
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    logits = logits.float()
+    if 0 < top_k < logits.shape[-1]:
+        kth = logits.topk(top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float('-inf'))
+    probs = torch.softmax(logits / temperature, dim=-1)
     if top_p < 1:
         sorted_probs, order = probs.sort(dim=-1, descending=True)
         # Keep the smallest prefix whose mass reaches top_p (the first token always stays).
@@ -66,7 +73,7 @@ def generate(model: TinyTransformer, prompt: list[int], params: SamplingParams, 
         cut: list[int] = [0] * n  # bytes of a matched stop string, left out of the text
         for t in range(budget):
             logprobs = torch.log_softmax(logits.float(), dim=-1)
-            chosen = _pick(logits, logprobs, params.temperature, params.top_p, generator)
+            chosen = _pick(logits, logprobs, params.temperature, params.top_p, params.top_k, generator)
             chosen_ids = chosen.tolist()
             chosen_lps = logprobs.gather(-1, chosen.unsqueeze(-1)).squeeze(-1).tolist()
             if params.top_logprobs:
@@ -80,7 +87,7 @@ def generate(model: TinyTransformer, prompt: list[int], params: SamplingParams, 
                 lps[r].append(chosen_lps[r])
                 if params.top_logprobs:
                     tops[r].append(list(zip(top_i[r], top_v[r])))
-                if token == tokenizer.END:
+                if token == tokenizer.END or token in params.stop_tokens:
                     finish[r] = 'stop'
                     continue
                 texts[r].append(token)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from . import tokenizer
 from .model import TinyTransformer
 
 # Rows are grouped so that the largest activation of a forward pass (the
@@ -39,6 +40,7 @@ class Batch:
     targets: torch.Tensor     # (B, S) long: the completion tokens (0 where padded)
     valid: torch.Tensor       # (B, S) bool: a real completion token
     lengths: list[int]        # completion length per row
+    generable: torch.Tensor   # (B, S) bool: a real target the model can generate (id < OUTPUT_SIZE)
 
 
 def make_batch(pairs: list[tuple[list[int], list[int]]], device: torch.device) -> Batch:
@@ -53,12 +55,36 @@ def make_batch(pairs: list[tuple[list[int], list[int]]], device: torch.device) -
         positions.append(list(range(len(p) - 1, len(p) - 1 + len(c))) + [0] * pad)
         targets.append(c + [0] * pad)
         valid.append([True] * len(c) + [False] * pad)
+    valid_tensor = torch.tensor(valid, dtype=torch.bool, device=device)
     return Batch(
         tokens=torch.tensor(tokens, dtype=torch.long, device=device),
         positions=torch.tensor(positions, dtype=torch.long, device=device),
         targets=torch.tensor(targets, dtype=torch.long, device=device),
-        valid=torch.tensor(valid, dtype=torch.bool, device=device),
+        valid=valid_tensor,
         lengths=[len(c) for _, c in pairs],
+        generable=valid_tensor,
+    )
+
+
+def make_datum_batch(rows: list[tuple[list[int], list[int]]], device: torch.device) -> Batch:
+    """rows: (input tokens, target per position), Tinker's datum: every position is scored. Targets the model
+    cannot generate (special tokens) are scored as token 0 and marked not `generable`."""
+    width = max(len(tokens) for tokens, _ in rows)
+    padded, positions, targets, valid, generable = [], [], [], [], []
+    for tokens, target in rows:
+        pad = width - len(tokens)
+        padded.append(tokens + [0] * pad)
+        positions.append(list(range(len(tokens))) + [0] * pad)
+        targets.append([t if t < tokenizer.OUTPUT_SIZE else 0 for t in target] + [0] * pad)
+        valid.append([True] * len(tokens) + [False] * pad)
+        generable.append([t < tokenizer.OUTPUT_SIZE for t in target] + [False] * pad)
+    return Batch(
+        tokens=torch.tensor(padded, dtype=torch.long, device=device),
+        positions=torch.tensor(positions, dtype=torch.long, device=device),
+        targets=torch.tensor(targets, dtype=torch.long, device=device),
+        valid=torch.tensor(valid, dtype=torch.bool, device=device),
+        lengths=[len(tokens) for tokens, _ in rows],
+        generable=torch.tensor(generable, dtype=torch.bool, device=device),
     )
 
 

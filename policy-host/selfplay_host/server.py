@@ -26,7 +26,9 @@ import torch
 from . import checkpoints, msgpack, protocol, sampling, tokenizer, training
 from .model import ModelConfig
 from .policies import Registry
-from .protocol import ProtocolError, bad
+from .protocol import MAX_ITEMS, ProtocolError, bad
+from .tinker_api import LARGE_BODY_ROUTES, TinkerService
+from .tinker_schema import Invalid, TinkerRefusal
 
 MIB = 1024 * 1024
 DRAIN_LIMIT = 1024 * MIB
@@ -49,6 +51,10 @@ class HostOptions:
     request_timeout: float = 60.0
     # /train/* requests that may wait while another is read, decoded and processed; more get 503.
     max_train_waiting: int = 8
+    # Tinker API: the longest a retrieve_future call waits for its result before answering 408 (the client asks
+    # again), and how long a session that has heartbeated may fall silent before its models are unloaded.
+    future_wait_seconds: float = 30.0
+    session_timeout_seconds: float = 300.0
     verbose: bool = False
 
 
@@ -64,6 +70,7 @@ class Host:
         self.train_gate = TrainGate(options.max_train_waiting)
         # Seeds for requests that give none: reproducible per host seed and request order.
         self.rng = random.Random(options.seed)
+        self.tinker = TinkerService(self)
 
     @property
     def context(self) -> int:
@@ -166,7 +173,7 @@ class Host:
         items = protocol.parse_items(body, self.context)
         with self.lock, self.busy():
             started = time.perf_counter()
-            grads, metrics = training.compute_gradients(policy, items, loss)
+            grads, metrics = training.item_gradients(policy, items, loss)
             training.accumulate(policy, grads, len(items))
             metrics.update(version=policy.version, pending_samples=policy.pending_samples, ms=_ms(started))
         return metrics
@@ -192,7 +199,7 @@ class Host:
         items = protocol.parse_items(body, self.context)
         with self.lock, self.busy():
             started = time.perf_counter()
-            grads, metrics = training.compute_gradients(policy, items, loss)
+            grads, metrics = training.item_gradients(policy, items, loss)
             if policy.pending is not None:
                 grads = [a + b for a, b in zip(policy.pending, grads)]
             metrics['grad_norm'] = training.apply_gradients(policy, grads, optim)
@@ -333,6 +340,25 @@ def _parse_json(raw: bytes | bytearray):
         raise bad(f'the request body is not valid JSON: {error}') from None
 
 
+TINKER_PREFIX = '/api/v1/'
+
+
+def tinker_object_budget(context: int) -> int:
+    """The most JSON values a forward/forward_backward body may hold: per datum its tokens and four per-token
+    arrays (targets, weights, logprobs, advantages) of at most `context` values, and their objects and keys."""
+    return MAX_ITEMS * (5 * context + 64) + 1024
+
+
+def _parse_tinker_json(raw: bytes | bytearray):
+    if not raw or raw.isspace():
+        return {}
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as error:
+        raise Invalid([{'type': 'json_invalid', 'loc': ['body', getattr(error, 'pos', 0)], 'msg': 'JSON decode error',
+                        'input': {}, 'ctx': {'error': str(error)}}]) from None
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     server_version = 'selfplay-policy-host/1'
@@ -363,6 +389,8 @@ class Handler(BaseHTTPRequestHandler):
         # Until _body takes care of it, the request's body is unread: answering without reading it closes the
         # connection (see _send), or the body would be read as the next request.
         self._body_pending = bool(self.headers.get('Content-Length', '').strip() not in ('', '0') or self.headers.get('Transfer-Encoding'))
+        if path.startswith(TINKER_PREFIX):
+            return self._tinker(method, path[len(TINKER_PREFIX):])
         try:
             if method == 'GET':
                 if path == '/health':
@@ -394,6 +422,32 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as error:  # noqa: BLE001 - a bug must answer 500, not drop the connection
             traceback.print_exc(file=sys.stderr)
             self._send_json(500, {'error': {'message': f'internal error: {type(error).__name__}: {error}', 'type': 'server_error', 'code': None, 'param': None}})
+
+    def _tinker(self, method: str, route: str) -> None:
+        """A Tinker route: errors answer {"detail": ...} as SkyRL's server does (a list for a body of the wrong shape)."""
+        host = self.server.host
+        try:
+            if method == 'GET':
+                return self._send_json(200, host.tinker.get(route))
+            if route in LARGE_BODY_ROUTES:
+                with host.train_gate():
+                    raw = self._body(host.options.max_train_bytes)
+                    budget = tinker_object_budget(host.context)
+                    if json_object_bound(raw) > budget:
+                        raise TinkerRefusal(413, f'the request body is too large to decode: more than {budget} JSON values; '
+                                                 f'a {route} request holds at most {MAX_ITEMS} datums of at most {host.context} tokens')
+                    result = host.tinker.post(route, _parse_tinker_json(raw), bytes(raw))
+            else:
+                raw = self._body(host.options.max_json_bytes)
+                result = host.tinker.post(route, _parse_tinker_json(raw), bytes(raw))
+            self._send_json(200, result)
+        except Invalid as error:
+            self._send_json(422, {'detail': error.errors})
+        except (TinkerRefusal, ProtocolError) as error:
+            self._send_json(error.status, {'detail': error.message})
+        except Exception as error:  # noqa: BLE001 - a bug must answer 500, not drop the connection
+            traceback.print_exc(file=sys.stderr)
+            self._send_json(500, {'detail': f'internal error: {type(error).__name__}: {error}'})
 
     def _train_body(self, use_msgpack: bool):
         """A /train/* body, decoded within what a legitimate request can hold (protocol.train_object_budget)."""

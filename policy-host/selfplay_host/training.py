@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 
 import torch
 
 from .policies import Policy
-from .protocol import LossConfig, OptimConfig, ProtocolError, TrainItem
-from .scoring import activation_cost, chunks, log_probs, make_batch, target_logprobs
+from .protocol import FLOAT32_MAX, Datum, LossConfig, OptimConfig, ProtocolError, TrainItem
+from .scoring import activation_cost, chunks, log_probs, make_batch, make_datum_batch, target_logprobs
+
+FLOAT32_LOWEST = -FLOAT32_MAX
 
 
 class StepRejected(ProtocolError):
@@ -27,25 +30,28 @@ def _padded(rows: list[list[float]], width: int, device: torch.device) -> torch.
     return torch.tensor([r + [0.0] * (width - len(r)) for r in rows], dtype=torch.float32, device=device)
 
 
-def loss_terms(new: torch.Tensor, old: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor, cfg: LossConfig):
-    """Per-token policy objective (to be maximised), and which tokens PPO's clip and the ratio cap make inactive or truncate.
+def loss_terms(new: torch.Tensor, old: torch.Tensor, adv: torch.Tensor, weight: torch.Tensor, cfg: LossConfig):
+    """Per-token objective (to be maximised, already times `weight`), and which tokens PPO's clip and the ratio
+    cap make inactive or truncate. Cross-entropy's objective is the logprob itself.
 
     With `ratio_cap`, a token whose ratio exceeds the cap counts with weight `ratio_cap` instead (IMPALA's
     truncated importance weight): its objective is scaled by the constant min(1, cap / ratio), so that the
     gradient is min(ratio, cap) * adv * grad log p.
     """
     ratio = torch.exp(new - old)
-    eps = cfg.clip_epsilon
+    if cfg.kind == 'cross_entropy':
+        none = torch.zeros_like(ratio, dtype=torch.bool)
+        return new * weight, ratio, none, none
     unclipped = ratio * adv
-    clipped_ratio = ratio.clamp(1.0 - eps, 1.0 + eps)
-    # Where the clipped branch is the minimum and differs: the gradient there is zero under ppo-clip.
-    clipped = ((adv > 0) & (ratio > 1.0 + eps)) | ((adv < 0) & (ratio < 1.0 - eps))
-    objective = unclipped if cfg.kind == 'importance-sampling' else torch.minimum(unclipped, clipped_ratio * adv)
+    clipped_ratio = ratio.clamp(cfg.clip_low, cfg.clip_high)
+    # Where the clipped branch is the minimum and differs: the gradient there is zero under ppo.
+    clipped = ((adv > 0) & (ratio > cfg.clip_high)) | ((adv < 0) & (ratio < cfg.clip_low))
+    objective = unclipped if cfg.kind == 'importance_sampling' else torch.minimum(unclipped, clipped_ratio * adv)
     if cfg.ratio_cap is None:
-        return objective * mask, ratio, clipped, torch.zeros_like(clipped)
+        return objective * weight, ratio, clipped, torch.zeros_like(clipped)
     truncated = ratio.detach() > cfg.ratio_cap
     scale = torch.where(truncated, cfg.ratio_cap / ratio.detach(), torch.ones_like(ratio))
-    return objective * scale * mask, ratio, clipped, truncated
+    return objective * scale * weight, ratio, clipped, truncated
 
 
 def k3(log_ratio: torch.Tensor) -> torch.Tensor:
@@ -53,59 +59,105 @@ def k3(log_ratio: torch.Tensor) -> torch.Tensor:
     return torch.exp(log_ratio) - log_ratio - 1.0
 
 
-def compute_gradients(policy: Policy, items: list[TrainItem], cfg: LossConfig) -> tuple[list[torch.Tensor], dict]:
-    """Gradients of the mean per-token loss over `items`, and metrics. Does not touch the weights."""
+@dataclass
+class Gradients:
+    """What forward_backward computes: the gradients of `loss` (a sum over weighted tokens), per datum the
+    logprob and loss of every position, and sums over weighted tokens for metrics."""
+    grads: list[torch.Tensor]
+    loss: float
+    weight: float
+    sums: dict[str, float]
+    logprobs: list[list[float]]
+    elementwise_loss: list[list[float]]
+
+
+def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale: float = 1.0, backward: bool = True) -> Gradients:
+    """Gradients of scale * (the summed weighted per-token loss) over `data` (none without `backward`: Tinker's
+    forward). Does not touch the weights.
+
+    A target the model cannot generate (a special token, id >= OUTPUT_SIZE) must have weight 0; its logprob is
+    reported as float32's lowest value.
+    """
     model = policy.model
     device = model.pos.device
-    params = list(model.parameters())
+    params = policy.trainable
     grads = [torch.zeros_like(p) for p in params]
-    tokens = sum(sum(it.mask) for it in items)
-    sums = {'loss': 0.0, 'kl': 0.0, 'kl_sampler': 0.0, 'ratio': 0.0, 'clipped': 0.0, 'truncated': 0.0, 'entropy': 0.0}
-    for group in chunks([len(items[i].prompt) + len(items[i].completion) for i in range(len(items))], activation_cost(policy.model)):
-        chosen = [items[i] for i in group]
-        batch = make_batch([(it.prompt, it.completion) for it in chosen], device)
+    sums = {'kl': 0.0, 'kl_sampler': 0.0, 'ratio': 0.0, 'clipped': 0.0, 'truncated': 0.0, 'entropy': 0.0}
+    total_loss, total_weight = 0.0, 0.0
+    logprobs: list[list[float]] = [[] for _ in data]
+    elementwise: list[list[float]] = [[] for _ in data]
+    for group in chunks([len(d.tokens) for d in data], activation_cost(model)):
+        chosen = [data[i] for i in group]
+        batch = make_datum_batch([(d.tokens, d.targets) for d in chosen], device)
         width = batch.targets.shape[1]
-        old = _padded([it.logprobs for it in chosen], width, device)
-        adv = _padded([it.advantages for it in chosen], width, device)
-        mask = _padded([it.mask for it in chosen], width, device)
+        old = _padded([d.logprobs for d in chosen], width, device)
+        adv = _padded([d.advantages for d in chosen], width, device)
+        weight = _padded([d.weights for d in chosen], width, device)
 
-        all_lps = log_probs(model, batch)
+        with torch.set_grad_enabled(backward):
+            all_lps = log_probs(model, batch)
         new = target_logprobs(all_lps, batch)
-        objective, ratio, clipped, truncated = loss_terms(new, old, adv, mask, cfg)
-        loss = -objective.sum() / tokens
+        objective, ratio, clipped, truncated = loss_terms(new, old, adv, weight, cfg)
+        per_token = -objective
         if cfg.kl_coef > 0:
             with torch.no_grad():
                 ref = target_logprobs(log_probs(policy.reference, batch), batch)
-            kl = k3(ref - new) * mask
-            loss = loss + cfg.kl_coef * kl.sum() / tokens
+            kl = k3(ref - new) * weight
+            per_token = per_token + cfg.kl_coef * kl
             sums['kl'] += float(kl.sum())
-        if not math.isfinite(float(loss)):
-            raise StepRejected(f'the loss is not finite ({float(loss)}); nothing was changed')
-        for acc, g in zip(grads, torch.autograd.grad(loss, params, allow_unused=True)):
-            if g is not None:
-                acc += g
+        loss = per_token.sum() * scale
+        if backward:
+            if not math.isfinite(float(loss)):
+                raise StepRejected(f'the loss is not finite ({float(loss)}); nothing was changed')
+            for acc, g in zip(grads, torch.autograd.grad(loss, params, allow_unused=True)):
+                if g is not None:
+                    acc += g
         with torch.no_grad():
-            sums['loss'] += float(loss)
-            sums['kl_sampler'] += float((k3(old - new) * mask).sum())
-            sums['ratio'] += float((ratio * mask).sum())
-            sums['clipped'] += float((clipped.float() * mask).sum())
-            sums['truncated'] += float((truncated.float() * mask).sum())
+            total_loss += float(per_token.sum())
+            total_weight += float(weight.sum())
+            sums['kl_sampler'] += float((k3(old - new) * weight).sum())
+            sums['ratio'] += float((ratio * weight).sum())
+            sums['clipped'] += float((clipped.float() * weight).sum())
+            sums['truncated'] += float((truncated.float() * weight).sum())
             entropy = -(all_lps.exp() * all_lps).sum(dim=-1)
-            sums['entropy'] += float((entropy * mask).sum())
+            sums['entropy'] += float((entropy * weight).sum())
+            reported = new.masked_fill(~batch.generable, FLOAT32_LOWEST).tolist()
+            losses = per_token.tolist()
+            for row, i in enumerate(group):
+                n = len(data[i].tokens)
+                logprobs[i] = reported[row][:n]
+                elementwise[i] = losses[row][:n]
     if not all(bool(torch.isfinite(g).all()) for g in grads):
         raise StepRejected('the gradients are not finite; nothing was changed')
+    return Gradients(grads, total_loss, total_weight, sums, logprobs, elementwise)
+
+
+def item_data(items: list[TrainItem]) -> list[Datum]:
+    """/train/* items as Tinker datums: the prompt's positions get weight 0, the completion's its mask."""
+    data = []
+    for it in items:
+        pad = [0.0] * (len(it.prompt) - 1)
+        data.append(Datum(tokens=it.prompt + it.completion[:-1], targets=it.prompt[1:] + it.completion, weights=pad + it.mask,
+                          logprobs=pad + it.logprobs, advantages=pad + it.advantages))
+    return data
+
+
+def item_gradients(policy: Policy, items: list[TrainItem], cfg: LossConfig) -> tuple[list[torch.Tensor], dict]:
+    """/train/*'s loss, the mean over completion tokens, and its metrics as per-token means."""
+    tokens = sum(sum(it.mask) for it in items)
+    out = compute_gradients(policy, item_data(items), cfg, scale=1.0 / tokens)
     metrics = {
-        'loss': sums['loss'],
+        'loss': out.loss / tokens,
         'tokens': int(tokens),
         'samples': len(items),
-        'kl': sums['kl'] / tokens if cfg.kl_coef > 0 else None,
-        'kl_sampler': sums['kl_sampler'] / tokens,
-        'ratio_mean': sums['ratio'] / tokens,
-        'clip_fraction': sums['clipped'] / tokens,
-        'truncated_fraction': sums['truncated'] / tokens,
-        'entropy': sums['entropy'] / tokens,
+        'kl': out.sums['kl'] / tokens if cfg.kl_coef > 0 else None,
+        'kl_sampler': out.sums['kl_sampler'] / tokens,
+        'ratio_mean': out.sums['ratio'] / tokens,
+        'clip_fraction': out.sums['clipped'] / tokens,
+        'truncated_fraction': out.sums['truncated'] / tokens,
+        'entropy': out.sums['entropy'] / tokens,
     }
-    return grads, metrics
+    return out.grads, metrics
 
 
 def accumulate(policy: Policy, grads: list[torch.Tensor], samples: int) -> None:
@@ -122,7 +174,7 @@ def apply_gradients(policy: Policy, grads: list[torch.Tensor], cfg: OptimConfig)
     if not math.isfinite(norm):
         raise StepRejected(f'the gradient norm is not finite ({norm}); nothing was changed')
     scale = cfg.max_grad_norm / (norm + 1e-6) if 0 < cfg.max_grad_norm < norm else 1.0
-    params = list(policy.model.parameters())
+    params = policy.trainable
     saved_params = [p.detach().clone() for p in params]
     saved_state = copy.deepcopy(policy.optimizer.state_dict())
     for group in policy.optimizer.param_groups:

@@ -28,11 +28,11 @@ class Losses(unittest.TestCase):
         old = torch.zeros(1, 3)
         adv = torch.tensor([[1.0, -1.0, 2.0]])
         mask = torch.ones(1, 3)
-        obj, ratio, clipped, truncated = training.loss_terms(new, old, adv, mask, LossConfig('importance-sampling', 0.2, 0.0))
+        obj, ratio, clipped, truncated = training.loss_terms(new, old, adv, mask, LossConfig('importance_sampling'))
         torch.testing.assert_close(obj, torch.tensor([[1.5, -0.5, 2.0]]))
         self.assertEqual(clipped.tolist(), [[True, True, False]])
         self.assertEqual(truncated.tolist(), [[False, False, False]])
-        obj, _, _, _ = training.loss_terms(new, old, adv, mask, LossConfig('ppo-clip', 0.2, 0.0))
+        obj, _, _, _ = training.loss_terms(new, old, adv, mask, LossConfig('ppo'))
         torch.testing.assert_close(obj, torch.tensor([[1.2, -0.8, 2.0]]))
 
     def test_truncated_importance_weights(self):
@@ -43,14 +43,14 @@ class Losses(unittest.TestCase):
         new = torch.log(torch.tensor([[0.3, 0.2, 0.6, 0.4]])).requires_grad_(True)
         adv = torch.tensor([[1.0, -2.0, 0.5, -1.0]])
         mask = torch.ones(1, 4)
-        obj, ratio, _, truncated = training.loss_terms(new, old, adv, mask, LossConfig('importance-sampling', 0.2, 0.0, ratio_cap=1.5))
+        obj, ratio, _, truncated = training.loss_terms(new, old, adv, mask, LossConfig('importance_sampling', ratio_cap=1.5))
         torch.testing.assert_close(ratio.detach(), torch.tensor([[3.0, 0.5, 1.2, 2.0]]))
         self.assertEqual(truncated.tolist(), [[True, False, False, True]])
         torch.testing.assert_close(obj.detach(), torch.tensor([[1.5, -1.0, 0.6, -1.5]]))
         (grad,) = torch.autograd.grad(obj.sum(), new)
         torch.testing.assert_close(grad, torch.tensor([[1.5, -1.0, 0.6, -1.5]]))
         # Without the cap the weights are the ratios themselves.
-        obj, _, _, _ = training.loss_terms(new, old, adv, mask, LossConfig('importance-sampling', 0.2, 0.0))
+        obj, _, _, _ = training.loss_terms(new, old, adv, mask, LossConfig('importance_sampling'))
         (grad,) = torch.autograd.grad(obj.sum(), new)
         torch.testing.assert_close(grad, torch.tensor([[3.0, -1.0, 0.6, -2.0]]))
 
@@ -70,8 +70,8 @@ class Steps(unittest.TestCase):
         return [TrainItem(self.prompt, self.completion, self.old, [advantage] * 3, [1.0] * 3)]
 
     def test_a_step_moves_logprobs_with_the_advantage(self):
-        cfg = LossConfig('importance-sampling', 0.2, 0.0)
-        grads, metrics = training.compute_gradients(self.policy, self.items(1.0), cfg)
+        cfg = LossConfig('importance_sampling')
+        grads, metrics = training.item_gradients(self.policy, self.items(1.0), cfg)
         self.assertAlmostEqual(metrics['ratio_mean'], 1.0, places=5)
         self.assertEqual(metrics['clip_fraction'], 0.0)
         training.apply_gradients(self.policy, grads, ADAM)
@@ -79,15 +79,15 @@ class Steps(unittest.TestCase):
         self.assertGreater(sum(current_logprobs(self.policy, self.prompt, self.completion)), sum(self.old))
 
     def test_non_finite_loss_changes_nothing(self):
-        training.apply_gradients(self.policy, training.compute_gradients(self.policy, self.items(1.0), LossConfig('importance-sampling', 0.2, 0.0))[0], ADAM)
+        training.apply_gradients(self.policy, training.item_gradients(self.policy, self.items(1.0), LossConfig('importance_sampling'))[0], ADAM)
         params, state, version = snapshot(self.policy)
         with self.assertRaises(training.StepRejected) as caught:
-            training.compute_gradients(self.policy, self.items(3e38), LossConfig('importance-sampling', 0.2, 0.0))
+            training.item_gradients(self.policy, self.items(3e38), LossConfig('importance_sampling'))
         self.assertEqual(caught.exception.status, 422)
         self.assert_unchanged(params, state, version)
 
     def test_non_finite_weights_after_the_optimizer_are_rolled_back(self):
-        grads, _ = training.compute_gradients(self.policy, self.items(1.0), LossConfig('importance-sampling', 0.2, 0.0))
+        grads, _ = training.item_gradients(self.policy, self.items(1.0), LossConfig('importance_sampling'))
         training.apply_gradients(self.policy, grads, ADAM)
         params, state, version = snapshot(self.policy)
         real_step = self.policy.optimizer.step
