@@ -7,6 +7,7 @@ const NEEDED = [
   // Its recommends would bring a compiler toolchain and CUDA stubs that the tests never use.
   { pkg: 'python3-torch', why: 'the policy host tests run PyTorch', present: () => found('/usr/bin/python3', ['-c', 'import torch']), recommends: false },
   { pkg: 'nats-server', why: 'the NATS JetStream link tests run a server', present: () => found('nats-server', ['--version']), recommends: false },
+  { pkg: 'python3-jinja2', why: 'the chat template tests render with jinja2 as the truth', present: () => found('/usr/bin/python3', ['-c', 'import jinja2']), recommends: false },
 ];
 
 function found(command, args) {

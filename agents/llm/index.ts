@@ -1,5 +1,6 @@
 export { chooseSample, llmAgent, llmPolicy, type LlmAgentOptions } from './agent.ts';
 export type { ChatMessage } from './chat.ts';
+export { createChatTokenizer, loadChatTokenizer, type ChatTemplateOptions, type ChatTokenizer, type ChatTokenizerFiles } from './chat-tokenizer.ts';
 export { LlmClient, type CompleteOptions } from './llm-client.ts';
 export type { ModelCompletion, ModelSample, Usage } from './completion.ts';
 export { classifyFailure, LlmError, type LlmFailure } from './errors.ts';
