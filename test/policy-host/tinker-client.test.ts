@@ -1,0 +1,182 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { completionDatum, TinkerClient, TinkerError } from '../../agents/hosted/tinker-client.ts';
+import { testHost } from './host-fixture.ts';
+
+const PROMPT = [257, 259, 72, 105, 256, 260];
+const fixture = testHost('tinker-client-', ['--d-model', '32', '--layers', '1', '--heads', '2', '--context', '64']);
+
+describe('TinkerClient against the reference host', () => {
+  const clients: TinkerClient[] = [];
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+  });
+  const connect = async () => {
+    const client = await TinkerClient.connect(fixture.host.url);
+    clients.push(client);
+    return client;
+  };
+
+  it('trains a model and samples what it saved, through futures', async () => {
+    const client = await connect();
+    expect((await client.capabilities()).supported_models.map((m) => m.model_name)).toEqual(['tiny']);
+    const model = await client.createModel({ baseModel: 'tiny' });
+    expect(model.id).toMatch(/^model_[0-9a-f]{8}$/);
+    const sampled = await client.sample({ baseModel: 'tiny' }, PROMPT, { max_tokens: 4, seed: 3 }, { numSamples: 2 });
+    expect(sampled.sequences).toHaveLength(2);
+    const { tokens, logprobs } = sampled.sequences[0];
+
+    const datum = completionDatum(PROMPT, tokens, { logprobs, advantages: tokens.map(() => 1) });
+    const passed = await model.forwardBackward([datum], 'importance_sampling');
+    const scored = passed.loss_fn_outputs[0].logprobs.data.slice(PROMPT.length - 1);
+    // The training weights are the base's: each token's logprob is the one it was sampled with.
+    scored.forEach((value, i) => expect(value).toBeCloseTo(logprobs[i], 4));
+    expect((await model.optimStep({ learning_rate: 1e-2 })).metrics?.version).toBe(1);
+
+    const named = await model.saveWeightsForSampler('after-one');
+    expect(named.path).toBe(`tinker://${model.id}/after-one`);
+    const again = await client.sample({ modelPath: named.path! }, PROMPT, { max_tokens: 4, seed: 3 }, { numSamples: 2 });
+    expect(again.sequences).toHaveLength(2);
+    const ephemeral = await model.saveWeightsForSampler();
+    expect(ephemeral.path).toBeNull();
+    const fromSession = await client.sample({ samplingSessionId: ephemeral.sampling_session_id! }, PROMPT, { max_tokens: 4, seed: 3 }, { numSamples: 2 });
+    // The same weights and seed: the same tokens, whichever way they are named.
+    expect(fromSession.sequences).toEqual(again.sequences);
+  }, 60_000);
+
+  it('submits in the order requests are made, without waiting for results', async () => {
+    const client = await connect();
+    const model = await client.createModel({ baseModel: 'tiny', loraRank: 2 });
+    const datum = completionDatum(PROMPT, [65, 256]);
+    const [pass1, step1, pass2, step2] = await Promise.all([
+      model.forwardBackward([datum], 'cross_entropy'),
+      model.optimStep({ learning_rate: 1e-3 }),
+      model.forwardBackward([datum], 'cross_entropy'),
+      model.optimStep({ learning_rate: 1e-3 }),
+    ]);
+    expect([step1.metrics?.version, step2.metrics?.version]).toEqual([1, 2]);
+    // Each pass scored the weights as they were then: the second after one step on the same datum.
+    expect(pass2.loss_fn_outputs[0].logprobs.data.at(-1)!).toBeGreaterThan(pass1.loss_fn_outputs[0].logprobs.data.at(-1)!);
+  }, 60_000);
+
+  it('saves and loads weights through tinker:// paths', async () => {
+    const client = await connect();
+    const source = await client.createModel({ baseModel: 'tiny' });
+    await source.forwardBackward([completionDatum(PROMPT, [65, 256])], 'cross_entropy');
+    await source.optimStep({ learning_rate: 1e-2 });
+    const path = await source.saveWeights('one');
+    expect(path).toBe(`tinker://${source.id}/weights/one`);
+    const target = await client.createModel({ baseModel: 'tiny' });
+    await target.loadWeights(path);
+    const probe = [completionDatum(PROMPT, [66, 67, 256])];
+    expect((await target.forward(probe)).loss_fn_outputs).toEqual((await source.forward(probe)).loss_fn_outputs);
+  }, 60_000);
+
+  it('says what the server refused, and what failed while it ran', async () => {
+    const client = await connect();
+    const model = await client.createModel({ baseModel: 'tiny' });
+    const refused = await model.forwardBackward([completionDatum(PROMPT, [65, 256])], 'importance_sampling').catch((error) => error);
+    expect(refused).toBeInstanceOf(TinkerError);
+    expect(refused).toMatchObject({ status: 422, category: 'user' });
+    expect(refused.message).toContain('loss_fn_inputs.logprobs: Field required');
+    const failed = await model.optimStep({ learning_rate: 1e-3 }).catch((error) => error);
+    expect(failed).toMatchObject({ status: 400, category: 'unknown' });
+    expect(failed.message).toContain('no accumulated gradients');
+    const missing = await client.createModel({ baseModel: 'Qwen/Qwen3-4B' }).catch((error) => error);
+    expect(missing).toMatchObject({ status: 400 });
+    expect(missing.message).toContain("base model 'Qwen/Qwen3-4B' is not served here; this host serves: tiny");
+  }, 60_000);
+});
+
+/** A Tinker server on loopback that answers as a script says, and records what it was sent. */
+async function scriptedServer(answer: (route: string, body: Record<string, unknown>, n: number) => [number, unknown] | 'drop'): Promise<{ url: string; seen: { route: string; body: Record<string, unknown> }[]; server: Server }> {
+  const seen: { route: string; body: Record<string, unknown> }[] = [];
+  const counts = new Map<string, number>();
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    let raw = '';
+    request.on('data', (chunk) => (raw += chunk));
+    request.on('end', () => {
+      const route = (request.url ?? '').replace('/api/v1/', '');
+      const body = raw ? JSON.parse(raw) : {};
+      seen.push({ route, body });
+      const n = (counts.get(route) ?? 0) + 1;
+      counts.set(route, n);
+      const reply = answer(route, body, n);
+      if (reply === 'drop') return request.socket.destroy();
+      response.writeHead(reply[0], { 'content-type': 'application/json' }).end(JSON.stringify(reply[1]));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server };
+}
+
+describe('TinkerClient retries and heartbeats (a scripted server)', () => {
+  const servers: Server[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+  });
+  const fast = { retry: { retries: 5, backoffMs: 5, maxBackoffMs: 20 } };
+
+  it('retries lost connections, 503 and 408 with the same seq_id, and polls through 408 and try_again', async () => {
+    const result = { loss_fn_output_type: 'scalar', loss_fn_outputs: [], metrics: { 'loss:sum': 1.5 } };
+    const { url, seen, server } = await scriptedServer((route, _body, n) => {
+      if (route === 'create_session') return [200, { session_id: 'session_00000001' }];
+      if (route === 'create_model') return [200, { model_id: 'model_00000001', request_id: '1' }];
+      if (route === 'forward_backward') return n === 1 ? 'drop' : n === 2 ? [503, { detail: 'busy' }] : n === 3 ? [408, { detail: 'slow' }] : [200, { request_id: '2' }];
+      if (route === 'retrieve_future') {
+        const id = seen.at(-1)!.body.request_id;
+        if (id === '1') return [200, { model_id: 'model_00000001' }];
+        return n === 2 ? [408, { detail: 'Timeout waiting for result' }] : n === 3 ? [200, { type: 'try_again', request_id: id, queue_state: 'active' }] : [200, result];
+      }
+      return [404, { detail: 'Not Found' }];
+    });
+    servers.push(server);
+    const client = await TinkerClient.connect(url, { ...fast, heartbeatMs: 0 });
+    const model = await client.createModel({ baseModel: 'tiny' });
+    expect(await model.forwardBackward([completionDatum(PROMPT, [65, 256])], 'cross_entropy')).toEqual(result);
+    const submits = seen.filter((s) => s.route === 'forward_backward');
+    expect(submits).toHaveLength(4);
+    expect(new Set(submits.map((s) => s.body.seq_id))).toEqual(new Set([1]));
+    expect(seen.filter((s) => s.route === 'retrieve_future' && s.body.request_id === '2')).toHaveLength(3);
+    client.close();
+  });
+
+  it('gives up after its retries with every reason, and fails a request the server failed', async () => {
+    const { url, server } = await scriptedServer((route) => {
+      if (route === 'create_session') return [200, { session_id: 'session_00000001' }];
+      if (route === 'get_server_capabilities') return [502, { detail: 'bad gateway' }];
+      if (route === 'create_model') return [200, { request_id: '7' }];
+      if (route === 'retrieve_future') return [200, { error: 'out of memory', category: 'server' }];
+      return [404, { detail: 'Not Found' }];
+    });
+    servers.push(server);
+    const client = await TinkerClient.connect(url, { ...fast, heartbeatMs: 0 });
+    const gaveUp = await client.capabilities().catch((error) => error);
+    expect(gaveUp).toBeInstanceOf(TinkerError);
+    expect(gaveUp).toMatchObject({ status: 502, category: 'server' });
+    expect(gaveUp.message).toContain('get_server_capabilities on the Tinker server at http://127.0.0.1:');
+    expect(gaveUp.message).toContain('502 bad gateway (6 tries: 502 bad gateway)');
+    const failed = await client.createModel({ baseModel: 'tiny' }).catch((error) => error);
+    expect(failed).toMatchObject({ category: 'server' });
+    expect(failed.message).toBe('create_model failed: out of memory');
+    client.close();
+    const nobody = await TinkerClient.connect('http://127.0.0.1:9', fast).catch((error) => error);
+    expect(nobody).toMatchObject({ status: 0 });
+    expect(nobody.message).toMatch(/create_session on the Tinker server at http:\/\/127\.0\.0\.1:9: cannot reach it .*6 tries/);
+  });
+
+  it('heartbeats while open, and stops when closed', async () => {
+    const { url, seen, server } = await scriptedServer((route) => (route === 'create_session' ? [200, { session_id: 'session_00000002' }] : [200, { type: 'session_heartbeat' }]));
+    servers.push(server);
+    const client = await TinkerClient.connect(url, { heartbeatMs: 20 });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    client.close();
+    const beats = seen.filter((s) => s.route === 'session_heartbeat');
+    expect(beats.length).toBeGreaterThanOrEqual(3);
+    expect(beats[0].body).toEqual({ session_id: 'session_00000002' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(seen.filter((s) => s.route === 'session_heartbeat').length).toBe(beats.length);
+    expect(client.heartbeatFailures).toBe(0);
+  });
+});
