@@ -182,12 +182,21 @@ class TinyTransformer(nn.Module):
 
         Right padding is harmless: a position only sees positions before it.
         """
+        return self.head_at(self.trunk(tokens), positions)
+
+    def trunk(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Every block but the last, at every position of `tokens` (B, T): what `head_at` scores from."""
         t = tokens.shape[1]
         h = self.embed(tokens) + self.pos[:t]
         arange = torch.arange(t, device=tokens.device)
         causal = arange[None, :] <= arange[:, None]
         for block in self.blocks[:-1]:
             h = block(h, causal)
+        return h
+
+    def head_at(self, h: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """The last block and the output layer at `positions` (B, S) only, from the trunk's output h (B, T, d)."""
+        arange = torch.arange(h.shape[1], device=h.device)
         allowed = (arange[None, None, :] <= positions[:, :, None]).unsqueeze(1)
         return self._head(self.blocks[-1].forward_at(h, positions, allowed))
 

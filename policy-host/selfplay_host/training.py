@@ -90,18 +90,24 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
         chosen = [data[i] for i in group]
         batch = make_datum_batch([(d.tokens, d.targets) for d in chosen], device)
         width = batch.targets.shape[1]
-        old = _padded([d.logprobs for d in chosen], width, device)
-        adv = _padded([d.advantages for d in chosen], width, device)
-        weight = _padded([d.weights for d in chosen], width, device)
+        weight_all = _padded([d.weights for d in chosen], width, device)
+        # Only positions with a weight carry gradients; the others are scored without (their logprobs are outputs only).
+        live = (weight_all != 0) & batch.valid
+        at, valid = _gather_index(live)
+        pick = lambda t: t.gather(1, at.clamp(max=width - 1)).masked_fill(~valid, 0)  # noqa: E731
+        old, adv, weight = pick(_padded([d.logprobs for d in chosen], width, device)), pick(_padded([d.advantages for d in chosen], width, device)), pick(weight_all)
+        positions, targets = pick(batch.positions), pick(batch.targets)
 
         with torch.set_grad_enabled(backward):
-            all_lps = log_probs(model, batch)
-        new = target_logprobs(all_lps, batch)
+            trunk = model.trunk(batch.tokens)
+            all_lps = torch.log_softmax(model.head_at(trunk, positions).float(), dim=-1)
+        new = all_lps.gather(-1, targets.unsqueeze(-1)).squeeze(-1).masked_fill(~valid, 0.0)
         objective, ratio, clipped, truncated = loss_terms(new, old, adv, weight, cfg)
         per_token = -objective
         if cfg.kl_coef > 0:
             with torch.no_grad():
-                ref = target_logprobs(log_probs(policy.reference, batch), batch)
+                ref_lps = torch.log_softmax(policy.reference.score(batch.tokens, positions).float(), dim=-1)
+                ref = ref_lps.gather(-1, targets.unsqueeze(-1)).squeeze(-1).masked_fill(~valid, 0.0)
             kl = k3(ref - new) * weight
             per_token = per_token + cfg.kl_coef * kl
             sums['kl'] += float(kl.sum())
@@ -121,8 +127,19 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
             sums['truncated'] += float((truncated.float() * weight).sum())
             entropy = -(all_lps.exp() * all_lps).sum(dim=-1)
             sums['entropy'] += float((entropy * weight).sum())
-            reported = new.masked_fill(~batch.generable, FLOAT32_LOWEST).tolist()
-            losses = per_token.tolist()
+            # Every position's logprob (the weightless ones scored now, without gradients) and loss, in place.
+            reported = torch.zeros(len(group), width + 1, device=device)
+            reported.scatter_(1, at, new)
+            losses = torch.zeros(len(group), width + 1, device=device)
+            losses.scatter_(1, at, per_token)
+            idle = batch.valid & ~live
+            if idle.any():
+                at_idle, valid_idle = _gather_index(idle)
+                idle_targets = batch.targets.gather(1, at_idle.clamp(max=width - 1))
+                idle_lps = torch.log_softmax(model.head_at(trunk, batch.positions.gather(1, at_idle.clamp(max=width - 1))).float(), dim=-1)
+                reported.scatter_(1, at_idle, idle_lps.gather(-1, idle_targets.unsqueeze(-1)).squeeze(-1).masked_fill(~valid_idle, 0.0))
+            reported = reported[:, :width].masked_fill(~batch.generable, FLOAT32_LOWEST).tolist()
+            losses = losses[:, :width].tolist()
             for row, i in enumerate(group):
                 n = len(data[i].tokens)
                 logprobs[i] = reported[row][:n]
@@ -130,6 +147,16 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
     if not all(bool(torch.isfinite(g).all()) for g in grads):
         raise StepRejected('the gradients are not finite; nothing was changed')
     return Gradients(grads, total_loss, total_weight, sums, logprobs, elementwise)
+
+
+def _gather_index(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row, the columns where `mask` holds, first to last, padded to the longest row with the column past the
+    end (B, K); and which entries are real."""
+    counts = mask.sum(dim=1)
+    k = max(int(counts.max()), 1)
+    order = torch.sort((~mask).to(torch.uint8), dim=1, stable=True).indices[:, :k]
+    valid = torch.arange(k, device=mask.device)[None, :] < counts[:, None]
+    return torch.where(valid, order, mask.shape[1]), valid
 
 
 def item_data(items: list[TrainItem]) -> list[Datum]:
