@@ -1,17 +1,19 @@
-import { PolicyHostClient, startPolicyHost } from '../agents/hosted/index.ts';
+import { PolicyHostClient, startPolicyHost, TinkerClient } from '../agents/hosted/index.ts';
 import { kuhnPoker } from '../games/index.ts';
-import { HostedPolicyBackend } from '../src/trainer/hosted-backend.ts';
+import { TinkerBackend } from '../src/trainer/tinker-backend.ts';
 import { trainHosted, type HostedIteration } from '../src/trainer/hosted-loop.ts';
 import { median, table } from './measure.ts';
 
 /** One Kuhn self-play run of `seconds` on a fresh reference host, as `selfplay train-llm kuhn-poker --max-staleness K` runs it. */
 async function run(maxStaleness: number, seconds: number): Promise<HostedIteration[]> {
   const host = await startPolicyHost({ python: process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3', args: ['--guided-choice-scoring', 'mean', ...(process.env.POLICY_HOST_ARGS ?? '').split(/\s+/).filter(Boolean)] });
+  const tinker = await TinkerClient.connect(host.url);
   try {
-    const backend = await HostedPolicyBackend.connect(new PolicyHostClient(host.url, 'tiny'), { learningRate: 3e-3, loss: 'ppo-clip', ratioCap: 2 });
+    const backend = await TinkerBackend.start(tinker, new PolicyHostClient(host.url), { baseModel: 'tiny' }, { learningRate: 3e-3, loss: 'ppo', ratioCap: 2 });
     // The exact exploitability of the last version only: evaluations between steps would take the run's time.
     return await trainHosted({ game: kuhnPoker(), backend, maxStaleness, seconds, gamesPerIteration: 128, concurrency: 32, seed: 0, exactEvery: 1_000_000 });
   } finally {
+    tinker.close();
     await host.close();
   }
 }
@@ -44,5 +46,5 @@ export async function benchTrainLlm(): Promise<string> {
       'exploitability at the end': iterations.at(-1)!.exploitability!,
     };
   });
-  return `${table(rows)}\n\nKuhn poker self-play, 128 games a step, 32 in flight, ppo-clip with importance weights capped at 2, ${seconds} s a run (steps start until then), one run each on a fresh host, synchronous first (x synchronous: samples trained over the synchronous run's; host busy: the share of each step's time the host spent sampling or training; age: updates between the version that played a match and the weights it trained)`;
+  return `${table(rows)}\n\nKuhn poker self-play, 128 games a step, 32 in flight, ppo with importance weights capped at 2, ${seconds} s a run (steps start until then), one run each on a fresh host, synchronous first (x synchronous: samples trained over the synchronous run's; host busy: the share of each step's time the host spent sampling or training; age: updates between the version that played a match and the weights it trained)`;
 }

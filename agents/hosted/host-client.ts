@@ -1,4 +1,3 @@
-import { Packr, unpack } from 'msgpackr';
 import { SelfplayError } from '../../src/core/index.ts';
 import type { ChatMessage } from '../llm/chat.ts';
 
@@ -10,53 +9,6 @@ export class PolicyHostError extends SelfplayError {
   ) {
     super('policy-host', message);
   }
-}
-
-/** One training item: a sampled completion and its advantage (see docs/policy-host.md). */
-export interface TrainItem {
-  readonly prompt_token_ids: readonly number[];
-  readonly completion_token_ids: readonly number[];
-  /** The sampling logprob of each completion token. */
-  readonly logprobs: readonly number[];
-  /** Per sequence, or per completion token. */
-  readonly advantages: number | readonly number[];
-  readonly loss_mask?: readonly (0 | 1)[];
-}
-
-export type TrainLoss = 'importance-sampling' | 'ppo-clip';
-
-export interface TrainStepRequest {
-  readonly loss: TrainLoss;
-  readonly learning_rate: number;
-  readonly items: readonly TrainItem[];
-  readonly kl_coef?: number;
-  readonly clip_epsilon?: number;
-  /** Truncated importance weights: a token counts with weight min(ratio, ratio_cap) (IMPALA's rho-bar); none without it. */
-  readonly ratio_cap?: number;
-  readonly max_grad_norm?: number;
-}
-
-export interface TrainStepResult {
-  readonly version: number;
-  readonly loss: number;
-  readonly tokens: number;
-  readonly samples: number;
-  readonly kl: number | null;
-  readonly clip_fraction: number;
-  /** The share of tokens whose ratio the ratio cap truncated. */
-  readonly truncated_fraction?: number;
-  readonly grad_norm: number;
-  readonly ms: number;
-  readonly [metric: string]: unknown;
-}
-
-export interface Published {
-  /** The exact model name agents ask for, `<policy>@<version>`. */
-  readonly model: string;
-  readonly version: number;
-  /** The versions the host serves now, and those of them kept however old (pinned). */
-  readonly published: readonly number[];
-  readonly pinned: readonly number[];
 }
 
 /** One prompt and its choices, for the exact probabilities of a guided pick among them. */
@@ -74,18 +26,14 @@ export interface ChoiceProbabilities {
   readonly probabilities: number[][];
 }
 
-// Integers stay integers and fractions go as float64: token ids and logprobs arrive exactly as sent.
-const packr = new Packr({ useRecords: false });
-
-/** The policy host's training API (docs/policy-host.md), for one policy. */
+/**
+ * The reference host's side beside the Tinker API (docs/policy-host.md): its OpenAI API root, its health, and the
+ * exact probabilities of a guided pick. Training goes through the Tinker API (TinkerClient).
+ */
 export class PolicyHostClient {
-  /**
-   * @param url the host's root, e.g. `http://127.0.0.1:8100`
-   * @param policy the policy id, e.g. `tiny`
-   */
+  /** @param url the host's root, e.g. `http://127.0.0.1:8100` */
   constructor(
     readonly url: string,
-    readonly policy: string,
     private readonly timeoutMs = 120_000,
   ) {}
 
@@ -99,30 +47,6 @@ export class PolicyHostClient {
     return (await this.request('GET', '/health')) as never;
   }
 
-  /** forward_backward + optim_step: one update; the training version it made. */
-  async trainStep(step: TrainStepRequest): Promise<TrainStepResult> {
-    return (await this.request('POST', '/train/step', { policy: this.policy, ...step }, 'msgpack')) as TrainStepResult;
-  }
-
-  /** The current training weights become the newest version agents can sample; a pinned one is served until the host stops (a league member). */
-  async publish(options: { pin?: boolean } = {}): Promise<Published> {
-    return (await this.request('POST', `/policies/${encodeURIComponent(this.policy)}/publish`, options.pin ? { pin: true } : {})) as Published;
-  }
-
-  /** Moves the KL reference toward the training weights: reference <- (1 - mix) reference + mix weights (1: the weights themselves). */
-  async moveReference(mix: number): Promise<{ version: number; mix: number }> {
-    return (await this.request('POST', `/policies/${encodeURIComponent(this.policy)}/reference`, { mix })) as never;
-  }
-
-  /** Saves weights, optimizer and version under the host's checkpoint directory. */
-  async checkpoint(name?: string): Promise<{ path: string; version: number }> {
-    return (await this.request('POST', `/policies/${encodeURIComponent(this.policy)}/checkpoint`, name === undefined ? {} : { name })) as never;
-  }
-
-  async load(path: string): Promise<{ version: number }> {
-    return (await this.request('POST', `/policies/${encodeURIComponent(this.policy)}/load`, { path })) as never;
-  }
-
   /**
    * The probability with which `model` (a name, or `<policy>@<version>`) picks each choice of each item when
    * sampled with `guided_choice` at `temperature`: the distribution itself, not samples of it.
@@ -132,12 +56,12 @@ export class PolicyHostClient {
     return (await this.request('POST', '/v1/choice_probabilities', body)) as ChoiceProbabilities;
   }
 
-  private async request(method: string, path: string, body?: unknown, format: 'json' | 'msgpack' = 'json'): Promise<unknown> {
+  private async request(method: string, path: string, body?: unknown): Promise<unknown> {
     const headers: Record<string, string> = {};
-    let payload: Uint8Array | string | undefined;
+    let payload: string | undefined;
     if (body !== undefined) {
-      headers['content-type'] = format === 'msgpack' ? 'application/msgpack' : 'application/json';
-      payload = format === 'msgpack' ? packr.pack(body) : JSON.stringify(body);
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
     }
     let response: Response;
     try {
@@ -145,8 +69,7 @@ export class PolicyHostClient {
     } catch (error) {
       throw new PolicyHostError(`cannot reach the policy host at ${this.url} (${(error as Error).message}); is it running?`, 0);
     }
-    const type = response.headers.get('content-type') ?? '';
-    const data = type.includes('msgpack') ? unpack(new Uint8Array(await response.arrayBuffer())) : await response.json().catch(() => null);
+    const data = await response.json().catch(() => null);
     if (!response.ok) {
       const reason = (data as { error?: { message?: string } } | null)?.error?.message ?? response.statusText;
       throw new PolicyHostError(`${method} ${path} on the policy host: ${response.status} ${reason}`, response.status);

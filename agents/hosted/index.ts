@@ -1,3 +1,7 @@
-export { PolicyHostClient, PolicyHostError, type Published, type TrainItem, type TrainLoss, type TrainStepRequest, type TrainStepResult } from './host-client.ts';
+export { PolicyHostClient, PolicyHostError, type ChoiceItem, type ChoiceProbabilities } from './host-client.ts';
+export {
+  completionDatum, TinkerClient, TinkerError, TinkerModel,
+  type AdamParams, type Datum, type ForwardBackwardOutput, type LossFn, type ModelInput, type SampledSequence, type SampleOutput, type SampleSource, type SamplerWeights, type SamplingParams, type TensorData, type TinkerClientOptions,
+} from './tinker-client.ts';
 export { POLICY_HOST_DIR, startPolicyHost, type PolicyHostProcess, type PolicyHostProcessOptions } from './process.ts';
 export { VllmAdapters } from './vllm.ts';

@@ -196,6 +196,14 @@ export class TinkerClient {
     return ((await this.call('create_sampling_session', body)) as { sampling_session_id: string }).sampling_session_id;
   }
 
+  /** Deletes a saved checkpoint: `tinker://<model_id>/weights/<name>` (or `.../sampler_weights/<name>`). */
+  async deleteCheckpoint(path: string): Promise<void> {
+    const match = /^tinker:\/\/([^/]+)\/(weights|sampler_weights)\/([^/]+)$/.exec(path);
+    if (!match) throw new TinkerError(`${path} is not a checkpoint path (tinker://<model_id>/weights/<name>)`, 0, 'user');
+    const [, model, kind, name] = match;
+    await this.retrying(`deleting ${path}`, () => this.http('DELETE', `training_runs/${model}/checkpoints/${kind}/${name}`));
+  }
+
   /** The next number of the session's sampling sessions (and of a sampling session's samples), as the Tinker SDK counts them. */
   nextSamplingSeq(): number {
     return this.samplingSeq++;
@@ -266,12 +274,12 @@ export class TinkerClient {
     return new TinkerError(`${what} on the Tinker server at ${this.url}: ${why}${tries}`, error.status, error.status >= 500 ? 'server' : 'unknown');
   }
 
-  private async http(method: 'GET' | 'POST', route: string, body?: unknown, timeoutMs?: number): Promise<unknown> {
+  private async http(method: 'GET' | 'POST' | 'DELETE', route: string, body?: unknown, timeoutMs?: number): Promise<unknown> {
     return this.checked(route, await this.send(method, route, body, timeoutMs ?? this.options.requestTimeoutMs ?? 60_000));
   }
 
   /** One HTTP exchange; lost connections, timeouts, 408 on a submit, 429 and 5xx are Transient. */
-  private async send(method: 'GET' | 'POST', route: string, body: unknown, timeoutMs = this.options.requestTimeoutMs ?? 60_000): Promise<Answer> {
+  private async send(method: 'GET' | 'POST' | 'DELETE', route: string, body: unknown, timeoutMs = this.options.requestTimeoutMs ?? 60_000): Promise<Answer> {
     const headers: Record<string, string> = { accept: 'application/json' };
     const key = this.options.apiKey ?? process.env.TINKER_API_KEY;
     if (key) headers['x-api-key'] = key;

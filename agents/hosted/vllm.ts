@@ -1,11 +1,13 @@
-import { PolicyHostError, type PolicyHostClient } from './host-client.ts';
+import { ConfigError } from '../../src/core/index.ts';
+import { PolicyHostError } from './host-client.ts';
 
 /**
- * Publishing to vLLM: the host checkpoints the weights and vLLM loads the
- * checkpoint as a LoRA adapter named after the version (`tiny@3`), through
- * vLLM's runtime adapter API (`POST /v1/load_lora_adapter`, which needs
- * VLLM_ALLOW_RUNTIME_LORA_UPDATING=True). Older versions are unloaded so that
- * at most `keep` stay served.
+ * Publishing to vLLM: each version's LoRA adapter (the PEFT folder the
+ * reference host writes with its sampler weights) is loaded into vLLM under
+ * the version's name (`model_0a1b2c3d@3`), through vLLM's runtime adapter API
+ * (`POST /v1/load_lora_adapter`, which needs VLLM_ALLOW_RUNTIME_LORA_UPDATING=True).
+ * Older versions are unloaded so that at most `keep` stay served. vLLM reads
+ * the folder, so it must see the host's checkpoint directory.
  */
 export class VllmAdapters {
   private readonly loaded: string[] = [];
@@ -19,11 +21,11 @@ export class VllmAdapters {
     private readonly keep = 2,
   ) {}
 
-  /** Checkpoints the host's weights and loads them into vLLM as the adapter `model`. */
-  async load(model: string, host: PolicyHostClient): Promise<void> {
+  /** Loads the adapter in `adapterDir` into vLLM as `model`. */
+  async load(model: string, adapterDir: string | undefined): Promise<void> {
     if (this.loaded.includes(model)) return;
-    const { path } = await host.checkpoint(model.replace(/[^\w.-]/g, '_'));
-    await this.post('load_lora_adapter', { lora_name: model, lora_path: path });
+    if (adapterDir === undefined) throw new ConfigError('vLLM serves LoRA adapters: train a LoRA model (--lora-rank above 0) to sample it on vLLM');
+    await this.post('load_lora_adapter', { lora_name: model, lora_path: adapterDir });
     this.loaded.push(model);
     while (this.loaded.length > this.keep) await this.post('unload_lora_adapter', { lora_name: this.loaded.shift()! });
   }

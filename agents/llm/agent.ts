@@ -8,8 +8,11 @@ import { LlmError } from './errors.ts';
 import { GamePrompter, type GamePrompts } from './game-prompt.ts';
 import { fitMeta, turnMeta } from './meta.ts';
 
+/** What the agent asks: an LlmClient, or anything that completes as one does (a TinkerSampler). */
+export type Completer = Pick<LlmClient, 'complete'> & { readonly options: { readonly guidedChoice: boolean } };
+
 export interface LlmAgentOptions {
-  readonly client: LlmClient;
+  readonly client: Completer;
   /** Prompt text by game id (`default` for the rest); SPIRAL's prompt when absent. */
   readonly prompts?: GamePrompts;
 }

@@ -1,4 +1,4 @@
 """selfplay policy host: tiny byte-level transformers served over an
-OpenAI-compatible sampling API and a Tinker-style training API."""
+OpenAI-compatible sampling API and the Tinker training API."""
 
 __version__ = '0.1.0'

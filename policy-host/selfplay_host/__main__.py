@@ -31,7 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog='python3 -m selfplay_host',
         description='Serve tiny byte-level transformer policies: OpenAI-compatible sampling '
-                    '(/v1/chat/completions, /v1/models) and Tinker-style training (/train/*). '
+                    '(/v1/chat/completions, /v1/models) and training over the Tinker API (/api/v1/*, the JSON encoding SkyRL serves). '
                     'Protocol: docs/policy-host.md.',
         formatter_class=_Formatter,
     )
@@ -60,8 +60,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     runtime.add_argument('--guided-choice-scoring', choices=['sum', 'mean'], default='sum',
                          help='how a guided_choice request that names no scoring ranks its choices: by sequence logprob (sum) or mean token logprob (mean, which lets a fresh byte model explore moves of different lengths)')
     runtime.add_argument('--default-max-tokens', metavar='N', type=int, default=64, help='max_tokens of a completion request that gives none')
-    runtime.add_argument('--max-request-mb', metavar='MIB', type=float, default=1.0, help='largest JSON body accepted (chat, checkpoint, load, publish), MiB')
-    runtime.add_argument('--max-train-mb', metavar='MIB', type=float, default=64.0, help='largest /train/* body accepted, MiB')
+    runtime.add_argument('--max-request-mb', metavar='MIB', type=float, default=1.0, help='largest JSON body accepted (chat, choice probabilities, Tinker calls but forward and forward_backward), MiB')
+    runtime.add_argument('--max-train-mb', metavar='MIB', type=float, default=64.0, help='largest forward or forward_backward body accepted, MiB')
+    runtime.add_argument('--future-wait', metavar='S', type=float, default=30.0, help='the longest retrieve_future waits for a result before answering 408 (the client asks again)')
+    runtime.add_argument('--session-timeout', metavar='S', type=float, default=300.0, help='a Tinker session that heartbeated and then fell silent this long loses its models')
     runtime.add_argument('--verbose', action='store_true', help='log every request to stderr')
     runtime.add_argument('--exit-with-stdin', action='store_true',
                          help='stop when stdin closes: a host started by another process (selfplay train-llm) stops when that process dies, even by SIGKILL')
@@ -73,6 +75,8 @@ def options_from(args: argparse.Namespace) -> HostOptions:
         raise ValueError('--keep must be at least 1')
     if args.default_max_tokens < 1:
         raise ValueError('--default-max-tokens must be at least 1')
+    if not args.future_wait > 0 or not args.session_timeout > 0:
+        raise ValueError('--future-wait and --session-timeout must be above 0')
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     torch.device(device)  # raises on a malformed name
     if device.startswith('cuda') and not torch.cuda.is_available():
@@ -88,6 +92,8 @@ def options_from(args: argparse.Namespace) -> HostOptions:
         guided_choice_scoring=args.guided_choice_scoring,
         max_json_bytes=int(args.max_request_mb * MIB),
         max_train_bytes=int(args.max_train_mb * MIB),
+        future_wait_seconds=args.future_wait,
+        session_timeout_seconds=args.session_timeout,
         verbose=args.verbose,
     )
 

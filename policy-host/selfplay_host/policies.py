@@ -93,10 +93,20 @@ class Policy:
             self.published[self.version] = frozen
             if pin:
                 self.pinned.add(self.version)
-            unpinned = [number for number in self.published if number not in self.pinned]
-            for number in unpinned[:max(0, len(unpinned) - self.keep)]:
-                del self.published[number]
+            self._trim()
         return self.version
+
+    def _trim(self) -> None:
+        """Under the catalog lock: only the newest `keep` unpinned versions stay."""
+        unpinned = [number for number in self.published if number not in self.pinned]
+        for number in unpinned[:max(0, len(unpinned) - self.keep)]:
+            del self.published[number]
+
+    def unpin(self, version: int) -> None:
+        """A pinned version becomes an ordinary one: it goes once `keep` newer unpinned versions are published."""
+        with self.catalog:
+            self.pinned.discard(version)
+            self._trim()
 
     def reset_reference(self) -> None:
         self.reference = frozen_copy(self.model)

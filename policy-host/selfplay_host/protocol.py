@@ -16,7 +16,6 @@ MAX_STOP = 4
 MAX_CHOICES = 256
 MAX_ITEMS = 4096
 FLOAT32_MAX = 3.4028234663852886e38
-LOSSES = ('importance-sampling', 'ppo-clip')
 SCORINGS = ('sum', 'mean')
 
 
@@ -252,15 +251,6 @@ def parse_choice_request(body, default_scoring: str = 'sum') -> ChoiceRequest:
 
 # ---------------------------------------------------------------- training
 
-@dataclass
-class TrainItem:
-    prompt: list[int]
-    completion: list[int]
-    logprobs: list[float]
-    advantages: list[float]
-    mask: list[float]
-
-
 @dataclass(frozen=True)
 class LossConfig:
     """A training loss, Tinker's names: cross_entropy, importance_sampling or ppo (clipped to [clip_low, clip_high])."""
@@ -291,132 +281,3 @@ class OptimConfig:
     beta1: float
     beta2: float
     eps: float
-
-
-def _token_list(value, where: str, hi: int, lo_len: int) -> list[int]:
-    if not isinstance(value, list) or len(value) < lo_len:
-        raise bad(f'{where} must be an array of at least {lo_len} token id{"s" if lo_len > 1 else ""}')
-    if value and not (set(map(type, value)) <= {int} and min(value) >= 0 and max(value) < hi):
-        raise bad(f'{where} must hold integer token ids from 0 to {hi - 1}')
-    return value
-
-
-def _float_list(value, where: str, length: int) -> list[float]:
-    if not isinstance(value, list) or len(value) != length:
-        raise bad(f'{where} must be an array of {length} numbers (one per completion token)')
-    if not set(map(type, value)) <= {int, float} or not all(math.isfinite(x) and abs(x) <= FLOAT32_MAX for x in value):
-        raise bad(f'{where} must hold finite numbers within float32 range')
-    return [float(x) for x in value]
-
-
-def parse_item(item, index: int, context: int) -> TrainItem:
-    where = f'items[{index}]'
-    if not isinstance(item, dict):
-        raise bad(f'{where} must be an object')
-    prompt = _token_list(item.get('prompt_token_ids'), f'{where}.prompt_token_ids', tokenizer.VOCAB_SIZE, 1)
-    completion = _token_list(item.get('completion_token_ids'), f'{where}.completion_token_ids', tokenizer.OUTPUT_SIZE, 1)
-    total = len(prompt) + len(completion)
-    if total > context:
-        raise bad(f'{where}: prompt ({len(prompt)}) and completion ({len(completion)}) are {total} tokens; the context is {context}')
-    n = len(completion)
-    logprobs = _float_list(item.get('logprobs'), f'{where}.logprobs', n)
-    advantages = item.get('advantages')
-    if _is_number(advantages) and abs(advantages) <= FLOAT32_MAX:
-        advantages = [float(advantages)] * n
-    elif isinstance(advantages, list):
-        advantages = _float_list(advantages, f'{where}.advantages', n)
-    else:
-        raise bad(f'{where}.advantages must be a finite number (per sequence) or an array of {n} (per token)')
-    mask = item.get('loss_mask')
-    if mask is None:
-        mask = [1.0] * n
-    else:
-        if not isinstance(mask, list) or len(mask) != n or not all(m in (0, 1) and not isinstance(m, bool) for m in mask):
-            raise bad(f'{where}.loss_mask must be an array of {n} zeros and ones')
-        mask = [float(m) for m in mask]
-    return TrainItem(prompt, completion, logprobs, advantages, mask)
-
-
-def parse_items(body: dict, context: int) -> list[TrainItem]:
-    items = body.get('items')
-    if not isinstance(items, list) or not 1 <= len(items) <= MAX_ITEMS:
-        raise bad(f'items must be an array of 1 to {MAX_ITEMS} items', 'items')
-    parsed = [parse_item(item, i, context) for i, item in enumerate(items)]
-    if not any(any(it.mask) for it in parsed):
-        raise bad('every completion token is masked out (loss_mask): nothing to learn from', 'items')
-    return parsed
-
-
-# What a legitimate /train/* body can hold, as objects (every array, map, key and
-# scalar counts one, as msgpack.unpackb counts them). An item's five arrays hold
-# prompt + completion <= context tokens and three arrays (logprobs, advantages,
-# loss_mask) of completion <= context - 1 numbers each: under 4 * context scalars.
-# ITEM_OVERHEAD covers the item's map, its keys and arrays (11 objects) and a few
-# fields this host ignores; REQUEST_OVERHEAD the top-level fields.
-ITEM_OVERHEAD = 32
-REQUEST_OVERHEAD = 1024
-
-
-def train_object_budget(context: int) -> int:
-    """The most objects a /train/* body may decode to: 4,326,400 at the default context of 256."""
-    return MAX_ITEMS * (4 * context + ITEM_OVERHEAD) + REQUEST_OVERHEAD
-
-
-def train_max_length(context: int) -> int:
-    """The most elements of any one array or map in a /train/* body: the item limit, or a token array."""
-    return max(MAX_ITEMS, context)
-
-
-def parse_loss(body: dict) -> LossConfig:
-    kind = _get(body, 'loss')
-    if kind not in LOSSES:
-        raise bad(f'loss must be one of {", ".join(LOSSES)}, got {kind!r}', 'loss')
-    epsilon = read_number(body, 'clip_epsilon', 0.2, 0.0, 1.0, lo_open=True)
-    return LossConfig(
-        kind='ppo' if kind == 'ppo-clip' else 'importance_sampling',
-        clip_low=1.0 - epsilon,
-        clip_high=1.0 + epsilon,
-        kl_coef=read_number(body, 'kl_coef', 0.0, 0.0, 1e6),
-        ratio_cap=read_number(body, 'ratio_cap', None, 0.0, 1e6, lo_open=True),
-    )
-
-
-def parse_optim(body: dict) -> OptimConfig:
-    if _get(body, 'learning_rate') is None:
-        raise bad('learning_rate is required', 'learning_rate')
-    config = OptimConfig(
-        learning_rate=read_number(body, 'learning_rate', None, 0.0, 10.0),
-        weight_decay=read_number(body, 'weight_decay', 0.0, 0.0, 10.0),
-        max_grad_norm=read_number(body, 'max_grad_norm', 1.0, 0.0, 1e12),
-        beta1=read_number(body, 'beta1', 0.9, 0.0, 1.0),
-        beta2=read_number(body, 'beta2', 0.95, 0.0, 1.0),
-        eps=read_number(body, 'eps', 1e-8, 0.0, 1.0, lo_open=True),
-    )
-    for key in ('beta1', 'beta2'):
-        if getattr(config, key) >= 1.0:
-            raise bad(f'{key} must be below 1', key)
-    return config
-
-
-def parse_name(body: dict, key: str) -> str | None:
-    value = _get(body, key)
-    if value is not None and not isinstance(value, str):
-        raise bad(f'{key} must be a string', key)
-    return value
-
-
-def parse_sequences(body: dict, context: int) -> list[tuple[list[int], list[int]]]:
-    """Items of /train/forward: only prompt_token_ids and completion_token_ids are read."""
-    items = body.get('items')
-    if not isinstance(items, list) or not 1 <= len(items) <= MAX_ITEMS:
-        raise bad(f'items must be an array of 1 to {MAX_ITEMS} items', 'items')
-    pairs = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise bad(f'items[{i}] must be an object')
-        prompt = _token_list(item.get('prompt_token_ids'), f'items[{i}].prompt_token_ids', tokenizer.VOCAB_SIZE, 1)
-        completion = _token_list(item.get('completion_token_ids'), f'items[{i}].completion_token_ids', tokenizer.OUTPUT_SIZE, 1)
-        if len(prompt) + len(completion) > context:
-            raise bad(f'items[{i}]: prompt ({len(prompt)}) and completion ({len(completion)}) exceed the context of {context}')
-        pairs.append((prompt, completion))
-    return pairs

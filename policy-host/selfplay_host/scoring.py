@@ -2,9 +2,9 @@
 prompts. Training and guided choices both use it, so the logprobs a guided
 choice returns are the very quantity a training step recomputes.
 
-Training runs one row per (prompt, completion) (`make_batch`); guided choices
-run each prompt once, with all its completions after it in the same row
-(`make_shared_batch`), which gives the same logprobs.
+Training runs one row per Tinker datum, every position scored (`make_datum_batch`);
+guided choices run each prompt once, with all its completions after it in the
+same row (`make_shared_batch`), which gives the same logprobs.
 """
 
 from __future__ import annotations
@@ -34,36 +34,13 @@ SHARED_CONTEXTS = 2
 
 @dataclass
 class Batch:
-    """Right-padded sequences: the prompt and all completion tokens but the last are the input."""
+    """Right-padded datums: each row's input tokens, and at each scored position the target it predicts."""
     tokens: torch.Tensor      # (B, T) long
-    positions: torch.Tensor   # (B, S) long: the input position that predicts completion token s
-    targets: torch.Tensor     # (B, S) long: the completion tokens (0 where padded)
-    valid: torch.Tensor       # (B, S) bool: a real completion token
-    lengths: list[int]        # completion length per row
+    positions: torch.Tensor   # (B, S) long: the input position that predicts target s
+    targets: torch.Tensor     # (B, S) long: the targets (0 where padded)
+    valid: torch.Tensor       # (B, S) bool: a real position
+    lengths: list[int]        # positions per row
     generable: torch.Tensor   # (B, S) bool: a real target the model can generate (id < OUTPUT_SIZE)
-
-
-def make_batch(pairs: list[tuple[list[int], list[int]]], device: torch.device) -> Batch:
-    """pairs: (prompt ids, completion ids), each with at least one token."""
-    width = max(len(p) + len(c) - 1 for p, c in pairs)
-    span = max(len(c) for _, c in pairs)
-    tokens = [(p + c[:-1]) for p, c in pairs]
-    tokens = [row + [0] * (width - len(row)) for row in tokens]
-    positions, targets, valid = [], [], []
-    for p, c in pairs:
-        pad = span - len(c)
-        positions.append(list(range(len(p) - 1, len(p) - 1 + len(c))) + [0] * pad)
-        targets.append(c + [0] * pad)
-        valid.append([True] * len(c) + [False] * pad)
-    valid_tensor = torch.tensor(valid, dtype=torch.bool, device=device)
-    return Batch(
-        tokens=torch.tensor(tokens, dtype=torch.long, device=device),
-        positions=torch.tensor(positions, dtype=torch.long, device=device),
-        targets=torch.tensor(targets, dtype=torch.long, device=device),
-        valid=valid_tensor,
-        lengths=[len(c) for _, c in pairs],
-        generable=valid_tensor,
-    )
 
 
 def make_datum_batch(rows: list[tuple[list[int], list[int]]], device: torch.device) -> Batch:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import socket
 import sys
 import threading
@@ -23,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import torch
 
-from . import checkpoints, msgpack, protocol, sampling, tokenizer, training
+from . import protocol, sampling, tokenizer
 from .model import ModelConfig
 from .policies import Registry
 from .protocol import MAX_ITEMS, ProtocolError, bad
@@ -32,7 +31,6 @@ from .tinker_schema import Invalid, TinkerRefusal
 
 MIB = 1024 * 1024
 DRAIN_LIMIT = 1024 * MIB
-MSGPACK_TYPES = ('application/msgpack', 'application/x-msgpack', 'application/vnd.msgpack')
 
 
 @dataclass
@@ -49,7 +47,7 @@ class HostOptions:
     max_train_bytes: int = 64 * MIB
     # Seconds a connection may sit idle, and the most a request body may take to arrive.
     request_timeout: float = 60.0
-    # /train/* requests that may wait while another is read, decoded and processed; more get 503.
+    # forward/forward_backward requests that may wait while another is read and decoded; more get 503.
     max_train_waiting: int = 8
     # Tinker API: the longest a retrieve_future call waits for its result before answering 408 (the client asks
     # again), and how long a session that has heartbeated may fall silent before its models are unloaded.
@@ -164,96 +162,6 @@ class Host:
             body['prompt_token_ids'] = prompt
         return body
 
-    # ------------------------------------------------------------ training
-
-    def forward_backward(self, body) -> dict:
-        body = protocol.require_object(body)
-        policy = self.registry.get(body.get('policy'))
-        loss = protocol.parse_loss(body)
-        items = protocol.parse_items(body, self.context)
-        with self.lock, self.busy():
-            started = time.perf_counter()
-            grads, metrics = training.item_gradients(policy, items, loss)
-            training.accumulate(policy, grads, len(items))
-            metrics.update(version=policy.version, pending_samples=policy.pending_samples, ms=_ms(started))
-        return metrics
-
-    def optim_step(self, body) -> dict:
-        body = protocol.require_object(body)
-        policy = self.registry.get(body.get('policy'))
-        optim = protocol.parse_optim(body)
-        with self.lock, self.busy():
-            started = time.perf_counter()
-            if policy.pending is None:
-                raise ProtocolError(409, f'policy {policy.name!r} has no accumulated gradients: call /train/forward_backward first', type='conflict')
-            grad_norm = training.apply_gradients(policy, policy.pending, optim)
-            samples = policy.pending_samples
-            policy.pending, policy.pending_samples = None, 0
-            return {'version': policy.version, 'grad_norm': grad_norm, 'samples': samples, 'ms': _ms(started)}
-
-    def step(self, body) -> dict:
-        body = protocol.require_object(body)
-        policy = self.registry.get(body.get('policy'))
-        loss = protocol.parse_loss(body)
-        optim = protocol.parse_optim(body)
-        items = protocol.parse_items(body, self.context)
-        with self.lock, self.busy():
-            started = time.perf_counter()
-            grads, metrics = training.item_gradients(policy, items, loss)
-            if policy.pending is not None:
-                grads = [a + b for a, b in zip(policy.pending, grads)]
-            metrics['grad_norm'] = training.apply_gradients(policy, grads, optim)
-            policy.pending, policy.pending_samples = None, 0
-            metrics.update(version=policy.version, ms=_ms(started))
-        return metrics
-
-    def forward(self, body) -> dict:
-        body = protocol.require_object(body)
-        policy = self.registry.get(body.get('policy'))
-        pairs = protocol.parse_sequences(body, self.context)
-        with self.lock, self.busy():
-            started = time.perf_counter()
-            logprobs, entropy, tokens = training.score(policy, pairs)
-            return {'version': policy.version, 'logprobs': logprobs, 'entropy': entropy, 'tokens': tokens, 'ms': _ms(started)}
-
-    # ------------------------------------------------------------ policies
-
-    def checkpoint(self, name: str, body) -> dict:
-        body = protocol.require_object(body)
-        policy = self.registry.get(name)
-        with self.lock:
-            path = checkpoints.save(policy, self.options.checkpoint_dir, protocol.parse_name(body, 'name'))
-            return {'path': path, 'version': policy.version}
-
-    def load(self, name: str, body) -> dict:
-        body = protocol.require_object(body)
-        policy = self.registry.get(name)
-        path = protocol.read_str(body, 'path')
-        with self.lock:
-            real, version = checkpoints.load(policy, self.options.checkpoint_dir, path)
-            return {'path': real, 'version': version}
-
-    def publish(self, name: str, body) -> dict:
-        body = protocol.require_object(body)
-        policy = self.registry.get(name)
-        pin = protocol.read_bool(body, 'pin', False)
-        with self.lock:
-            version = policy.publish(pin)
-            return {'model': f'{policy.name}@{version}', 'version': version, 'published': list(policy.published), 'pinned': sorted(policy.pinned)}
-
-    def reference(self, name: str, body) -> dict:
-        body = protocol.require_object(body)
-        policy = self.registry.get(name)
-        mix = protocol.read_number(body, 'mix', 1.0, 0.0, 1.0, lo_open=True)
-        with self.lock:
-            policy.move_reference(mix)
-            return {'version': policy.version, 'mix': mix}
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)
-
-
 class BusyClock:
     """Seconds during which the host computed (sampled or trained), time when both ran counted once: what
     an asynchronous trainer reads to see how much of the run kept the host at work."""
@@ -288,8 +196,8 @@ class BusyClock:
 
 
 class TrainGate:
-    """One /train/* request at a time is read, decoded and processed, so at most one
-    body and its decoded objects are in memory; up to `waiting` more wait their turn,
+    """One forward or forward_backward request at a time is read, decoded and queued, so at most one
+    large body and its decoded objects are in memory; up to `waiting` more wait their turn,
     and beyond that a request is answered 503 at once."""
 
     def __init__(self, waiting: int):
@@ -302,7 +210,7 @@ class TrainGate:
     def __call__(self):
         with self.count_lock:
             if self.queued > self.waiting:
-                raise ProtocolError(503, f'the host is busy: one /train/* request is in progress and {self.waiting} more wait, '
+                raise ProtocolError(503, f'the host is busy: one forward or forward_backward request is being read and {self.waiting} more wait, '
                                     'the most allowed; retry later',
                                     type='server_error', code='busy')
             self.queued += 1
@@ -316,8 +224,6 @@ class TrainGate:
 
 # ---------------------------------------------------------------- HTTP
 
-POLICY_ROUTE = re.compile(r'^/policies/([^/]+)/(checkpoint|load|publish|reference)$')
-TRAIN_ROUTES = {'/train/forward_backward': 'forward_backward', '/train/optim_step': 'optim_step', '/train/step': 'step', '/train/forward': 'forward'}
 
 
 def _reject_constant(name: str):
@@ -325,18 +231,22 @@ def _reject_constant(name: str):
 
 
 def json_object_bound(raw: bytes | bytearray) -> int:
-    """At least the number of values json.loads would build from `raw`, counted as msgpack.unpackb counts them
-    (every array, object, key and scalar), without building any: every value but the first follows '[', '{',
+    """At least the number of values json.loads would build from `raw` (every array, object, key and scalar),
+    without building any: every value but the first follows '[', '{',
     ',' or ':' (a key follows '{' or ',', its value ':'). Brackets and commas inside strings only add to it."""
     return 1 + raw.count(b'[') + raw.count(b'{') + raw.count(b',') + raw.count(b':')
 
 
-def _parse_json(raw: bytes | bytearray):
+def _parse_json(raw: bytes | bytearray, tinker: bool = False):
+    """The body's JSON ({} when empty); not JSON: 400 on the OpenAI side, a 422 detail list as SkyRL gives on Tinker's."""
     if not raw or raw.isspace():
         return {}
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as error:
+        if tinker:
+            raise Invalid([{'type': 'json_invalid', 'loc': ['body', getattr(error, 'pos', 0)], 'msg': 'JSON decode error',
+                            'input': {}, 'ctx': {'error': str(error)}}]) from None
         raise bad(f'the request body is not valid JSON: {error}') from None
 
 
@@ -347,16 +257,6 @@ def tinker_object_budget(context: int) -> int:
     """The most JSON values a forward/forward_backward body may hold: per datum its tokens and four per-token
     arrays (targets, weights, logprobs, advantages) of at most `context` values, and their objects and keys."""
     return MAX_ITEMS * (5 * context + 64) + 1024
-
-
-def _parse_tinker_json(raw: bytes | bytearray):
-    if not raw or raw.isspace():
-        return {}
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as error:
-        raise Invalid([{'type': 'json_invalid', 'loc': ['body', getattr(error, 'pos', 0)], 'msg': 'JSON decode error',
-                        'input': {}, 'ctx': {'error': str(error)}}]) from None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -383,6 +283,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch('POST')
 
+    def do_DELETE(self) -> None:
+        self._dispatch('DELETE')
+
     def _dispatch(self, method: str) -> None:
         host = self.server.host
         path = urlsplit(self.path).path
@@ -403,19 +306,6 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send_json(200, host.chat(_parse_json(self._body(host.options.max_json_bytes))))
             elif path == '/v1/choice_probabilities':
                 return self._send_json(200, host.choice_probabilities(_parse_json(self._body(host.options.max_json_bytes))))
-            elif path in TRAIN_ROUTES:
-                ctype = (self.headers.get('Content-Type') or '').split(';')[0].strip().lower()
-                use_msgpack = ctype != 'application/json'
-                if use_msgpack and ctype and ctype not in MSGPACK_TYPES:
-                    raise ProtocolError(415, f'send application/msgpack (or application/json), not {ctype}')
-                with host.train_gate():
-                    result = getattr(host, TRAIN_ROUTES[path])(self._train_body(use_msgpack))
-                return self._send_msgpack(200, result) if use_msgpack else self._send_json(200, result)
-            else:
-                match = POLICY_ROUTE.match(path)
-                if match:
-                    body = _parse_json(self._body(host.options.max_json_bytes))
-                    return self._send_json(200, getattr(host, match.group(2))(unquote(match.group(1)), body))
             raise ProtocolError(404, f'no route for {method} {path}', code='not_found')
         except ProtocolError as error:
             self._send_json(error.status, error.body())
@@ -429,6 +319,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if method == 'GET':
                 return self._send_json(200, host.tinker.get(route))
+            if method == 'DELETE':
+                host.tinker.delete(route)
+                return self._send(204, b'', 'application/json')
             if route in LARGE_BODY_ROUTES:
                 with host.train_gate():
                     raw = self._body(host.options.max_train_bytes)
@@ -436,10 +329,10 @@ class Handler(BaseHTTPRequestHandler):
                     if json_object_bound(raw) > budget:
                         raise TinkerRefusal(413, f'the request body is too large to decode: more than {budget} JSON values; '
                                                  f'a {route} request holds at most {MAX_ITEMS} datums of at most {host.context} tokens')
-                    result = host.tinker.post(route, _parse_tinker_json(raw), bytes(raw))
+                    result = host.tinker.post(route, _parse_json(raw, tinker=True), bytes(raw))
             else:
                 raw = self._body(host.options.max_json_bytes)
-                result = host.tinker.post(route, _parse_tinker_json(raw), bytes(raw))
+                result = host.tinker.post(route, _parse_json(raw, tinker=True), bytes(raw))
             self._send_json(200, result)
         except Invalid as error:
             self._send_json(422, {'detail': error.errors})
@@ -448,25 +341,6 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as error:  # noqa: BLE001 - a bug must answer 500, not drop the connection
             traceback.print_exc(file=sys.stderr)
             self._send_json(500, {'detail': f'internal error: {type(error).__name__}: {error}'})
-
-    def _train_body(self, use_msgpack: bool):
-        """A /train/* body, decoded within what a legitimate request can hold (protocol.train_object_budget)."""
-        context = self.server.host.context
-        budget = protocol.train_object_budget(context)
-        limits = f'a /train/* request holds at most {protocol.MAX_ITEMS} items of at most {context} tokens'
-        raw = self._body(self.server.host.options.max_train_bytes)
-        if not use_msgpack:
-            bound = json_object_bound(raw)
-            if bound > budget:
-                raise bad(f'the request body is too large to decode: more than {budget} objects, the most accepted here '
-                          f'(its brackets, commas and colons allow up to {bound}); {limits}')
-            return _parse_json(raw)
-        try:
-            return msgpack.unpackb(raw, max_objects=budget, max_length=protocol.train_max_length(context))
-        except msgpack.MsgpackLimitError as error:
-            raise bad(f'the request body is too large to decode: {error}; {limits}') from None
-        except msgpack.MsgpackError as error:
-            raise bad(f'the request body is not valid msgpack: {error}') from None
 
     def _body(self, limit: int) -> bytearray:
         self._body_pending = False  # from here on the body is read, drained, or the connection closed
@@ -531,8 +405,6 @@ class Handler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, body) -> None:
         self._send(status, json.dumps(body, allow_nan=False).encode('utf-8'), 'application/json')
 
-    def _send_msgpack(self, status: int, body) -> None:
-        self._send(status, msgpack.packb(body), 'application/msgpack')
 
 
 class PolicyServer(ThreadingHTTPServer):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from .futures import FutureStore, SerialWorker
 from .policies import Policy
 from .protocol import ProtocolError
 from .scoring import log_probs, make_datum_batch, target_logprobs
-from .tinker_schema import Fields, Invalid, TinkerRefusal, parse_json_object, parse_optim_step, parse_pass, parse_sample
+from .tinker_schema import CHECKPOINT_NAME, Fields, TinkerRefusal, parse_json_object, parse_optim_step, parse_pass, parse_sample
 
 SAMPLER_KIND = 'sampler_weights'
 MAX_LORA_RANK = 64
@@ -42,6 +43,8 @@ class TinkerModel:
     saved: set[str] = field(default_factory=set)
     # Sampler weights by name -> the published version that holds them.
     samplers: dict[str, int] = field(default_factory=dict)
+    # The names of sampler weights saved with a name: each keeps its version published until it is deleted.
+    pins: set[str] = field(default_factory=set)
     # (seq_id) -> (request kind, body digest, request id), for resent requests.
     sequence: dict[int, tuple[str, str, str]] = field(default_factory=dict)
 
@@ -92,6 +95,38 @@ class TinkerService:
             return {'sampler_id': route[len('samplers/'):], 'base_model': session.base_model or self._path_model(session.model_path).base_model,
                     'model_path': session.model_path}
         raise TinkerRefusal(404, 'Not Found')
+
+    def delete(self, route: str) -> None:
+        """DELETE training_runs/{model_id}/checkpoints/{weights|sampler_weights}/{name}: the file (or the kept sampler
+        weights and their adapter folder) is removed; a model that saved it need not be loaded any more."""
+        parts = route.split('/')
+        if len(parts) != 5 or parts[0] != 'training_runs' or parts[2] != 'checkpoints' or parts[3] not in ('weights', SAMPLER_KIND):
+            raise TinkerRefusal(404, 'Not Found')
+        model_id, kind, name = parts[1], parts[3], parts[4]
+        if not CHECKPOINT_NAME.match(name):
+            raise TinkerRefusal(422, 'Invalid checkpoint_id')
+        if kind == 'weights':
+            path = self._weights_file(model_id, name)
+            if not os.path.isfile(path):
+                raise TinkerRefusal(404, f'Checkpoint not found: {model_id}/{name}')
+            os.unlink(path)
+            return
+        model = self.models.get(model_id)
+        # Under the weights lock, as the save that pins a version and records its name is.
+        with self.host.lock, self.lock:
+            version = model.samplers.pop(name, None) if model else None
+            if version is None:
+                raise TinkerRefusal(404, f'Checkpoint not found: {model_id}/{name}')
+            model.saved.discard(name)
+            pinned = name in model.pins
+            model.pins.discard(name)
+            # The version stays pinned while other named sampler weights hold the same weights.
+            if pinned and not any(model.samplers.get(other) == version for other in model.pins):
+                model.policy.unpin(version)
+        shutil.rmtree(os.path.join(self.host.options.checkpoint_dir, 'sampler', model_id, name), ignore_errors=True)
+
+    def _weights_file(self, model_id: str, name: str) -> str:
+        return os.path.join(os.path.realpath(self.host.options.checkpoint_dir), f'tinker-{model_id}-{name}{checkpoints.SUFFIX}')
 
     def post(self, route: str, body, raw: bytes) -> dict:
         self._expire_sessions()
@@ -293,7 +328,7 @@ class TinkerService:
                 checkpoints.save(model.policy, self.host.options.checkpoint_dir, file_name)
             return {'path': f'tinker://{model_id}/weights/{name}', 'type': 'save_weights'}
 
-        return self._training(model, 'save_weights', None, raw, work)
+        return self._training(model, 'save_weights', None, raw, self._freed_on_failure(model, name, work))
 
     def save_weights_for_sampler(self, body, raw) -> dict:
         model_id, name, body, fields = self._checkpoint_name(body, required=False)
@@ -311,28 +346,44 @@ class TinkerService:
         def work() -> dict:
             adapter = {}
             with self.host.lock:
-                # Named sampler weights last as long as the host (a league of versions); ephemeral ones are kept
+                # Named sampler weights last until they are deleted (a league of versions); ephemeral ones are kept
                 # among the newest --keep versions, like every published version.
                 version = model.policy.publish(pin=not ephemeral)
-                if model.lora_rank and not ephemeral:
+                if model.lora_rank:
                     directory = os.path.join(self.host.options.checkpoint_dir, 'sampler', model_id, name)
                     adapter['adapter_dir'] = checkpoints.save_adapter(model.policy, directory, model.base_model)
-            with self.lock:
-                model.samplers[name] = version
-                session_id = None
-                if ephemeral:
-                    session_id = _new_id('sampling')
-                    self.sampling_sessions[session_id] = SamplingSession(None, f'tinker://{model_id}/{SAMPLER_KIND}/{name}')
+                # Recorded before the weights lock is let go, so that a delete never sees the pin without its name.
+                with self.lock:
+                    model.samplers[name] = version
+                    if not ephemeral:
+                        model.pins.add(name)
+                    session_id = None
+                    if ephemeral:
+                        session_id = _new_id('sampling')
+                        self.sampling_sessions[session_id] = SamplingSession(None, f'tinker://{model_id}/{SAMPLER_KIND}/{name}')
             return {'path': None if ephemeral else f'tinker://{model_id}/{name}', 'type': 'save_weights_for_sampler',
                     'sampling_session_id': session_id, 'model': f'{model_id}@{version}', 'version': version, **adapter}
 
-        return self._training(model, 'save_weights_for_sampler', None, raw, work)
+        return self._training(model, 'save_weights_for_sampler', None, raw, self._freed_on_failure(model, name, work))
 
     def _reserve(self, model: TinkerModel, name: str) -> None:
         with self.lock:
             if name in model.saved:
                 raise TinkerRefusal(409, f"Checkpoint '{name}' already exists for model '{model.model_id}'")
             model.saved.add(name)
+
+    def _freed_on_failure(self, model: TinkerModel, name: str, work):
+        """`work`, after which, if it failed, the name it reserved is free again: nothing was saved under it (else the
+        name would answer 409 to a new save and 425 to samplers for ever)."""
+        def run() -> dict:
+            try:
+                return work()
+            except BaseException:
+                with self.lock:
+                    model.saved.discard(name)
+                raise
+
+        return run
 
     def load_weights(self, body, raw) -> dict:
         fields = Fields()
@@ -345,8 +396,8 @@ class TinkerService:
         source, kind, name = parse_tinker_path(path)
         if kind != 'weights':
             raise TinkerRefusal(400, 'request.path must be in format tinker://source_model_id/weights/checkpoint_id')
-        file_path = os.path.join(os.path.realpath(self.host.options.checkpoint_dir), f'tinker-{source}-{name}{checkpoints.SUFFIX}')
-        if not os.path.isfile(file_path):
+        file_path = self._weights_file(source, name)
+        if not CHECKPOINT_NAME.match(name) or not CHECKPOINT_NAME.match(source) or not os.path.isfile(file_path):
             raise TinkerRefusal(404, f'Checkpoint not found: {source}/{name}')
 
         def work() -> dict:
@@ -355,6 +406,25 @@ class TinkerService:
             return {'type': 'load_weights'}
 
         return self._training(model, 'load_weights', None, raw, work)
+
+    def move_reference(self, body, raw) -> dict:
+        """This host's extension: the KL reference moves toward the training weights, reference <- (1 - mix)
+        reference + mix weights (a slowly moving magnet), in order with the model's other requests."""
+        fields = Fields()
+        body = parse_json_object(fields, body)
+        model_id = fields.string(fields.field(body, 'model_id', ()), ('model_id',))
+        mix = fields.number(fields.field(body, 'mix', ()), ('mix',), gt=0.0)
+        fields.done()
+        if mix > 1:
+            raise TinkerRefusal(400, f'mix must be above 0 and at most 1, got {mix}')
+        model = self._model(model_id)
+
+        def work() -> dict:
+            with self.host.lock:
+                model.policy.move_reference(mix)
+            return {'mix': mix, 'type': 'move_reference'}
+
+        return self._training(model, 'move_reference', None, raw, work)
 
     # ------------------------------------------------------------ sampling
 
@@ -491,6 +561,7 @@ POST_ROUTES = {
     'create_sampling_session': TinkerService.create_sampling_session,
     'asample': TinkerService.asample,
     'retrieve_future': TinkerService.retrieve_future,
+    'selfplay/move_reference': TinkerService.move_reference,
 }
 
 # Routes whose bodies may be training-sized (read under the train gate and its limits).

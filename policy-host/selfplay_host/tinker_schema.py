@@ -136,7 +136,8 @@ class Fields:
         value = self.string(value, loc)
         if value is MISSING or value is None:
             return value
-        if not CHECKPOINT_NAME.match(value) or len(value) > 255:
+        # fullmatch: `$` alone also matches before a final newline, and 'x\n' would name a file.
+        if not CHECKPOINT_NAME.fullmatch(value) or len(value) > 255:
             pattern = CHECKPOINT_NAME.pattern
             if len(value) > 255:
                 return self.error('string_too_long', loc, 'String should have at most 255 characters', value, {'max_length': 255})

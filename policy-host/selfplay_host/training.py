@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import torch
 
 from .policies import Policy
-from .protocol import FLOAT32_MAX, Datum, LossConfig, OptimConfig, ProtocolError, TrainItem
-from .scoring import activation_cost, chunks, log_probs, make_batch, make_datum_batch, target_logprobs
+from .protocol import FLOAT32_MAX, Datum, LossConfig, OptimConfig, ProtocolError
+from .scoring import activation_cost, chunks, make_datum_batch
 
 FLOAT32_LOWEST = -FLOAT32_MAX
 
@@ -159,34 +159,6 @@ def _gather_index(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.where(valid, order, mask.shape[1]), valid
 
 
-def item_data(items: list[TrainItem]) -> list[Datum]:
-    """/train/* items as Tinker datums: the prompt's positions get weight 0, the completion's its mask."""
-    data = []
-    for it in items:
-        pad = [0.0] * (len(it.prompt) - 1)
-        data.append(Datum(tokens=it.prompt + it.completion[:-1], targets=it.prompt[1:] + it.completion, weights=pad + it.mask,
-                          logprobs=pad + it.logprobs, advantages=pad + it.advantages))
-    return data
-
-
-def item_gradients(policy: Policy, items: list[TrainItem], cfg: LossConfig) -> tuple[list[torch.Tensor], dict]:
-    """/train/*'s loss, the mean over completion tokens, and its metrics as per-token means."""
-    tokens = sum(sum(it.mask) for it in items)
-    out = compute_gradients(policy, item_data(items), cfg, scale=1.0 / tokens)
-    metrics = {
-        'loss': out.loss / tokens,
-        'tokens': int(tokens),
-        'samples': len(items),
-        'kl': out.sums['kl'] / tokens if cfg.kl_coef > 0 else None,
-        'kl_sampler': out.sums['kl_sampler'] / tokens,
-        'ratio_mean': out.sums['ratio'] / tokens,
-        'clip_fraction': out.sums['clipped'] / tokens,
-        'truncated_fraction': out.sums['truncated'] / tokens,
-        'entropy': out.sums['entropy'] / tokens,
-    }
-    return out.grads, metrics
-
-
 def accumulate(policy: Policy, grads: list[torch.Tensor], samples: int) -> None:
     if policy.pending is None:
         policy.pending = grads
@@ -221,21 +193,3 @@ def apply_gradients(policy: Policy, grads: list[torch.Tensor], cfg: OptimConfig)
             p.grad = None
     policy.version += 1
     return norm
-
-
-def score(policy: Policy, items: list[tuple[list[int], list[int]]]) -> tuple[list[list[float]], float, int]:
-    """Teacher-forced logprobs of each completion under the training weights, mean entropy, tokens."""
-    model = policy.model
-    out: list[list[float]] = [[] for _ in items]
-    entropy_sum, tokens = 0.0, 0
-    with torch.inference_mode():
-        for group in chunks([len(p) + len(c) for p, c in items], activation_cost(model)):
-            batch = make_batch([items[i] for i in group], model.pos.device)
-            all_lps = log_probs(model, batch)
-            chosen = target_logprobs(all_lps, batch).tolist()
-            entropy = -(all_lps.exp() * all_lps).sum(dim=-1)
-            entropy_sum += float((entropy * batch.valid).sum())
-            tokens += int(batch.valid.sum())
-            for row, i in enumerate(group):
-                out[i] = chosen[row][:batch.lengths[row]]
-    return out, entropy_sum / max(tokens, 1), tokens

@@ -1,4 +1,4 @@
-"""A policy host started in-process on 127.0.0.1 (a free port), and HTTP helpers."""
+"""A policy host started in-process on 127.0.0.1 (a free port), HTTP helpers, and helpers for its Tinker API."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import urllib.request
 
 import torch
 
-from selfplay_host import msgpack
 from selfplay_host.model import ModelConfig
 from selfplay_host.server import MIB, HostOptions, make_server
 
@@ -56,23 +55,56 @@ class RunningHost:
         status, _, raw = self.request('POST', path, data, 'application/json')
         return status, json.loads(raw)
 
-    def post_msgpack(self, path: str, body):
-        """msgpack in; msgpack out on success, JSON errors."""
-        data = body if isinstance(body, bytes) else msgpack.packb(body)
-        status, ctype, raw = self.request('POST', path, data, 'application/msgpack')
-        if ctype == 'application/msgpack':
-            return status, msgpack.unpackb(raw)
-        return status, json.loads(raw)
-
     def chat(self, **body):
         body.setdefault('messages', [{'role': 'user', 'content': 'Valid actions: [check], [bet]'}])
         return self.post('/v1/chat/completions', body)
 
-    def logprobs(self, policy: str, items: list[dict]) -> list[list[float]]:
-        status, body = self.post_msgpack('/train/forward', {'policy': policy, 'items': items})
-        assert status == 200, body
-        return body['logprobs']
+    # ------------------------------------------------------------ the Tinker API
+
+    def tinker(self, route: str, body):
+        """POST /api/v1/{route}: (status, JSON answer)."""
+        return self.post(f'/api/v1/{route}', body)
+
+    def result(self, future: dict):
+        """A Tinker request's outcome: (200, its result), or (400, {'detail': why it failed})."""
+        return self.tinker('retrieve_future', {'request_id': future['request_id']})
+
+    def run(self, route: str, body) -> dict:
+        """A Tinker request that must be accepted and succeed: its result."""
+        status, future = self.tinker(route, body)
+        assert status == 200, (route, status, future)
+        status, result = self.result(future)
+        assert status == 200, (route, status, result)
+        return result
+
+    def create_model(self, base: str = 'tiny', rank: int = 0) -> str:
+        """A new Tinker model trained from `base`, in a session of its own: its weights equal the base's until trained."""
+        status, session = self.tinker('create_session', {'tags': ['test'], 'sdk_version': '0.24.0'})
+        assert status == 200, session
+        status, model = self.tinker('create_model', {'session_id': session['session_id'], 'base_model': base, 'lora_config': {'rank': rank}})
+        assert status == 200, model
+        return model['model_id']
+
+    def logprobs(self, model_id: str, pairs: list[tuple[list[int], list[int]]]) -> list[list[float]]:
+        """The logprob of each completion token after its prompt under the model's training weights (a Tinker forward)."""
+        data = [datum(prompt, completion) for prompt, completion in pairs]
+        out = self.run('forward', {'model_id': model_id, 'forward_input': {'data': data, 'loss_fn': 'cross_entropy'}})
+        return [o['logprobs']['data'][len(prompt) - 1:] for o, (prompt, _) in zip(out['loss_fn_outputs'], pairs)]
 
 
-def item(prompt: list[int], completion: list[int], logprobs: list[float], advantages, **extra) -> dict:
-    return {'prompt_token_ids': prompt, 'completion_token_ids': completion, 'logprobs': logprobs, 'advantages': advantages, **extra}
+def tensor(values: list[float], dtype: str = 'float32') -> dict:
+    return {'data': values, 'dtype': dtype, 'shape': [len(values)]}
+
+
+def datum(prompt: list[int], completion: list[int], logprobs: list[float] | None = None, advantages=None) -> dict:
+    """A Tinker Datum of `completion` sampled after `prompt`: position i predicts target i after tokens[:i + 1], the
+    completion's positions weigh 1 and the prompt's 0 (their sampler logprobs and advantages are 0). `advantages`
+    is one number for every completion token, or one per token."""
+    pad = [0.0] * (len(prompt) - 1)
+    inputs = {'target_tokens': tensor(prompt[1:] + completion, 'int64'), 'weights': tensor(pad + [1.0] * len(completion))}
+    if logprobs is not None:
+        inputs['logprobs'] = tensor(pad + list(logprobs))
+    if advantages is not None:
+        per_token = list(advantages) if isinstance(advantages, list) else [float(advantages)] * len(completion)
+        inputs['advantages'] = tensor(pad + per_token)
+    return {'model_input': {'chunks': [{'type': 'encoded_text', 'tokens': prompt + completion[:-1]}]}, 'loss_fn_inputs': inputs}

@@ -1,6 +1,5 @@
-"""What a hostile or broken client cannot make the host spend: memory when a
-/train/* body is decoded, a thread held by a client that never finishes
-sending, and /train/* requests piling up."""
+"""What a hostile or broken client cannot make the host spend: memory when a forward or forward_backward body
+is decoded, a thread held by a client that never finishes sending, and such requests piling up."""
 
 import json
 import select
@@ -11,15 +10,15 @@ import tracemalloc
 import unittest
 from urllib.parse import urlsplit
 
-from selfplay_host import msgpack, protocol
+from selfplay_host import protocol
 from selfplay_host.model import ModelConfig
-from selfplay_host.server import MIB, json_object_bound
+from selfplay_host.server import MIB, json_object_bound, tinker_object_budget
 
-from .helpers import RunningHost, item
+from .helpers import RunningHost, datum
 
 # A short context keeps the derived budget small, so going past it is quick.
 SMALL = ModelConfig(d_model=16, layers=1, heads=2, context=16)
-BUDGET = protocol.train_object_budget(SMALL.context)
+BUDGET = tinker_object_budget(SMALL.context)
 
 
 def traced(fn):
@@ -33,98 +32,120 @@ def traced(fn):
         tracemalloc.stop()
 
 
-def maximal_items(context: int) -> list[dict]:
-    """The largest items a client can legitimately send: one prompt token, the rest completion, every optional array."""
-    n = context - 1
-    return [item([257], [97] * n, [-1.25] * n, [0.5] * n, loss_mask=[1] * n, note='ignored') for _ in range(protocol.MAX_ITEMS)]
+def maximal_data(context: int, count: int = protocol.MAX_ITEMS) -> list[dict]:
+    """The largest datums a client can legitimately send: `context` tokens each, every per-token input, dtype and shape."""
+    n = context
+    per_token = lambda value: {'data': [value] * n, 'dtype': 'float32', 'shape': [n]}  # noqa: E731
+    return [{'model_input': {'chunks': [{'type': 'encoded_text', 'tokens': [257] + [97] * (n - 1)}]},
+             'loss_fn_inputs': {'target_tokens': {'data': [97] * (n - 1) + [256], 'dtype': 'int64', 'shape': [n]},
+                                'weights': per_token(1.0), 'logprobs': per_token(-1.25), 'advantages': per_token(0.5)}}
+            for _ in range(count)]
 
 
 class DecodingBudget(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.host = RunningHost(['tiny'], model=SMALL, max_train_bytes=16 * MIB)
+        cls.model_id = cls.host.create_model('tiny')
 
     @classmethod
     def tearDownClass(cls):
         cls.host.close()
 
-    def assert_refused_cheaply(self, send, reason=f'more than {BUDGET} objects'):
+    def assert_refused_cheaply(self, send):
         (status, response), seconds, peak = traced(send)
-        # Generous: the budget's worth of empty lists is ~25 MB and the body 8-12 MiB; with no budget this is 0.5-1 GB.
-        self.assertLess(peak, 128 * MIB)
+        # Generous: the body is 12 MiB; decoded, its 4 million empty lists would take ~250 MB.
+        self.assertLess(peak, 64 * MIB)
         self.assertLess(seconds, 15)
-        self.assertEqual(status, 400, response)
-        self.assertIn('too large to decode', response['error']['message'])
-        self.assertIn(reason, response['error']['message'])
+        self.assertEqual(status, 413, response)
+        self.assertIn('too large to decode', response['detail'])
+        self.assertIn(f'more than {BUDGET} JSON values', response['detail'])
 
     def test_budget_figure(self):
-        self.assertEqual(protocol.train_object_budget(256), 4_326_400)
-        self.assertEqual(BUDGET, 4096 * (4 * 16 + 32) + 1024)
-
-    def test_msgpack_empty_arrays_beyond_the_budget(self):
-        # 8 MiB: 4096 arrays of 128 arrays of 15 empty arrays, 8.4 million objects, no container over the item limit.
-        group = b'\xdc' + (128).to_bytes(2, 'big') + (b'\x9f' + b'\x90' * 15) * 128
-        body = b'\xdd' + (4096).to_bytes(4, 'big') + group * 4096
-        self.assert_refused_cheaply(lambda: self.host.post_msgpack('/train/step', body))
-        # One flat array is refused at its header, for its length.
-        flat = b'\xdd' + (8 * MIB).to_bytes(4, 'big') + b'\x90' * (8 * MIB)
-        self.assert_refused_cheaply(lambda: self.host.post_msgpack('/train/step', flat), f'has {8 * MIB} elements; at most 4096')
+        self.assertEqual(tinker_object_budget(256), 5_506_048)
+        self.assertEqual(BUDGET, 4096 * (5 * 16 + 64) + 1024)
 
     def test_json_empty_arrays_beyond_the_budget(self):
         n = 12 * MIB // 3
         body = b'[' + b'[],' * (n - 1) + b'[]]'
-        self.assert_refused_cheaply(lambda: self.host.post('/train/forward_backward', body))
+        for route in ('forward_backward', 'forward'):
+            with self.subTest(route=route):
+                self.assert_refused_cheaply(lambda: self.host.post(f'/api/v1/{route}', body))
+        self.assertEqual(self.host.host.registry.policies[self.model_id].pending, None)
 
-    def test_json_bound_counts_as_msgpack_does(self):
-        value = {'a': [1, 2, {'b': None}], 'c': 'x'}  # 1 + 4 (keys and values) + 3 + 2 = 10 objects
+    def test_json_bound_counts_every_value(self):
+        value = {'a': [1, 2, {'b': None}], 'c': 'x'}  # 1 + 4 (keys and values) + 3 + 2 = 10 values
         self.assertEqual(json_object_bound(json.dumps(value).encode()), 10)
-        with self.assertRaisesRegex(msgpack.MsgpackLimitError, 'more than 9 objects'):
-            msgpack.unpackb(msgpack.packb(value), max_objects=9)
         # Empty containers and punctuation inside strings only overcount.
         self.assertEqual(json_object_bound(b'[[], {}, "a,b:c"]'), 8)
 
     def test_a_maximal_request_fits_the_budget(self):
-        body = {'policy': 'tiny', 'loss': 'ppo-clip', 'learning_rate': 1e-3, 'clip_epsilon': 0.2, 'items': maximal_items(SMALL.context)}
-        encoded = msgpack.packb(body)
-        self.assertEqual(msgpack.unpackb(encoded, max_objects=BUDGET, max_length=protocol.train_max_length(SMALL.context)), body)
-        self.assertLessEqual(json_object_bound(json.dumps(body).encode()), BUDGET)
-        status, response = self.host.post_msgpack('/train/forward', body)
-        self.assertEqual((status, len(response.get('logprobs', []))), (200, protocol.MAX_ITEMS), response)
-        status, response = self.host.post('/train/forward', body)
-        self.assertEqual((status, len(response.get('logprobs', []))), (200, protocol.MAX_ITEMS), response)
+        config = {'clip_low_threshold': 0.8, 'clip_high_threshold': 1.2, 'kl_coef': 0.1, 'ratio_cap': 2.0}
+        data = {'data': maximal_data(SMALL.context), 'loss_fn': 'ppo', 'loss_fn_config': config}
+        for route, key in (('forward', 'forward_input'), ('forward_backward', 'forward_backward_input')):
+            with self.subTest(route=route):
+                raw = json.dumps({'model_id': 'model_00000000', 'seq_id': 1, key: data}).encode()
+                self.assertLessEqual(json_object_bound(raw), BUDGET)
+                self.assertLess(len(raw), 16 * MIB)
+                # Decoded and validated to the end, it is refused for the model only (running it would take seconds).
+                status, _, answer = self.host.request('POST', f'/api/v1/{route}', raw, 'application/json')
+                self.assertEqual((status, json.loads(answer)), (404, {'detail': 'Model not found'}))
+        # At the default context too, a maximal datum takes no more than its share of the budget.
+        share = (tinker_object_budget(256) - 1024) // protocol.MAX_ITEMS
+        self.assertLessEqual(json_object_bound(json.dumps(maximal_data(256, 1)[0]).encode()), share)
 
-    def test_items_over_the_limit_are_refused_while_decoding(self):
-        status, response = self.host.post_msgpack('/train/forward', {'policy': 'tiny', 'items': [None] * (protocol.MAX_ITEMS + 1)})
+    def test_datums_over_the_limit_are_refused(self):
+        data = [None] * (protocol.MAX_ITEMS + 1)
+        status, response = self.host.tinker('forward', {'model_id': self.model_id, 'forward_input': {'data': data, 'loss_fn': 'cross_entropy'}})
         self.assertEqual(status, 400, response)
-        self.assertIn(f'has {protocol.MAX_ITEMS + 1} elements; at most {protocol.MAX_ITEMS}', response['error']['message'])
+        self.assertIn(f'holds {protocol.MAX_ITEMS + 1} datums; send 1 to {protocol.MAX_ITEMS}', response['detail'])
+
+    def test_bodies_over_max_train_bytes_get_413(self):
+        raw = b'{"model_id": "' + self.model_id.encode() + b'", "pad": "' + b'x' * (16 * MIB) + b'"}'
+        for route in ('forward_backward', 'forward'):
+            with self.subTest(route=route):
+                status, _, answer = self.host.request('POST', f'/api/v1/{route}', raw, 'application/json')
+                self.assertEqual(status, 413, answer)
+                self.assertIn(f'the limit here is {16 * MIB}', json.loads(answer)['detail'])
+        # Other Tinker routes take --max-request-mb (1 MiB) at most.
+        status, _, answer = self.host.request('POST', '/api/v1/optim_step', raw[:2 * MIB] + b'"}', 'application/json')
+        self.assertEqual(status, 413, answer)
+        self.assertIn(f'the limit here is {MIB}', json.loads(answer)['detail'])
 
 
 class TrainGate(unittest.TestCase):
-    def test_one_train_request_at_a_time(self):
+    def test_one_large_request_at_a_time(self):
         host = RunningHost(['tiny'], model=SMALL, max_train_waiting=1)
         try:
-            body = {'policy': 'tiny', 'items': [item([257, 260], [97, 256], [0.0, 0.0], 0.0)]}
+            model_id = host.create_model('tiny')
+            body = {'model_id': model_id, 'forward_input': {'data': [datum([257, 260], [97, 256])], 'loss_fn': 'cross_entropy'}}
             results = []
             gate = host.host.train_gate
             with gate():  # the test's turn: the next request waits for it
-                waiter = threading.Thread(target=lambda: results.append(host.post_msgpack('/train/forward', body)))
+                waiter = threading.Thread(target=lambda: results.append(host.tinker('forward', body)))
                 waiter.start()
                 deadline = time.monotonic() + 10
                 while gate.queued < 2 and time.monotonic() < deadline:
                     time.sleep(0.01)
                 self.assertEqual(gate.queued, 2)
-                status, response = host.post_msgpack('/train/forward', body)
-                self.assertEqual(status, 503, response)
-                self.assertEqual(response['error']['code'], 'busy')
-                self.assertIn('1 more wait', response['error']['message'])
+                for route in ('forward', 'forward_backward'):
+                    with self.subTest(route=route):
+                        status, response = host.tinker(route, body)
+                        self.assertEqual(status, 503, response)
+                        self.assertIn('the host is busy', response['detail'])
+                        self.assertIn('1 more wait', response['detail'])
                 time.sleep(0.2)
                 self.assertEqual(results, [])
-            waiter.join(30)
-            self.assertEqual(results[0][0], 200, results)
-            # Sampling does not queue behind the gate.
-            with gate():
+                # Sampling, and the Tinker calls with small bodies, do not queue behind the gate.
                 status, _ = host.chat(model='tiny', max_tokens=2)
                 self.assertEqual(status, 200)
+                self.assertEqual(host.tinker('get_info', {'model_id': model_id})[0], 200)
+                self.assertEqual(host.run('selfplay/move_reference', {'model_id': model_id, 'mix': 1}), {'mix': 1.0, 'type': 'move_reference'})
+            waiter.join(30)
+            self.assertEqual(results[0][0], 200, results)
+            status, out = host.result(results[0][1])
+            self.assertEqual((status, len(out['loss_fn_outputs'])), (200, 1), out)
+            self.assertEqual(gate.queued, 0)
         finally:
             host.close()
 
@@ -161,7 +182,7 @@ class Timeouts(unittest.TestCase):
 
     def test_a_body_that_trickles_in_gets_408(self):
         sock = self.connect()
-        sock.sendall(b'POST /train/forward HTTP/1.1\r\nHost: x\r\nContent-Type: application/msgpack\r\nContent-Length: 100\r\n\r\n' + b'\x00' * 10)
+        sock.sendall(b'POST /api/v1/forward_backward HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n' + b'\x00' * 10)
         started = time.monotonic()
         # A byte every 0.1 s never leaves the socket idle for the 0.5 s timeout: only the body's deadline ends it.
         while time.monotonic() - started < 3:
@@ -184,12 +205,12 @@ class Timeouts(unittest.TestCase):
         self.assertLess(time.monotonic() - started, 2.5)
 
     def test_an_unread_body_closes_the_connection(self):
-        # Answered before the body is read (415), so the body must not be taken for the next request.
+        # Answered before the body is read (a route that is no more: 404), so the body must not be taken for the next request.
         sock = self.connect()
         body = b'GET /health HTTP/1.1\r\n\r\n'
-        sock.sendall(b'POST /train/step HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body))
+        sock.sendall(b'POST /train/step HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body))
         response = self.read_until_closed(sock, 3)
-        self.assertTrue(response.startswith(b'HTTP/1.1 415'), response)
+        self.assertTrue(response.startswith(b'HTTP/1.1 404'), response)
         self.assertIn(b'Connection: close', response)
         self.assertNotIn(b'"status": "ok"', response)
 

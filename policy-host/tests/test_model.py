@@ -4,10 +4,12 @@ import unittest
 
 import torch
 
-from selfplay_host import tokenizer
+from selfplay_host import tokenizer, training
 from selfplay_host.model import ModelConfig, build_model, dense
+from selfplay_host.policies import Policy
+from selfplay_host.protocol import Datum, LossConfig
 from selfplay_host.sampling import SamplingParams, generate
-from selfplay_host.scoring import chunks, log_probs, make_batch, target_logprobs
+from selfplay_host.scoring import chunks
 
 from .helpers import TEST_MODEL
 
@@ -48,22 +50,39 @@ class Model(unittest.TestCase):
         torch.testing.assert_close(dense(x[:3], w, b), torch.nn.functional.linear(x[:3], w, b))
 
     def test_scoring_matches_cached_decoding(self):
-        """The training path (whole sequences) and the sampling path (key/value cache) agree."""
-        prompt, completion = [tokenizer.BOS, 5, 6, 7, tokenizer.ASSISTANT], [8, 9, 10, tokenizer.END]
-        batch = make_batch([(prompt, completion), ([1, 2], [3])], torch.device('cpu'))
+        """The training path (whole sequences, training.compute_gradients: Tinker's forward) and the sampling path
+        (key/value cache) agree, at weighted positions and at weightless ones (scored apart)."""
+        policy = Policy('p', TEST_MODEL, seed=3, device=torch.device('cpu'), keep=1)
+        self.assertTrue(all(torch.equal(a, b) for a, b in zip(policy.model.parameters(), self.model.parameters())))
+        sequence = [tokenizer.BOS, 5, 6, 7, tokenizer.ASSISTANT, 8, 9, 10, tokenizer.END]
+        tokens, targets = sequence[:-1], sequence[1:]
+        cross_entropy = LossConfig('cross_entropy')
+        weighted = Datum(tokens, targets, [0.0] * 4 + [1.0] * 4, [0.0] * 8, [0.0] * 8)
+        short = Datum([1, 2], [2, 3], [1.0, 0.0], [0.0] * 2, [0.0] * 2)
+        out = training.compute_gradients(policy, [weighted, short], cross_entropy, backward=False)
+
+        def logprob(logits, target):
+            # A target the model cannot generate (the assistant marker) is reported as float32's lowest value.
+            return float(torch.log_softmax(logits, -1)[0, target]) if target < tokenizer.OUTPUT_SIZE else training.FLOAT32_LOWEST
+
         with torch.no_grad():
-            scored = target_logprobs(log_probs(self.model, batch), batch)[0]
-            cache = self.model.new_cache(1, len(prompt) + len(completion))
-            logits = self.model.step(torch.tensor([prompt]), cache, 0)
-            stepped = []
-            for t, token in enumerate(completion):
-                stepped.append(torch.log_softmax(logits, -1)[0, token])
-                logits = self.model.step(torch.tensor([[token]]), cache, len(prompt) + t)
-        torch.testing.assert_close(scored, torch.stack(stepped), atol=1e-5, rtol=0)
+            # The prompt token by token; then, as the sampler runs, the prompt at once and the completion token by token.
+            cache = self.model.new_cache(1, len(sequence))
+            stepped = [logprob(self.model.step(torch.tensor([[tokens[t]]]), cache, t), targets[t]) for t in range(4)]
+            cache = self.model.new_cache(1, len(sequence))
+            logits = self.model.step(torch.tensor([tokens[:5]]), cache, 0)
+            for t in range(4, 8):
+                stepped.append(logprob(logits, targets[t]))
+                if t + 1 < 8:
+                    logits = self.model.step(torch.tensor([[tokens[t + 1]]]), cache, t + 1)
+        torch.testing.assert_close(torch.tensor(out.logprobs[0], dtype=torch.float64), torch.tensor(stepped, dtype=torch.float64), atol=1e-5, rtol=0)
+        self.assertEqual(out.logprobs[0][3], training.FLOAT32_LOWEST)
+        # Weights only choose what is trained: every position scores the same with other weights, or none.
+        unweighted = training.compute_gradients(policy, [Datum(tokens, targets, [0.0] * 8, [0.0] * 8, [0.0] * 8)], cross_entropy, backward=False)
+        torch.testing.assert_close(torch.tensor(unweighted.logprobs[0]), torch.tensor(out.logprobs[0]), atol=1e-5, rtol=0)
         # Padding in the batch changes nothing: the short row scores as it would alone.
-        alone = make_batch([([1, 2], [3])], torch.device('cpu'))
-        with torch.no_grad():
-            torch.testing.assert_close(target_logprobs(log_probs(self.model, alone), alone)[0, 0], target_logprobs(log_probs(self.model, batch), batch)[1, 0], atol=1e-5, rtol=0)
+        alone = training.compute_gradients(policy, [short], cross_entropy, backward=False)
+        torch.testing.assert_close(torch.tensor(alone.logprobs[0]), torch.tensor(out.logprobs[1]), atol=1e-5, rtol=0)
 
     def test_chunks_respect_the_budget(self):
         lengths = [10, 50, 20, 50, 5]

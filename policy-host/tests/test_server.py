@@ -1,7 +1,9 @@
-"""The protocol, against a real server on 127.0.0.1. Each training test has a
-policy of its own, so tests do not see each other's updates."""
+"""The protocol, against a real server on 127.0.0.1: the OpenAI routes, and training through the Tinker API.
+Each training test trains a Tinker model of its own (created from the base policy 'tiny'), so tests do not see
+each other's updates."""
 
 import copy
+import itertools
 import json
 import os
 import threading
@@ -9,13 +11,15 @@ import unittest
 
 import torch
 
-from selfplay_host import msgpack, tokenizer
+from selfplay_host import tokenizer
 
-from .helpers import TEST_MODEL, RunningHost, item
+from .helpers import TEST_MODEL, RunningHost, datum, tensor
 
-POLICIES = ['tiny', 'up', 'down', 'ppo', 'kl', 'fail', 'ckpt', 'pub', 'checks', 'league', 'magnet']
+POLICIES = ['tiny', 'other']
 MESSAGES = [{'role': 'system', 'content': 'You play Kuhn poker.'}, {'role': 'user', 'content': 'Valid actions: [check], [bet]'}]
 CHOICES = ['[check]', '[bet]', '[fold]']
+# Distinct seq ids for unnamed sampler weights.
+SEQ = itertools.count(1)
 
 
 class ServerTest(unittest.TestCase):
@@ -42,10 +46,51 @@ class ServerTest(unittest.TestCase):
         choice = r['choices'][0]
         return r, r['prompt_token_ids'], choice['token_ids'], [t['logprob'] for t in choice['logprobs']['content']]
 
-    def step(self, **body):
-        status, response = self.host.post_msgpack('/train/step', body)
-        self.assertEqual(status, 200, response)
-        return response
+    def model(self) -> str:
+        """A fresh Tinker model trained from 'tiny': served on the OpenAI routes too, as `<id>` and `<id>@0`."""
+        return self.host.create_model('tiny')
+
+    def policy(self, model_id: str):
+        return self.host.host.registry.policies[model_id]
+
+    def forward_backward(self, model_id: str, data: list[dict], loss_fn: str = 'importance_sampling', **config) -> dict:
+        body = {'model_id': model_id, 'forward_backward_input': {'data': data, 'loss_fn': loss_fn, 'loss_fn_config': config}}
+        return self.host.run('forward_backward', body)['metrics']
+
+    def optim_step(self, model_id: str, lr: float) -> dict:
+        return self.host.run('optim_step', {'model_id': model_id, 'adam_params': {'learning_rate': lr}})['metrics']
+
+    def step(self, model_id: str, data: list[dict], loss_fn: str = 'importance_sampling', lr: float = 1e-2, **config) -> tuple[dict, dict]:
+        """forward_backward then optim_step: the metrics of each."""
+        return self.forward_backward(model_id, data, loss_fn, **config), self.optim_step(model_id, lr)
+
+    def publish(self, model_id: str, name: str | None = None) -> dict:
+        """save_weights_for_sampler: named (kept until deleted), or unnamed (among the newest --keep versions)."""
+        seq = next(SEQ)
+        body = {'model_id': model_id, 'path': name} if name else {'model_id': model_id, 'sampling_session_seq_id': seq, 'seq_id': seq}
+        return self.host.run('save_weights_for_sampler', body)
+
+    def delete(self, model_id: str, kind: str, name: str) -> int:
+        return self.host.request('DELETE', f'/api/v1/training_runs/{model_id}/checkpoints/{kind}/{name}')[0]
+
+    def published(self, model_id: str) -> dict:
+        return next(p for p in self.host.get('/health')[1]['policies'] if p['id'] == model_id)
+
+    def snapshot(self, model_id: str):
+        policy = self.policy(model_id)
+        return [p.detach().clone() for p in policy.model.parameters()], copy.deepcopy(policy.optimizer.state_dict()), policy.version
+
+    def assert_unchanged(self, model_id: str, snapshot) -> None:
+        params, state, version = snapshot
+        policy = self.policy(model_id)
+        self.assertEqual(policy.version, version)
+        for p, saved in zip(policy.model.parameters(), params):
+            self.assertTrue(torch.equal(p, saved))
+        now = policy.optimizer.state_dict()
+        self.assertEqual(now['state'].keys(), state['state'].keys())
+        for key, values in state['state'].items():
+            for name, value in values.items():
+                self.assertTrue(torch.equal(torch.as_tensor(now['state'][key][name]), torch.as_tensor(value)))
 
 
 class Discovery(ServerTest):
@@ -94,6 +139,12 @@ class Discovery(ServerTest):
         status, body = self.host.get('/v2/nothing')
         self.assertEqual(status, 404)
         self.assertIn('no route', body['error']['message'])
+        # The host's own training routes are gone: training goes through the Tinker API.
+        for path in ('/train/step', '/train/forward_backward', '/train/forward', '/policies/tiny/checkpoint', '/policies/tiny/publish'):
+            with self.subTest(path=path):
+                status, body = self.host.post(path, {'policy': 'tiny'})
+                self.assertEqual(status, 404, body)
+                self.assertIn('no route', body['error']['message'])
 
 
 class Completions(ServerTest):
@@ -124,11 +175,14 @@ class Completions(ServerTest):
         self.assertEqual(r['usage'], {'prompt_tokens': len(prompt), 'completion_tokens': total, 'total_tokens': len(prompt) + total})
 
     def test_logprobs_are_the_models(self):
-        """Sampled logprobs equal what training recomputes (teacher forcing) on the same weights."""
+        """Sampled logprobs equal what training recomputes (teacher forcing, a Tinker forward) on the same weights:
+        a model created from 'tiny' has tiny's weights until it is trained."""
         r = self.ok_chat(model='tiny', max_tokens=12, logprobs=True, return_token_ids=True, seed=5)
         choice = r['choices'][0]
-        recomputed = self.host.logprobs('tiny', [{'prompt_token_ids': r['prompt_token_ids'], 'completion_token_ids': choice['token_ids']}])[0]
-        for a, b in zip(recomputed, [t['logprob'] for t in choice['logprobs']['content']]):
+        recomputed = self.host.logprobs(self.model(), [(r['prompt_token_ids'], choice['token_ids'])])[0]
+        sampled = [t['logprob'] for t in choice['logprobs']['content']]
+        self.assertEqual(len(recomputed), len(sampled))
+        for a, b in zip(recomputed, sampled):
             self.assertAlmostEqual(a, b, places=4)
 
     def test_plain_request_has_no_extras(self):
@@ -173,8 +227,9 @@ class Completions(ServerTest):
         self.assertEqual(ids, tokenizer.encode_completion(choice['message']['content']))
         self.assertEqual(choice['finish_reason'], 'stop')
         self.assertEqual(r['model'], 'tiny@0')
-        # Teacher-forced recomputation on the training weights (still equal to tiny@0).
-        scored = self.host.logprobs('tiny', [{'prompt_token_ids': prompt, 'completion_token_ids': tokenizer.encode_completion(c)} for c in CHOICES])
+        # Teacher-forced recomputation on training weights equal to tiny@0's.
+        scored = self.host.logprobs(self.model(), [(prompt, tokenizer.encode_completion(c)) for c in CHOICES])
+        self.assertEqual(len(scored[CHOICES.index(choice['message']['content'])]), len(logprobs))
         for a, b in zip(scored[CHOICES.index(choice['message']['content'])], logprobs):
             self.assertAlmostEqual(a, b, places=5)
         # Temperature 0 picks the choice with the highest sequence logprob.
@@ -193,7 +248,7 @@ class Completions(ServerTest):
         self.assertEqual({c['message']['content'] for c in mean['choices']}, set(choices))
         greedy = self.ok_chat(model='tiny', guided_choice=choices, guided_choice_scoring='mean', temperature=0, return_token_ids=True)
         prompt = greedy['prompt_token_ids']
-        scored = self.host.logprobs('tiny', [{'prompt_token_ids': prompt, 'completion_token_ids': tokenizer.encode_completion(c)} for c in choices])
+        scored = self.host.logprobs(self.model(), [(prompt, tokenizer.encode_completion(c)) for c in choices])
         best = max(range(2), key=lambda i: sum(scored[i]) / len(scored[i]))
         self.assertEqual(greedy['choices'][0]['message']['content'], choices[best])
 
@@ -305,260 +360,390 @@ class Completions(ServerTest):
 
 
 class Training(ServerTest):
-    def test_msgpack_and_json_round_trips(self):
-        body = {'policy': 'tiny', 'items': [{'prompt_token_ids': [257, 1, 2], 'completion_token_ids': [3, 256]}]}
-        status, ctype, raw = self.host.request('POST', '/train/forward', msgpack.packb(body), 'application/msgpack')
-        self.assertEqual((status, ctype), (200, 'application/msgpack'))
-        decoded = msgpack.unpackb(raw)
-        self.assertEqual(len(decoded['logprobs'][0]), 2)
-        status, as_json = self.host.post('/train/forward', body)
-        self.assertEqual(status, 200)
-        self.assertEqual(as_json['logprobs'], decoded['logprobs'])
-        status, response = self.host.post_msgpack('/train/forward', b'\x81\xa6policy')
-        self.assertEqual(status, 400)
-        self.assertIn('msgpack', response['error']['message'])
-        status, _, _ = self.host.request('POST', '/train/forward', b'x', 'text/plain')
-        self.assertEqual(status, 415)
-
     def test_positive_advantage_raises_the_logprob(self):
-        self.assert_step_moves('up', 1.0, 1)
+        self.assert_step_moves(1.0, 1)
 
     def test_negative_advantage_lowers_the_logprob(self):
-        self.assert_step_moves('down', -1.0, -1)
+        self.assert_step_moves(-1.0, -1)
 
-    def assert_step_moves(self, policy, advantage, sign):
-        _, prompt, ids, logprobs = self.guided_sample(policy)
-        r = self.step(policy=policy, loss='importance-sampling', learning_rate=1e-2, items=[item(prompt, ids, logprobs, advantage)])
-        self.assertEqual(r['version'], 1)
-        self.assertEqual((r['samples'], r['tokens']), (1, len(ids)))
-        self.assertAlmostEqual(r['kl_sampler'], 0.0, places=5)
-        self.assertAlmostEqual(r['loss'], -advantage, places=4)  # ratio 1 before the update: loss = -mean(A)
-        for key in ('grad_norm', 'ms', 'entropy', 'clip_fraction'):
-            self.assertIn(key, r)
-        after = self.host.logprobs(policy, [{'prompt_token_ids': prompt, 'completion_token_ids': ids}])[0]
+    def assert_step_moves(self, advantage, sign):
+        model_id = self.model()
+        _, prompt, ids, logprobs = self.guided_sample(model_id)
+        passed, stepped = self.step(model_id, [datum(prompt, ids, logprobs, advantage)])
+        self.assertEqual((stepped['version'], stepped['samples']), (1.0, 1.0))
+        self.assertGreater(stepped['grad_norm'], 0)
+        n = len(ids)
+        self.assertEqual((passed['samples:sum'], passed['weights:sum']), (1.0, n))
+        # The sampler's logprobs are the training weights': ratio 1, so the loss (a sum over tokens) is -sum(A).
+        self.assertAlmostEqual(passed['kl_sampler:sum'], 0.0, places=5)
+        self.assertAlmostEqual(passed['ratio:sum'], n, places=4)
+        self.assertEqual((passed['clipped:sum'], passed['truncated:sum']), (0.0, 0.0))
+        self.assertAlmostEqual(passed['loss:sum'], -advantage * n, places=4)
+        self.assertGreater(passed['entropy:sum'], 0)
+        self.assertNotIn('kl:sum', passed)
+        after = self.host.logprobs(model_id, [(prompt, ids)])[0]
         self.assertGreater(sign * (sum(after) - sum(logprobs)), 0.1)
 
     def test_ppo_clip_fraction(self):
-        _, prompt, ids, before = self.guided_sample('ppo')
-        fresh = {'policy': 'ppo', 'loss': 'ppo-clip', 'clip_epsilon': 0.2, 'items': [item(prompt, ids, before, 1.0)]}
-        status, r = self.host.post_msgpack('/train/forward_backward', fresh)
-        self.assertEqual(status, 200, r)
-        self.assertEqual(r['clip_fraction'], 0.0)
-        self.assertAlmostEqual(r['ratio_mean'], 1.0, places=5)
-        self.assertEqual(r['pending_samples'], 1)
-        status, r = self.host.post_msgpack('/train/optim_step', {'policy': 'ppo', 'learning_rate': 0.05})
-        self.assertEqual((status, r['version'], r['samples']), (200, 1, 1), r)
+        model_id = self.model()
+        _, prompt, ids, before = self.guided_sample(model_id)
+        data = [datum(prompt, ids, before, 1.0)]
+        n = len(ids)
+        r = self.forward_backward(model_id, data, 'ppo')
+        self.assertEqual(r['clipped:sum'], 0.0)
+        self.assertAlmostEqual(r['ratio:sum'] / r['weights:sum'], 1.0, places=5)
+        self.assertEqual(self.policy(model_id).pending_samples, 1)
+        stepped = self.optim_step(model_id, 0.05)
+        self.assertEqual((stepped['version'], stepped['samples']), (1.0, 1.0))
         # Judged against the old logprobs, the moved tokens now lie outside [0.8, 1.2] on the side the advantage pushed.
-        status, r = self.host.post_msgpack('/train/forward_backward', fresh)
-        self.assertEqual(status, 200, r)
-        self.assertGreater(r['ratio_mean'], 1.2)
-        self.assertGreater(r['clip_fraction'], 0.5)
-        # Plain importance sampling is not clipped: its gradient is larger than ppo-clip's on the same batch.
-        status, ppo = self.host.post_msgpack('/train/optim_step', {'policy': 'ppo', 'learning_rate': 0.0})
-        self.assertEqual(status, 200, ppo)
-        status, r = self.host.post_msgpack('/train/forward_backward', {**fresh, 'loss': 'importance-sampling'})
-        self.assertEqual(status, 200, r)
-        self.assertGreater(r['clip_fraction'], 0.5)  # reported for importance sampling too, though nothing is clipped
-        status, plain = self.host.post_msgpack('/train/optim_step', {'policy': 'ppo', 'learning_rate': 0.0})
+        r = self.forward_backward(model_id, data, 'ppo')
+        self.assertGreater(r['ratio:sum'] / n, 1.2)
+        self.assertGreater(r['clipped:sum'] / n, 0.5)
+        ppo = self.optim_step(model_id, 0.0)
+        # The thresholds are the request's: with a wide range nothing is clipped.
+        r = self.forward_backward(model_id, data, 'ppo', clip_low_threshold=0.0, clip_high_threshold=1e6)
+        self.assertEqual(r['clipped:sum'], 0.0)
+        wide = self.optim_step(model_id, 0.0)
+        # Plain importance sampling is not clipped: its gradient is larger than ppo's on the same batch (and the
+        # same as ppo's when nothing is clipped).
+        r = self.forward_backward(model_id, data, 'importance_sampling')
+        self.assertGreater(r['clipped:sum'] / n, 0.5)  # reported for importance sampling too, though nothing is clipped
+        plain = self.optim_step(model_id, 0.0)
         self.assertGreater(plain['grad_norm'], ppo['grad_norm'])
+        self.assertAlmostEqual(plain['grad_norm'], wide['grad_norm'], places=4)
 
     def test_kl_is_zero_before_any_update(self):
-        _, prompt, ids, logprobs = self.guided_sample('kl')
-        body = {'policy': 'kl', 'loss': 'importance-sampling', 'kl_coef': 0.5, 'learning_rate': 0.05, 'items': [item(prompt, ids, logprobs, 1.0)]}
-        r = self.step(**body)
-        self.assertEqual(r['kl'], 0.0)
-        r = self.step(**body)
-        self.assertGreater(r['kl'], 0.0)
-        r = self.step(**{**body, 'kl_coef': 0})
-        self.assertIsNone(r['kl'])
+        model_id = self.model()
+        _, prompt, ids, logprobs = self.guided_sample(model_id)
+        data = [datum(prompt, ids, logprobs, 1.0)]
+        passed, _ = self.step(model_id, data, lr=0.05, kl_coef=0.5)
+        self.assertEqual(passed['kl:sum'], 0.0)
+        passed, _ = self.step(model_id, data, lr=0.05, kl_coef=0.5)
+        self.assertGreater(passed['kl:sum'], 0.0)
+        # The penalty is in the loss: -sum(ratio * A) + kl_coef * KL, with A = 1 on every weighted token.
+        self.assertAlmostEqual(passed['loss:sum'], -passed['ratio:sum'] + 0.5 * passed['kl:sum'], places=4)
+        passed, _ = self.step(model_id, data, lr=0.05)
+        self.assertNotIn('kl:sum', passed)
 
     def test_failed_step_changes_nothing(self):
-        _, prompt, ids, logprobs = self.guided_sample('fail')
-        good = {'policy': 'fail', 'loss': 'importance-sampling', 'learning_rate': 1e-2, 'items': [item(prompt, ids, logprobs, 1.0)]}
-        self.step(**good)
-        policy = self.host.host.registry.policies['fail']
-        params = [p.detach().clone() for p in policy.model.parameters()]
-        state = copy.deepcopy(policy.optimizer.state_dict())
-        status, r = self.host.post_msgpack('/train/step', {**good, 'items': [item(prompt, ids, logprobs, 3e38)]})
-        self.assertEqual(status, 422, r)
-        self.assertEqual(r['error']['type'], 'step_rejected')
-        status, r = self.host.post_msgpack('/train/forward_backward', {**good, 'items': [item(prompt, ids, logprobs, -3e38)]})
-        self.assertEqual(status, 422, r)
-        self.assertEqual(policy.version, 1)
-        self.assertIsNone(policy.pending)
-        for p, saved in zip(policy.model.parameters(), params):
-            self.assertTrue(torch.equal(p, saved))
-        now = policy.optimizer.state_dict()
-        for key, values in state['state'].items():
-            for name, value in values.items():
-                self.assertTrue(torch.equal(torch.as_tensor(now['state'][key][name]), torch.as_tensor(value)))
-        self.assertEqual(self.step(**good)['version'], 2)
+        model_id = self.model()
+        _, prompt, ids, logprobs = self.guided_sample(model_id)
+        good = [datum(prompt, ids, logprobs, 1.0)]
+        self.step(model_id, good)
+        # Gradients already accumulated stay as they were too.
+        self.forward_backward(model_id, good)
+        policy = self.policy(model_id)
+        pending = [g.clone() for g in policy.pending]
+        saved = self.snapshot(model_id)
+        for advantage in (3e38, -3e38):
+            with self.subTest(advantage=advantage):
+                body = {'model_id': model_id, 'forward_backward_input': {'data': [datum(prompt, ids, logprobs, advantage)], 'loss_fn': 'importance_sampling'}}
+                status, future = self.host.tinker('forward_backward', body)
+                self.assertEqual(status, 200, future)
+                status, failed = self.host.result(future)
+                self.assertEqual(status, 400, failed)
+                self.assertIn('not finite', failed['detail'])
+                self.assertIn('nothing was changed', failed['detail'])
+        self.assert_unchanged(model_id, saved)
+        self.assertEqual(policy.pending_samples, 1)
+        self.assertTrue(all(torch.equal(a, b) for a, b in zip(policy.pending, pending)))
+        stepped = self.optim_step(model_id, 1e-2)
+        self.assertEqual((stepped['version'], stepped['samples']), (2.0, 1.0))
 
     def test_validation(self):
-        good = item([257, 1, 2], [3, 256], [-1.0, -2.0], 1.0)
-        base = {'policy': 'checks', 'loss': 'importance-sampling', 'learning_rate': 1e-3}
+        model_id = self.model()
+        good = datum([257, 1, 2], [3, 256], [-1.0, -2.0], 1.0)
+
+        def replaced(key, values):
+            return {**good, 'loss_fn_inputs': {**good['loss_fn_inputs'], key: tensor(values)}}
+
+        def fb(data, loss_fn='importance_sampling', **config):
+            return {'model_id': model_id, 'forward_backward_input': {'data': data, 'loss_fn': loss_fn, 'loss_fn_config': config}}
+
+        tiny = {'model_input': {'chunks': [{'tokens': [1]}]}, 'loss_fn_inputs': {'target_tokens': {'data': [2]}}}
         cases = [
-            ({**base, 'items': [good, {**good, 'logprobs': [-1.0]}]}, 400, 'items[1].logprobs'),
-            ({**base, 'items': [{**good, 'completion_token_ids': [3, 300]}]}, 400, 'items[0].completion_token_ids'),
-            ({**base, 'items': [{**good, 'prompt_token_ids': [257, -1]}]}, 400, 'items[0].prompt_token_ids'),
-            ({**base, 'items': [{**good, 'prompt_token_ids': []}]}, 400, 'prompt_token_ids'),
-            ({**base, 'items': [{**good, 'logprobs': [float('nan'), -1.0]}]}, 400, 'finite'),
-            ({**base, 'items': [{**good, 'advantages': [1.0, float('inf')]}]}, 400, 'finite'),
-            ({**base, 'items': [{**good, 'advantages': 'high'}]}, 400, 'advantages'),
-            ({**base, 'items': [{**good, 'loss_mask': [1, 2]}]}, 400, 'loss_mask'),
-            ({**base, 'items': [{**good, 'loss_mask': [0, 0]}]}, 400, 'masked'),
-            ({**base, 'items': [{**good, 'prompt_token_ids': [1] * 127}]}, 400, 'context'),
-            ({**base, 'items': []}, 400, 'items'),
-            ({**base, 'items': [good] * 4097}, 400, 'items'),
-            ({**base, 'loss': 'dpo', 'items': [good]}, 400, 'loss'),
-            ({**base, 'learning_rate': -1, 'items': [good]}, 400, 'learning_rate'),
-            ({**base, 'clip_epsilon': 0, 'items': [good]}, 400, 'clip_epsilon'),
-            ({**base, 'policy': 'ghost', 'items': [good]}, 404, 'ghost'),
+            ('forward_backward', fb([good, replaced('logprobs', [-1.0])]), 400, 'data.1.loss_fn_inputs.logprobs has 1 values'),
+            ('forward_backward', fb([replaced('target_tokens', [1, 2, 3, 300])]), 400, 'target_tokens: token ids'),
+            ('forward_backward', fb([{**good, 'model_input': {'chunks': [{'tokens': [257, -1, 2, 3]}]}}]), 400, 'model_input: token ids'),
+            ('forward_backward', fb([{**good, 'model_input': {'chunks': []}}]), 400, 'model_input has 0 tokens'),
+            ('forward_backward', fb([replaced('logprobs', [0.0, 0.0, -1.0, 3.5e38])]), 400, 'logprobs must hold finite float32'),
+            ('forward_backward', fb([replaced('advantages', [0.0, 0.0, 1.0, -1e39])]), 400, 'advantages must hold finite float32'),
+            ('forward_backward', fb([replaced('advantages', [0.0, 0.0, 1.0, 'high'])]), 422, 'float_parsing'),
+            ('forward_backward', fb([{**good, 'loss_fn_inputs': {**good['loss_fn_inputs'], 'advantages': 'high'}}]), 422, 'model_attributes_type'),
+            ('forward_backward', fb([replaced('weights', [0.0, 0.0, 0.0, 0.0])]), 400, 'every weight is 0'),
+            ('forward_backward', fb([datum([257] + [1] * 128, [3, 256], [-1.0, -2.0], 1.0)]), 400, 'its context'),
+            ('forward_backward', fb([]), 400, 'holds 0 datums'),
+            ('forward_backward', fb([tiny] * 4097, 'cross_entropy'), 400, 'holds 4097 datums; send 1 to 4096'),
+            ('forward_backward', fb([good], 'dpo'), 422, 'literal_error'),
+            ('forward_backward', fb([good], 'ppo', clip_low_threshold=1.5), 400, 'clip_low_threshold'),
+            ('forward_backward', fb([good], kl_coef=-1), 400, 'kl_coef must be at least 0'),
+            ('forward_backward', fb([good], ratio_cap=0), 400, 'ratio_cap must be above 0'),
+            ('forward_backward', {**fb([good]), 'model_id': 'ghost'}, 404, 'Model not found'),
+            ('forward_backward', [fb([good])], 422, 'model_attributes_type'),
+            ('optim_step', {'model_id': model_id, 'adam_params': {'learning_rate': -1}}, 422, 'greater_than_equal'),
+            ('optim_step', {'model_id': model_id, 'adam_params': {'learning_rate': 1e-3, 'beta1': 1}}, 422, 'less_than'),
         ]
-        for body, status, reason in cases:
+        for route, body, status, reason in cases:
             with self.subTest(reason=reason):
-                got, response = self.host.post_msgpack('/train/step', body)
+                got, response = self.host.tinker(route, body)
                 self.assertEqual(got, status, response)
-                self.assertIn(reason, response['error']['message'])
-        status, response = self.host.post_msgpack('/train/optim_step', {'policy': 'checks', 'learning_rate': 1e-3})
-        self.assertEqual(status, 409, response)
-        status, response = self.host.post_msgpack('/train/step', {**base, 'items': [good], 'pad': b'\0' * (1024 * 1024)})
+                self.assertIn(reason, json.dumps(response))
+        # Numbers JSON cannot carry are not JSON.
+        raw = json.dumps(fb([replaced('logprobs', [0.0, 0.0, -1.0, float('nan')])])).encode()
+        status, _, answer = self.host.request('POST', '/api/v1/forward_backward', raw, 'application/json')
+        self.assertEqual(status, 422, answer)
+        self.assertIn(b'json_invalid', answer)
+        # Nothing accumulated: optim_step fails.
+        status, failed = self.host.result(self.host.tinker('optim_step', {'model_id': model_id, 'adam_params': {'learning_rate': 1e-3}})[1])
+        self.assertEqual(status, 400, failed)
+        self.assertIn('no accumulated gradients', failed['detail'])
+        # A body over --max-train-mb (1 MiB here).
+        status, response = self.host.tinker('forward_backward', {**fb([good]), 'pad': 'x' * (1024 * 1024)})
         self.assertEqual(status, 413, response)
-        self.assertEqual(self.host.host.registry.policies['checks'].version, 0)
+        policy = self.policy(model_id)
+        self.assertEqual((policy.version, policy.pending), (0, None))
+        self.assertEqual(self.host.logprobs(model_id, [([257, 1, 2], [3, 256])]), self.host.logprobs(self.model(), [([257, 1, 2], [3, 256])]))
 
 
-class Policies(ServerTest):
-    def test_checkpoint_and_load_restore_exactly(self):
-        _, prompt, ids, logprobs = self.guided_sample('ckpt')
-        body = {'policy': 'ckpt', 'loss': 'importance-sampling', 'learning_rate': 1e-2, 'items': [item(prompt, ids, logprobs, 1.0)]}
-        seq = [{'prompt_token_ids': prompt, 'completion_token_ids': ids}]
-        self.step(**body)
-        status, saved = self.host.post('/policies/ckpt/checkpoint', {'name': 'round-trip'})
-        self.assertEqual(status, 200, saved)
-        self.assertEqual(saved['version'], 1)
-        self.assertTrue(saved['path'].startswith(os.path.realpath(self.host.checkpoint_dir)))
-        at_save = self.host.logprobs('ckpt', seq)
-        self.step(**body)
-        continued = self.host.logprobs('ckpt', seq)
-        status, loaded = self.host.post('/policies/ckpt/load', {'path': saved['path']})
-        self.assertEqual((status, loaded['version']), (200, 1), loaded)
-        self.assertEqual(self.host.logprobs('ckpt', seq), at_save)
+class Checkpoints(ServerTest):
+    def test_save_and_load_weights_restore_exactly(self):
+        model_id = self.model()
+        _, prompt, ids, logprobs = self.guided_sample(model_id)
+        data = [datum(prompt, ids, logprobs, 1.0)]
+        seq = [(prompt, ids)]
+        self.step(model_id, data)
+        saved = self.host.run('save_weights', {'model_id': model_id, 'path': 'round-trip'})
+        self.assertEqual(saved, {'path': f'tinker://{model_id}/weights/round-trip', 'type': 'save_weights'})
+        self.assertTrue(os.path.isfile(os.path.join(self.host.checkpoint_dir, f'tinker-{model_id}-round-trip.pt')))
+        at_save = self.host.logprobs(model_id, seq)
+        self.step(model_id, data)
+        continued = self.host.logprobs(model_id, seq)
+        self.assertNotEqual(continued, at_save)
+        self.assertEqual(self.host.run('load_weights', {'model_id': model_id, 'path': saved['path']}), {'type': 'load_weights'})
+        self.assertEqual(self.policy(model_id).version, 1)
+        self.assertEqual(self.host.logprobs(model_id, seq), at_save)
         # The optimizer state came back too: the same step gives the same weights.
-        self.assertEqual(self.step(**body)['version'], 2)
-        self.assertEqual(self.host.logprobs('ckpt', seq), continued)
-        # Relative paths are read inside the checkpoint directory; the default name carries the version.
-        status, loaded = self.host.post('/policies/ckpt/load', {'path': 'round-trip.pt'})
-        self.assertEqual(status, 200, loaded)
-        status, saved = self.host.post('/policies/ckpt/checkpoint', {})
-        self.assertEqual((status, os.path.basename(saved['path'])), (200, 'ckpt-v1.pt'))
+        self.assertEqual(self.step(model_id, data)[1]['version'], 2.0)
+        self.assertEqual(self.host.logprobs(model_id, seq), continued)
+        # Without the optimizer state, the weights come back with a fresh optimizer: the same step goes elsewhere.
+        self.host.run('load_weights', {'model_id': model_id, 'path': saved['path'], 'optimizer': False})
+        self.assertEqual(self.host.logprobs(model_id, seq), at_save)
+        self.assertEqual(self.policy(model_id).optimizer.state_dict()['state'], {})
+        self.step(model_id, data)
+        self.assertNotEqual(self.host.logprobs(model_id, seq), continued)
+        # Another model loads it as well.
+        other = self.model()
+        self.host.run('load_weights', {'model_id': other, 'path': saved['path']})
+        self.assertEqual(self.host.logprobs(other, seq), at_save)
 
-    def test_paths_that_escape_are_rejected(self):
-        outside = os.path.join(os.path.dirname(self.host.checkpoint_dir), 'outside.pt')
-        link = os.path.join(self.host.checkpoint_dir, 'link.pt')
-        os.makedirs(self.host.checkpoint_dir, exist_ok=True)
-        os.symlink(outside, link)
-        for path in ('../outside.pt', '/etc/passwd', outside, 'link.pt', '.', 'sub/../../x.pt'):
-            with self.subTest(path=path):
-                status, response = self.host.post('/policies/ckpt/load', {'path': path})
-                self.assertEqual(status, 400, response)
-                self.assertIn('outside', response['error']['message'])
-        status, response = self.host.post('/policies/ckpt/load', {'path': 'missing.pt'})
-        self.assertEqual(status, 404, response)
-        for name in ('../x', 'a/b', '.hidden', ''):
-            with self.subTest(name=name):
-                status, response = self.host.post('/policies/ckpt/checkpoint', {'name': name})
-                self.assertEqual(status, 400, response)
-        with open(os.path.join(self.host.checkpoint_dir, 'junk.pt'), 'wb') as f:
+    def test_paths_that_escape_or_are_malformed_are_refused(self):
+        model_id = self.model()
+        root = self.host.checkpoint_dir
+        kept = self.host.run('save_weights', {'model_id': model_id, 'path': 'kept'})['path']
+        self.step(model_id, [datum([257, 1, 2], [3, 256], [-1.0, -2.0], 1.0)])
+        before = self.snapshot(model_id)
+        # A real checkpoint outside the directory, and a link to it inside.
+        outside = os.path.join(os.path.dirname(root), f'outside-{model_id}.pt')
+        with open(os.path.join(root, f'tinker-{model_id}-kept.pt'), 'rb') as src, open(outside, 'wb') as dst:
+            dst.write(src.read())
+        self.addCleanup(os.unlink, outside)
+        os.symlink(outside, os.path.join(root, f'tinker-{model_id}-link.pt'))
+        with open(os.path.join(root, f'tinker-{model_id}-junk.pt'), 'wb') as f:
             f.write(b'not a checkpoint')
-        status, response = self.host.post('/policies/ckpt/load', {'path': 'junk.pt'})
-        self.assertEqual(status, 400, response)
-
-    def test_unusable_paths_get_400(self):
-        for path in ('a\u0000b', '/tmp/x\u0000.pt', '\u0000', 'lone-\ud800-surrogate.pt'):
+        refused = [
+            ('../outside.pt', 400, 'not a tinker:// path'),
+            ('/etc/passwd', 400, 'not a tinker:// path'),
+            (outside, 400, 'not a tinker:// path'),
+            (f'file://{root}/tinker-{model_id}-kept.pt', 400, 'not a tinker:// path'),
+            (f'tinker://{model_id}/weights/../kept', 400, 'not a tinker:// path'),
+            (f'tinker://{model_id}/weights/kept/..', 400, 'not a tinker:// path'),
+            (f'tinker://{model_id}//kept', 400, 'tinker://source_model_id/weights/checkpoint_id'),
+            ('tinker:///weights/kept', 400, 'not a tinker:// path'),
+            ('tinker:', 400, 'not a tinker:// path'),
+            (f'tinker://{model_id}/other/kept', 400, 'weights or sampler_weights'),
+            (f'tinker://{model_id}/sampler_weights/kept', 400, 'tinker://source_model_id/weights/checkpoint_id'),
+            (f'tinker://{model_id}/kept', 400, 'tinker://source_model_id/weights/checkpoint_id'),
+            ('tinker://../weights/kept', 404, 'Checkpoint not found'),
+            (f'tinker://x@{model_id}/weights/kept', 404, 'Checkpoint not found'),
+            (f'tinker://{model_id}:1/weights/kept', 404, 'Checkpoint not found'),
+            (f'tinker://{model_id}/weights/%2e%2e', 404, 'Checkpoint not found'),
+            (f'tinker://{model_id}/weights/..', 404, 'Checkpoint not found'),
+            (f'tinker://{model_id}/weights/kept\u0000', 404, 'Checkpoint not found'),
+            (f'tinker://{model_id}/weights/\ud800', 404, 'Checkpoint not found'),
+            (f'tinker://{model_id}/weights/missing', 404, 'Checkpoint not found'),
+            (7, 422, 'string_type'),
+        ]
+        for path, status, reason in refused:
             with self.subTest(path=path):
-                status, response = self.host.post('/policies/ckpt/load', {'path': path})
-                self.assertEqual(status, 400, response)
-                self.assertEqual(response['error']['param'], 'path')
-                self.assertIn('not a usable path', response['error']['message'])
+                got, answer = self.host.tinker('load_weights', {'model_id': model_id, 'path': path})
+                self.assertEqual(got, status, answer)
+                self.assertIn(reason, json.dumps(answer))
+        # Accepted, but what the name leads to is refused when the load runs: a link out of the directory, a file
+        # that is no checkpoint.
+        for name, reason in (('link', 'outside the checkpoint directory'), ('junk', 'not a readable checkpoint')):
+            with self.subTest(name=name):
+                status, failed = self.host.result(self.host.tinker('load_weights', {'model_id': model_id, 'path': f'tinker://{model_id}/weights/{name}'})[1])
+                self.assertEqual(status, 400, failed)
+                self.assertIn(reason, failed['detail'])
+        self.assert_unchanged(model_id, before)
+        # Names that would leave the directory (or hide in it) are refused, and nothing is written.
+        files = sorted(os.listdir(root))
+        for name in ('../x', 'a/b', '.hidden', '', 'x' * 256, 'new\n', 'a b'):
+            for route in ('save_weights', 'save_weights_for_sampler'):
+                with self.subTest(route=route, name=name):
+                    status, response = self.host.tinker(route, {'model_id': model_id, 'path': name})
+                    self.assertEqual(status, 422, response)
+        self.assertEqual(sorted(os.listdir(root)), files)
+        for name in ('..', '.hidden', '%2e%2e', 'a%2Fb'):
+            with self.subTest(delete=name):
+                self.assertEqual(self.delete(model_id, 'weights', name), 422)
+        self.assertEqual(self.delete('..', 'weights', 'kept'), 404)
+        self.assertEqual(sorted(os.listdir(root)), files)
+        # The checkpoint itself is deleted by its name; then it cannot be loaded.
+        self.assertEqual(self.delete(model_id, 'weights', 'kept'), 204)
+        self.assertFalse(os.path.exists(os.path.join(root, f'tinker-{model_id}-kept.pt')))
+        self.assertEqual(self.delete(model_id, 'weights', 'kept'), 404)
+        self.assertEqual(self.host.tinker('load_weights', {'model_id': model_id, 'path': kept})[0], 404)
 
-    def test_unknown_policy(self):
-        for action in ('checkpoint', 'load', 'publish', 'reference'):
-            status, response = self.host.post(f'/policies/ghost/{action}', {'path': 'x.pt'})
-            self.assertEqual(status, 404, response)
-            self.assertEqual(response['error']['code'], 'policy_not_found')
+    def test_unknown_model(self):
+        for route, body in (('save_weights', {'path': 'x'}), ('save_weights_for_sampler', {'path': 'x'}),
+                            ('load_weights', {'path': 'tinker://ghost/weights/x'}), ('selfplay/move_reference', {'mix': 0.5}),
+                            ('optim_step', {'adam_params': {}})):
+            with self.subTest(route=route):
+                self.assertEqual(self.host.tinker(route, {'model_id': 'ghost', **body}), (404, {'detail': 'Model not found'}))
+        self.assertEqual(self.delete('ghost', 'sampler_weights', 'x'), 404)
+        self.assertEqual(self.delete(self.model(), 'sampler_weights', 'x'), 404)
 
-    def test_publish_switches_the_bare_name(self):
-        _, prompt, ids, logprobs = self.guided_sample('pub', temperature=0)
-        before = self.ok_chat(model='pub', temperature=0, max_tokens=8, logprobs=True, return_token_ids=True)
-        self.assertEqual(before['model'], 'pub@0')
-        body = {'policy': 'pub', 'loss': 'importance-sampling', 'learning_rate': 0.05, 'items': [item(prompt, ids, logprobs, 1.0)]}
-        self.step(**body)
+
+class Publishing(ServerTest):
+    def test_sampler_weights_switch_the_bare_name(self):
+        model_id = self.model()
+        _, prompt, ids, logprobs = self.guided_sample(model_id, temperature=0)
+        before = self.ok_chat(model=model_id, temperature=0, max_tokens=8, logprobs=True, return_token_ids=True)
+        self.assertEqual(before['model'], f'{model_id}@0')
+        data = [datum(prompt, ids, logprobs, 1.0)]
+        self.step(model_id, data, lr=0.05)
         # Training alone does not change what samplers see.
-        self.assertEqual(self.ok_chat(model='pub', max_tokens=1)['model'], 'pub@0')
-        status, published = self.host.post('/policies/pub/publish', {})
-        self.assertEqual((status, published['model'], published['version']), (200, 'pub@1', 1), published)
-        self.assertEqual(self.host.post('/policies/pub/publish', {})[1]['version'], 1)  # nothing new: same version
-        after = self.ok_chat(model='pub', temperature=0, max_tokens=8, logprobs=True, return_token_ids=True)
-        self.assertEqual(after['model'], 'pub@1')
-        old = self.ok_chat(model='pub@0', temperature=0, max_tokens=8, logprobs=True, return_token_ids=True)
+        self.assertEqual(self.ok_chat(model=model_id, max_tokens=1)['model'], f'{model_id}@0')
+        published = self.publish(model_id)
+        self.assertEqual((published['model'], published['version']), (f'{model_id}@1', 1), published)
+        # The same weights published again are the same version.
+        self.assertEqual(self.publish(model_id)['model'], f'{model_id}@1')
+        after = self.ok_chat(model=model_id, temperature=0, max_tokens=8, logprobs=True, return_token_ids=True)
+        self.assertEqual(after['model'], f'{model_id}@1')
+        old = self.ok_chat(model=f'{model_id}@0', temperature=0, max_tokens=8, logprobs=True, return_token_ids=True)
         self.assertEqual(old['choices'][0]['token_ids'], before['choices'][0]['token_ids'])
-        lp = lambda r: [t['logprob'] for t in r['choices'][0]['logprobs']['content']]
+        lp = lambda r: [t['logprob'] for t in r['choices'][0]['logprobs']['content']]  # noqa: E731
         self.assertEqual(lp(old), lp(before))
         self.assertNotEqual(lp(after)[0], lp(before)[0])
-        guided = self.ok_chat(model='pub', guided_choice=CHOICES, temperature=0, logprobs=True)
-        self.assertEqual(guided['model'], 'pub@1')
-        # --keep 3: after three more versions, pub@0 is gone.
+        # What is published is the training weights of the moment: its logprobs are what forward computes now.
+        recomputed = self.host.logprobs(model_id, [(after['prompt_token_ids'], after['choices'][0]['token_ids'])])[0]
+        for a, b in zip(recomputed, lp(after)):
+            self.assertAlmostEqual(a, b, places=4)
+        guided = self.ok_chat(model=model_id, guided_choice=CHOICES, temperature=0, logprobs=True)
+        self.assertEqual(guided['model'], f'{model_id}@1')
+        # --keep 3: after three more unnamed versions, versions 0 and 1 are gone.
         for version in (2, 3, 4):
-            self.step(**body)
-            self.assertEqual(self.host.post('/policies/pub/publish', {})[1]['version'], version)
-        status, response = self.chat(model='pub@0')
-        self.assertEqual(status, 404, response)
-        status, health = self.host.get('/health')
-        self.assertEqual(next(p for p in health['policies'] if p['id'] == 'pub'), {'id': 'pub', 'version': 4, 'published': [2, 3, 4], 'pinned': []})
+            self.step(model_id, data, lr=0.05)
+            self.assertEqual(self.publish(model_id)['version'], version)
+        for gone in (0, 1):
+            status, response = self.chat(model=f'{model_id}@{gone}')
+            self.assertEqual(status, 404, response)
+        self.assertEqual(self.published(model_id), {'id': model_id, 'version': 4, 'published': [2, 3, 4], 'pinned': []})
 
-    def test_pinned_versions_outlive_keep(self):
-        _, prompt, ids, logprobs = self.guided_sample('league')
-        body = {'policy': 'league', 'loss': 'importance-sampling', 'learning_rate': 0.05, 'items': [item(prompt, ids, logprobs, 1.0)]}
-        self.step(**body)
-        status, published = self.host.post('/policies/league/publish', {'pin': True})
-        self.assertEqual((status, published['model'], published['pinned']), (200, 'league@1', [1]), published)
-        at_pin = self.ok_chat(model='league@1', temperature=0, max_tokens=4, logprobs=True)
+    def test_named_versions_outlive_keep_until_deleted(self):
+        model_id = self.model()
+        _, prompt, ids, logprobs = self.guided_sample(model_id)
+        data = [datum(prompt, ids, logprobs, 1.0)]
+        self.step(model_id, data, lr=0.05)
+        published = self.publish(model_id, 'league-1')
+        self.assertEqual((published['model'], published['path']), (f'{model_id}@1', f'tinker://{model_id}/league-1'), published)
+        at_pin = self.ok_chat(model=f'{model_id}@1', temperature=0, max_tokens=4, logprobs=True)
         for version in (2, 3, 4, 5):
-            self.step(**body)
-            published = self.host.post('/policies/league/publish', {})[1]
-        # keep=3 unpinned versions, and the pinned one however old.
-        self.assertEqual((published['published'], published['pinned']), ([1, 3, 4, 5], [1]))
-        self.assertEqual(self.ok_chat(model='league@1', temperature=0, max_tokens=4, logprobs=True)['choices'], at_pin['choices'])
-        self.assertEqual(self.chat(model='league@2')[0], 404)
-        # Pinning the version already published pins it without a new version.
-        self.assertEqual(self.host.post('/policies/league/publish', {'pin': True})[1]['pinned'], [1, 5])
-        status, response = self.host.post('/policies/league/publish', {'pin': 'yes'})
-        self.assertEqual((status, response['error']['param']), (400, 'pin'), response)
+            self.step(model_id, data, lr=0.05)
+            self.publish(model_id)
+        # keep=3 unnamed versions, and the named one however old.
+        self.assertEqual(self.published(model_id), {'id': model_id, 'version': 5, 'published': [1, 3, 4, 5], 'pinned': [1]})
+        self.assertEqual(self.ok_chat(model=f'{model_id}@1', temperature=0, max_tokens=4, logprobs=True)['choices'], at_pin['choices'])
+        self.assertEqual(self.chat(model=f'{model_id}@2')[0], 404)
+        # Naming the version already published keeps it without a new version; so does naming it twice.
+        self.assertEqual(self.publish(model_id, 'league-5')['version'], 5)
+        self.assertEqual(self.publish(model_id, 'also-5')['version'], 5)
+        self.assertEqual(self.published(model_id)['pinned'], [1, 5])
+        self.assertEqual(self.host.tinker('save_weights_for_sampler', {'model_id': model_id, 'path': 'league-5'}),
+                         (409, {'detail': f"Checkpoint 'league-5' already exists for model '{model_id}'"}))
+        # Deleted, a name is forgotten at once; its version stays while another name holds it.
+        self.assertEqual(self.delete(model_id, 'sampler_weights', 'league-5'), 204)
+        self.assertEqual(self.published(model_id)['pinned'], [1, 5])
+        self.assertEqual(self.delete(model_id, 'sampler_weights', 'league-1'), 204)
+        self.assertEqual(self.delete(model_id, 'sampler_weights', 'league-1'), 404)
+        self.assertEqual(self.published(model_id), {'id': model_id, 'version': 5, 'published': [1, 3, 4, 5], 'pinned': [5]})
+        sample = {'prompt': {'chunks': [{'tokens': prompt}]}, 'sampling_params': {'max_tokens': 2}, 'model_path': f'tinker://{model_id}/league-1'}
+        self.assertEqual(self.host.tinker('asample', sample)[0], 404)
+        # ... and its version is trimmed like the others: once keep newer unnamed versions are published.
+        self.assertEqual(self.ok_chat(model=f'{model_id}@1', max_tokens=1)['model'], f'{model_id}@1')
+        for version in (6, 7, 8):
+            self.step(model_id, data, lr=0.05)
+            self.publish(model_id)
+        self.assertEqual(self.chat(model=f'{model_id}@1')[0], 404)
+        self.assertEqual(self.published(model_id), {'id': model_id, 'version': 8, 'published': [5, 6, 7, 8], 'pinned': [5]})
+        self.assertEqual(self.ok_chat(model=f'{model_id}@5', max_tokens=1)['model'], f'{model_id}@5')
+        # A deleted name may be used again.
+        self.assertEqual(self.publish(model_id, 'league-1')['version'], 8)
 
-    def test_reference_follows_the_training_weights_by_mix(self):
-        _, prompt, ids, logprobs = self.guided_sample('magnet')
-        body = {'policy': 'magnet', 'loss': 'importance-sampling', 'learning_rate': 0.05, 'kl_coef': 0.1, 'items': [item(prompt, ids, logprobs, 1.0)]}
-        self.assertEqual(self.step(**body)['kl'], 0.0)  # the reference is the initial weights
-        self.step(**body)
-        drifted = self.step(**body)['kl']
-        self.assertGreater(drifted, 0)
-        for mix in (0, -0.5, 1.5, 'x'):
+    def test_a_failed_save_leaves_its_name_free(self):
+        # A checkpoint older than the newest published version, loaded, cannot be published under its old number.
+        model_id = self.model()
+        data = [datum([257, 1, 2], [3, 256], [-1.0, -2.0], 1.0)]
+        self.step(model_id, data)
+        old = self.host.run('save_weights', {'model_id': model_id, 'path': 'old'})['path']
+        for _ in range(4):
+            self.step(model_id, data)
+            self.publish(model_id)
+        self.host.run('load_weights', {'model_id': model_id, 'path': old})
+        status, failed = self.host.result(self.host.tinker('save_weights_for_sampler', {'model_id': model_id, 'path': 'again'})[1])
+        self.assertEqual(status, 400, failed)
+        self.assertIn('versions only grow', failed['detail'])
+        sample = {'prompt': {'chunks': [{'tokens': [257]}]}, 'sampling_params': {'max_tokens': 2}, 'model_path': f'tinker://{model_id}/again'}
+        self.assertEqual(self.host.tinker('asample', sample)[0], 404)
+        self.assertEqual(self.delete(model_id, 'sampler_weights', 'again'), 404)
+        # Past the newest published version, the name saves.
+        for _ in range(5):
+            self.step(model_id, data)
+        self.assertEqual(self.publish(model_id, 'again')['version'], 6)
+
+    def test_the_reference_follows_the_training_weights_by_mix(self):
+        model_id = self.model()
+        policy = self.policy(model_id)
+        _, prompt, ids, logprobs = self.guided_sample(model_id)
+        data = [datum(prompt, ids, logprobs, 1.0)]
+        kl = lambda: self.step(model_id, data, lr=0.05, kl_coef=0.1)[0]['kl:sum']  # noqa: E731
+        self.assertEqual(kl(), 0.0)  # the reference is the initial weights
+        kl()
+        self.assertGreater(kl(), 0)
+        reference = [p.clone() for p in policy.reference.parameters()]
+        weights = [p.detach().clone() for p in policy.model.parameters()]
+        for mix, status in ((0, 422), (-0.5, 422), (1.5, 400), ('x', 422), (None, 422)):
             with self.subTest(mix=mix):
-                status, response = self.host.post('/policies/magnet/reference', {'mix': mix})
-                self.assertEqual((status, response['error']['param']), (400, 'mix'), response)
-        status, moved = self.host.post('/policies/magnet/reference', {'mix': 1})
-        self.assertEqual((status, moved), (200, {'version': 3, 'mix': 1.0}))
-        self.assertAlmostEqual(self.step(**body)['kl'], 0.0, places=6)  # the reference is now the weights it stepped from
+                got, response = self.host.tinker('selfplay/move_reference', {'model_id': model_id, 'mix': mix})
+                self.assertEqual(got, status, response)
+        self.assertTrue(all(torch.equal(a, b) for a, b in zip(policy.reference.parameters(), reference)))
+        # reference <- (1 - mix) reference + mix weights
+        self.assertEqual(self.host.run('selfplay/move_reference', {'model_id': model_id, 'mix': 0.5}), {'mix': 0.5, 'type': 'move_reference'})
+        for now, r, w in zip(policy.reference.parameters(), reference, weights):
+            torch.testing.assert_close(now, 0.5 * r + 0.5 * w, rtol=0, atol=1e-7)
+        self.host.run('selfplay/move_reference', {'model_id': model_id, 'mix': 1})
+        self.assertTrue(all(torch.equal(a, b) for a, b in zip(policy.reference.parameters(), weights)))
+        self.assertAlmostEqual(kl(), 0.0, places=6)  # the reference is now the weights it stepped from
         # A checkpoint carries the reference: loaded, the next step's KL is that of the saved state.
-        status, saved = self.host.post('/policies/magnet/checkpoint', {'name': 'magnet-ref'})
-        self.assertEqual(status, 200, saved)
-        expected = self.step(**body)['kl']
-        self.step(**body)
-        self.host.post('/policies/magnet/reference', {'mix': 1})
-        self.assertEqual(self.host.post('/policies/magnet/load', {'path': saved['path']})[0], 200)
-        self.assertAlmostEqual(self.step(**body)['kl'], expected, places=6)
-        half = self.host.post('/policies/magnet/reference', {'mix': 0.5})
-        self.assertEqual(half[0], 200, half)
+        saved = self.host.run('save_weights', {'model_id': model_id, 'path': 'magnet-ref'})['path']
+        at_save = [p.clone() for p in policy.reference.parameters()]
+        expected = kl()
+        kl()
+        self.host.run('selfplay/move_reference', {'model_id': model_id, 'mix': 1})
+        self.host.run('load_weights', {'model_id': model_id, 'path': saved})
+        self.assertTrue(all(torch.equal(a, b) for a, b in zip(policy.reference.parameters(), at_save)))
+        self.assertAlmostEqual(kl(), expected, places=6)
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
 """Guided choices score each prompt once, its choices after it in one row (scoring.make_shared_batch): the
-logprobs, scores and probabilities must be those of scoring every (prompt, choice) pair in its own row."""
+logprobs, scores and probabilities must be those of scoring every (prompt, choice) pair in its own row, as
+training does (training.compute_gradients, Tinker's forward)."""
 
 import random
 import unittest
@@ -7,36 +8,42 @@ from unittest import mock
 
 import torch
 
-from selfplay_host import sampling, scoring, tokenizer
-from selfplay_host.model import ModelConfig, build_model
-from selfplay_host.scoring import log_probs, make_batch, shared_rows, target_logprobs
+from selfplay_host import sampling, scoring, tokenizer, training
+from selfplay_host.model import ModelConfig
+from selfplay_host.policies import Policy
+from selfplay_host.protocol import Datum, LossConfig
+from selfplay_host.scoring import log_probs, make_datum_batch, shared_rows
 
 from .helpers import TEST_MODEL
 
 ATOL = 1e-5
 
 
-def sharpened(cfg: ModelConfig, seed: int):
-    """A model with large random weights: peaked distributions that depend strongly on what each token attends to,
+def sharpened(cfg: ModelConfig, seed: int) -> Policy:
+    """A policy with large random weights: peaked distributions that depend strongly on what each token attends to,
     so a completion that saw another completion's tokens, or the wrong positions, would score visibly differently."""
-    model = build_model(cfg, seed, torch.device('cpu'))
+    policy = Policy('sharp', cfg, seed, torch.device('cpu'), keep=1)
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for p in model.parameters():
+        for p in policy.model.parameters():
             p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-    return model
+    return policy
 
 
-def pairwise(model, prompt: list[int], completions: list[list[int]], top: int = 0):
-    """The former computation: one row per (prompt, completion)."""
+def pairwise(policy, prompt: list[int], completions: list[list[int]], top: int = 0):
+    """What training computes: one datum per (prompt, completion), the completion's logprobs from
+    training.compute_gradients (Tinker's forward), and the `top` most likely tokens at its positions."""
+    skip = len(prompt) - 1
+    data = [Datum(prompt + c[:-1], prompt[1:] + c, [0.0] * skip + [1.0] * len(c), [0.0] * (skip + len(c)), [0.0] * (skip + len(c))) for c in completions]
+    scored = training.compute_gradients(policy, data, LossConfig('cross_entropy'), backward=False).logprobs
     out = []
     with torch.no_grad():
-        for c in completions:
-            batch = make_batch([(prompt, c)], torch.device('cpu'))
-            lps = log_probs(model, batch)
-            chosen = target_logprobs(lps, batch)[0].tolist()
-            tops = lps[0].topk(top, dim=-1) if top else None
-            out.append((chosen, tops))
+        for d, lps in zip(data, scored):
+            tops = None
+            if top:
+                batch = make_datum_batch([(d.tokens, d.targets)], torch.device('cpu'))
+                tops = log_probs(policy.model, batch)[0, skip:].topk(top, dim=-1)
+            out.append((lps[skip:], tops))
     return out
 
 
@@ -51,7 +58,8 @@ def random_prompt(rng: random.Random, length: int) -> list[int]:
 class SharedScoring(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.model = sharpened(TEST_MODEL, 5)
+        cls.policy = sharpened(TEST_MODEL, 5)
+        cls.model = cls.policy.model
         cls.context = TEST_MODEL.context
         rng = random.Random(11)
         cases = []
@@ -75,7 +83,7 @@ class SharedScoring(unittest.TestCase):
             cases.append((random_prompt(rng, prompt_length), choices))
         rng.shuffle(cases)
         cls.cases = cases
-        cls.expected = [pairwise(cls.model, p, [tokenizer.encode_completion(c) for c in cs], top=3) for p, cs in cases]
+        cls.expected = [pairwise(cls.policy, p, [tokenizer.encode_completion(c) for c in cs], top=3) for p, cs in cases]
 
     def test_rows_split_only_when_choices_overflow(self):
         rows = shared_rows([(p, [tokenizer.encode_completion(c) for c in cs]) for p, cs in self.cases], 2 * self.context)

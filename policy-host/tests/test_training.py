@@ -1,4 +1,5 @@
-"""Training steps without the server: losses, and that a rejected step changes nothing."""
+"""Training steps without the server (training.compute_gradients and apply_gradients, what Tinker's
+forward_backward and optim_step run): losses, and that a rejected step changes nothing."""
 
 import copy
 import unittest
@@ -7,15 +8,25 @@ import torch
 
 from selfplay_host import training
 from selfplay_host.policies import Policy
-from selfplay_host.protocol import LossConfig, OptimConfig, TrainItem
+from selfplay_host.protocol import Datum, LossConfig, OptimConfig
 
 from .helpers import TEST_MODEL
 
 ADAM = OptimConfig(learning_rate=1e-2, weight_decay=0.0, max_grad_norm=1.0, beta1=0.9, beta2=0.95, eps=1e-8)
 
 
+def sequence(prompt: list[int], completion: list[int], logprobs: list[float] | None = None, advantage: float = 0.0) -> Datum:
+    """`completion` after `prompt` as a datum: weighted on the completion only, its sampler logprobs and advantage."""
+    pad = [0.0] * (len(prompt) - 1)
+    n = len(completion)
+    return Datum(tokens=prompt + completion[:-1], targets=prompt[1:] + completion, weights=pad + [1.0] * n,
+                 logprobs=pad + (logprobs or [0.0] * n), advantages=pad + [advantage] * n)
+
+
 def current_logprobs(policy, prompt, completion):
-    return training.score(policy, [(prompt, completion)])[0][0]
+    """The completion's logprobs under the training weights, as Tinker's forward computes them."""
+    out = training.compute_gradients(policy, [sequence(prompt, completion)], LossConfig('cross_entropy'), backward=False)
+    return out.logprobs[0][len(prompt) - 1:]
 
 
 def snapshot(policy):
@@ -66,28 +77,40 @@ class Steps(unittest.TestCase):
         self.prompt, self.completion = [257, 259, 65, 66, 256, 260], [67, 68, 256]
         self.old = current_logprobs(self.policy, self.prompt, self.completion)
 
-    def items(self, advantage):
-        return [TrainItem(self.prompt, self.completion, self.old, [advantage] * 3, [1.0] * 3)]
+    def data(self, advantage):
+        return [sequence(self.prompt, self.completion, self.old, advantage)]
 
     def test_a_step_moves_logprobs_with_the_advantage(self):
-        cfg = LossConfig('importance_sampling')
-        grads, metrics = training.item_gradients(self.policy, self.items(1.0), cfg)
-        self.assertAlmostEqual(metrics['ratio_mean'], 1.0, places=5)
-        self.assertEqual(metrics['clip_fraction'], 0.0)
-        training.apply_gradients(self.policy, grads, ADAM)
-        self.assertEqual(self.policy.version, 1)
-        self.assertGreater(sum(current_logprobs(self.policy, self.prompt, self.completion)), sum(self.old))
+        for advantage in (1.0, -1.0):
+            with self.subTest(advantage=advantage):
+                policy = Policy('p', TEST_MODEL, seed=1, device=torch.device('cpu'), keep=3)
+                params, _, _ = snapshot(policy)
+                out = training.compute_gradients(policy, self.data(advantage), LossConfig('importance_sampling'))
+                # Sums over the three weighted tokens, at ratio 1 (the sampler's logprobs are the weights').
+                self.assertEqual(out.weight, 3.0)
+                self.assertAlmostEqual(out.sums['ratio'], 3.0, places=5)
+                self.assertEqual(out.sums['clipped'], 0.0)
+                self.assertAlmostEqual(out.loss, -3.0 * advantage, places=5)
+                self.assertEqual(len(out.logprobs[0]), len(self.prompt) + len(self.completion) - 1)
+                torch.testing.assert_close(torch.tensor(out.logprobs[0][-3:]), torch.tensor(self.old), rtol=0, atol=0)
+                # Computing the gradients does not touch the weights; applying them does.
+                self.assertTrue(all(torch.equal(p, saved) for p, saved in zip(policy.model.parameters(), params)))
+                training.apply_gradients(policy, out.grads, ADAM)
+                self.assertEqual(policy.version, 1)
+                moved = sum(current_logprobs(policy, self.prompt, self.completion)) - sum(self.old)
+                self.assertGreater(advantage * moved, 0)
 
     def test_non_finite_loss_changes_nothing(self):
-        training.apply_gradients(self.policy, training.item_gradients(self.policy, self.items(1.0), LossConfig('importance_sampling'))[0], ADAM)
+        training.apply_gradients(self.policy, training.compute_gradients(self.policy, self.data(1.0), LossConfig('importance_sampling')).grads, ADAM)
         params, state, version = snapshot(self.policy)
-        with self.assertRaises(training.StepRejected) as caught:
-            training.item_gradients(self.policy, self.items(3e38), LossConfig('importance_sampling'))
-        self.assertEqual(caught.exception.status, 422)
+        for advantage in (3e38, -3e38):
+            with self.assertRaises(training.StepRejected) as caught:
+                training.compute_gradients(self.policy, self.data(advantage), LossConfig('importance_sampling'))
+            self.assertEqual(caught.exception.status, 422)
         self.assert_unchanged(params, state, version)
 
     def test_non_finite_weights_after_the_optimizer_are_rolled_back(self):
-        grads, _ = training.item_gradients(self.policy, self.items(1.0), LossConfig('importance_sampling'))
+        grads = training.compute_gradients(self.policy, self.data(1.0), LossConfig('importance_sampling')).grads
         training.apply_gradients(self.policy, grads, ADAM)
         params, state, version = snapshot(self.policy)
         real_step = self.policy.optimizer.step

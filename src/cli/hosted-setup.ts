@@ -1,47 +1,67 @@
 import { resolve } from 'node:path';
-import { PolicyHostClient, startPolicyHost, type PolicyHostProcess, type TrainLoss } from '../../agents/hosted/index.ts';
+import { PolicyHostClient, startPolicyHost, TinkerClient, type PolicyHostProcess } from '../../agents/hosted/index.ts';
 import type { VllmAdapters } from '../../agents/hosted/vllm.ts';
+import { loadChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
 import { openEpisodeWriter, type EpisodeWriter } from '../episodes/index.ts';
-import { HostedPolicyBackend } from '../trainer/hosted-backend.ts';
-import { checkpointTag, restoreHost } from '../trainer/hosted-run.ts';
+import { restoreWeights, RunWeights, type SavedWeights } from '../trainer/hosted-run.ts';
 import type { LeagueMember } from '../trainer/league.ts';
 import type { RunFolder } from '../trainer/run-folder.ts';
+import { TinkerBackend, type TinkerLoss } from '../trainer/tinker-backend.ts';
 import type { CliIO } from './output.ts';
 
-/** What a train-llm run works with: the host (started here unless `--host`), its backend, the episodes file and Ctrl-C. */
+/** What a train-llm run works with: the Tinker server (started here unless `--tinker`), its backend, the episodes file and Ctrl-C. */
 export interface HostedRunSession {
-  readonly client: PolicyHostClient;
-  readonly backend: HostedPolicyBackend;
+  readonly tinker: TinkerClient;
+  /** The reference host's OpenAI side: exact choice probabilities and health. */
+  readonly host: PolicyHostClient;
+  readonly backend: TinkerBackend;
+  /** The run's checkpoints on the server. */
+  readonly weights: RunWeights;
+  /** The league restored from the checkpoint, its members renamed after the new model. */
+  readonly league: readonly LeagueMember[];
   readonly episodes: EpisodeWriter;
   /** Aborts on SIGINT or SIGTERM. */
   readonly signal: AbortSignal;
-  /** The names the run's checkpoints get on the host. */
-  readonly tag: string;
-  /** Stops listening for signals, closes the episodes file and stops a host started here. */
+  /** Stops listening for signals, closes the episodes file and the session, and stops a host started here. */
   close(): Promise<void>;
 }
 
+/** The loss names a run accepts: Tinker's, and the host protocol's older ones (run.json files that name them). */
+export function tinkerLoss(loss: string): TinkerLoss {
+  return loss === 'ppo' || loss === 'ppo-clip' ? 'ppo' : 'importance_sampling';
+}
+
 /**
- * Opens a train-llm run: starts the reference host unless the run names one
- * (`--host`), serving `policy` with its checkpoints in the run folder;
- * connects the backend, or puts the host back where the checkpoint left it
- * (its league too); opens episodes.msgpack; and listens for Ctrl-C.
+ * Opens a train-llm run: starts the reference host unless the run names a Tinker server (`--tinker`), with its
+ * checkpoints in the run folder; creates the model (LoRA of `loraRank`, or full fine-tuning), or puts a new one
+ * where the checkpoint left it (its league too); opens episodes.msgpack; and listens for Ctrl-C.
  */
 export async function openHostedRun(setup: {
-  readonly options: { readonly host?: string; readonly python: string; readonly hostArg: readonly string[] };
-  readonly config: { readonly policy: string; readonly lr: number; readonly loss: TrainLoss; readonly klCoef: number; readonly epochs?: number; readonly ratioCap?: number };
+  readonly options: { readonly tinker?: string; readonly python: string; readonly hostArg: readonly string[] };
+  readonly config: {
+    readonly baseModel: string;
+    readonly loraRank: number;
+    readonly lr: number;
+    readonly loss: string;
+    readonly klCoef: number;
+    readonly epochs?: number;
+    readonly ratioCap?: number;
+    /** Sample over the Tinker API with the tokenizer and chat template in this folder. */
+    readonly tokenizer?: string;
+    readonly maxTokens?: number;
+  };
   readonly folder: RunFolder;
   readonly io: CliIO;
-  readonly restore?: { readonly checkpoint: { readonly weights: string; readonly version: number }; readonly league?: readonly LeagueMember[] };
+  readonly restore?: { readonly checkpoint: SavedWeights; readonly league?: readonly LeagueMember[] };
   readonly vllm?: VllmAdapters;
 }): Promise<HostedRunSession> {
   const { options, config, folder, io } = setup;
   let started: PolicyHostProcess | undefined;
-  if (!options.host) {
+  if (!options.tinker) {
     io.err(`starting the policy host (${options.python} -m selfplay_host)...`);
     started = await startPolicyHost({
       python: options.python,
-      args: ['--policy', config.policy, '--guided-choice-scoring', 'mean', '--checkpoint-dir', resolve(folder.path('checkpoints/host')), ...options.hostArg],
+      args: ['--policy', config.baseModel, '--guided-choice-scoring', 'mean', '--checkpoint-dir', resolve(folder.path('checkpoints/host')), ...options.hostArg],
     });
     io.err(`policy host on ${started.url} (${started.device})`);
   }
@@ -50,22 +70,33 @@ export async function openHostedRun(setup: {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   let episodes: EpisodeWriter | undefined;
+  let tinker: TinkerClient | undefined;
   const close = async () => {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    tinker?.close();
     await episodes?.close();
     await started?.close();
   };
   try {
     episodes = await openEpisodeWriter(folder.path('episodes.msgpack'));
-    const client = new PolicyHostClient(options.host ?? started!.url, config.policy);
-    const tag = checkpointTag(folder.dir);
+    const url = options.tinker ?? started!.url;
+    tinker = await TinkerClient.connect(url, { tags: ['selfplay', 'train-llm'] });
+    const host = new PolicyHostClient(url);
     const ratioCap = config.ratioCap ?? 0;
-    const backendOptions = { learningRate: config.lr, loss: config.loss, klCoef: config.klCoef, epochs: config.epochs ?? 1, ...(ratioCap > 0 ? { ratioCap } : {}), ...(setup.vllm ? { vllm: setup.vllm } : {}) };
-    const backend = setup.restore
-      ? new HostedPolicyBackend(client, await restoreHost(client, tag, setup.restore.checkpoint, setup.restore.league), backendOptions)
-      : await HostedPolicyBackend.connect(client, backendOptions);
-    return { client, backend, episodes, signal: controller.signal, tag, close };
+    const sampling = config.tokenizer ? { tokenizer: await loadChatTokenizer(config.tokenizer), ...(config.maxTokens ? { maxTokens: config.maxTokens } : {}) } : undefined;
+    const backendOptions = {
+      learningRate: config.lr,
+      loss: tinkerLoss(config.loss),
+      klCoef: config.klCoef,
+      epochs: config.epochs ?? 1,
+      ...(ratioCap > 0 ? { ratioCap } : {}),
+      ...(setup.vllm ? { vllm: setup.vllm } : {}),
+      ...(sampling ? { sampling } : {}),
+    };
+    const backend = await TinkerBackend.start(tinker, host, { baseModel: config.baseModel, loraRank: config.loraRank }, backendOptions);
+    const league = setup.restore ? await restoreWeights(backend, setup.restore.checkpoint, setup.restore.league) : [];
+    return { tinker, host, backend, weights: new RunWeights(backend, setup.restore?.checkpoint), league, episodes, signal: controller.signal, close };
   } catch (error) {
     await close();
     throw error;

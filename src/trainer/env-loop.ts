@@ -11,7 +11,7 @@ import type { Episode } from '../episodes/episode.ts';
 import { RoleTally, runEnvironment, type Player } from '../runtime/index.ts';
 import { RoleBaselines } from './advantages.ts';
 import { learnerSamples, type EpisodeAlgorithm } from './episode-trainer.ts';
-import type { HostedPolicyBackend } from './hosted-backend.ts';
+import type { TinkerBackend } from './tinker-backend.ts';
 
 /** Roles whose whole answer is one of a few texts, which a small model is sampled among (guided choice). */
 const CLOSED_ANSWERS: Readonly<Record<string, readonly string[]>> = { critic: CRITIC_VERDICTS };
@@ -49,7 +49,7 @@ export interface EnvIteration {
 
 export interface EnvTrainingOptions {
   readonly environment: Environment;
-  readonly backend: HostedPolicyBackend;
+  readonly backend: TinkerBackend;
   /** Roles held by fixed agents (scripted, another model); every other role is the learner, at its newest version. */
   readonly fixed?: Readonly<Record<string, Player>>;
   /** Sample the learner's closed answers (the critic's verdict) among those answers only (default true). */
@@ -92,7 +92,7 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
   if (learning.length === 0) throw new ConfigError(`every role of ${environment.id} is held by a fixed agent: nothing would learn`);
   const noPrompt = learning.filter((role) => !isRoleName(role));
   if (noPrompt.length) throw new ConfigError(`no prompt is defined for the role ${noPrompt.map((r) => `"${r}"`).join(', ')}; hold it with a fixed agent`);
-  const policyId = backend.host.policy;
+  const policyId = backend.policyId;
   const baselines = options.baselines ?? new RoleBaselines();
   const algo = options.algo ?? 'trr++';
   const startedAt = performance.now();

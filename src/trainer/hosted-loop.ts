@@ -10,7 +10,7 @@ import { InProcessLink, runActors, type ActorLearnerLink, type MatchJob, type Ma
 import { StalenessPacer, type Finished } from './staleness-pacer.ts';
 import { RoleBaselines } from './advantages.ts';
 import { EpisodeTrainer, type EpisodeAlgorithm } from './episode-trainer.ts';
-import type { HostedPolicyBackend } from './hosted-backend.ts';
+import type { TinkerBackend } from './tinker-backend.ts';
 import { League, parseOpponents, splitGames, type LeagueMember, type LeagueState, type OpponentShare } from './league.ts';
 import { modelPlayer, type HostedSampling } from './model-player.ts';
 import { modelPolicy } from './model-policy.ts';
@@ -135,7 +135,7 @@ export interface HostedRunState {
 
 export interface HostedTrainingOptions {
   readonly game: Game;
-  readonly backend: HostedPolicyBackend;
+  readonly backend: TinkerBackend;
   /** Who the learner plays, as shares of each batch: `self:0.6,pfsp:0.3,random:0.1` (see parseOpponents; default: itself only). */
   readonly opponents?: string | readonly OpponentShare[];
   /** Players for the shares that are fixed agents, by share label (default: each made from its spec). */
@@ -227,12 +227,12 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
   const anchors = new Map(shares.flatMap((share) => (share.source.kind === 'agent' ? [[share.label, options.anchors?.get(share.label) ?? createPlayer(share.source.spec, game)] as const] : [])));
   const league = new League(options.resume?.league);
   const trainer = new EpisodeTrainer(game, backend, {
-    policyId: backend.host.policy,
+    policyId: backend.policyId,
     algo: options.algo ?? 'rae',
     learns: (player) => player.name === LEARNER || player.name === MIRROR,
     baselines: options.resume ? RoleBaselines.fromJSON(options.resume.baselines) : undefined,
   });
-  const sampling: HostedSampling = { apiBase: backend.samplingBase, temperature: options.temperature, prompts: options.prompts };
+  const sampling: HostedSampling = { apiBase: backend.samplingBase, temperature: options.temperature, prompts: options.prompts, ...(backend.tinkerSampling ? { tinker: backend.tinkerSampling } : {}) };
   const history: HostedIteration[] = [];
   const startedAt = performance.now() - (options.resume?.seconds ?? 0) * 1000;
   const elapsed = () => (performance.now() - startedAt) / 1000;
@@ -250,7 +250,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
   await link.publish({ model: backend.policy(), version: backend.version });
   const stop = new AbortController();
   const local = options.localActors ?? options.concurrency ?? 32;
-  const actors = local > 0 ? runHostedActors(options.actorLink ?? link, { game, sampling, policyId: backend.host.policy, anchors, concurrency: local, signal: stop.signal }) : Promise.resolve();
+  const actors = local > 0 ? runHostedActors(options.actorLink ?? link, { game, sampling, policyId: backend.policyId, anchors, concurrency: local, signal: stop.signal }) : Promise.resolve();
   try {
     // Reports name their job by id: over a bus they are copies, and one may come twice (a redelivered match).
     const handedOut = new Map<string, MatchJob<HostedJob>>();
@@ -314,9 +314,9 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
       updateOf.set(metrics.version, pacer.version + 1);
       pacer.published(pacer.version + 1);
       await link.publish({ model: metrics.model, version: metrics.version });
-      if (options.magnetMix) await backend.host.moveReference(options.magnetMix);
+      if (options.magnetMix) await backend.moveReference(options.magnetMix);
       if ((iteration + 1) % (options.leagueEvery ?? 5) === 0) {
-        const pinned = await backend.host.publish({ pin: true });
+        const pinned = await backend.publish(true);
         league.add(pinned.model, pinned.version);
         await options.saveMember?.(league.members.at(-1)!);
       }
@@ -329,7 +329,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
       const ratings = rate
         ? await rateVersions(game, [...spread(league.members.filter((m) => m.version !== metrics.version), options.ratedVersions ?? 6), { model: metrics.model, version: metrics.version }], {
             sampling,
-            policyId: backend.host.policy,
+            policyId: backend.policyId,
             anchors: [...anchors.values()],
             gamesPerPair: rateGames,
             seed: (options.seed ?? 0) * 1_000_003 + iteration,
@@ -343,7 +343,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
         iteration,
         update: iteration + 1,
         seconds: elapsed(),
-        played: `${backend.host.policy}@${Math.min(...batch.map((f) => Number(f.result.players.find((p) => p.name === LEARNER)!.policy!.version)))}`,
+        played: `${backend.policyId}@${Math.min(...batch.map((f) => Number(f.result.players.find((p) => p.name === LEARNER)!.policy!.version)))}`,
         model: metrics.model,
         version: metrics.version,
         games: episodes.length,
@@ -438,8 +438,10 @@ export async function runHostedActors(
 }
 
 /** The host's busy and up time in seconds, when it reports them (the reference host does). */
-async function hostBusy(backend: HostedPolicyBackend): Promise<{ busy: number; uptime: number } | undefined> {
-  const health = await backend.host.health();
+/** The reference host's busy clock; undefined from a server that has none. */
+async function hostBusy(backend: TinkerBackend): Promise<{ busy: number; uptime: number } | undefined> {
+  const health = await backend.host.health().catch(() => undefined);
+  if (!health) return undefined;
   return health.busy_seconds === undefined || health.uptime_seconds === undefined ? undefined : { busy: health.busy_seconds, uptime: health.uptime_seconds };
 }
 

@@ -1,58 +1,77 @@
-import { basename, resolve } from 'node:path';
-import type { PolicyHostClient, Published } from '../../agents/hosted/host-client.ts';
+import { ConfigError } from '../core/index.ts';
 import type { HostedIteration, HostedRunState } from './hosted-loop.ts';
 import type { LeagueMember } from './league.ts';
 import type { Chart, ReportInput } from './report.ts';
 import type { CheckpointMarks } from './run-folder.ts';
+import type { TinkerBackend } from './tinker-backend.ts';
 
-/** checkpoints/state.json of a hosted run: the loop's state, the host checkpoint that holds its weights, and how far the outputs go. */
-export interface HostedCheckpoint extends CheckpointMarks {
-  readonly state: HostedRunState;
-  /** The host checkpoint (a file in the host's checkpoint directory) with the weights, optimizer and KL reference. */
+/** Where a run's weights are: the tinker:// path of the checkpoint it resumes from, and of each league member's. */
+export interface SavedWeights {
+  /** The weights, optimizer state and KL reference. */
   readonly weights: string;
   readonly version: number;
+  /** Each league member's weights, by version. */
+  readonly members?: Readonly<Record<string, string>>;
+}
+
+/** checkpoints/state.json of a hosted run: the loop's state, where its weights are, and how far the outputs go. */
+export interface HostedCheckpoint extends CheckpointMarks, SavedWeights {
+  readonly state: HostedRunState;
 }
 
 /**
- * The names a run's checkpoints get on the host: the run folder's name and a
- * hash of its path, so that runs sharing a host do not overwrite each other.
+ * The weights of a run's checkpoints on the Tinker server: each update's under a name of its own
+ * (Tinker checkpoints are not overwritten), the one it replaces deleted once state.json names the new one, so
+ * that a kill at any moment leaves a whole checkpoint that state.json names.
  */
-export function checkpointTag(dir: string): string {
-  const path = resolve(dir);
-  let hash = 2166136261;
-  for (let i = 0; i < path.length; i++) hash = Math.imul(hash ^ path.charCodeAt(i), 16777619) >>> 0;
-  const name = basename(path).replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+/, '').slice(0, 80) || 'run';
-  return `${name}-${hash.toString(16).padStart(8, '0')}`;
-}
+export class RunWeights {
+  private readonly members: Record<string, string>;
 
-/** The host checkpoint of a league member's weights. */
-export const memberCheckpoint = (tag: string, version: number) => `${tag}-v${version}`;
-
-/** The host checkpoint slot an update writes: two slots in turn, so that a kill while one is written leaves the other whole. */
-export const weightsSlot = (tag: string, update: number) => `${tag}-${update % 2 === 0 ? 'a' : 'b'}`;
-
-/** Saves a league member's weights on the host (they are the training weights at the moment it is pinned). */
-export async function saveMember(host: PolicyHostClient, tag: string, member: LeagueMember): Promise<void> {
-  await host.checkpoint(memberCheckpoint(tag, member.version));
-}
-
-/**
- * Puts a host back where a checkpoint left it: the league's versions (if any)
- * published and pinned (each from its own checkpoint, oldest first, since
- * versions only grow), then the training weights, published. A host that
- * still serves a version (the same host, still running) keeps it.
- */
-export async function restoreHost(host: PolicyHostClient, tag: string, checkpoint: { readonly weights: string; readonly version: number }, league: readonly LeagueMember[] = []): Promise<Published> {
-  const status = (await host.health()).policies.find((p) => p.id === host.policy);
-  if (!status) throw new Error(`the host serves no policy ${host.policy}`);
-  const members = [...league].sort((a, b) => a.version - b.version);
-  for (const member of members) {
-    if (status.published.includes(member.version)) continue;
-    await host.load(`${memberCheckpoint(tag, member.version)}.pt`);
-    await host.publish({ pin: true });
+  constructor(
+    private readonly backend: TinkerBackend,
+    private previous?: SavedWeights,
+  ) {
+    this.members = { ...previous?.members };
   }
-  if (status.version !== checkpoint.version || members.some((m) => !status.published.includes(m.version))) await host.load(`${checkpoint.weights}.pt`);
-  return host.publish();
+
+  /** Saves the weights, calls `record` (which writes state.json) with where they are, then deletes the replaced checkpoint. */
+  async save(update: number, version: number, record: (saved: SavedWeights) => void): Promise<void> {
+    const saved = { weights: await this.backend.model.saveWeights(`update-${update}`), version, members: { ...this.members } };
+    record(saved);
+    const replaced = this.previous?.weights;
+    this.previous = saved;
+    // A server that cannot delete (or a checkpoint already gone) leaves a file behind, nothing worse.
+    if (replaced && replaced !== saved.weights) await this.backend.model.client.deleteCheckpoint(replaced).catch(() => undefined);
+  }
+
+  /** Saves a league member's weights (the training weights at the moment it joins). */
+  async saveMember(member: LeagueMember): Promise<void> {
+    this.members[member.version] = await this.backend.model.saveWeights(`member-v${member.version}`);
+  }
+}
+
+/**
+ * Puts a fresh model back where a checkpoint left it: the league's versions (if any) loaded and published as
+ * kept sampler weights, oldest first (versions only grow), then the training weights, published. Returns the
+ * league with its members' new model names (a new model has a new id).
+ */
+export async function restoreWeights(backend: TinkerBackend, saved: SavedWeights, league: readonly LeagueMember[] = []): Promise<LeagueMember[]> {
+  if (!saved.weights.startsWith('tinker://')) {
+    throw new ConfigError(`this run was checkpointed before selfplay trained over the Tinker API (its weights are ${JSON.stringify(saved.weights)}, not a tinker:// path): start a new run`);
+  }
+  const names = new Map<number, string>();
+  for (const member of [...league].sort((a, b) => a.version - b.version)) {
+    const path = saved.members?.[member.version];
+    if (!path) throw new ConfigError(`checkpoints/state.json has no weights for league member ${member.model} (version ${member.version})`);
+    await backend.model.loadWeights(path);
+    backend.loadedVersion(member.version);
+    names.set(member.version, (await backend.publish(true)).model);
+  }
+  await backend.model.loadWeights(saved.weights);
+  backend.loadedVersion(saved.version);
+  const published = await backend.publish();
+  if (published.version !== saved.version) throw new ConfigError(`the checkpoint ${saved.weights} holds version ${published.version}, state.json says ${saved.version}`);
+  return league.map((member) => ({ ...member, model: names.get(member.version)! }));
 }
 
 /** One metrics.jsonl row per update. */

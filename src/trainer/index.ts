@@ -5,7 +5,7 @@ export { connectTrainer, type Ack, type TrainerClient } from './trainer-client.t
 export { EPISODE_ALGORITHMS, EpisodeTrainer, learnerSamples, type EpisodeAlgorithm, type EpisodeTrainerOptions, type IngestResult, type TrainerStats } from './episode-trainer.ts';
 export { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type FastTrainOptions, type OpponentRule, type RemotePlay, type RemotePlayRequest, type TrainMetrics } from './fast-loop.ts';
 export { episodeFromPath, playCompiled, samplesFromTerminals } from './fast-play.ts';
-export { HostedPolicyBackend, trainItem, type HostedBackendOptions, type HostedMetrics } from './hosted-backend.ts';
+export { TinkerBackend, type Published, type TinkerBackendOptions, type TinkerLoss, type TinkerMetrics, type TinkerStep } from './tinker-backend.ts';
 export { DEFAULT_MAX_STALENESS, hostedJobSchema, LEARNER, MIRROR, playHosted, runHostedActors, trainHosted, type HostedIteration, type HostedJob, type HostedPlayOptions, type HostedRunState, type HostedTrainingOptions, type ShareResult } from './hosted-loop.ts';
 export { criticAccuracy, type CriticAccuracy } from './critic-accuracy.ts';
 export { trainEnvironment, type EnvIteration, type EnvRoleFigures, type EnvTrainingOptions } from './env-loop.ts';

@@ -1,15 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { PolicyHostClient } from '../../agents/hosted/index.ts';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { kuhnPoker } from '../../games/index.ts';
 import type { Episode } from '../../src/episodes/episode.ts';
-import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
 import { hostedJobSchema, LEARNER, MIRROR, runHostedActors, trainHosted, type HostedIteration, type HostedRunState } from '../../src/trainer/hosted-loop.ts';
 import { connectNatsLink } from '../../src/trainer/nats-link.ts';
 import { startNats } from '../trainer/nats-server.ts';
 import { runCli } from '../cli/run-cli.ts';
-import { testHost } from './host-fixture.ts';
+import { testHost, tinkerBackend } from './host-fixture.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -21,11 +19,12 @@ afterEach(async () => {
 });
 
 const game = kuhnPoker();
-const fixture = testHost('selfplay-async-', ['--seed', '3', '--policy', 'sync', '--policy', 'async', '--policy', 'epochs', '--policy', 'bus', '--policy', 'crash']);
+const fixture = testHost('selfplay-async-', ['--seed', '3']);
 
-/** Trains `policy` on the test host and returns each update with the episodes it trained on. */
-async function run(policy: string, maxStaleness: number, epochs = 1): Promise<{ first: number; updates: { it: HostedIteration; episodes: readonly Episode[] }[] }> {
-  const backend = await HostedPolicyBackend.connect(new PolicyHostClient(fixture.host.url, policy), { learningRate: 3e-3, loss: 'ppo-clip', ratioCap: 2, epochs });
+/** Trains a model of its own on the test host and returns each update with the episodes it trained on. */
+async function run(maxStaleness: number, epochs = 1): Promise<{ first: number; updates: { it: HostedIteration; episodes: readonly Episode[] }[] }> {
+  const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 3e-3, loss: 'ppo', ratioCap: 2, epochs });
+  onTestFinished(close);
   const first = backend.version;
   const updates: { it: HostedIteration; episodes: readonly Episode[] }[] = [];
   await trainHosted({ game, backend, maxStaleness, iterations: 6, gamesPerIteration: 8, concurrency: 8, seed: 4, onIteration: (it, _state, episodes) => void updates.push({ it, episodes }) });
@@ -41,7 +40,7 @@ function playedBy(episode: Episode): number {
 
 describe('asynchronous training: actors play on while the host trains, at most K versions behind', () => {
   it('never trains on a match played more than K = 2 updates before the weights it updates, and does train on older ones', async () => {
-    const { first, updates } = await run('async', 2);
+    const { first, updates } = await run(2);
     expect(updates.map((u) => u.it.version)).toEqual([1, 2, 3, 4, 5, 6].map((k) => first + k));
     const ages = updates.flatMap(({ it, episodes }) => {
       expect(episodes.length).toBeGreaterThanOrEqual(8);
@@ -63,7 +62,7 @@ describe('asynchronous training: actors play on while the host trains, at most K
   }, 120_000);
 
   it('with K = 0 trains each update on exactly its batch, all of it played by the version it updates', async () => {
-    const { updates } = await run('sync', 0);
+    const { updates } = await run(0);
     for (const { it, episodes } of updates) {
       expect(episodes).toHaveLength(8);
       expect(it.ageMax).toBe(0);
@@ -72,7 +71,7 @@ describe('asynchronous training: actors play on while the host trains, at most K
   }, 120_000);
 
   it('counts staleness in updates, not in host versions (each update takes several optimizer steps with epochs)', async () => {
-    const { first, updates } = await run('epochs', 1, 3);
+    const { first, updates } = await run(1, 3);
     expect(updates.map((u) => u.it.version)).toEqual([3, 6, 9, 12, 15, 18].map((k) => first + k));
     for (const { it, episodes } of updates) {
       for (const episode of episodes) expect([it.version - 3, it.version - 6]).toContain(playedBy(episode));
@@ -86,9 +85,9 @@ describe('asynchronous training: actors play on while the host trains, at most K
     try {
       const learnerLink = await connectNatsLink({ url: nats.url, run: 'bus-test', side: 'learner', spec: hostedJobSchema });
       const actorLink = await connectNatsLink({ url: nats.url, run: 'bus-test', side: 'actor', spec: hostedJobSchema });
-      const client = new PolicyHostClient(fixture.host.url, 'bus');
-      const actors = runHostedActors(actorLink, { game, sampling: { apiBase: client.apiBase }, policyId: 'bus', anchors: new Map(), concurrency: 8, signal: stop.signal });
-      const backend = await HostedPolicyBackend.connect(client, { learningRate: 3e-3, loss: 'ppo-clip', ratioCap: 2 });
+      const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 3e-3, loss: 'ppo', ratioCap: 2 });
+      onTestFinished(close);
+      const actors = runHostedActors(actorLink, { game, sampling: { apiBase: backend.samplingBase }, policyId: backend.policyId, anchors: new Map(), concurrency: 8, signal: stop.signal });
       const first = backend.version;
       const updates: { it: HostedIteration; episodes: readonly Episode[] }[] = [];
       await trainHosted({ game, backend, link: learnerLink, localActors: 0, maxStaleness: 1, iterations: 4, gamesPerIteration: 8, seed: 6, onIteration: (it, _state, episodes) => void updates.push({ it, episodes }) });
@@ -116,7 +115,7 @@ describe('asynchronous training: actors play on while the host trains, at most K
       expect(missing.err).toMatch(/no run "nobody" .* start its learner first/);
       // Actors may start first: they wait for the run's learner (--wait, 30 s by default).
       for (let i = 0; i < 2; i++) actors.push(spawn(process.execPath, ['bin/selfplay.js', 'actor', '--bus', nats.url, '--run', 'cli-bus', '--concurrency', '4', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
-      const learner = runCli('train-llm', 'kuhn-poker', '--host', fixture.host.url, '--policy', 'bus', '--bus', nats.url, '--run', 'cli-bus', '--iterations', '3', '--games', '8', '--eval-games', '0', '--rate-games', '0', '--exact-every', '0', '--out', join(fixture.dir, 'cli-bus'), '--json');
+      const learner = runCli('train-llm', 'kuhn-poker', '--tinker', fixture.host.url, '--bus', nats.url, '--run', 'cli-bus', '--iterations', '3', '--games', '8', '--eval-games', '0', '--rate-games', '0', '--exact-every', '0', '--out', join(fixture.dir, 'cli-bus'), '--json');
       const { code, out, err } = await learner;
       expect(err).not.toMatch(/Error/);
       expect(code).toBe(0);
@@ -143,7 +142,7 @@ describe('asynchronous training: actors play on while the host trains, at most K
 
   it('over NATS, plays matches in the learner process too with --local-actors, on a connection of their own', async () => {
     const nats = (server = await startNats());
-    const { code, out, err } = await runCli('train-llm', 'kuhn-poker', '--host', fixture.host.url, '--policy', 'bus', '--bus', nats.url, '--local-actors', '4', '--iterations', '2', '--games', '8', '--eval-games', '0', '--rate-games', '0', '--exact-every', '0', '--out', join(fixture.dir, 'local-bus'), '--json');
+    const { code, out, err } = await runCli('train-llm', 'kuhn-poker', '--tinker', fixture.host.url, '--bus', nats.url, '--local-actors', '4', '--iterations', '2', '--games', '8', '--eval-games', '0', '--rate-games', '0', '--exact-every', '0', '--out', join(fixture.dir, 'local-bus'), '--json');
     expect(err).not.toMatch(/Error/);
     expect(code).toBe(0);
     expect(JSON.parse(out).iterations).toHaveLength(2);
@@ -156,16 +155,17 @@ describe('asynchronous training: actors play on while the host trains, at most K
       const options = { url: nats.url, run: 'crash', spec: hostedJobSchema, leaseSeconds: 1 };
       const first = await connectNatsLink({ ...options, side: 'learner' });
       const actorLink = await connectNatsLink({ ...options, side: 'actor' });
-      const client = new PolicyHostClient(fixture.host.url, 'crash');
-      // The actors live on through the learner's death, as actor processes do.
-      const actors = runHostedActors(actorLink, { game, sampling: { apiBase: client.apiBase }, policyId: 'crash', anchors: new Map(), concurrency: 8, signal: stop.signal });
+      // The model lives on the host through the learner's death, and so do the actors, as actor processes do.
+      const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 3e-3, loss: 'ppo' });
+      onTestFinished(close);
+      const actors = runHostedActors(actorLink, { game, sampling: { apiBase: backend.samplingBase }, policyId: backend.policyId, anchors: new Map(), concurrency: 8, signal: stop.signal });
       const run = { game, localActors: 0, maxStaleness: 2, gamesPerIteration: 8, seed: 7 } as const;
       const trained: string[] = [];
       let checkpoint: HostedRunState | undefined;
       await expect(
         trainHosted({
           ...run,
-          backend: await HostedPolicyBackend.connect(client, { learningRate: 3e-3, loss: 'ppo-clip' }),
+          backend,
           link: first,
           iterations: 10,
           onIteration: (it, state, episodes) => {
@@ -186,7 +186,7 @@ describe('asynchronous training: actors play on while the host trains, at most K
       const resumed: HostedIteration[] = [];
       await trainHosted({
         ...run,
-        backend: await HostedPolicyBackend.connect(client, { learningRate: 3e-3, loss: 'ppo-clip' }),
+        backend,
         link: second,
         iterations: 6,
         resume: checkpoint,

@@ -7,7 +7,7 @@ import { natsPerTest } from '../trainer/nats-per-test.ts';
 import { python, testHost } from './host-fixture.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
-const fixture = testHost('selfplay-bus-faults-', ['--seed', '4', '--policy', 'tiny']);
+const fixture = testHost('selfplay-bus-faults-', ['--seed', '4']);
 
 const selfplay = (...args: string[]): ChildProcess => spawn(process.execPath, ['bin/selfplay.js', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
 const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
@@ -27,7 +27,7 @@ describe('a run over NATS JetStream through kills', () => {
       expect(done()).toBe(true);
     };
     const actor = () => selfplay('actor', '--bus', url, '--run', 'faults', '--concurrency', '4');
-    const learnerArgs = ['train-llm', 'kuhn-poker', '--host', fixture.host.url, '--python', python, '--bus', url, '--run', 'faults', '--lease', '1', '--ack-wait', '2', '--games', '8', '--eval-games', '0', '--rate-games', '0', '--exact-every', '0', '--keep-episodes', '1000', '--out', out];
+    const learnerArgs = ['train-llm', 'kuhn-poker', '--tinker', fixture.host.url, '--python', python, '--bus', url, '--run', 'faults', '--lease', '1', '--ack-wait', '2', '--games', '8', '--eval-games', '0', '--rate-games', '0', '--exact-every', '0', '--keep-episodes', '1000', '--out', out];
     children.push(actor(), actor());
     const learner = selfplay(...learnerArgs, '--iterations', '10');
     children.push(learner);
@@ -44,7 +44,7 @@ describe('a run over NATS JetStream through kills', () => {
     await exited(learner);
     await sleep(1200); // its hold on the run lapses
     const state = JSON.parse(readFileSync(join(out, 'checkpoints/state.json'), 'utf8'));
-    const resumed = selfplay('train-llm', '--resume', out, '--host', fixture.host.url, '--python', python, '--bus', url, '--run', 'faults', '--lease', '1', '--ack-wait', '2', '--iterations', String(state.state.iteration + 4));
+    const resumed = selfplay('train-llm', '--resume', out, '--tinker', fixture.host.url, '--python', python, '--bus', url, '--run', 'faults', '--lease', '1', '--ack-wait', '2', '--iterations', String(state.state.iteration + 4));
     children.push(resumed);
     let err = '';
     resumed.stderr!.on('data', (chunk) => (err += String(chunk)));

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { PolicyHostClient } from '../../agents/hosted/index.ts';
 import { scriptedAgent } from '../../agents/environment.ts';
 import { CRITIC_VERDICTS } from '../../agents/roles/critic.ts';
@@ -9,16 +9,20 @@ import { environments } from '../../environments/index.ts';
 import { createSelfPlayCritic, heldOutCriticSteps } from '../../environments/self-play-critic/index.ts';
 import { criticAccuracy } from '../../src/trainer/critic-accuracy.ts';
 import { trainEnvironment } from '../../src/trainer/env-loop.ts';
-import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
 import { runCli } from '../cli/run-cli.ts';
-import { testHost } from './host-fixture.ts';
+import { testHost, tinkerBackend } from './host-fixture.ts';
 
-const fixture = testHost('selfplay-env-training-', ['--seed', '5', '--policy', 'spc', '--policy', 'fixed', '--policy', 'each', '--policy', 'score', '--policy', 'cli']);
-const backendFor = (policy: string) => HostedPolicyBackend.connect(new PolicyHostClient(fixture.host.url, policy), { learningRate: 3e-3, loss: 'ppo-clip' });
+const fixture = testHost('selfplay-env-training-', ['--seed', '5']);
+/** A model of its own on the test host, its session ended with the test. */
+const backendFor = async () => {
+  const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 3e-3, loss: 'ppo' });
+  onTestFinished(close);
+  return backend;
+};
 
 describe('a hosted model trained in the roles of an environment', () => {
   it('trains one model as both the sneaky generator and the critic, each role with its own samples and returns', async () => {
-    const backend = await backendFor('spc');
+    const backend = await backendFor();
     const environment = createSelfPlayCritic({ steps: 2, level: 1 });
     const seen: { roles: string[]; versions: unknown[] }[] = [];
     const done = await trainEnvironment({
@@ -45,7 +49,7 @@ describe('a hosted model trained in the roles of an environment', () => {
   }, 120_000);
 
   it('gives a role held by a fixed agent no updates: only the learner\'s turns are trained on', async () => {
-    const backend = await backendFor('fixed');
+    const backend = await backendFor();
     const environment = createSelfPlayCritic({ steps: 2, level: 1 });
     const done = await trainEnvironment({
       environment,
@@ -65,7 +69,7 @@ describe('a hosted model trained in the roles of an environment', () => {
   }, 120_000);
 
   it('trains in each of the other environments without error', async () => {
-    const backend = await backendFor('each');
+    const backend = await backendFor();
     for (const name of ['absolute-zero', 'creator-solver', 'teacher-student']) {
       const environment = await environments[name].create({});
       const [it] = await trainEnvironment({ environment, backend, matchesPerIteration: 4, iterations: 1 });
@@ -121,13 +125,13 @@ describe('the critic measured on held-out steps', () => {
   });
 
   it('is the mean probability of the right verdict under guided choice, with the interval of that mean', async () => {
-    const client = new PolicyHostClient(fixture.host.url, 'score');
+    const client = new PolicyHostClient(fixture.host.url);
     const items = heldOutCriticSteps(6, 9, { steps: 2, level: 1 });
-    const measured = await criticAccuracy(client, 'score', items, { temperature: 1, batch: 4 });
+    const measured = await criticAccuracy(client, 'tiny', items, { temperature: 1, batch: 4 });
     // By hand: one item at a time, the probability of the right one of the two verdicts.
     const right: number[] = [];
     for (const item of items) {
-      const { probabilities } = await client.choiceProbabilities('score', [{ messages: criticRole().prompt(item.input), choices: CRITIC_VERDICTS }], { temperature: 1 });
+      const { probabilities } = await client.choiceProbabilities('tiny', [{ messages: criticRole().prompt(item.input), choices: CRITIC_VERDICTS }], { temperature: 1 });
       right.push(probabilities[0][item.verdict === 'correct' ? 0 : 1]);
     }
     const mean = right.reduce((a, b) => a + b, 0) / right.length;
@@ -136,14 +140,14 @@ describe('the critic measured on held-out steps', () => {
     expect(measured.interval[1] - measured.interval[0]).toBeCloseTo((2 * 1.959964 * sd) / Math.sqrt(6), 6);
     expect(measured.onCorrect).toBeCloseTo((right[0] + right[2] + right[4]) / 3, 6);
     expect(measured.onIncorrect).toBeCloseTo((right[1] + right[3] + right[5]) / 3, 6);
-    expect(measured.model).toMatch(/^score@\d+$/);
+    expect(measured.model).toMatch(/^tiny@\d+$/);
   }, 60_000);
 });
 
 describe('selfplay train-llm --env', () => {
   it('trains from the command line with a fixed role, reports per role and the held-out accuracy, and resumes', async () => {
     const out = join(fixture.dir, 'cli-env');
-    const args = ['--host', fixture.host.url, '--policy', 'cli', '--games', '8', '--eval-items', '10', '--keep-episodes', '2', '--out', out, '--json'];
+    const args = ['--tinker', fixture.host.url, '--games', '8', '--eval-items', '10', '--keep-episodes', '2', '--out', out, '--json'];
     const first = await runCli('train-llm', '--env', 'self-play-critic', '--param', 'steps=2', '--param', 'level=1', '--role', 'sneaky-generator=scripted', '--iterations', '2', ...args);
     expect(first.err).not.toMatch(/Error/);
     expect(first.code).toBe(0);
@@ -158,13 +162,13 @@ describe('selfplay train-llm --env', () => {
     expect(typeof rows[1].criticAccuracy).toBe('number');
     expect(existsSync(join(out, 'report.html'))).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ game: 'env:self-play-critic', param: ['steps=2', 'level=1'], role: ['sneaky-generator=scripted'], algo: 'trr++' });
-    const resumed = await runCli('train-llm', '--resume', out, '--host', fixture.host.url, '--iterations', '3', '--json');
+    const resumed = await runCli('train-llm', '--resume', out, '--tinker', fixture.host.url, '--iterations', '3', '--json');
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.out).updates).toBe(3);
   }, 180_000);
 
   it('says clearly what does not go together', async () => {
-    const host = ['--host', fixture.host.url, '--policy', 'cli'];
+    const host = ['--tinker', fixture.host.url];
     expect((await runCli('train-llm', '--env', 'nope', ...host)).err).toMatch(/unknown environment "nope"; environments: absolute-zero/);
     expect((await runCli('train-llm', 'kuhn-poker', '--env', 'self-play-critic', ...host)).err).toMatch(/name a game or --env self-play-critic, not both/);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--opponents', 'random', ...host)).err).toMatch(/--opponents apply to game runs, not to --env runs/);

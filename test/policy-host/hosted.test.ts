@@ -1,8 +1,8 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createPlayer } from '../../agents/index.ts';
-import { PolicyHostClient, PolicyHostError, startPolicyHost, VllmAdapters } from '../../agents/hosted/index.ts';
+import { startPolicyHost, TinkerError, VllmAdapters } from '../../agents/hosted/index.ts';
 import { LlmClient } from '../../agents/llm/llm-client.ts';
 import { resolveLlmOptions } from '../../agents/llm/options.ts';
 import { startLlmStub } from '../../agents/llm/stub/server.ts';
@@ -10,15 +10,14 @@ import { kuhnPoker } from '../../games/index.ts';
 import { ConfigError } from '../../src/core/index.ts';
 import type { Episode } from '../../src/episodes/episode.ts';
 import { EpisodeTrainer } from '../../src/trainer/episode-trainer.ts';
-import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
 import { playHosted, trainHosted } from '../../src/trainer/hosted-loop.ts';
 import { runCli } from '../cli/run-cli.ts';
-import { testHost } from './host-fixture.ts';
+import { testHost, tinkerBackend } from './host-fixture.ts';
 
 const game = kuhnPoker();
 const random = () => createPlayer('random', game);
 
-const fixture = testHost('selfplay-host-', ['--seed', '1', '--policy', 'tiny', '--policy', 'other']);
+const fixture = testHost('selfplay-host-', ['--seed', '1']);
 const checkpoints = fixture.dir;
 
 const meanAndVariance = (episodes: readonly Episode[]) => {
@@ -29,10 +28,11 @@ const meanAndVariance = (episodes: readonly Episode[]) => {
 
 describe('a language-model policy on the policy host', () => {
   it('plays legal moves through the llm agent, recording the exact version, token ids and logprobs', async () => {
-    const client = new PolicyHostClient(fixture.host.url, 'other');
-    const published = await client.publish();
-    expect(published.model).toMatch(/^other@\d+$/);
-    const { episodes, record } = await playHosted({ game, model: 'other', apiBase: client.apiBase, policy: { id: 'other', version: published.version }, opponent: random(), games: 8, seed: 1 });
+    const { backend, close } = await tinkerBackend(fixture.host.url);
+    onTestFinished(close);
+    const published = { model: backend.policy(), version: backend.version };
+    expect(published.model).toMatch(/^model_[0-9a-f]{8}@0$/);
+    const { episodes, record } = await playHosted({ game, model: backend.model.id, apiBase: backend.samplingBase, policy: { id: backend.policyId, version: published.version }, opponent: random(), games: 8, seed: 1 });
     expect(record.matches).toBe(8);
     for (const episode of episodes) {
       expect(episode.outcome).toBe('normal');
@@ -52,20 +52,20 @@ describe('a language-model policy on the policy host', () => {
   });
 
   it('trains from the samples of its episodes, and publishing switches the bare name to the new version', async () => {
-    const client = new PolicyHostClient(fixture.host.url, 'other');
-    const backend = await HostedPolicyBackend.connect(client, { learningRate: 1e-3 });
+    const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 1e-3 });
+    onTestFinished(close);
     const before = backend.policy();
-    const { episodes } = await playHosted({ game, model: before, apiBase: client.apiBase, policy: { id: 'other', version: backend.version }, opponent: random(), games: 16, seed: 2 });
-    const samples = new EpisodeTrainer(game, backend, { policyId: 'other', algo: 'grpo' }).samples(episodes);
+    const { episodes } = await playHosted({ game, model: before, apiBase: backend.samplingBase, policy: { id: backend.policyId, version: backend.version }, opponent: random(), games: 16, seed: 2 });
+    const samples = new EpisodeTrainer(game, backend, { policyId: backend.policyId, algo: 'grpo' }).samples(episodes);
     expect(samples.length).toBeGreaterThan(16);
     expect(samples.every((s) => s.tokens && s.tokens.completion.length === s.tokens.logprobs.length)).toBe(true);
     const metrics = await backend.update(samples);
     expect(metrics.version).toBe(backend.version);
-    expect(metrics.model).toBe(`other@${metrics.version}`);
+    expect(metrics.model).toBe(`${backend.model.id}@${metrics.version}`);
     expect(metrics.model).not.toBe(before);
     expect(metrics.samples).toBe(samples.length);
     expect(Number.isFinite(metrics.step.loss)).toBe(true);
-    const llm = new LlmClient(resolveLlmOptions({ model: 'other', baseURL: client.apiBase }, {}));
+    const llm = new LlmClient(resolveLlmOptions({ model: backend.model.id, baseURL: backend.samplingBase }, {}));
     try {
       const completion = await llm.complete([{ role: 'user', content: 'Your card: K\nValid actions: [check], [bet]' }], { guidedChoice: ['[check]', '[bet]'] });
       expect(completion.model).toBe(metrics.model);
@@ -76,28 +76,28 @@ describe('a language-model policy on the policy host', () => {
   });
 
   it('refuses samples without token data, and a bad item changes nothing on the host', async () => {
-    const client = new PolicyHostClient(fixture.host.url, 'other');
-    const backend = await HostedPolicyBackend.connect(client);
-    const sample = { episodeId: 'e', policy: { id: 'other', version: 0 }, seat: 0, role: 'seat 0', action: '[bet]', reward: 1, advantage: 1 };
+    const { backend, close } = await tinkerBackend(fixture.host.url);
+    onTestFinished(close);
+    const sample = { episodeId: 'e', policy: { id: backend.policyId, version: 0 }, seat: 0, role: 'seat 0', action: '[bet]', reward: 1, advantage: 1 };
     await expect(backend.update([sample])).rejects.toThrow(ConfigError);
     const version = backend.version;
     const bad = { ...sample, tokens: { prompt: [257, 104], completion: [99999], logprobs: [-1] } };
-    const failure = await backend.update([bad]).catch((e) => e);
-    expect(failure).toBeInstanceOf(PolicyHostError);
-    expect(failure.status).toBe(400);
-    expect(failure.message).toMatch(/items\[0\].completion_token_ids must hold integer token ids/);
-    expect((await client.publish()).version).toBe(version);
-    await expect(new PolicyHostClient(fixture.host.url, 'nobody').publish()).rejects.toMatchObject({ status: 404 });
+    const failure = await backend.update([bad]).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(TinkerError);
+    expect(failure).toMatchObject({ status: 400, category: 'user' });
+    expect((failure as Error).message).toMatch(/forward_backward_input.data.0.loss_fn_inputs.target_tokens: token ids must be integers from 0 to 261/);
+    expect((await backend.publish()).version).toBe(version);
+    await expect(tinkerBackend(fixture.host.url, {}, { baseModel: 'nobody' })).rejects.toMatchObject({ status: 400, message: expect.stringContaining("base model 'nobody' is not served here") });
   });
 
   it('measurably improves its results against random at Kuhn poker (fixed seeds, 2,000 games before and after)', async () => {
-    const client = new PolicyHostClient(fixture.host.url, 'tiny');
-    const backend = await HostedPolicyBackend.connect(client, { learningRate: 3e-3, loss: 'ppo-clip' });
+    const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 3e-3, loss: 'ppo' });
+    onTestFinished(close);
     const evaluate = async () =>
-      meanAndVariance((await playHosted({ game, model: backend.policy(), apiBase: client.apiBase, policy: { id: 'tiny', version: backend.version }, opponent: random(), games: 2000, seed: 99 })).episodes);
+      meanAndVariance((await playHosted({ game, model: backend.policy(), apiBase: backend.samplingBase, policy: { id: backend.policyId, version: backend.version }, opponent: random(), games: 2000, seed: 99 })).episodes);
     const before = await evaluate();
     const iterations = await trainHosted({ game, backend, opponents: 'random', maxStaleness: 0, iterations: 8, gamesPerIteration: 256, seed: 5 });
-    expect(iterations.map((i) => i.model)).toEqual(iterations.map((_, k) => `tiny@${Number(iterations[0].played.split('@')[1]) + k + 1}`));
+    expect(iterations.map((i) => i.model)).toEqual(iterations.map((_, k) => `${backend.model.id}@${Number(iterations[0].played.split('@')[1]) + k + 1}`));
     const after = await evaluate();
     // Welch's z for the difference of the mean returns: > 3 is far beyond chance.
     const z = (after.mean - before.mean) / Math.sqrt(before.variance / before.n + after.variance / after.n);
@@ -105,8 +105,8 @@ describe('a language-model policy on the policy host', () => {
     expect(z).toBeGreaterThan(3);
   }, 240_000);
 
-  it('runs the same loop from the command line (selfplay train-llm --host)', async () => {
-    const { code, out, err } = await runCli('train-llm', 'kuhn-poker', '--host', fixture.host.url, '--policy', 'other', '--iterations', '2', '--games', '16', '--eval-games', '20', '--rate-games', '0', '--out', join(checkpoints, 'cli-self'), '--json');
+  it('runs the same loop from the command line (selfplay train-llm --tinker)', async () => {
+    const { code, out, err } = await runCli('train-llm', 'kuhn-poker', '--tinker', fixture.host.url, '--iterations', '2', '--games', '16', '--eval-games', '20', '--rate-games', '0', '--out', join(checkpoints, 'cli-self'), '--json');
     expect(err).not.toMatch(/Error/);
     expect(code).toBe(0);
     const result = JSON.parse(out);
@@ -120,7 +120,7 @@ describe('a language-model policy on the policy host', () => {
       expect(step.samplesBySeat.every((n: number) => n > 0)).toBe(true);
       expect(step.exploitability).toBeGreaterThan(0);
     }
-    const fixed = await runCli('train-llm', 'kuhn-poker', '--host', fixture.host.url, '--policy', 'other', '--opponents', 'random', '--iterations', '3', '--max-staleness', '1', '--games', '16', '--eval-games', '0', '--exact-every', '0', '--rate-games', '0', '--out', join(checkpoints, 'cli-random'), '--json');
+    const fixed = await runCli('train-llm', 'kuhn-poker', '--tinker', fixture.host.url, '--lora-rank', '4', '--opponents', 'random', '--iterations', '3', '--max-staleness', '1', '--games', '16', '--eval-games', '0', '--exact-every', '0', '--rate-games', '0', '--out', join(checkpoints, 'cli-random'), '--json');
     const steps = JSON.parse(fixed.out).iterations;
     for (const step of steps) {
       // Against a fixed opponent only the model's own turns train it (at most 2 of a game's), and nothing asked for an exact evaluation.
@@ -132,7 +132,7 @@ describe('a language-model policy on the policy host', () => {
     const rows = readFileSync(join(checkpoints, 'cli-random', 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     expect(rows.map((row) => [row.ageMedian <= row.ageMax, row.hostBusy > 0 && row.hostBusy <= 1])).toEqual(steps.map(() => [true, true]));
     expect(JSON.parse(readFileSync(join(checkpoints, 'cli-random', 'run.json'), 'utf8'))).toMatchObject({ maxStaleness: 1, ratioCap: 2 });
-    const refused = await runCli('train-llm', 'kuhn-poker', '--host', fixture.host.url, '--max-staleness', '-1');
+    const refused = await runCli('train-llm', 'kuhn-poker', '--tinker', fixture.host.url, '--max-staleness', '-1');
     expect(refused.code).not.toBe(0);
     expect(refused.err).toMatch(/--max-staleness must be/);
   }, 60_000);
@@ -161,20 +161,21 @@ describe('publishing to vLLM (against the stub server)', () => {
   it('loads each version as a LoRA adapter by name, unloads the old ones, and agents play the named version', async () => {
     const stub = await startLlmStub({ seed: 1 });
     try {
-      const client = new PolicyHostClient(fixture.host.url, 'other');
       const adapters = new VllmAdapters(stub.url, 2);
-      const backend = await HostedPolicyBackend.connect(client, { vllm: adapters, learningRate: 1e-4 });
+      await expect(tinkerBackend(fixture.host.url, { vllm: adapters })).rejects.toThrow(/vLLM serves LoRA adapters: train a LoRA model \(--lora-rank above 0\)/);
+      const { backend, close } = await tinkerBackend(fixture.host.url, { vllm: adapters, learningRate: 1e-4 }, { loraRank: 2 });
+      onTestFinished(close);
       const first = backend.policy();
       expect(backend.samplingBase).toBe(stub.url);
       const names = async () => ((await (await fetch(`${stub.url}/models`)).json()) as { data: { id: string }[] }).data.map((m) => m.id);
       expect(await names()).toEqual(['stub', first]);
-      const { episodes } = await playHosted({ game, model: first, apiBase: stub.url, policy: { id: 'other', version: backend.version }, opponent: random(), games: 4, seed: 3 });
+      const { episodes } = await playHosted({ game, model: first, apiBase: stub.url, policy: { id: backend.policyId, version: backend.version }, opponent: random(), games: 4, seed: 3 });
       expect(episodes.every((e) => e.outcome === 'normal')).toBe(true);
       const meta = episodes[0].steps.find((s) => s.meta)!.meta as { model: string };
       expect(meta.model).toBe(first);
       // Two more versions: the first is unloaded, the newest two stay.
       const token = { prompt: [257, 104, 256], completion: [91, 256], logprobs: [-5, -5] };
-      const sample = { episodeId: 'e', policy: { id: 'other', version: 0 }, seat: 0, role: 'r', action: '[', reward: 1, advantage: 1, tokens: token };
+      const sample = { episodeId: 'e', policy: { id: backend.policyId, version: 0 }, seat: 0, role: 'r', action: '[', reward: 1, advantage: 1, tokens: token };
       const second = (await backend.update([sample])).model;
       const third = (await backend.update([sample])).model;
       expect(await names()).toEqual(['stub', second, third]);

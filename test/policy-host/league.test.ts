@@ -1,29 +1,29 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createPlayer } from '../../agents/index.ts';
-import { PolicyHostClient } from '../../agents/hosted/index.ts';
 import { kuhnPoker, ticTacToe as ticTacToeGame } from '../../games/index.ts';
 import type { Episode } from '../../src/episodes/episode.ts';
 import { readEpisodes } from '../../src/episodes/reader.ts';
-import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
 import { LEARNER, MIRROR, trainHosted, type HostedIteration } from '../../src/trainer/hosted-loop.ts';
 import { rateVersions } from '../../src/trainer/version-ratings.ts';
 import { runCli } from '../cli/run-cli.ts';
-import { python, testHost } from './host-fixture.ts';
+import { python, testHost, tinkerBackend } from './host-fixture.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const game = kuhnPoker();
 
-const fixture = testHost('selfplay-league-', ['--seed', '2', '--policy', 'tiny', '--keep', '2']);
+const fixture = testHost('selfplay-league-', ['--seed', '2', '--keep', '2']);
 const { dir } = fixture;
 
 describe('a league of past versions', () => {
   it('plays each share its opponents, records which version sat in each seat, and trains only on the learner\'s seats', async () => {
-    const client = new PolicyHostClient(fixture.host.url, 'tiny');
-    const backend = await HostedPolicyBackend.connect(client, { learningRate: 3e-3, loss: 'ppo-clip' });
+    const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 3e-3, loss: 'ppo' });
+    onTestFinished(close);
+    const id = backend.policyId;
+    const model = backend.model.id;
     const first = backend.version;
     const seen: { it: HostedIteration; episodes: readonly Episode[] }[] = [];
     await trainHosted({
@@ -39,7 +39,7 @@ describe('a league of past versions', () => {
       concurrency: 8,
       onIteration: (it, _state, episodes) => void seen.push({ it, episodes }),
     });
-    const health = (await client.health()).policies.find((p) => p.id === 'tiny')!;
+    const health = (await backend.host.health()).policies.find((p) => p.id === model)!;
     // Every update joined the league, pinned on the host though --keep is 2.
     expect(health.pinned).toEqual([first + 1, first + 2, first + 3, first + 4]);
     expect(health.published).toEqual(expect.arrayContaining(health.pinned));
@@ -51,15 +51,15 @@ describe('a league of past versions', () => {
       for (const episode of episodes) {
         const share = episode.id.split('-')[1];
         const byName = new Map(episode.players.map((p) => [p.name, p]));
-        expect(byName.get(LEARNER)!.policy).toEqual({ id: 'tiny', version: played });
+        expect(byName.get(LEARNER)!.policy).toEqual({ id, version: played });
         const [opponent] = episode.players.filter((p) => p.name !== LEARNER);
         if (share === 'self' || (share === 'uniform' && it.iteration === 0)) {
           // Self-play, and a league share while the league is still empty: the same version in both seats.
           expect(opponent.name).toBe(MIRROR);
-          expect(opponent.policy).toEqual({ id: 'tiny', version: played });
+          expect(opponent.policy).toEqual({ id, version: played });
         } else if (share === 'uniform') {
           const version = Number(opponent.policy!.version);
-          expect(opponent.name).toBe(`tiny@${version}`);
+          expect(opponent.name).toBe(`${model}@${version}`);
           expect(version).toBeLessThanOrEqual(played);
           expect(version).toBeGreaterThan(first);
           expect(episode.steps.filter((s) => s.seat === opponent.seat).every((s) => (s.meta as { model: string }).model === opponent.name)).toBe(true);
@@ -75,24 +75,25 @@ describe('a league of past versions', () => {
       expect(it.samples).toBe(learnerTurns);
       expect(Object.keys(it.returns).sort()).toEqual(['random', 'self', 'uniform']);
       expect(Object.values(it.returns).reduce((n, r) => n + r.games, 0)).toBe(16);
-      expect(it.league.map((m) => m.model)).toEqual(Array.from({ length: it.update }, (_, k) => `tiny@${first + k + 1}`));
+      expect(it.league.map((m) => m.model)).toEqual(Array.from({ length: it.update }, (_, k) => `${model}@${first + k + 1}`));
     }
   }, 180_000);
 
   it('rates versions and anchors by a paired round robin: MCTS above random at tic-tac-toe', async () => {
     const ticTacToe = ticTacToeGame();
-    const client = new PolicyHostClient(fixture.host.url, 'tiny');
-    const version = (await client.publish()).version;
-    const ratings = await rateVersions(ticTacToe, [{ model: `tiny@${version}`, version }], {
-      sampling: { apiBase: client.apiBase },
-      policyId: 'tiny',
+    const { backend, close } = await tinkerBackend(fixture.host.url);
+    onTestFinished(close);
+    const { model, version } = { model: backend.policy(), version: backend.version };
+    const ratings = await rateVersions(ticTacToe, [{ model, version }], {
+      sampling: { apiBase: backend.samplingBase },
+      policyId: backend.policyId,
       anchors: [createPlayer('random', ticTacToe), createPlayer('mcts:iterations=50', ticTacToe)],
       gamesPerPair: 23,
       seed: 4,
       samples: 100,
     });
     expect(ratings[0].name).toBe('mcts:iterations=50');
-    expect(ratings.map((r) => r.name).sort()).toEqual(['mcts:iterations=50', 'random', `tiny@${version}`]);
+    expect(ratings.map((r) => r.name).sort()).toEqual(['mcts:iterations=50', model, 'random'].sort());
     // 24 games (rounded up to even) for each of the 3 pairs, two entrants each.
     expect(ratings.reduce((n, r) => n + r.games, 0)).toBe(2 * 3 * 24);
     for (const r of ratings) expect(r.low).toBeLessThanOrEqual(r.rating), expect(r.high).toBeGreaterThanOrEqual(r.rating);
@@ -132,8 +133,11 @@ describe('selfplay train-llm run folders', () => {
     expect(resumed.code).toBe(0);
     const result = JSON.parse(resumed.out);
     expect(result.iterations.map((it: HostedIteration) => it.update)).toEqual([done + 1, done + 2]);
-    // The league the checkpoint held is served again (a fresh host, so republished from its checkpoints) and grows on.
-    expect(result.iterations[0].league.map((m: { model: string }) => m.model).slice(0, done)).toEqual(state.state.league.members.map((m: { model: string }) => m.model));
+    // The league the checkpoint held is served again (a fresh host, so a new model republished from its checkpoints:
+    // the same versions under the new model's id) and grows on.
+    const members = (league: { model: string }[]) => league.map((m) => m.model.split('@')[1]);
+    expect(members(result.iterations[0].league).slice(0, done)).toEqual(members(state.state.league.members));
+    expect(result.iterations[0].league[0].model.split('@')[0]).toBe(result.model.split('@')[0]);
     expect(result.iterations[1].league).toHaveLength(done + 2);
     const updates = readFileSync(metrics, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line).update);
     expect(updates).toEqual(Array.from({ length: done + 2 }, (_, k) => k + 1));
@@ -142,5 +146,12 @@ describe('selfplay train-llm run folders', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(8 * (done + 2));
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain("Learner's mean return by opponent");
+    // Each checkpoint replaces the one before on the host: the one state.json names, and at most one a kill left behind.
+    const saved = JSON.parse(readFileSync(join(out, 'checkpoints/state.json'), 'utf8')) as { weights: string; members: Record<string, string> };
+    const files = readdirSync(join(out, 'checkpoints/host'));
+    const [, model, name] = /^tinker:\/\/([^/]+)\/weights\/(.+)$/.exec(saved.weights)!;
+    expect(files).toContain(`tinker-${model}-${name}.pt`);
+    expect(files.filter((f) => /-update-\d+\.pt$/.test(f)).length).toBeLessThanOrEqual(2);
+    expect(Object.keys(saved.members)).toHaveLength(done + 2);
   }, 240_000);
 });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { PolicyHostClient } from '../../agents/hosted/index.ts';
 import { createPlayer } from '../../agents/index.ts';
 import { kuhnPoker } from '../../games/index.ts';
@@ -8,18 +8,17 @@ import { readModelMeta } from '../../src/episodes/index.ts';
 import { playMatch } from '../../src/runtime/referee.ts';
 import type { ChatMessage } from '../../agents/llm/chat.ts';
 import { COMPACT_GAME_PROMPTS } from '../../agents/llm/game-prompt.ts';
-import { HostedPolicyBackend } from '../../src/trainer/hosted-backend.ts';
 import { playHosted, trainHosted } from '../../src/trainer/hosted-loop.ts';
 import { evaluateModel, modelPolicy } from '../../src/trainer/model-policy.ts';
 import { runCli } from '../cli/run-cli.ts';
-import { testHost } from './host-fixture.ts';
+import { testHost, tinkerBackend } from './host-fixture.ts';
 
 const game = kuhnPoker();
 const fixture = testHost('selfplay-model-policy-', ['--seed', '3', '--policy', 'tiny']);
 const { dir } = fixture;
 let client: PolicyHostClient;
 beforeAll(() => {
-  client = new PolicyHostClient(fixture.host.url, 'tiny');
+  client = new PolicyHostClient(fixture.host.url);
 });
 
 describe("a language model's exact policy", () => {
@@ -69,14 +68,15 @@ describe("a language model's exact policy", () => {
   it('follows self-play training: every seat of the current version learns, and each published version is evaluated exactly', async () => {
     const { episodes } = await playHosted({ game, model: 'tiny', apiBase: client.apiBase, policy: { id: 'tiny', version: 0 }, games: 4, seed: 5 });
     for (const episode of episodes) expect(episode.players.map((p) => p.policy)).toEqual([{ id: 'tiny', version: 0 }, { id: 'tiny', version: 0 }]);
-    const backend = await HostedPolicyBackend.connect(client, { learningRate: 3e-3, loss: 'ppo-clip' });
+    const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 3e-3, loss: 'ppo' });
+    onTestFinished(close);
     const [step] = await trainHosted({ game, backend, iterations: 1, gamesPerIteration: 16, seed: 2, exactEvery: 1 });
-    expect(step.played).toBe('tiny@0');
-    expect(step.model).toBe('tiny@1');
+    expect(step.played).toBe(`${backend.policyId}@0`);
+    expect(step.model).toBe(`${backend.model.id}@1`);
     expect(step.samplesBySeat).toHaveLength(2);
     for (const n of step.samplesBySeat) expect(n).toBeGreaterThan(0);
     expect(step.samplesBySeat[0] + step.samplesBySeat[1]).toBe(step.samples);
-    const published = await modelPolicy(game, { host: client, model: 'tiny@1', prompts: COMPACT_GAME_PROMPTS });
+    const published = await modelPolicy(game, { host: client, model: `${backend.model.id}@1`, prompts: COMPACT_GAME_PROMPTS });
     expect(step.exploitability).toBeCloseTo(evaluatePolicy(game, published.policy).exploitability, 9);
   }, 120_000);
 });

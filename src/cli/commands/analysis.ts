@@ -143,7 +143,7 @@ async function modelExploitability(game: Game, options: ExploitabilityOptions, i
   const prompts = options.prompt === 'compact' ? COMPACT_GAME_PROMPTS : options.prompt === 'spiral' ? undefined : readPromptFile(options.prompt);
   const started = performance.now();
   const evaluation = await evaluateModel(game, {
-    host: new PolicyHostClient(options.host.replace(/\/+$/, ''), options.model!.split('@')[0]),
+    host: new PolicyHostClient(options.host.replace(/\/+$/, '')),
     model: options.model!,
     prompts,
     temperature: options.temperature,

@@ -1,5 +1,4 @@
 import { statSync } from 'node:fs';
-import type { TrainLoss } from '../../../agents/hosted/index.ts';
 import { environmentPlayers } from '../../../agents/environment.ts';
 import { environments } from '../../../environments/index.ts';
 import { heldOutCriticSteps, SPC_DEFAULTS } from '../../../environments/self-play-critic/index.ts';
@@ -8,7 +7,7 @@ import { RoleBaselines } from '../../trainer/advantages.ts';
 import { criticAccuracy, type CriticAccuracy } from '../../trainer/critic-accuracy.ts';
 import type { EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { trainEnvironment, type EnvIteration } from '../../trainer/env-loop.ts';
-import { weightsSlot } from '../../trainer/hosted-run.ts';
+import type { SavedWeights } from '../../trainer/hosted-run.ts';
 import { renderReport, type Chart } from '../../trainer/report.ts';
 import type { CheckpointMarks, RunFolder } from '../../trainer/run-folder.ts';
 import { openHostedRun } from '../hosted-setup.ts';
@@ -22,11 +21,12 @@ export interface EnvRunConfig {
   readonly game: string;
   readonly param: readonly string[];
   readonly role: readonly string[];
-  readonly policy: string;
+  readonly baseModel: string;
+  readonly loraRank: number;
   readonly iterations?: number;
   readonly games: number;
   readonly lr: number;
-  readonly loss: TrainLoss;
+  readonly loss: string;
   readonly klCoef: number;
   readonly epochs: number;
   readonly ratioCap: number;
@@ -42,10 +42,8 @@ export interface EnvRunConfig {
 }
 
 /** checkpoints/state.json of an environment run. */
-export interface EnvCheckpoint extends CheckpointMarks {
+export interface EnvCheckpoint extends CheckpointMarks, SavedWeights {
   readonly state: { readonly iteration: number; readonly baselines: ReturnType<RoleBaselines['toJSON']> };
-  readonly weights: string;
-  readonly version: number;
 }
 
 export const ENV_PREFIX = 'env:';
@@ -123,7 +121,7 @@ export async function trainEnvRun(run: {
   readonly config: EnvRunConfig;
   readonly state?: EnvCheckpoint;
   readonly folder: RunFolder;
-  readonly options: { readonly host?: string; readonly python: string; readonly hostArg: readonly string[]; readonly seconds?: number; readonly json?: boolean };
+  readonly options: { readonly tinker?: string; readonly python: string; readonly hostArg: readonly string[]; readonly seconds?: number; readonly json?: boolean };
   readonly io: CliIO;
 }): Promise<void> {
   const { config, state, folder, options, io } = run;
@@ -137,9 +135,9 @@ export async function trainEnvRun(run: {
   const heldOut = criticSet(name, params, specs, config);
   const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
   const session = await openHostedRun({ options, config, folder, io, ...(state ? { restore: { checkpoint: state } } : {}) });
-  const { client, backend, episodes, tag } = session;
+  const { host, backend, episodes, weights } = session;
   try {
-    const accuracy = () => (heldOut ? criticAccuracy(client, backend.policy(), heldOut, { temperature: config.temperature }) : Promise.resolve(undefined));
+    const accuracy = () => (heldOut ? criticAccuracy(host, backend.policy(), heldOut, { temperature: config.temperature }) : Promise.resolve(undefined));
     const before = state ? undefined : await accuracy();
     const learning = [...new Set(environment.roles)].filter((role) => !specs[role]);
     if (!options.json) {
@@ -171,14 +169,12 @@ export async function trainEnvRun(run: {
           folder.appendMetrics(envMetricsRow(it, latest?.model === it.model ? latest : undefined));
           for (const episode of played.slice(0, config.keepEpisodes)) episodes.append(episode);
           await episodes.flush();
-          const weights = weightsSlot(tag, it.update);
-          await client.checkpoint(weights);
-          folder.writeJson('checkpoints/state.json', {
-            state: { iteration: it.update, baselines: baselines.toJSON() },
-            weights,
-            version: it.version,
-            outputs: { updates: it.update, episodeBytes: statSync(episodes.path).size },
-          } satisfies EnvCheckpoint);
+          await weights.save(it.update, it.version, (saved) =>
+            folder.writeJson('checkpoints/state.json', {
+              state: { iteration: it.update, baselines: baselines.toJSON() },
+              ...saved,
+              outputs: { updates: it.update, episodeBytes: statSync(episodes.path).size },
+            } satisfies EnvCheckpoint));
           bar.update(iterations === undefined ? Math.min(Math.ceil(it.seconds), Math.ceil(options.seconds!)) : it.update, it.model);
           const roles = Object.entries(it.roles).map(([role, r]) => `${role} ${r.meanReturn >= 0 ? '+' : ''}${r.meanReturn.toFixed(3)} (${r.samples} samples)`).join(', ');
           bar.log(`step ${it.update}: ${it.matches} matches, ${roles}, loss ${it.loss.toFixed(4)} -> ${it.model} (${(it.ms / 1000).toFixed(1)} s)`);
@@ -204,7 +200,7 @@ export async function trainEnvRun(run: {
     );
     const summary = {
       environment: name,
-      policy: config.policy,
+      baseModel: config.baseModel,
       model: backend.policy(),
       updates: rows.length,
       seconds: +Number(lastRow?.seconds ?? 0).toFixed(1),
@@ -220,7 +216,7 @@ export async function trainEnvRun(run: {
       if (r.first && r.last) flat[`${role}${r.learns ? '' : ' (fixed)'}`] = `return ${Number(r.first.meanReturn).toFixed(3)} in the first update, ${Number(r.last.meanReturn).toFixed(3)} in the last`;
     }
     if (before && after) flat['critic accuracy (held out)'] = `${before.accuracy.toFixed(3)} [${before.interval.map((x) => x.toFixed(3)).join(', ')}] -> ${after.accuracy.toFixed(3)} [${after.interval.map((x) => x.toFixed(3)).join(', ')}]`;
-    folder.writeText('report.html', renderReport({ title: `selfplay: ${config.policy} trained in ${name}`, summary: flat, metrics: rows, charts: envCharts(rows), x: { key: 'update', label: 'update' } }));
+    folder.writeText('report.html', renderReport({ title: `selfplay: ${config.baseModel} trained in ${name}`, summary: flat, metrics: rows, charts: envCharts(rows), x: { key: 'update', label: 'update' } }));
     if (options.json) return printJson(io, { ...summary, iterations: done });
     if (interrupted) io.out(`stopped: checkpoint written; continue with  selfplay train-llm --resume ${folder.dir}`);
     for (const [role, r] of Object.entries(roleFigures)) {

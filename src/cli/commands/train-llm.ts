@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { createPlayer } from '../../../agents/index.ts';
-import type { TrainLoss } from '../../../agents/hosted/index.ts';
 import { COMPACT_GAME_PROMPTS } from '../../../agents/llm/game-prompt.ts';
 import { readPromptFile } from '../../../agents/llm/spec.ts';
 import { VllmAdapters } from '../../../agents/hosted/vllm.ts';
@@ -11,7 +11,7 @@ import { EPISODE_ALGORITHMS, type EpisodeAlgorithm } from '../../trainer/episode
 import { connectNatsLink, type NatsLink } from '../../trainer/nats-link.ts';
 import { defaultBusRun, describeHostedRun, learnerBusOptions } from '../bus-run.ts';
 import { DEFAULT_MAX_STALENESS, hostedJobSchema, playHosted, trainHosted, type HostedIteration, type HostedJob } from '../../trainer/hosted-loop.ts';
-import { hostedMetricsRow, hostedReport, saveMember, weightsSlot, type HostedCheckpoint } from '../../trainer/hosted-run.ts';
+import { hostedMetricsRow, hostedReport, type HostedCheckpoint } from '../../trainer/hosted-run.ts';
 import { parseOpponents } from '../../trainer/league.ts';
 import { renderReport } from '../../trainer/report.ts';
 import { prepareRun, RunFolder } from '../../trainer/run-folder.ts';
@@ -21,13 +21,15 @@ import { GAME_HELP, loadGame } from '../load-game.ts';
 import { choice, intOption, numberOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
 
-const LOSSES = ['importance-sampling', 'ppo-clip'] as const;
+// Tinker's names, and the host protocol's older ones (run.json files name them).
+const LOSSES = ['importance_sampling', 'ppo', 'importance-sampling', 'ppo-clip'] as const;
 
 interface TrainLlmOptions {
-  host?: string;
+  tinker?: string;
   python: string;
   hostArg: string[];
-  policy: string;
+  baseModel: string;
+  loraRank: number;
   opponents: string;
   leagueEvery: number;
   evalOpponent: string;
@@ -39,7 +41,7 @@ interface TrainLlmOptions {
   games: number;
   evalGames: number;
   lr: number;
-  loss: TrainLoss;
+  loss: (typeof LOSSES)[number];
   klCoef: number;
   magnetMix: number;
   epochs: number;
@@ -51,6 +53,8 @@ interface TrainLlmOptions {
   seed: number;
   concurrency: number;
   keepEpisodes: number;
+  tokenizer?: string;
+  maxTokens: number;
   vllm?: string;
   bus?: string;
   run?: string;
@@ -68,12 +72,12 @@ interface TrainLlmOptions {
 }
 
 /** Options of game runs that an --env run has no use for. */
-const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'maxStaleness', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease'] as const;
+const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'maxStaleness', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens'] as const;
 const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice'] as const;
 const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** The options that define the run (saved in run.json, reused on --resume). */
-type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'host' | 'python' | 'hostArg' | 'vllm' | 'seconds' | 'bus' | 'localActors' | 'lease' | 'ackWait' | (typeof ENV_ONLY)[number] | 'env'> & { game: string };
+type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'tinker' | 'python' | 'hostArg' | 'vllm' | 'seconds' | 'bus' | 'localActors' | 'lease' | 'ackWait' | (typeof ENV_ONLY)[number] | 'env'> & { game: string };
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -96,12 +100,13 @@ function walkable(game: Game): boolean {
 export function registerTrainLlm(program: Command, io: CliIO): void {
   const command = program
     .command('train-llm')
-    .description('train a language-model policy on a policy host by self-play (or against an opponent), or in every role of an environment (--env): play a batch, one training step, publish, repeat')
+    .description('train a language model over the Tinker API by self-play (or against an opponent), or in every role of an environment (--env): play a batch, one training step, publish, repeat')
     .argument('[game]', `${GAME_HELP}; omit with --resume`)
-    .option('--host <url>', 'a running policy host (http://127.0.0.1:8100); without it, the reference host is started here (python3 -m selfplay_host, needs PyTorch)')
+    .option('--tinker <url>', "a running Tinker server, selfplay's reference host (http://127.0.0.1:8100); without it, the reference host is started here (python3 -m selfplay_host, needs PyTorch)")
     .option('--python <path>', 'the Python with PyTorch, for the host started here', 'python3')
     .option('--host-arg <arg>', 'an option for the host started here, e.g. --host-arg=--d-model=128 (repeatable)', collect, [])
-    .option('--policy <id>', 'the policy on the host', 'tiny')
+    .option('--base-model <name>', 'the base model the trained model starts from (one the server lists in its capabilities)', 'tiny')
+    .option('--lora-rank <r>', 'train LoRA adapters of this rank on the attention and MLP weights, the base frozen (0: full fine-tuning)', intOption('--lora-rank'), 0)
     .option(
       '--opponents <mix>',
       'who the policy plays in training, as shares of each batch: self (its current version in every seat, every seat trained on), pfsp / uniform / recent (past versions from the league, drawn by prioritized fictitious self-play, uniformly or by recency), or any agent spec (random, mcts:iterations=200, tabular:policy=FILE); e.g. self:0.6,pfsp:0.3,random:0.1',
@@ -117,7 +122,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--games <n>', 'games (matches, with --env) per step', intOption('--games', 1), 128)
     .option('--eval-games <n>', 'games before and after training against --eval-opponent to measure the gain (0: none)', intOption('--eval-games'), 1000)
     .option('--lr <x>', 'learning rate', numberOption('--lr', 0), 3e-3)
-    .option('--loss <name>', `${LOSSES.join(' or ')}`, choice('--loss', LOSSES), 'ppo-clip')
+    .option('--loss <name>', 'importance_sampling or ppo (Tinker\'s losses)', choice('--loss', LOSSES), 'ppo')
     .option('--epochs <k>', 'training steps on each batch before publishing (PPO epochs; the loss\'s ratio corrects for the later ones being off-policy)', intOption('--epochs', 1), 1)
     .option('--max-staleness <k>', 'asynchronous training: actors keep playing while the host trains, with versions up to k steps older than the weights a step updates (0: synchronous, each batch played by the version it updates)', intOption('--max-staleness'), DEFAULT_MAX_STALENESS)
     .option('--ratio-cap <x>', "truncates each token's importance weight (its probability now over its probability when sampled) at x, as IMPALA does (0: no cap)", numberOption('--ratio-cap', 0), 2)
@@ -129,7 +134,9 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--seed <n>', 'seed of the games', intOption('--seed'), 0)
     .option('--concurrency <n>', 'games in flight at once', intOption('--concurrency', 1), 32)
     .option('--keep-episodes <n>', 'episodes of each step saved into episodes.msgpack', intOption('--keep-episodes'), 8)
-    .option('--vllm <url>', 'inference on vLLM (its OpenAI API root): each published version is loaded there as a LoRA adapter (/v1/load_lora_adapter) and the games sample it there');
+    .option('--tokenizer <dir>', "sample the games over the Tinker API (asample) with token-id prompts, rendered and tokenized with the model's own files in DIR (tokenizer.json, tokenizer_config.json with its chat template): what a Tinker server without an OpenAI API (SkyRL's) needs; answers are free text, no guided choice, and no exact exploitability (policy-host/tokenizer is the reference host's byte model)")
+    .option('--max-tokens <n>', 'with --tokenizer, the most tokens of an answer', intOption('--max-tokens', 1), 256)
+    .option('--vllm <url>', 'inference on vLLM (its OpenAI API root): each published version is loaded there as a LoRA adapter (/v1/load_lora_adapter; needs --lora-rank) and the games sample it there');
   learnerBusOptions(command, { bus: 'the actors are `selfplay actor` processes on this NATS JetStream server (nats://HOST:PORT): matches, episodes and versions go through it', jobs: 'matches' })
     .option('--env <name>', 'train in an environment instead of a game (absolute-zero, self-play-critic, teacher-student, creator-solver): the model plays every role --role does not give to a fixed agent')
     .option('--param <key=value>', 'with --env, an option of the environment (repeatable; `selfplay env` lists them)', collect, [])
@@ -145,6 +152,8 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     )
     .action(async (ref: string | undefined, options: TrainLlmOptions, command: Command) => {
       const given = (key: string) => command.getOptionValueSource(key) === 'cli';
+      // run.json keeps it for --resume, which may run from another folder.
+      if (options.tokenizer !== undefined) options.tokenizer = resolvePath(options.tokenizer);
       if (options.env !== undefined && ref !== undefined) throw new ConfigError(`name a game or --env ${options.env}, not both`);
       const envRun = options.env !== undefined || (options.resume !== undefined && isEnvRun(options.resume));
       const misplaced = (envRun ? GAME_ONLY : ENV_ONLY).filter(given);
@@ -155,7 +164,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         if (options.env !== undefined) checkEnvironment(options.env);
         const prepared = prepareRun<EnvRunConfig, EnvCheckpoint>(options.env === undefined ? undefined : `${ENV_PREFIX}${options.env}`, options as TrainLlmOptions & Record<string, unknown>, given, {
           command: 'train',
-          runtime: ['json', 'host', 'python', 'hostArg', 'seconds', ...GAME_ONLY, 'env'],
+          runtime: ['json', 'tinker', 'python', 'hostArg', 'seconds', ...GAME_ONLY, 'env'],
           defaultDir: (target) => `runs/llm-${target.replace(/[^\w.-]+/g, '_')}-seed${options.seed}`,
           updates: (s) => s.state.iteration,
         });
@@ -163,7 +172,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       }
       const { folder, config, state } = prepareRun<RunConfig, HostedCheckpoint>(ref, options as TrainLlmOptions & Record<string, unknown>, given, {
         command: 'train',
-        runtime: ['json', 'host', 'python', 'hostArg', 'vllm', 'seconds', 'bus', 'localActors', 'lease', 'ackWait', ...ENV_ONLY, 'env'],
+        runtime: ['json', 'tinker', 'python', 'hostArg', 'vllm', 'seconds', 'bus', 'localActors', 'lease', 'ackWait', ...ENV_ONLY, 'env'],
         defaultDir: (game) => `runs/llm-${game.replace(/[^\w.-]+/g, '_')}-seed${options.seed}`,
         updates: (s) => s.state.iteration,
       });
@@ -171,8 +180,10 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       const shares = parseOpponents(config.opponents);
       const evalOpponent = createPlayer(config.evalOpponent, game);
       const prompts = config.prompt === 'compact' ? COMPACT_GAME_PROMPTS : config.prompt === 'spiral' ? undefined : readPromptFile(config.prompt);
-      const exactEvery = config.exactEvery > 0 && walkable(game) ? config.exactEvery : 0;
-      if (config.exactEvery > 0 && exactEvery === 0) io.err(`${game.id} is too large to walk: no exact exploitability`);
+      if (config.tokenizer && options.bus) throw new ConfigError('--tokenizer does not work with --bus yet: actors in other processes sample over an OpenAI API');
+      // The exact policy is the guided pick's distribution, which free-text sampling (--tokenizer) does not follow.
+      const exactEvery = config.exactEvery > 0 && walkable(game) && !config.tokenizer ? config.exactEvery : 0;
+      if (config.exactEvery > 0 && exactEvery === 0) io.err(config.tokenizer ? 'free-text sampling over the Tinker API (--tokenizer): no exact exploitability' : `${game.id} is too large to walk: no exact exploitability`);
       const rateGames = game.seats === 2 ? config.rateGames : 0;
       const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
       const session = await openHostedRun({
@@ -183,18 +194,18 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         ...(state ? { restore: { checkpoint: state, league: state.state.league.members } } : {}),
         ...(options.vllm ? { vllm: new VllmAdapters(options.vllm) } : {}),
       });
-      const { client, backend, episodes, tag } = session;
+      const { host, backend, episodes, weights } = session;
       try {
         const evaluate = async () =>
           config.evalGames > 0
-            ? (await playHosted({ game, model: backend.policy(), apiBase: backend.samplingBase, prompts, temperature: config.temperature, policy: { id: config.policy, version: backend.version }, opponent: evalOpponent, games: config.evalGames, seed: 1_000_000 + config.seed, concurrency: config.concurrency })).record
+            ? (await playHosted({ game, model: backend.policy(), apiBase: backend.samplingBase, ...(backend.tinkerSampling ? { tinker: backend.tinkerSampling } : {}), prompts, temperature: config.temperature, policy: { id: backend.policyId, version: backend.version }, opponent: evalOpponent, games: config.evalGames, seed: 1_000_000 + config.seed, concurrency: config.concurrency })).record
             : undefined;
         const before = state ? undefined : await evaluate();
         const busRun = config.run ?? defaultBusRun(folder.dir);
         const link = options.bus ? await connectNatsLink({ url: options.bus, run: busRun, side: 'learner', spec: hostedJobSchema, leaseSeconds: options.lease, ackWaitSeconds: options.ackWait }) : undefined;
         let actorLink: NatsLink<HostedJob> | undefined;
         if (link) {
-          await link.describe(describeHostedRun({ game: config.game, policy: config.policy, apiBase: backend.samplingBase, temperature: config.temperature, prompts, shares }));
+          await link.describe(describeHostedRun({ game: config.game, policy: backend.policyId, apiBase: backend.samplingBase, temperature: config.temperature, prompts, shares }));
           if (options.localActors) actorLink = await connectNatsLink({ url: options.bus!, run: busRun, side: 'actor', spec: hostedJobSchema });
           if (!options.json) io.out(`learner of run ${busRun} on ${options.bus}: start actors with  selfplay actor --bus ${options.bus} --run ${busRun}`);
         }
@@ -225,16 +236,15 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             magnetMix: config.magnetMix,
             rateEvery: config.rateEvery,
             rateGames,
-            resume: state?.state,
+            resume: state ? { ...state.state, league: { members: session.league } } : undefined,
             signal: session.signal,
-            saveMember: (member) => saveMember(client, tag, member),
+            saveMember: (member) => weights.saveMember(member),
             onIteration: async (it, loopState, played) => {
               folder.appendMetrics(hostedMetricsRow(it));
               for (const episode of played.slice(0, config.keepEpisodes)) episodes.append(episode);
               await episodes.flush();
-              const weights = weightsSlot(tag, it.update);
-              await client.checkpoint(weights);
-              folder.writeJson('checkpoints/state.json', { state: loopState, weights, version: it.version, outputs: { updates: it.update, episodeBytes: statSync(episodes.path).size } } satisfies HostedCheckpoint);
+              await weights.save(it.update, it.version, (saved) =>
+                folder.writeJson('checkpoints/state.json', { state: loopState, ...saved, outputs: { updates: it.update, episodeBytes: statSync(episodes.path).size } } satisfies HostedCheckpoint));
               const exact = it.exploitability === undefined ? '' : `, exploitability ${it.exploitability.toFixed(4)}`;
               bar.update(iterations === undefined ? Math.min(Math.ceil(it.seconds), Math.ceil(options.seconds!)) : it.update, `${it.model}${exact}`);
               const returns = Object.entries(it.returns).map(([label, r]) => `${label} ${r.meanReturn >= 0 ? '+' : ''}${r.meanReturn.toFixed(3)}`).join(', ');
@@ -254,7 +264,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         const exploitability = rows.findLast((row) => typeof row.exploitability === 'number')?.exploitability;
         const summary = {
           game: game.id,
-          policy: config.policy,
+          baseModel: config.baseModel,
           model: backend.policy(),
           opponents: config.opponents,
           updates: rows.length,
@@ -265,8 +275,8 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
           interrupted: String(interrupted),
           runFolder: folder.dir,
         };
-        folder.writeText('report.html', renderReport(hostedReport(`selfplay: ${config.policy} trained on ${game.id}`, summary, rows)));
-        if (options.json) return printJson(io, { game: game.id, policy: config.policy, model: backend.policy(), runFolder: folder.dir, interrupted, before, after, iterations: iterationsDone });
+        folder.writeText('report.html', renderReport(hostedReport(`selfplay: ${config.baseModel} trained on ${game.id}`, summary, rows)));
+        if (options.json) return printJson(io, { game: game.id, baseModel: config.baseModel, model: backend.policy(), runFolder: folder.dir, interrupted, before, after, iterations: iterationsDone });
         if (interrupted) io.out(`stopped: checkpoint written; continue with  selfplay train-llm --resume ${folder.dir}`);
         if (after && before) io.out(`after: ${backend.policy()} vs ${config.evalOpponent}: mean return ${after.meanReturn.toFixed(3)}, score ${after.score.toFixed(3)} over ${after.matches} games (before: ${before.meanReturn.toFixed(3)})`);
         io.out(`run folder ${folder.dir}: metrics.jsonl, checkpoints/, episodes.msgpack, report.html`);
