@@ -31,6 +31,7 @@ const NOT_HERE: [RegExp, string][] = [
   [/^nats-server|selfplay actor/, 'runs until stopped (test/policy-host/async.test.ts runs a learner and two actors over a NATS server)'],
   [/selfplay train /, 'trains for 40 s to 10 minutes (test/trainer runs short trainings)'],
   [/selfplay train --resume/, 'resumes a long training run'],
+  [/SkyRL|^uv /, "SkyRL's Tinker server on a GPU node (not reachable here)"],
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'selfplay-readme-'));

@@ -125,9 +125,10 @@ class Transient extends Error {
 
 /**
  * A client of the Tinker training API (the JSON encoding SkyRL's open Tinker server and selfplay's reference
- * host accept). Requests are submitted in the order they are made, each model's training requests numbered
- * (seq_id) so that a resend after a lost connection is recognised; results are fetched by long polling. The
- * session heartbeats while the client is open.
+ * host accept). Requests are submitted in the order they are made, each model's requests numbered (seq_id, as
+ * the Tinker SDK numbers them) so that a resend after a lost connection is recognised (the reference host
+ * answers it with the first request's id; SkyRL does so for forward, forward_backward and optim_step); results
+ * are fetched by long polling. The session heartbeats while the client is open.
  */
 export class TinkerClient {
   private submitting: Promise<unknown> = Promise.resolve();
@@ -364,18 +365,18 @@ export class TinkerModel {
 
   /** Saves weights and optimizer state; the tinker:// path loads them into a model (loadWeights), on any later session. */
   async saveWeights(name: string): Promise<string> {
-    return ((await this.client.submit('save_weights', { model_id: this.id, path: name })) as { path: string }).path;
+    return ((await this.client.submit('save_weights', { model_id: this.id, path: name, seq_id: this.client.nextSeq(this.id) })) as { path: string }).path;
   }
 
   async loadWeights(path: string, options: { optimizer?: boolean } = {}): Promise<void> {
-    await this.client.submit('load_weights', { model_id: this.id, path, optimizer: options.optimizer ?? true });
+    await this.client.submit('load_weights', { model_id: this.id, path, optimizer: options.optimizer ?? true, seq_id: this.client.nextSeq(this.id) });
   }
 
   /** The current weights as sampler weights: named ones last; unnamed ones come with a sampling session. */
   async saveWeightsForSampler(name?: string): Promise<SamplerWeights> {
     const body = name === undefined
       ? { model_id: this.id, sampling_session_seq_id: this.client.nextSamplingSeq(), seq_id: this.client.nextSeq(this.id) }
-      : { model_id: this.id, path: name };
+      : { model_id: this.id, path: name, seq_id: this.client.nextSeq(this.id) };
     return (await this.client.submit('save_weights_for_sampler', body)) as SamplerWeights;
   }
 

@@ -21,13 +21,19 @@ export class VllmAdapters {
     private readonly keep = 2,
   ) {}
 
-  /** Loads the adapter in `adapterDir` into vLLM as `model`. */
-  async load(model: string, adapterDir: string | undefined): Promise<void> {
-    if (this.loaded.includes(model)) return;
+  /** Loads the adapter in `adapterDir` into vLLM as `model`; returns the models it unloaded to keep `keep`. */
+  async load(model: string, adapterDir: string | undefined): Promise<string[]> {
+    if (this.loaded.includes(model)) return [];
     if (adapterDir === undefined) throw new ConfigError('vLLM serves LoRA adapters: train a LoRA model (--lora-rank above 0) to sample it on vLLM');
     await this.post('load_lora_adapter', { lora_name: model, lora_path: adapterDir });
     this.loaded.push(model);
-    while (this.loaded.length > this.keep) await this.post('unload_lora_adapter', { lora_name: this.loaded.shift()! });
+    const unloaded: string[] = [];
+    while (this.loaded.length > this.keep) {
+      const old = this.loaded.shift()!;
+      await this.post('unload_lora_adapter', { lora_name: old });
+      unloaded.push(old);
+    }
+    return unloaded;
   }
 
   private async post(endpoint: string, body: Record<string, string>): Promise<void> {

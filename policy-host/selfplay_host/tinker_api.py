@@ -21,7 +21,7 @@ import torch
 
 from . import checkpoints, sampling, training
 from .futures import FutureStore, SerialWorker
-from .policies import Policy
+from .policies import LORA_ALPHA, Policy
 from .protocol import ProtocolError
 from .scoring import log_probs, make_datum_batch, target_logprobs
 from .tinker_schema import CHECKPOINT_NAME, Fields, TinkerRefusal, parse_json_object, parse_optim_step, parse_pass, parse_sample
@@ -39,8 +39,8 @@ class TinkerModel:
     seed: int | None
     policy: Policy
     worker: SerialWorker
-    # Named checkpoints, reserved when their request is accepted: training weights and sampler weights.
-    saved: set[str] = field(default_factory=set)
+    # Named checkpoints, (kind, name), reserved when their request is accepted: 'weights' and 'sampler_weights'.
+    saved: set[tuple[str, str]] = field(default_factory=set)
     # Sampler weights by name -> the published version that holds them.
     samplers: dict[str, int] = field(default_factory=dict)
     # The names of sampler weights saved with a name: each keeps its version published until it is deleted.
@@ -97,8 +97,9 @@ class TinkerService:
         raise TinkerRefusal(404, 'Not Found')
 
     def delete(self, route: str) -> None:
-        """DELETE training_runs/{model_id}/checkpoints/{weights|sampler_weights}/{name}: the file (or the kept sampler
-        weights and their adapter folder) is removed; a model that saved it need not be loaded any more."""
+        """DELETE training_runs/{model_id}/checkpoints/{weights|sampler_weights}/{name}: a training checkpoint's file
+        is removed (its model need not be loaded any more); sampler weights (their model must be loaded) are no longer
+        kept, and their adapter folder is removed."""
         parts = route.split('/')
         if len(parts) != 5 or parts[0] != 'training_runs' or parts[2] != 'checkpoints' or parts[3] not in ('weights', SAMPLER_KIND):
             raise TinkerRefusal(404, 'Not Found')
@@ -110,6 +111,10 @@ class TinkerService:
             if not os.path.isfile(path):
                 raise TinkerRefusal(404, f'Checkpoint not found: {model_id}/{name}')
             os.unlink(path)
+            loaded = self.models.get(model_id)
+            if loaded is not None:
+                with self.lock:
+                    loaded.saved.discard(('weights', name))
             return
         model = self.models.get(model_id)
         # Under the weights lock, as the save that pins a version and records its name is.
@@ -117,7 +122,7 @@ class TinkerService:
             version = model.samplers.pop(name, None) if model else None
             if version is None:
                 raise TinkerRefusal(404, f'Checkpoint not found: {model_id}/{name}')
-            model.saved.discard(name)
+            model.saved.discard((SAMPLER_KIND, name))
             pinned = name in model.pins
             model.pins.discard(name)
             # The version stays pinned while other named sampler weights hold the same weights.
@@ -158,6 +163,10 @@ class TinkerService:
 
     def client_config(self, body, raw) -> dict:
         return {'pjwt_auth_enabled': False}
+
+    def telemetry(self, body, raw) -> dict:
+        """The Tinker SDK reports its events here; this host, as SkyRL's, takes them and keeps nothing."""
+        return {'status': 'accepted'}
 
     def _session(self, body) -> Session:
         fields = Fields()
@@ -204,7 +213,8 @@ class TinkerService:
             self.models[model_id] = model
             session.models.append(model_id)
             self.host.registry.policies[model_id] = policy
-        lora_out = {'rank': rank, 'alpha': policy.lora_alpha, 'seed': seed, 'train_attn': True, 'train_mlp': True, 'train_unembed': False}
+        # SkyRL reports its fixed alpha whatever the rank (with rank 0 nothing uses it).
+        lora_out = {'rank': rank, 'alpha': LORA_ALPHA, 'seed': seed, 'train_attn': True, 'train_mlp': True, 'train_unembed': False}
         request_id = self.futures.completed('create_model', {'model_id': model_id, 'base_model': base_model, 'lora_config': lora_out})
         return {'model_id': model_id, 'base_model': base_model, 'lora_config': {'rank': rank, 'seed': seed}, 'status': 'created', 'request_id': request_id}
 
@@ -243,8 +253,9 @@ class TinkerService:
 
     # ------------------------------------------------------------ training
 
-    def _training(self, model: TinkerModel, kind: str, seq_id: int | None, raw: bytes, work) -> dict:
-        """Queues `work` on the model's worker; a resent request (same seq_id, same body) gets its first id back."""
+    def _training(self, model: TinkerModel, kind: str, seq_id: int | None, raw: bytes, work, reserve: tuple[str, str] | None = None) -> dict:
+        """Queues `work` on the model's worker; a resent request (same seq_id, same body) gets its first id back.
+        `reserve`: the checkpoint (kind, name) the request saves, taken now (409 when another request has it)."""
         digest = hashlib.sha256(raw).hexdigest()
         with self.lock:
             if seq_id is not None and seq_id in model.sequence:
@@ -252,6 +263,11 @@ class TinkerService:
                 if (first_kind, first_digest) != (kind, digest):
                     raise TinkerRefusal(409, 'Training request sequence number was reused')
                 return {'future_id': request_id, 'status': 'pending', 'request_id': request_id}
+            if reserve is not None:
+                if reserve in model.saved:
+                    raise TinkerRefusal(409, f"Checkpoint '{reserve[1]}' already exists for model '{model.model_id}'")
+                model.saved.add(reserve)
+                work = self._freed_on_failure(model, reserve, work)
             request_id = self.futures.submit(kind, model.worker, work)
             if seq_id is not None:
                 model.sequence[seq_id] = (kind, digest, request_id)
@@ -318,9 +334,9 @@ class TinkerService:
 
     def save_weights(self, body, raw) -> dict:
         model_id, name, body, fields = self._checkpoint_name(body, required=True)
+        seq_id = fields.integer(body.get('seq_id'), ('seq_id',))
         fields.done()
         model = self._model(model_id)
-        self._reserve(model, name)
         file_name = f'tinker-{model_id}-{name}'
 
         def work() -> dict:
@@ -328,7 +344,7 @@ class TinkerService:
                 checkpoints.save(model.policy, self.host.options.checkpoint_dir, file_name)
             return {'path': f'tinker://{model_id}/weights/{name}', 'type': 'save_weights'}
 
-        return self._training(model, 'save_weights', None, raw, self._freed_on_failure(model, name, work))
+        return self._training(model, 'save_weights', seq_id, raw, work, reserve=('weights', name))
 
     def save_weights_for_sampler(self, body, raw) -> dict:
         model_id, name, body, fields = self._checkpoint_name(body, required=False)
@@ -341,7 +357,6 @@ class TinkerService:
         ephemeral = name is None
         if ephemeral:
             name = f'ss{session_seq}_seq{seq_id}'
-        self._reserve(model, name)
 
         def work() -> dict:
             adapter = {}
@@ -349,7 +364,8 @@ class TinkerService:
                 # Named sampler weights last until they are deleted (a league of versions); ephemeral ones are kept
                 # among the newest --keep versions, like every published version.
                 version = model.policy.publish(pin=not ephemeral)
-                if model.lora_rank:
+                # Named LoRA weights are written as a PEFT adapter (what vLLM loads); unnamed ones stay in memory.
+                if model.lora_rank and not ephemeral:
                     directory = os.path.join(self.host.options.checkpoint_dir, 'sampler', model_id, name)
                     adapter['adapter_dir'] = checkpoints.save_adapter(model.policy, directory, model.base_model)
                 # Recorded before the weights lock is let go, so that a delete never sees the pin without its name.
@@ -364,15 +380,9 @@ class TinkerService:
             return {'path': None if ephemeral else f'tinker://{model_id}/{name}', 'type': 'save_weights_for_sampler',
                     'sampling_session_id': session_id, 'model': f'{model_id}@{version}', 'version': version, **adapter}
 
-        return self._training(model, 'save_weights_for_sampler', None, raw, self._freed_on_failure(model, name, work))
+        return self._training(model, 'save_weights_for_sampler', seq_id, raw, work, reserve=(SAMPLER_KIND, name))
 
-    def _reserve(self, model: TinkerModel, name: str) -> None:
-        with self.lock:
-            if name in model.saved:
-                raise TinkerRefusal(409, f"Checkpoint '{name}' already exists for model '{model.model_id}'")
-            model.saved.add(name)
-
-    def _freed_on_failure(self, model: TinkerModel, name: str, work):
+    def _freed_on_failure(self, model: TinkerModel, name: tuple[str, str], work):
         """`work`, after which, if it failed, the name it reserved is free again: nothing was saved under it (else the
         name would answer 409 to a new save and 425 to samplers for ever)."""
         def run() -> dict:
@@ -391,6 +401,7 @@ class TinkerService:
         model_id = fields.string(fields.field(body, 'model_id', ()), ('model_id',))
         path = fields.string(fields.field(body, 'path', ()), ('path',))
         with_optimizer = fields.boolean(body.get('optimizer'), ('optimizer',)) is not False
+        seq_id = fields.integer(body.get('seq_id'), ('seq_id',))
         fields.done()
         model = self._model(model_id)
         source, kind, name = parse_tinker_path(path)
@@ -405,7 +416,7 @@ class TinkerService:
                 checkpoints.load(model.policy, self.host.options.checkpoint_dir, file_path, optimizer=with_optimizer)
             return {'type': 'load_weights'}
 
-        return self._training(model, 'load_weights', None, raw, work)
+        return self._training(model, 'load_weights', seq_id, raw, work)
 
     def move_reference(self, body, raw) -> dict:
         """This host's extension: the KL reference moves toward the training weights, reference <- (1 - mix)
@@ -414,6 +425,7 @@ class TinkerService:
         body = parse_json_object(fields, body)
         model_id = fields.string(fields.field(body, 'model_id', ()), ('model_id',))
         mix = fields.number(fields.field(body, 'mix', ()), ('mix',), gt=0.0)
+        seq_id = fields.integer(body.get('seq_id'), ('seq_id',))
         fields.done()
         if mix > 1:
             raise TinkerRefusal(400, f'mix must be above 0 and at most 1, got {mix}')
@@ -424,7 +436,7 @@ class TinkerService:
                 model.policy.move_reference(mix)
             return {'mix': mix, 'type': 'move_reference'}
 
-        return self._training(model, 'move_reference', None, raw, work)
+        return self._training(model, 'move_reference', seq_id, raw, work)
 
     # ------------------------------------------------------------ sampling
 
@@ -433,7 +445,7 @@ class TinkerService:
         if kind not in (None, SAMPLER_KIND):
             raise TinkerRefusal(400, 'model_path must be tinker://model_id/checkpoint_id or tinker://model_id/sampler_weights/checkpoint_id')
         model = self._model(model_id)
-        if name not in model.saved:
+        if (SAMPLER_KIND, name) not in model.saved:
             raise TinkerRefusal(404, f'Sampler weights not found: {model_id}/{name}')
         return model
 
@@ -549,6 +561,7 @@ POST_ROUTES = {
     'create_session': TinkerService.create_session,
     'session_heartbeat': TinkerService.session_heartbeat,
     'client/config': TinkerService.client_config,
+    'telemetry': TinkerService.telemetry,
     'create_model': TinkerService.create_model,
     'get_info': TinkerService.get_info,
     'unload_model': TinkerService.unload_model,

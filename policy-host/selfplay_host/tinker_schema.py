@@ -390,13 +390,13 @@ def parse_sample(body, context: int) -> SampleRequest:
     body = parse_json_object(fields, body)
     prompt = parse_model_input(fields, fields.field(body, 'prompt', ()), ('prompt',))
     params = fields.obj(fields.field(body, 'sampling_params', ()), ('sampling_params',))
-    num_samples = fields.integer(body.get('num_samples'), ('num_samples',)) or 1
+    num_samples = _or(fields.integer(body.get('num_samples'), ('num_samples',)), 1)
     base_model = fields.string(body.get('base_model'), ('base_model',))
     model_path = fields.string(body.get('model_path'), ('model_path',))
     session = fields.string(body.get('sampling_session_id'), ('sampling_session_id',))
     seq_id = fields.integer(body.get('seq_id'), ('seq_id',))
     prompt_logprobs = bool(fields.boolean(body.get('prompt_logprobs'), ('prompt_logprobs',)))
-    topk = fields.integer(body.get('topk_prompt_logprobs'), ('topk_prompt_logprobs',)) or 0
+    topk = _or(fields.integer(body.get('topk_prompt_logprobs'), ('topk_prompt_logprobs',)), 0)
     if session is not None and seq_id is None:
         fields.error('value_error', (), "Value error, 'seq_id' must be provided when 'sampling_session_id' is used", body, {'error': {}})
     elif session is None and (base_model is None) == (model_path is None):

@@ -182,6 +182,20 @@ class Passes(TinkerCase):
         other = {**body, 'forward_backward_input': {'data': [completion_datum([66, 256])], 'loss_fn': 'cross_entropy'}}
         self.assertEqual(self.call('forward_backward', other), (409, {'detail': 'Training request sequence number was reused'}))
 
+    def test_a_resent_save_is_the_first_save_not_a_conflict(self):
+        model_id = self.create()
+        for route, body in (('save_weights', {'model_id': model_id, 'path': 'once', 'seq_id': 7}),
+                            ('save_weights_for_sampler', {'model_id': model_id, 'path': 'once', 'seq_id': 8})):
+            with self.subTest(route=route):
+                first = self.ok(route, body)
+                self.assertEqual(self.ok(route, body)['request_id'], first['request_id'])
+                self.result(first)
+                # A new request under the name is still a conflict.
+                self.assertEqual(self.call(route, {**body, 'seq_id': 9})[0], 409)
+        # Once deleted, the name is free again.
+        self.assertEqual(self.host.request('DELETE', f'/api/v1/training_runs/{model_id}/checkpoints/weights/once')[0], 204)
+        self.result(self.ok('save_weights', {'model_id': model_id, 'path': 'once'}))
+
     def test_a_non_finite_step_fails_its_future_and_changes_nothing(self):
         model_id = self.create()
         before = self.weights(model_id)
@@ -220,6 +234,7 @@ class BadInput(TinkerCase):
             ('load_weights', {'model_id': model_id, 'path': '/etc/passwd'}, 400, 'not a tinker:// path'),
             ('load_weights', {'model_id': model_id, 'path': 'tinker://../weights/x'}, 404, 'Checkpoint not found'),
             ('asample', {'prompt': {'chunks': [{'tokens': [1]}]}, 'sampling_params': {'max_tokens': 4, 'top_p': 0}, 'base_model': 'tiny'}, 400, 'top_p'),
+            ('asample', {'prompt': {'chunks': [{'tokens': [1]}]}, 'sampling_params': {'max_tokens': 4}, 'num_samples': 0, 'base_model': 'tiny'}, 400, 'num_samples must be from 1 to 128'),
             ('asample', {'prompt': {'chunks': [{'tokens': [1]}]}, 'sampling_params': {'max_tokens': 4, 'stop': [300]}, 'base_model': 'tiny'}, 400, 'stop token ids'),
             ('asample', {'prompt': {'chunks': [{'tokens': [1]}]}, 'sampling_params': {'max_tokens': 4}, 'base_model': 'other'}, 400, 'Engine is configured for tiny'),
             ('asample', {'prompt': {'chunks': [{'tokens': [1]}]}, 'sampling_params': {'max_tokens': 4}, 'model_path': f'tinker://{model_id}/nothing'}, 404, 'Sampler weights not found'),
@@ -374,6 +389,10 @@ class Sessions(TinkerCase):
         self.assertEqual(self.call('get_info', {'model_id': model_id}), (404, {'detail': 'Model not found'}))
         self.assertNotIn(model_id, self.host.host.registry.policies)
         self.assertEqual(self.call('session_heartbeat', {'session_id': self.session}), (404, {'detail': 'Session not found'}))
+
+    def test_the_sdk_s_housekeeping_routes(self):
+        self.assertEqual(self.ok('client/config', {'sdk_version': '0.24.0'}), {'pjwt_auth_enabled': False})
+        self.assertEqual(self.ok('telemetry', {'events': [], 'platform': 'linux', 'sdk_version': '0.24.0', 'session_id': self.session}), {'status': 'accepted'})
 
     def test_unload_model(self):
         model_id = self.create()

@@ -77,7 +77,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   },
   'train-llm': {
     term: 'train-llm [options] [game]',
-    summary: 'train a language-model policy on a policy host by self-play (or against an opponent), or in every role of an environment (--env): play a batch, one training step, publish, repeat',
+    summary: 'train a language model over the Tinker API by self-play (or against an opponent), or in every role of an environment (--env): play a batch, one training step, publish, repeat',
     load: async () => (await import('./commands/train-llm.ts')).registerTrainLlm,
   },
   'llm-stub': {

@@ -3,7 +3,7 @@ import { PolicyHostClient, startPolicyHost, TinkerClient, type PolicyHostProcess
 import type { VllmAdapters } from '../../agents/hosted/vllm.ts';
 import { loadChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
 import { openEpisodeWriter, type EpisodeWriter } from '../episodes/index.ts';
-import { restoreWeights, RunWeights, type SavedWeights } from '../trainer/hosted-run.ts';
+import { checkResumable, restoreWeights, RunWeights, type SavedWeights } from '../trainer/hosted-run.ts';
 import type { LeagueMember } from '../trainer/league.ts';
 import type { RunFolder } from '../trainer/run-folder.ts';
 import { TinkerBackend, type TinkerLoss } from '../trainer/tinker-backend.ts';
@@ -56,6 +56,7 @@ export async function openHostedRun(setup: {
   readonly vllm?: VllmAdapters;
 }): Promise<HostedRunSession> {
   const { options, config, folder, io } = setup;
+  if (setup.restore) checkResumable(setup.restore.checkpoint);
   let started: PolicyHostProcess | undefined;
   if (!options.tinker) {
     io.err(`starting the policy host (${options.python} -m selfplay_host)...`);

@@ -50,15 +50,19 @@ export class RunWeights {
   }
 }
 
+/** Refuses a checkpoint written before runs trained over the Tinker API (its weights a host checkpoint name). */
+export function checkResumable(saved: SavedWeights): void {
+  if (typeof saved.weights !== 'string' || !saved.weights.startsWith('tinker://')) {
+    throw new ConfigError(`this run was checkpointed before selfplay trained over the Tinker API (its weights are ${JSON.stringify(saved.weights)}, not a tinker:// path): start a new run`);
+  }
+}
+
 /**
  * Puts a fresh model back where a checkpoint left it: the league's versions (if any) loaded and published as
  * kept sampler weights, oldest first (versions only grow), then the training weights, published. Returns the
  * league with its members' new model names (a new model has a new id).
  */
 export async function restoreWeights(backend: TinkerBackend, saved: SavedWeights, league: readonly LeagueMember[] = []): Promise<LeagueMember[]> {
-  if (!saved.weights.startsWith('tinker://')) {
-    throw new ConfigError(`this run was checkpointed before selfplay trained over the Tinker API (its weights are ${JSON.stringify(saved.weights)}, not a tinker:// path): start a new run`);
-  }
   const names = new Map<number, string>();
   for (const member of [...league].sort((a, b) => a.version - b.version)) {
     const path = saved.members?.[member.version];

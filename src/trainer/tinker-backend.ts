@@ -63,7 +63,9 @@ export interface Published {
 export class TinkerBackend implements PolicyBackend {
   version: number;
   private current: string;
-  private pins = 0;
+  private saves = 0;
+  /** Sampler weights saved only for vLLM, by model name: deleted once vLLM unloads them (league members are kept). */
+  private readonly forVllm = new Map<string, string>();
   /** Optimizer steps since the weights of `version` (for servers that do not number versions). */
   private steps = 0;
 
@@ -109,12 +111,21 @@ export class TinkerBackend implements PolicyBackend {
    * kept; the others are kept while they are among the host's newest.
    */
   async publish(pin = false): Promise<Published> {
-    const saved = await this.model.saveWeightsForSampler(pin ? `pinned-${this.pins++}` : undefined);
+    const vllm = this.options.vllm;
+    // vLLM loads an adapter from the folder named sampler weights are written to; those it no longer serves are deleted.
+    const saved = await this.model.saveWeightsForSampler(pin || vllm ? `${pin ? 'pinned' : 'vllm'}-${this.saves++}` : undefined);
     const model = this.options.sampling ? (saved.path ?? saved.sampling_session_id) : saved.model;
     if (!model) {
       throw new ConfigError(`the Tinker server at ${this.model.client.url} does not name the sampler weights it saved with an OpenAI model name (only selfplay's reference host does): sample the games over the Tinker API with the model's tokenizer (--tokenizer DIR)`);
     }
-    await this.options.vllm?.load(model, saved.adapter_dir);
+    if (vllm) {
+      if (!pin) this.forVllm.set(model, saved.path!);
+      for (const gone of await vllm.load(model, saved.adapter_dir)) {
+        const path = this.forVllm.get(gone);
+        this.forVllm.delete(gone);
+        if (path) await this.model.client.deleteCheckpoint(path.replace(/^(tinker:\/\/[^/]+)\//, '$1/sampler_weights/'));
+      }
+    }
     this.version = saved.version ?? this.version + this.steps;
     this.steps = 0;
     this.current = model;
@@ -134,7 +145,7 @@ export class TinkerBackend implements PolicyBackend {
 
   /** Moves the KL reference toward the training weights: reference <- (1 - mix) reference + mix weights (the reference host's extension). */
   async moveReference(mix: number): Promise<void> {
-    await this.model.client.submit('selfplay/move_reference', { model_id: this.model.id, mix });
+    await this.model.client.submit('selfplay/move_reference', { model_id: this.model.id, mix, seq_id: this.model.client.nextSeq(this.model.id) });
   }
 
   async update(samples: readonly Sample[]): Promise<TinkerMetrics> {

@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createPlayer } from '../../agents/index.ts';
@@ -132,6 +132,12 @@ describe('a language-model policy on the policy host', () => {
     const rows = readFileSync(join(checkpoints, 'cli-random', 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     expect(rows.map((row) => [row.ageMedian <= row.ageMax, row.hostBusy > 0 && row.hostBusy <= 1])).toEqual(steps.map(() => [true, true]));
     expect(JSON.parse(readFileSync(join(checkpoints, 'cli-random', 'run.json'), 'utf8'))).toMatchObject({ maxStaleness: 1, ratioCap: 2 });
+    // A run checkpointed by the host protocol before the Tinker API says so, before starting anything.
+    const old = join(checkpoints, 'cli-random', 'checkpoints', 'state.json');
+    writeFileSync(old, JSON.stringify({ ...JSON.parse(readFileSync(old, 'utf8')), weights: 'cli-random-1234abcd-b' }));
+    const stale = await runCli('train-llm', '--resume', join(checkpoints, 'cli-random'), '--tinker', fixture.host.url);
+    expect(stale.code).toBe(2);
+    expect(stale.err).toMatch(/checkpointed before selfplay trained over the Tinker API \(its weights are "cli-random-1234abcd-b", not a tinker:\/\/ path\): start a new run/);
     const refused = await runCli('train-llm', 'kuhn-poker', '--tinker', fixture.host.url, '--max-staleness', '-1');
     expect(refused.code).not.toBe(0);
     expect(refused.err).toMatch(/--max-staleness must be/);
@@ -179,6 +185,8 @@ describe('publishing to vLLM (against the stub server)', () => {
       const second = (await backend.update([sample])).model;
       const third = (await backend.update([sample])).model;
       expect(await names()).toEqual(['stub', second, third]);
+      // What vLLM no longer serves is deleted on the host: its sampler weights, and the adapter folder vLLM read.
+      expect(readdirSync(join(fixture.dir, 'host', 'sampler', backend.model.id)).sort()).toEqual(['vllm-1', 'vllm-2']);
       const refused = await fetch(`${stub.url}/unload_lora_adapter`, { method: 'POST', body: JSON.stringify({ lora_name: first }) });
       expect(refused.status).toBe(404);
       const again = await fetch(`${stub.url}/load_lora_adapter`, { method: 'POST', body: JSON.stringify({ lora_name: third, lora_path: '/x' }) });
