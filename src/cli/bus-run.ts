@@ -20,6 +20,8 @@ const hostedRunSchema = z.object({
   temperature: z.number(),
   prompts: z.record(z.string(), z.object({ system: z.string().optional(), user: z.string().optional(), retry: z.string().optional() })).nullable(),
   anchors: z.record(z.string(), z.string()),
+  // Games sampled over the Tinker API (train-llm --tokenizer): the server, and the tokenizer folder at the same path on every actor's machine.
+  tinker: z.object({ url: z.string(), tokenizer: z.string(), maxTokens: z.number().int().positive().optional() }).optional(),
 });
 export type HostedRunDescription = z.infer<typeof hostedRunSchema>;
 
@@ -39,9 +41,19 @@ export function describeHostedRun(run: {
   readonly temperature: number;
   readonly prompts: GamePrompts | undefined;
   readonly shares: readonly OpponentShare[];
+  readonly tinker?: HostedRunDescription['tinker'];
 }): HostedRunDescription {
   const anchors = Object.fromEntries(run.shares.flatMap((share) => (share.source.kind === 'agent' ? [[share.label, share.source.spec]] : [])));
-  return { kind: 'train-llm', game: run.game, policy: run.policy, apiBase: run.apiBase, temperature: run.temperature, prompts: (run.prompts as HostedRunDescription['prompts']) ?? null, anchors };
+  return {
+    kind: 'train-llm',
+    game: run.game,
+    policy: run.policy,
+    apiBase: run.apiBase,
+    temperature: run.temperature,
+    prompts: (run.prompts as HostedRunDescription['prompts']) ?? null,
+    anchors,
+    ...(run.tinker ? { tinker: run.tinker } : {}),
+  };
 }
 
 export function readBusRun(data: unknown, run: string): HostedRunDescription | TabularRunDescription {

@@ -8,7 +8,9 @@ import { loadChatTokenizer, type ChatTokenizer } from '../../agents/llm/chat-tok
 import { LlmError } from '../../agents/llm/errors.ts';
 import type { Episode } from '../../src/episodes/episode.ts';
 import { trainHosted, type HostedIteration } from '../../src/trainer/hosted-loop.ts';
+import { spawn } from 'node:child_process';
 import { runCli } from '../cli/run-cli.ts';
+import { startNats } from '../trainer/nats-server.ts';
 import { testHost, tinkerBackend } from './host-fixture.ts';
 import { parityPennies } from './parity-game.ts';
 
@@ -133,9 +135,38 @@ describe('selfplay train-llm --tokenizer', () => {
     const resumed = await runCli('train-llm', '--resume', out, '--tinker', fixture.host.url, '--iterations', '3', '--json');
     expect(resumed.err).not.toMatch(/Error/);
     expect(JSON.parse(resumed.out).iterations.map((it: HostedIteration) => it.version)).toEqual([3]);
-    const refused = await runCli('train-llm', game, ...args, '--bus', 'nats://127.0.0.1:1', '--out', join(fixture.dir, 'refused'));
-    expect(refused.err).toMatch(/--tokenizer does not work with --bus yet/);
     const envRefused = await runCli('train-llm', '--env', 'self-play-critic', '--tinker', fixture.host.url, '--tokenizer', tokenizerDir);
     expect(envRefused.err).toMatch(/--tokenizer apply to game runs, not to --env runs/);
+  }, 120_000);
+});
+
+describe('selfplay train-llm --tokenizer --bus', () => {
+  let nats: Awaited<ReturnType<typeof startNats>> | undefined;
+  afterEach(async () => {
+    await nats?.stop();
+    nats = undefined;
+  });
+
+  it('gives actor processes what they need to sample over the Tinker API too', async () => {
+    nats = await startNats();
+    const root = join(import.meta.dirname, '../..');
+    const actor = spawn(process.execPath, ['bin/selfplay.js', 'actor', '--bus', nats.url, '--run', 'tok-bus', '--concurrency', '4', '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const game = join(import.meta.dirname, 'parity-game.ts');
+      const args = ['--tinker', fixture.host.url, '--tokenizer', join(POLICY_HOST_DIR, 'tokenizer'), '--max-tokens', '6', '--games', '8', '--eval-games', '0', '--rate-games', '0'];
+      const learner = await runCli('train-llm', game, ...args, '--bus', nats.url, '--run', 'tok-bus', '--iterations', '2', '--out', join(fixture.dir, 'tok-bus'), '--json');
+      expect(learner.err).not.toMatch(/Error/);
+      expect(learner.code).toBe(0);
+      expect(JSON.parse(learner.out).iterations).toHaveLength(2);
+      const output: string[] = [];
+      actor.stdout!.on('data', (chunk) => output.push(String(chunk)));
+      const exited = new Promise<number | null>((resolve) => actor.once('exit', resolve));
+      actor.kill('SIGINT');
+      expect(await exited).toBe(0);
+      // The actor played the matches (its episodes carry the model's tokens: the learner trained on them).
+      expect(JSON.parse(output.join('')).jobs).toBeGreaterThanOrEqual(2 * 8);
+    } finally {
+      actor.kill('SIGKILL');
+    }
   }, 120_000);
 });

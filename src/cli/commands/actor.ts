@@ -55,12 +55,18 @@ export function registerActor(program: Command, io: CliIO): void {
 
 async function playHosted(run: HostedRunDescription, game: Game, options: ActorOptions, signal: AbortSignal, onReport: () => void, io: CliIO): Promise<void> {
   const link = await connectNatsLink({ url: options.bus, run: options.run, side: 'actor', spec: hostedJobSchema });
+  // The learner samples over the Tinker API (--tokenizer): so do its actors, with a session of their own.
+  const tinker = run.tinker && {
+    tokenizer: await (await import('../../../agents/llm/chat-tokenizer.ts')).loadChatTokenizer(run.tinker.tokenizer),
+    client: await (await import('../../../agents/hosted/tinker-client.ts')).TinkerClient.connect(run.tinker.url, { tags: ['selfplay', 'actor'] }),
+    ...(run.tinker.maxTokens ? { maxTokens: run.tinker.maxTokens } : {}),
+  };
   try {
     const anchors = new Map(Object.entries(run.anchors).map(([label, spec]) => [label, createPlayer(spec, game)] as const));
-    if (!options.json) io.err(`actor of run ${options.run}: ${game.id}, ${run.policy} sampled at ${run.apiBase}, ${options.concurrency} matches at once`);
+    if (!options.json) io.err(`actor of run ${options.run}: ${game.id}, ${run.policy} sampled ${run.tinker ? `over the Tinker API at ${run.tinker.url}` : `at ${run.apiBase}`}, ${options.concurrency} matches at once`);
     await runHostedActors(link, {
       game,
-      sampling: { apiBase: run.apiBase, temperature: run.temperature, ...(run.prompts ? { prompts: run.prompts } : {}) },
+      sampling: { apiBase: run.apiBase, temperature: run.temperature, ...(run.prompts ? { prompts: run.prompts } : {}), ...(tinker ? { tinker } : {}) },
       policyId: run.policy,
       anchors,
       concurrency: options.concurrency,
@@ -68,6 +74,7 @@ async function playHosted(run: HostedRunDescription, game: Game, options: ActorO
       onReport,
     });
   } finally {
+    tinker?.client.close();
     await link.close();
   }
 }

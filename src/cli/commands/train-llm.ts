@@ -180,7 +180,6 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       const shares = parseOpponents(config.opponents);
       const evalOpponent = createPlayer(config.evalOpponent, game);
       const prompts = config.prompt === 'compact' ? COMPACT_GAME_PROMPTS : config.prompt === 'spiral' ? undefined : readPromptFile(config.prompt);
-      if (config.tokenizer && options.bus) throw new ConfigError('--tokenizer does not work with --bus yet: actors in other processes sample over an OpenAI API');
       // The exact policy is the guided pick's distribution, which free-text sampling (--tokenizer) does not follow.
       const exactEvery = config.exactEvery > 0 && walkable(game) && !config.tokenizer ? config.exactEvery : 0;
       if (config.exactEvery > 0 && exactEvery === 0) io.err(config.tokenizer ? 'free-text sampling over the Tinker API (--tokenizer): no exact exploitability' : `${game.id} is too large to walk: no exact exploitability`);
@@ -205,7 +204,8 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         const link = options.bus ? await connectNatsLink({ url: options.bus, run: busRun, side: 'learner', spec: hostedJobSchema, leaseSeconds: options.lease, ackWaitSeconds: options.ackWait }) : undefined;
         let actorLink: NatsLink<HostedJob> | undefined;
         if (link) {
-          await link.describe(describeHostedRun({ game: config.game, policy: backend.policyId, apiBase: backend.samplingBase, temperature: config.temperature, prompts, shares }));
+          const tinker = config.tokenizer ? { url: session.tinker.url, tokenizer: config.tokenizer, maxTokens: config.maxTokens } : undefined;
+          await link.describe(describeHostedRun({ game: config.game, policy: backend.policyId, apiBase: backend.samplingBase, temperature: config.temperature, prompts, shares, tinker }));
           if (options.localActors) actorLink = await connectNatsLink({ url: options.bus!, run: busRun, side: 'actor', spec: hostedJobSchema });
           if (!options.json) io.out(`learner of run ${busRun} on ${options.bus}: start actors with  selfplay actor --bus ${options.bus} --run ${busRun}`);
         }
