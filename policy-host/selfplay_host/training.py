@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
@@ -101,6 +102,8 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
         with torch.set_grad_enabled(backward):
             trunk = model.trunk(batch.tokens)
             all_lps = torch.log_softmax(model.head_at(trunk, positions).float(), dim=-1)
+        # The weightless positions need only a forward pass, which runs on another thread while this one goes back.
+        idle = _IDLE.submit(_score_idle, model, trunk.detach(), batch, batch.valid & ~live)
         new = all_lps.gather(-1, targets.unsqueeze(-1)).squeeze(-1).masked_fill(~valid, 0.0)
         objective, ratio, clipped, truncated = loss_terms(new, old, adv, weight, cfg)
         per_token = -objective
@@ -132,12 +135,9 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
             reported.scatter_(1, at, new)
             losses = torch.zeros(len(group), width + 1, device=device)
             losses.scatter_(1, at, per_token)
-            idle = batch.valid & ~live
-            if idle.any():
-                at_idle, valid_idle = _gather_index(idle)
-                idle_targets = batch.targets.gather(1, at_idle.clamp(max=width - 1))
-                idle_lps = torch.log_softmax(model.head_at(trunk, batch.positions.gather(1, at_idle.clamp(max=width - 1))).float(), dim=-1)
-                reported.scatter_(1, at_idle, idle_lps.gather(-1, idle_targets.unsqueeze(-1)).squeeze(-1).masked_fill(~valid_idle, 0.0))
+            scored_idle = idle.result()
+            if scored_idle is not None:
+                reported.scatter_(1, *scored_idle)
             reported = reported[:, :width].masked_fill(~batch.generable, FLOAT32_LOWEST).tolist()
             losses = losses[:, :width].tolist()
             for row, i in enumerate(group):
@@ -147,6 +147,23 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
     if not all(bool(torch.isfinite(g).all()) for g in grads):
         raise StepRejected('the gradients are not finite; nothing was changed')
     return Gradients(grads, total_loss, total_weight, sums, logprobs, elementwise)
+
+
+# One thread beside the training thread: forward passes that need no gradients overlap the backward pass.
+_IDLE = ThreadPoolExecutor(max_workers=1, thread_name_prefix='score')
+
+
+@torch.no_grad()
+def _score_idle(model, trunk: torch.Tensor, batch, idle: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The logprob of each `idle` position's target (those without a weight), as (column index, value) for
+    scatter_ into a row of width + 1; None when there is none."""
+    if not idle.any():
+        return None
+    width = batch.targets.shape[1]
+    at, valid = _gather_index(idle)
+    targets = batch.targets.gather(1, at.clamp(max=width - 1))
+    lps = torch.log_softmax(model.head_at(trunk, batch.positions.gather(1, at.clamp(max=width - 1))).float(), dim=-1)
+    return at, lps.gather(-1, targets.unsqueeze(-1)).squeeze(-1).masked_fill(~valid, 0.0)
 
 
 def _gather_index(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
