@@ -103,7 +103,7 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
             trunk = model.trunk(batch.tokens)
             all_lps = torch.log_softmax(model.head_at(trunk, positions).float(), dim=-1)
         # The weightless positions need only a forward pass, which runs on another thread while this one goes back.
-        idle = _IDLE.submit(_score_idle, model, trunk.detach(), batch, batch.valid & ~live)
+        idle = _idle_thread().submit(_score_idle, model, trunk.detach(), batch, batch.valid & ~live)
         new = all_lps.gather(-1, targets.unsqueeze(-1)).squeeze(-1).masked_fill(~valid, 0.0)
         objective, ratio, clipped, truncated = loss_terms(new, old, adv, weight, cfg)
         per_token = -objective
@@ -150,7 +150,15 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
 
 
 # One thread beside the training thread: forward passes that need no gradients overlap the backward pass.
-_IDLE = ThreadPoolExecutor(max_workers=1, thread_name_prefix='score')
+_IDLE: ThreadPoolExecutor | None = None
+
+
+def _idle_thread() -> ThreadPoolExecutor:
+    """The thread, made on first use with the training thread's torch thread count (a new thread has torch's default)."""
+    global _IDLE
+    if _IDLE is None:
+        _IDLE = ThreadPoolExecutor(max_workers=1, thread_name_prefix='score', initializer=torch.set_num_threads, initargs=(torch.get_num_threads(),))
+    return _IDLE
 
 
 @torch.no_grad()
