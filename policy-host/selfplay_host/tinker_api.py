@@ -256,7 +256,8 @@ class TinkerService:
     def _training(self, model: TinkerModel, kind: str, seq_id: int | None, raw: bytes, work, reserve: tuple[str, str] | None = None) -> dict:
         """Queues `work` on the model's worker; a resent request (same seq_id, same body) gets its first id back.
         `reserve`: the checkpoint (kind, name) the request saves, taken now (409 when another request has it)."""
-        digest = hashlib.sha256(raw).hexdigest()
+        # Only a numbered request can be resent as itself: hashing every body would cost a large one ~0.1 s.
+        digest = hashlib.sha256(raw).hexdigest() if seq_id is not None else None
         with self.lock:
             if seq_id is not None and seq_id in model.sequence:
                 first_kind, first_digest, request_id = model.sequence[seq_id]

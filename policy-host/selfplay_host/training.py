@@ -103,7 +103,8 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
             trunk = model.trunk(batch.tokens)
             all_lps = torch.log_softmax(model.head_at(trunk, positions).float(), dim=-1)
         # The weightless positions need only a forward pass, which runs on another thread while this one goes back.
-        idle = _idle_thread().submit(_score_idle, model, trunk.detach(), batch, batch.valid & ~live)
+        idle_mask = batch.valid & ~live
+        idle = _idle_thread().submit(_score_idle, model, trunk.detach(), batch, idle_mask) if backward else None
         new = all_lps.gather(-1, targets.unsqueeze(-1)).squeeze(-1).masked_fill(~valid, 0.0)
         objective, ratio, clipped, truncated = loss_terms(new, old, adv, weight, cfg)
         per_token = -objective
@@ -135,7 +136,7 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
             reported.scatter_(1, at, new)
             losses = torch.zeros(len(group), width + 1, device=device)
             losses.scatter_(1, at, per_token)
-            scored_idle = idle.result()
+            scored_idle = idle.result() if idle is not None else _score_idle(model, trunk, batch, idle_mask)
             if scored_idle is not None:
                 reported.scatter_(1, *scored_idle)
             reported = reported[:, :width].masked_fill(~batch.generable, FLOAT32_LOWEST).tolist()
