@@ -110,9 +110,15 @@ class Block(nn.Module):
         return t.transpose(1, 2).reshape(b, n, self.d)
 
     def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))
-        scores = scores.masked_fill(~allowed, float('-inf'))
-        return self._merge(torch.softmax(scores, dim=-1) @ v)
+        # One fused product, scale and mask (baddbmm) instead of three passes over (B, H, n, m), forward and back.
+        # `allowed` is (n, m), shared by every row and head, or (B, 1, n, m).
+        b, h, n, dh = q.shape
+        m = k.shape[2]
+        mask = torch.zeros(allowed.shape, dtype=q.dtype, device=q.device).masked_fill_(~allowed, float('-inf'))
+        if mask.dim() > 2:
+            mask = mask.expand(b, h, n, m).reshape(b * h, n, m)
+        scores = torch.baddbmm(mask, q.reshape(b * h, n, dh), k.reshape(b * h, m, dh).transpose(1, 2), alpha=1.0 / math.sqrt(dh))
+        return self._merge(torch.bmm(torch.softmax(scores, dim=-1), v.reshape(b * h, m, dh)).view(b, h, n, dh))
 
     def _mlp(self, h: torch.Tensor) -> torch.Tensor:
         return h + self.out(F.gelu(self.fc(self.ln2(h))))

@@ -87,6 +87,7 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
     total_loss, total_weight = 0.0, 0.0
     logprobs: list[list[float]] = [[] for _ in data]
     elementwise: list[list[float]] = [[] for _ in data]
+    shared = _SharedPositions(device)
     for group in chunks([len(d.tokens) for d in data], activation_cost(model)):
         chosen = [data[i] for i in group]
         batch = make_datum_batch([(d.tokens, d.targets) for d in chosen], device)
@@ -102,9 +103,10 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
         with torch.set_grad_enabled(backward):
             trunk = model.trunk(batch.tokens)
             all_lps = torch.log_softmax(model.head_at(trunk, positions).float(), dim=-1)
-        # The weightless positions need only a forward pass, which runs on another thread while this one goes back.
-        idle_mask = batch.valid & ~live
-        idle = _idle_thread().submit(_score_idle, model, trunk.detach(), batch, idle_mask) if backward else None
+        # The weightless positions need only a forward pass, which runs on another thread while this one goes back,
+        # once for each prefix and target that several datums share.
+        idle_keys, fresh = shared.assign(chosen, width)
+        idle = _idle_thread().submit(_score_fresh, model, trunk.detach(), batch, fresh) if backward else None
         new = all_lps.gather(-1, targets.unsqueeze(-1)).squeeze(-1).masked_fill(~valid, 0.0)
         objective, ratio, clipped, truncated = loss_terms(new, old, adv, weight, cfg)
         per_token = -objective
@@ -136,10 +138,8 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
             reported.scatter_(1, at, new)
             losses = torch.zeros(len(group), width + 1, device=device)
             losses.scatter_(1, at, per_token)
-            scored_idle = idle.result() if idle is not None else _score_idle(model, trunk, batch, idle_mask)
-            if scored_idle is not None:
-                reported.scatter_(1, *scored_idle)
-            reported = reported[:, :width].masked_fill(~batch.generable, FLOAT32_LOWEST).tolist()
+            shared.add(idle.result() if idle is not None else _score_fresh(model, trunk, batch, fresh))
+            reported = shared.fill(reported[:, :width], idle_keys).masked_fill(~batch.generable, FLOAT32_LOWEST).tolist()
             losses = losses[:, :width].tolist()
             for row, i in enumerate(group):
                 n = len(data[i].tokens)
@@ -162,17 +162,65 @@ def _idle_thread() -> ThreadPoolExecutor:
     return _IDLE
 
 
+class _SharedPositions:
+    """The weightless positions of one forward_backward, keyed by what their logprob depends on: the tokens up to
+    them (a node of a prefix tree) and their target. Self-play datums share long prompts, so each key is scored
+    once. Keys are numbered in the order they first appear; `values` holds the logprobs of those scored so far.
+    """
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.prefixes: dict[tuple[int, int], int] = {}
+        self.keys: dict[tuple[int, int], int] = {}
+        self.values = torch.zeros(0, device=device)
+
+    def assign(self, rows: list[Datum], width: int) -> tuple[torch.Tensor, list[list[int]]]:
+        """The key of each weightless position of each row (B, width; -1 elsewhere), and per row the positions
+        whose key is new here: what `_score_fresh` must score, in key order."""
+        keys = [[-1] * width for _ in rows]
+        fresh: list[list[int]] = []
+        prefixes, known = self.prefixes, self.keys
+        for datum, row_keys in zip(rows, keys):
+            node, new = -1, []
+            for t, (token, target, weight) in enumerate(zip(datum.tokens, datum.targets, datum.weights)):
+                node = prefixes.setdefault((node, token), len(prefixes))
+                if weight == 0:
+                    size = len(known)
+                    key = row_keys[t] = known.setdefault((node, target), size)
+                    if key == size:
+                        new.append(t)
+            fresh.append(new)
+        return torch.tensor(keys, dtype=torch.long, device=self.device), fresh
+
+    def add(self, values: torch.Tensor) -> None:
+        self.values = torch.cat([self.values, values])
+
+    def fill(self, reported: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """`reported` (B, width) with each keyed position's logprob in place."""
+        if not len(self.values):
+            return reported
+        return torch.where(keys >= 0, self.values[keys.clamp(min=0)], reported)
+
+
 @torch.no_grad()
-def _score_idle(model, trunk: torch.Tensor, batch, idle: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """The logprob of each `idle` position's target (those without a weight), as (column index, value) for
-    scatter_ into a row of width + 1; None when there is none."""
-    if not idle.any():
-        return None
-    width = batch.targets.shape[1]
-    at, valid = _gather_index(idle)
-    targets = batch.targets.gather(1, at.clamp(max=width - 1))
-    lps = torch.log_softmax(model.head_at(trunk, batch.positions.gather(1, at.clamp(max=width - 1))).float(), dim=-1)
-    return at, lps.gather(-1, targets.unsqueeze(-1)).squeeze(-1).masked_fill(~valid, 0.0)
+def _score_fresh(model, trunk: torch.Tensor, batch, fresh: list[list[int]]) -> torch.Tensor:
+    """The logprob of the target at each of `fresh`'s positions, row after row (N,). Rows with similar counts
+    of positions are scored together, so that a few long rows do not pad every other."""
+    rows = sorted((r for r, at in enumerate(fresh) if at), key=lambda r: -len(fresh[r]))
+    scored: dict[int, torch.Tensor] = {}
+    while rows:
+        k = len(fresh[rows[0]])
+        bucket = [r for r in rows if 2 * len(fresh[r]) > k]
+        rows = rows[len(bucket):]
+        index = torch.tensor(bucket, device=trunk.device)
+        positions = torch.tensor([fresh[r] + [fresh[r][-1]] * (k - len(fresh[r])) for r in bucket], device=trunk.device)
+        end = int(positions.max()) + 1
+        targets = batch.targets[index].gather(1, positions)
+        lps = torch.log_softmax(model.head_at(trunk[index, :end], positions).float(), dim=-1)
+        chosen = lps.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        for j, r in enumerate(bucket):
+            scored[r] = chosen[j, :len(fresh[r])]
+    return torch.cat([scored[r] for r in sorted(scored)]) if scored else torch.zeros(0, device=trunk.device)
 
 
 def _gather_index(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,13 +2,16 @@
 forward_backward and optim_step run): losses, and that a rejected step changes nothing."""
 
 import copy
+import random
 import unittest
+from unittest import mock
 
 import torch
 
-from selfplay_host import training
+from selfplay_host import tokenizer, training
 from selfplay_host.policies import Policy
 from selfplay_host.protocol import Datum, LossConfig, OptimConfig
+from selfplay_host.scoring import chunks
 
 from .helpers import TEST_MODEL
 
@@ -143,6 +146,49 @@ class Steps(unittest.TestCase):
         for key, values in state['state'].items():
             for name, value in values.items():
                 self.assertTrue(torch.equal(torch.as_tensor(now['state'][key][name]), torch.as_tensor(value)), name)
+
+
+class SharedPrefixes(unittest.TestCase):
+    """Weightless positions are scored once per distinct (prefix, target): what every datum gets back must still
+    be its own logprobs, as a forward pass over that datum alone gives them."""
+
+    def setUp(self):
+        self.policy = Policy('p', TEST_MODEL, seed=3, device=torch.device('cpu'), keep=3)
+        rng = random.Random(5)
+        stems = [[257, 259] + [rng.randrange(32, 127) for _ in range(rng.randrange(3, 12))] for _ in range(3)]
+        self.data = []
+        for i in range(40):
+            tokens = list(rng.choice(stems)) + [rng.randrange(32, 127) for _ in range(rng.randrange(0, 6))] + [256, 260]
+            # Targets differ where prefixes agree (the next token, or not); some cannot be generated; a few positions carry weight.
+            targets = [rng.choice([tokens[t + 1] if t + 1 < len(tokens) else 65, rng.randrange(32, 127), 260]) for t in range(len(tokens))]
+            weights = [1.0 if rng.random() < 0.2 and targets[t] < tokenizer.OUTPUT_SIZE else 0.0 for t in range(len(tokens))]
+            self.data.append(Datum(tokens=tokens, targets=targets, weights=weights, logprobs=[-1.0] * len(tokens), advantages=[0.5 - i % 2] * len(tokens)))
+
+    def alone(self, datum: Datum) -> torch.Tensor:
+        with torch.no_grad():
+            logits = self.policy.model.score(torch.tensor([datum.tokens]), torch.arange(len(datum.tokens)).unsqueeze(0))[0]
+        targets = torch.tensor(datum.targets)
+        generable = targets < tokenizer.OUTPUT_SIZE
+        chosen = torch.log_softmax(logits.float(), dim=-1).gather(-1, torch.where(generable, targets, 0).unsqueeze(-1)).squeeze(-1)
+        return chosen.masked_fill(~generable, training.FLOAT32_LOWEST)
+
+    def test_every_datum_gets_its_own_logprobs(self):
+        budgets = {'one pass': None, 'many passes': 4_000}
+        for name, budget in budgets.items():
+            for backward in (True, False):
+                with self.subTest(passes=name, backward=backward), mock.patch.object(training, 'chunks', lambda lengths, cost: chunks(lengths, cost, budget)):
+                    out = training.compute_gradients(self.policy, self.data, LossConfig('importance_sampling'), backward=backward)
+                    for datum, got in zip(self.data, out.logprobs):
+                        torch.testing.assert_close(torch.tensor(got), self.alone(datum), rtol=0, atol=1e-5)
+
+    def test_shared_positions_are_scored_once(self):
+        scored = []
+        original = training._score_fresh
+        with mock.patch.object(training, '_score_fresh', lambda *a: scored.append(sum(map(len, a[3]))) or original(*a)):
+            training.compute_gradients(self.policy, self.data, LossConfig('importance_sampling'), backward=False)
+        distinct = {(tuple(d.tokens[:t + 1]), d.targets[t]) for d in self.data for t in range(len(d.tokens)) if d.weights[t] == 0}
+        self.assertEqual(sum(scored), len(distinct))
+        self.assertLess(len(distinct), sum(w == 0 for d in self.data for w in d.weights))
 
 
 if __name__ == '__main__':
