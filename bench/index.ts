@@ -10,6 +10,7 @@ import { benchLlm } from './llm.ts';
 import { benchPlayOut } from './play-out.ts';
 import { benchPlayouts } from './playouts.ts';
 import { benchPolicyHost } from './policy-host.ts';
+import { benchStp } from './stp.ts';
 import { benchTokenizer } from './tokenizer.ts';
 import { benchTournament } from './tournament.ts';
 import { benchTrainLlm } from './train-llm.ts';
@@ -32,6 +33,7 @@ const benches: Record<string, { title: string; run: () => string | Promise<strin
   episodes: { title: 'Episode files: write, reopen for append, stream back 1M Kuhn poker episodes', run: () => benchEpisodes() },
   'play-out': { title: '`selfplay play kuhn-poker` with and without --out: matches/s, peak RSS, time from a match to the disk', run: () => benchPlayOut() },
   tokenizer: { title: "Qwen3's chat template and tokenizer on SPIRAL's Kuhn poker prompts (one core)", run: () => benchTokenizer() },
+  stp: { title: 'STP: the Hilbert proof checker (one core) and 200 scripted matches', run: () => benchStp() },
   executor: { title: 'Code executor: small programs in a fresh QuickJS context each (`selfplay exec`, Absolute Zero)', run: () => benchExecutor() },
 };
 

@@ -2,12 +2,14 @@ import type { EnvironmentEntry } from './entry.ts';
 import { absoluteZeroEntry } from './absolute-zero/index.ts';
 import { creatorSolverEntry } from './creator-solver/index.ts';
 import { selfPlayCriticEntry } from './self-play-critic/index.ts';
+import { stpEntry } from './stp/index.ts';
 import { teacherStudentEntry } from './teacher-student/index.ts';
 
 export { createAbsoluteZero, Executor, EXEC_ERROR_KINDS, type AbsoluteZeroEnvironment, type AbsoluteZeroOptions, type ExecLimits, type ExecResult, type JsonValue } from './absolute-zero/index.ts';
 export { createCreatorSolver, readPreferencePairs, writePreferencePairs, type CreatorSolverEnvironment, type CreatorSolverOptions, type PreferencePair } from './creator-solver/index.ts';
 export type { EnvironmentEntry, EnvironmentOptions } from './entry.ts';
 export { createSelfPlayCritic, type SelfPlayCriticOptions } from './self-play-critic/index.ts';
+export { checkProof, createStp, SEED_THEOREMS, type StpEnvironment, type StpOptions } from './stp/index.ts';
 export { createTeacherStudent, SimulatedStudent, type Student, type TeacherStudentEnvironment, type TeacherStudentOptions } from './teacher-student/index.ts';
 
 /** Environments by name. Adding one is a folder in environments/ and a line here. */
@@ -15,5 +17,6 @@ export const environments: Readonly<Record<string, EnvironmentEntry>> = {
   'absolute-zero': absoluteZeroEntry,
   'creator-solver': creatorSolverEntry,
   'self-play-critic': selfPlayCriticEntry,
+  stp: stpEntry,
   'teacher-student': teacherStudentEntry,
 };

@@ -1,6 +1,8 @@
+export { conjecturer } from './conjecturer.ts';
 export { creator } from './creator.ts';
 export { critic, CRITIC_VERDICTS } from './critic.ts';
 export { proposer } from './proposer.ts';
+export { prover } from './prover.ts';
 export { environmentPlayers, scriptedAgent } from '../environment.ts';
 export { roleAgent } from './agent.ts';
 export { ask, defineRole, type Responder, type Role, type RoleAnswer, type RoleName, type RoleReply, type RoleSpec, type RoleTemplates } from './role.ts';
@@ -8,6 +10,6 @@ export { modelResponder } from './responder.ts';
 export { sneakyGenerator } from './sneaky-generator.ts';
 export { solver } from './solver.ts';
 export { teacher } from './teacher.ts';
-export type { CreatorInput, CreatorOutput, CriticInput, CriticOutput, ProgramExample, ProposerInput, ProposerOutput, QuestionAnswer, SneakyInput, SneakyOutput, SolverInput, SolverOutput, TeacherInput, TeacherOutput } from '../../src/core/index.ts';
+export type { ConjecturerInput, ConjecturerOutput, CreatorInput, CreatorOutput, CriticInput, CriticOutput, ProgramExample, ProposerInput, ProposerOutput, ProverInput, ProverOutput, QuestionAnswer, SneakyInput, SneakyOutput, SolverInput, SolverOutput, TeacherInput, TeacherOutput } from '../../src/core/index.ts';
 
 export { roles } from './registry.ts';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineGame, type Game, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply } from '../../src/core/index.ts';
 import type { JsonValue } from './executor.ts';
+import { shapeReader } from '../readers.ts';
 import { judgeAnswer, validateProposal, type CachedRunner, type Validation } from './judge.ts';
 import { proposerReward, solverReward, type AbsoluteZeroRewards, type Verdict } from './rewards.ts';
 import { PROPOSER_INSTRUCTIONS, question, shownPairs, type Task, type TaskType } from './tasks.ts';
@@ -45,15 +46,8 @@ const MAX_PROGRAM = 16 * 1024;
 const proposalSchema = z.strictObject({ program: z.string().min(1).max(MAX_PROGRAM), input: z.string().min(1).max(MAX_PROGRAM), language: z.string().max(32) });
 const answerSchema = z.strictObject({ answer: z.string().max(MAX_PROGRAM) });
 
-function reader<T>(schema: z.ZodType<T>, what: string) {
-  return (value: unknown): T => {
-    const result = schema.safeParse(value);
-    if (!result.success) throw new ParseError(`expected ${what}: ${result.error.issues[0].path.join('.') || 'the reply'}: ${result.error.issues[0].message}`);
-    return result.data;
-  };
-}
-const readProposal = reader(proposalSchema, '{program, input, language}');
-const readAnswer = reader(answerSchema, '{answer}');
+const readProposal = shapeReader(proposalSchema, '{program, input, language}');
+const readAnswer = shapeReader(answerSchema, '{answer}');
 
 export interface MatchSetup {
   readonly type: TaskType;

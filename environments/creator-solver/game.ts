@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type CreatorInput, type CreatorOutput, defineGame, type Game, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply, Rng, type SolverInput, type SolverOutput } from '../../src/core/index.ts';
+import { readOrIllegal, shapeReader } from '../readers.ts';
 import { clampParams, type TaskFamily, type TaskParams } from './family.ts';
 import type { PoolEntry } from './pool.ts';
 import { creatorReward, solverReward } from './rewards.ts';
@@ -40,19 +41,10 @@ export interface MatchSetup {
 const creatorShape = z.object({ params: z.record(z.string(), z.number().int()) }).strict();
 const solverShape = z.object({ answer: z.string() }).strict();
 
-function reader<T>(shape: z.ZodType<T>, what: string): (value: unknown) => T {
-  return (value) => {
-    const parsed = shape.safeParse(value);
-    if (parsed.success) return parsed.data;
-    const issue = parsed.error.issues[0];
-    throw new ParseError(`expected ${what}; ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
-  };
-}
-
 /** Reads a creator reply's value: `{"params": {"name": integer}}`; throws ParseError. */
-export const readCreator = reader<CreatorOutput>(creatorShape, 'the creator\'s {"params": {"name": integer, ...}}');
+export const readCreator = shapeReader<CreatorOutput>(creatorShape, 'the creator\'s {"params": {"name": integer, ...}}');
 /** Reads a solver reply's value: `{"answer": "..."}`; throws ParseError. */
-export const readSolver = reader<SolverOutput>(solverShape, 'the solver\'s {"answer": "..."}');
+export const readSolver = shapeReader<SolverOutput>(solverShape, 'the solver\'s {"answer": "..."}');
 
 /**
  * The child's parameters from a proposal: names the family lacks make it
@@ -130,12 +122,12 @@ export function creatorSolverGame(setup: MatchSetup): Game<CreatorSolverState, C
       const t = turn(s);
       if (t === 'terminal') throw new IllegalActionError('creator-solver: the match is over');
       if (t === 0) {
-        if (!isMalformed(action)) readOrIllegal(readCreator, action);
+        if (!isMalformed(action)) readOrIllegal('creator-solver', readCreator, action);
         const resolved = resolveProposal(family, parent.params, action as CreatorAction);
         const task = family.render(resolved.params, new Rng(seed));
         return { child: { ...resolved, question: task.prompt, truth: task.truth }, answers: [], history: [...s.history, action] };
       }
-      if (!isMalformed(action)) readOrIllegal(readSolver, action);
+      if (!isMalformed(action)) readOrIllegal('creator-solver', readSolver, action);
       return { ...s, answers: [...s.answers, action as SolverAction], history: [...s.history, action] };
     },
     returns: (s) => {
@@ -164,15 +156,6 @@ export function creatorSolverGame(setup: MatchSetup): Game<CreatorSolverState, C
       return t === 0 ? parseRoleReply(text, readCreator, 'the creator\'s {"params": {...}}') : parseRoleReply(text, readSolver, 'the solver\'s {"answer": "..."}');
     },
   });
-}
-
-function readOrIllegal<T>(read: (value: unknown) => T, action: unknown): T {
-  try {
-    return read(action);
-  } catch (error) {
-    if (error instanceof ParseError) throw new IllegalActionError(`creator-solver: ${error.message}`);
-    throw error;
-  }
 }
 
 /** The final state of a finished match, replayed from its history. */

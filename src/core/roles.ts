@@ -101,5 +101,28 @@ export interface CreatorOutput {
   readonly params: Readonly<Record<string, number>>;
 }
 
+export interface ConjecturerInput {
+  /** The seed theorem to conjecture near, as a sequent: `A, B |- C`. */
+  readonly theorem: string;
+  /** What the proofs may use, one line each (the axiom schemes and rules). */
+  readonly system: readonly string[];
+}
+
+export interface ConjecturerOutput {
+  /** The conjecture, as a sequent: `A, B |- C`. */
+  readonly conjecture: string;
+}
+
+export interface ProverInput {
+  /** The sequent to prove: `A, B |- C`. */
+  readonly statement: string;
+  readonly system: readonly string[];
+}
+
+export interface ProverOutput {
+  /** The proof, one numbered step per line. */
+  readonly proof: string;
+}
+
 /** `Step 1: ...` lines, as the critic and the sneaky generator see a solution. */
 export const numberedSteps = (steps: readonly string[]): string => steps.map((s, i) => `Step ${i + 1}: ${s}`).join('\n');

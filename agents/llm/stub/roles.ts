@@ -57,6 +57,25 @@ const creator: RoleReplier = (prompt, rng) => {
   return `I will change ${name} a little.\n\`\`\`json\n${JSON.stringify({ params: { ...params, [name]: clamped } })}\n\`\`\``;
 };
 
+/** Weakens the seed's conclusion with a new antecedent: `A |- C` becomes `A |- s -> (C)`. */
+const conjecturer: RoleReplier = (prompt, rng) => {
+  const seed = /^Seed theorem: (.*)$/m.exec(prompt)?.[1];
+  if (seed === undefined || !seed.includes('|-')) return 'I could not find the seed theorem.';
+  const [premises, conclusion] = seed.split('|-');
+  return `A weaker statement should hold.\n<conjecture>${premises.trim()}${premises.trim() ? ' ' : ''}|- ${rng.pick(['s', 'r', 'q'])} -> (${conclusion.trim()})</conjecture>`;
+};
+
+/** Writes the premises as steps, then claims the conclusion by modus ponens from the first two: right only when that is so. */
+const prover: RoleReplier = (prompt) => {
+  const statement = /^Prove: (.*)$/m.exec(prompt)?.[1];
+  if (statement === undefined || !statement.includes('|-')) return 'I could not find the statement.';
+  const [before, conclusion] = statement.split('|-');
+  const premises = before.trim() ? before.split(',').map((p) => p.trim()) : [];
+  const steps = premises.map((p, i) => `${i + 1}. ${p} [premise]`);
+  if (!premises.includes(conclusion.trim())) steps.push(`${steps.length + 1}. ${conclusion.trim()} [MP 1, 2]`);
+  return `<proof>\n${steps.join('\n')}\n</proof>`;
+};
+
 const solver: RoleReplier = (_prompt, rng) => `Let me think step by step. I estimate the answer.\n\\boxed{${rng.int(20)}}`;
 
 /** Checked in order: the first role whose format the prompt asks for answers. */
@@ -66,6 +85,8 @@ const REPLIERS: readonly (readonly [RegExp, RoleReplier])[] = [
   [/<question>\.\.\.<\/question> followed by <answer>/, teacher],
   [/```input block/, proposer],
   [/```json block: \{"params"/, creator],
+  [/<conjecture>p -> q, q -> r \|- p -> r<\/conjecture>/, conjecturer],
+  [/Write the proof inside <proof>/, prover],
   [/\\boxed\{\}/, solver],
 ];
 

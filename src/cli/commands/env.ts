@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { defaultIfEmpty, ignoreElements, lastValueFrom, tap } from 'rxjs';
 import { environmentPlayers } from '../../../agents/environment.ts';
+import { roles } from '../../../agents/roles/registry.ts';
 import { writePreferencePairs, type PreferencePair } from '../../../environments/creator-solver/index.ts';
 import { environments } from '../../../environments/index.ts';
 import { ConfigError, type Environment } from '../../core/index.ts';
@@ -10,7 +11,7 @@ import { intOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
 
 /** Every role an environment may have, as `--<role> <spec>` options. */
-const ROLE_OPTIONS = ['proposer', 'solver', 'critic', 'sneaky-generator', 'teacher', 'creator'] as const;
+const ROLE_OPTIONS = Object.keys(roles);
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 interface EnvOptions {
@@ -54,7 +55,7 @@ function listing(): string {
 export function registerEnv(program: Command, io: CliIO): void {
   const command = program
     .command('env')
-    .description('run an asymmetric self-play environment (absolute-zero, self-play-critic, teacher-student, creator-solver) with scripted or language-model roles')
+    .description('run an asymmetric self-play environment (absolute-zero, self-play-critic, teacher-student, creator-solver, stp) with scripted or language-model roles')
     .argument('[name]', 'the environment; without it, the list of environments and their options')
     .option('--steps <n>', 'matches to play', intOption('--steps', 1), 20)
     .option('--param <key=value>', 'an option of the environment (repeatable; see `selfplay env` for each one\'s options)', collect, [])
