@@ -70,7 +70,7 @@ describe('a hosted model trained in the roles of an environment', () => {
 
   it('trains in each of the other environments without error', async () => {
     const backend = await backendFor();
-    for (const name of ['absolute-zero', 'creator-solver', 'teacher-student']) {
+    for (const name of ['absolute-zero', 'creator-solver', 'teacher-student', 'stp']) {
       const environment = await environments[name].create({});
       const [it] = await trainEnvironment({ environment, backend, matchesPerIteration: 4, iterations: 1 });
       expect(it.errors).toBe(0);
