@@ -26,8 +26,8 @@ export interface AbsoluteZeroOptions {
   readonly rewards?: Partial<AbsoluteZeroRewards>;
   /** Executor limits for every run (defaults: the executor's). */
   readonly limits?: ExecLimits;
-  /** Scripted solver: chance of really trying (default 0.7). */
-  readonly solverSkill?: number;
+  /** Scripted solver: chance of really trying (default 0.7), or per task type, asked at each attempt (a solver that improves with practice). */
+  readonly solverSkill?: number | ((type: TaskType) => number);
   /** Scripted proposer: share of broken programs (default 0.1). */
   readonly brokenRate?: number;
   /** An executor to share; by default one is made (and loads QuickJS). */
@@ -65,8 +65,10 @@ export async function createAbsoluteZero(options: AbsoluteZeroOptions = {}): Pro
     description: 'Absolute Zero: a proposer writes JavaScript tasks (deduction, abduction, induction) that are hard but solvable; n solver samples try each; a QuickJS sandbox checks tasks and answers.',
     roles: ['proposer', ...new Array<string>(solvers).fill('solver')],
     buffers,
-    nextGame: (rng) => {
-      const type = rng.pick(types);
+    categories: types,
+    nextGame: (rng, category) => {
+      if (category !== undefined && !(types as readonly string[]).includes(category)) throw new ConfigError(`absolute-zero: no task type "${category}" in this run; its types: ${types.join(', ')}`);
+      const type = (category as TaskType | undefined) ?? rng.pick(types);
       return absoluteZeroGame({ type, references: references(type, rng), solvers, rewards, runner: new CachedRunner(executor, limits) });
     },
     record: ({ game, history, outcome }: EnvironmentMatch) => {

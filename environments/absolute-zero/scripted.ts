@@ -1,7 +1,7 @@
 import type { Rng, ScriptedRole } from '../../src/core/index.ts';
 import type { Executor, JsonValue } from './executor.ts';
 import type { ProposerObservation, SolverObservation } from './game.ts';
-import { canonicalJson, sameValue } from './tasks.ts';
+import { canonicalJson, sameValue, type TaskType } from './tasks.ts';
 import { allParams, drawParams, TEMPLATES } from './templates.ts';
 
 const INDUCTION_INPUTS = 6;
@@ -55,13 +55,15 @@ function synthesize(pairs: NonNullable<SolverObservation['pairs']>): string | nu
 }
 
 /**
- * A solver that gets it right with probability `skill`: it runs deduction
- * tasks in the sandbox, searches template inputs for abduction, and the
- * template grammar for induction; otherwise it answers a near miss.
+ * A solver that gets it right with probability `skill` (a number, or one per
+ * task type, asked at each attempt: a solver that improves with practice): it
+ * runs deduction tasks in the sandbox, searches template inputs for
+ * abduction, and the template grammar for induction; otherwise it answers a
+ * near miss.
  */
-export function scriptedSolver(executor: Executor, skill: number): ScriptedRole {
+export function scriptedSolver(executor: Executor, skill: number | ((type: TaskType) => number)): ScriptedRole {
   return (task: SolverObservation, rng: Rng) => {
-    const tries = rng.next() < skill;
+    const tries = rng.next() < (typeof skill === 'number' ? skill : skill(task.type));
     switch (task.type) {
       case 'deduction': {
         const result = tries && task.program ? executor.run(task.program, task.input ?? []) : undefined;

@@ -103,7 +103,7 @@ export function creatorSolverGame(setup: MatchSetup): Game<CreatorSolverState, C
 
   return defineGame<CreatorSolverState, CreatorSolverAction>({
     id: 'creator-solver',
-    params: { family: family.name, parent: paramsText(parent.params), parentInformativeness: parent.informativeness, samples },
+    params: { family: family.name, taskType: family.name, parent: paramsText(parent.params), parentInformativeness: parent.informativeness, samples },
     description:
       `Creator and solver (eva): the creator proposes parameters for a ${family.name} task, child of ${paramsText(parent.params)}; ` +
       `${samples} solvers answer it. Each solver earns its answer's score in [0, 1]; the creator earns the best score minus the mean.`,

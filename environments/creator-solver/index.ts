@@ -81,8 +81,13 @@ export function createCreatorSolver(options: CreatorSolverOptions = {}): Creator
     description: `eva-style creator and solver: the creator evolves prompts from ${families.map((f) => f.name).join(', ')} towards those most informative for ${samples} solver samples`,
     roles: ['creator', ...Array.from({ length: samples }, () => 'solver')],
 
-    nextGame(rng: Rng): Game {
-      const parent = selectParent(pool, epsilon, rng.split('parent'));
+    categories: families.map((f) => f.name),
+
+    nextGame(rng: Rng, category?: string): Game {
+      if (category !== undefined && !families.some((f) => f.name === category)) throw new ConfigError(`creator-solver: no task family "${category}" in this run; its families: ${families.map((f) => f.name).join(', ')}`);
+      // A family the pool has lost (every entry evicted) starts again from its first task.
+      const candidates = category === undefined ? pool : pool.filter((e) => e.family === category);
+      const parent = selectParent(candidates.length ? candidates : initialPool([FAMILIES[category!]]), epsilon, rng.split('parent'));
       const family = FAMILIES[parent.family];
       return creatorSolverGame({ family, parent, samples, seed: rng.split('task').nextUint32() });
     },

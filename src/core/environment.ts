@@ -32,8 +32,15 @@ export interface Environment {
   readonly description: string;
   /** The role of each seat, in seat order; one role may fill several seats (n solver samples). */
   readonly roles: readonly string[];
-  /** The game of the next match. Does not change the environment; `record` does. */
-  nextGame(rng: Rng): Game;
+  /**
+   * Task categories a curriculum may choose among (Absolute Zero's task types,
+   * eva's task families). An environment that has them draws the next game
+   * from the category `nextGame` is given, and records each game's category
+   * as its `params.taskType`.
+   */
+  readonly categories?: readonly string[];
+  /** The game of the next match, of `category` when given (one of `categories`). Does not change the environment; `record` does. */
+  nextGame(rng: Rng, category?: string): Game;
   /** Learns from a finished match: keeps a valid task, evolves the pool, trains or promotes the student. */
   record(match: EnvironmentMatch): void;
   /** Where the environment stands (buffer sizes, pool, student accuracy), for summaries. */

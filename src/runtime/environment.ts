@@ -22,6 +22,13 @@ export interface EnvironmentRunOptions {
   readonly timing?: boolean;
   /** The consumer of the episodes (an `EpisodeWriter`, say): a match starts only when it can take more. */
   readonly backpressure?: Backpressure;
+  /** Chooses each match's task category (SEC, `src/trainer/curriculum.ts`); the environment must have `categories`. */
+  readonly curriculum?: Curriculum;
+}
+
+/** What chooses the category of each match's task. */
+export interface Curriculum {
+  choose(rng: Rng): string;
 }
 
 /**
@@ -37,11 +44,13 @@ export function runEnvironment(options: EnvironmentRunOptions): Observable<Episo
   const seed = options.seed ?? 0;
   const runId = options.runId ?? `${environment.id}-seed${seed}`;
   const seated = environment.roles.map((role) => ({ ...players[role], role }));
+  const { curriculum } = options;
+  if (curriculum && !environment.categories?.length) throw new ConfigError(`${environment.id} has no task categories for a curriculum to choose among`);
   const root = new Rng(seed);
 
   const playOne = async (index: number, signal: AbortSignal) => {
     const rng = root.split(index);
-    const game = environment.nextGame(rng.split('game'));
+    const game = environment.nextGame(rng.split('game'), curriculum?.choose(rng.split('category')));
     const episode = await playMatch({
       game,
       players: seated,

@@ -10,6 +10,7 @@ import { ConfigError, type Environment } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import { RoleTally, runEnvironment, type Player } from '../runtime/index.ts';
 import { RoleBaselines } from './advantages.ts';
+import { sampleMagnitudes, type SecArm, type SecCurriculum } from './curriculum.ts';
 import { learnerSamples, type EpisodeAlgorithm } from './episode-trainer.ts';
 import type { TinkerBackend } from './tinker-backend.ts';
 
@@ -43,6 +44,8 @@ export interface EnvIteration {
   readonly roles: Readonly<Record<string, EnvRoleFigures>>;
   /** The environment's own statistics so far (solve rates, attack success, ...), since the run (or its resumption) began. */
   readonly stats: Readonly<Record<string, number | string>>;
+  /** With a curriculum: per task category its value, choice probability and matches so far, and the reward (mean |advantage|) this update gave it. */
+  readonly curriculum?: Readonly<Record<string, SecArm & { readonly reward?: number }>>;
   readonly seconds: number;
   readonly ms: number;
 }
@@ -66,6 +69,8 @@ export interface EnvTrainingOptions {
   readonly baselines?: RoleBaselines;
   readonly seed?: number;
   readonly concurrency?: number;
+  /** Chooses each match's task category, and learns from each update's samples (the environment must have categories). */
+  readonly curriculum?: SecCurriculum;
   /** Updates made before (a resumed run's). */
   readonly start?: number;
   /** After each update, with its matches; the next waits for a promise it returns (a checkpoint). */
@@ -113,7 +118,15 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
     let episodes: Episode[];
     try {
       episodes = await lastValueFrom(
-        runEnvironment({ environment, players, matches: options.matchesPerIteration, concurrency: options.concurrency ?? 8, seed: ((options.seed ?? 0) * 1_000_003 + iteration) >>> 0, runId: `${environment.id}-u${iteration + 1}` }).pipe(toArray()),
+        runEnvironment({
+          environment,
+          players,
+          matches: options.matchesPerIteration,
+          concurrency: options.concurrency ?? 8,
+          seed: ((options.seed ?? 0) * 1_000_003 + iteration) >>> 0,
+          runId: `${environment.id}-u${iteration + 1}`,
+          curriculum: options.curriculum,
+        }).pipe(toArray()),
       );
     } finally {
       for (const client of clients) client.close();
@@ -121,6 +134,7 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
     const trained = episodes.filter((e) => e.outcome === 'normal');
     const samples = learnerSamples(trained, { policyId, algo }, baselines);
     const update = await backend.update(samples);
+    const rewards = options.curriculum?.update(sampleMagnitudes(samples, trained));
     const tally = new RoleTally();
     for (const episode of trained) tally.add(episode);
     const records = new Map(tally.records().map((r) => [r.role, r]));
@@ -151,6 +165,7 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
       loss: update.step.loss,
       roles: figures,
       stats: environment.stats() as Record<string, number | string>,
+      ...(options.curriculum ? { curriculum: Object.fromEntries(Object.entries(options.curriculum.arms()).map(([c, arm]) => [c, { ...arm, ...(rewards?.[c] === undefined ? {} : { reward: rewards[c] }) }])) } : {}),
       seconds: elapsed(),
       ms: performance.now() - began,
     };

@@ -167,12 +167,37 @@ describe('selfplay train-llm --env', () => {
     expect(JSON.parse(resumed.out).updates).toBe(3);
   }, 180_000);
 
+  it('chooses task categories by SEC, logs its bandit per update, and resumes it from the checkpoint', async () => {
+    const out = join(fixture.dir, 'cli-sec');
+    const args = ['--tinker', fixture.host.url, '--games', '6', '--keep-episodes', '0', '--out', out, '--json', '--param', 'solvers=2'];
+    const first = await runCli('train-llm', '--env', 'absolute-zero', '--curriculum', 'sec', '--sec-temperature', '0.5', '--role', 'proposer=scripted', '--iterations', '2', ...args);
+    expect(first.err).not.toMatch(/Error/);
+    expect(first.code).toBe(0);
+    const summary = JSON.parse(first.out);
+    const arms = summary.curriculum as Record<string, { value: number; probability: number; chosen: number }>;
+    expect(Object.keys(arms).sort()).toEqual(['abduction', 'deduction', 'induction']);
+    expect(Object.values(arms).reduce((n, arm) => n + arm.chosen, 0)).toBe(12);
+    expect(Object.values(arms).reduce((p, arm) => p + arm.probability, 0)).toBeCloseTo(1, 12);
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(rows[1]['sec.matches.abduction'] + rows[1]['sec.matches.deduction'] + rows[1]['sec.matches.induction']).toBe(12);
+    const saved = JSON.parse(readFileSync(join(out, 'checkpoints', 'state.json'), 'utf8')).state.curriculum;
+    expect(saved.chosen).toEqual(Object.fromEntries(Object.entries(arms).map(([c, arm]) => [c, arm.chosen])));
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ curriculum: 'sec', secTemperature: 0.5, secAlpha: 0.5 });
+    const resumed = await runCli('train-llm', '--resume', out, '--tinker', fixture.host.url, '--iterations', '3', '--json');
+    expect(resumed.code).toBe(0);
+    const after = JSON.parse(resumed.out).curriculum as typeof arms;
+    expect(Object.values(after).reduce((n, arm) => n + arm.chosen, 0)).toBe(18);
+    const refused = await runCli('train-llm', '--env', 'self-play-critic', '--curriculum', 'sec', '--out', join(fixture.dir, 'spc-sec'), '--tinker', fixture.host.url);
+    expect(refused.err).toMatch(/--curriculum sec: self-play-critic has no task categories to choose among/);
+  }, 180_000);
+
   it('says clearly what does not go together', async () => {
     const host = ['--tinker', fixture.host.url];
     expect((await runCli('train-llm', '--env', 'nope', ...host)).err).toMatch(/unknown environment "nope"; environments: absolute-zero/);
     expect((await runCli('train-llm', 'kuhn-poker', '--env', 'self-play-critic', ...host)).err).toMatch(/name a game or --env self-play-critic, not both/);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--opponents', 'random', ...host)).err).toMatch(/--opponents apply to game runs, not to --env runs/);
     expect((await runCli('train-llm', 'kuhn-poker', '--role', 'critic=scripted', ...host)).err).toMatch(/--role apply to --env runs only/);
+    expect((await runCli('train-llm', 'kuhn-poker', '--curriculum', 'sec', ...host)).err).toMatch(/--curriculum apply to --env runs only/);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--role', 'critic', ...host)).err).toMatch(/--role takes role=spec/);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--role', 'judge=scripted', '--out', join(fixture.dir, 'judge'), ...host)).err).toMatch(/self-play-critic has no role "judge"/);
   }, 60_000);

@@ -5,6 +5,7 @@ import { heldOutCriticSteps, SPC_DEFAULTS } from '../../../environments/self-pla
 import { ConfigError, type Environment } from '../../core/index.ts';
 import { RoleBaselines } from '../../trainer/advantages.ts';
 import { criticAccuracy, type CriticAccuracy } from '../../trainer/critic-accuracy.ts';
+import { SecCurriculum } from '../../trainer/curriculum.ts';
 import type { EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { trainEnvironment, type EnvIteration } from '../../trainer/env-loop.ts';
 import type { SavedWeights } from '../../trainer/hosted-run.ts';
@@ -39,11 +40,15 @@ export interface EnvRunConfig {
   /** Every this many updates (and at the end), the held-out critic accuracy; 0: only before and after. */
   readonly exactEvery: number;
   readonly guidedChoice: boolean;
+  /** Absent in runs from before the option: uniform. */
+  readonly curriculum?: 'uniform' | 'sec';
+  readonly secAlpha?: number;
+  readonly secTemperature?: number;
 }
 
 /** checkpoints/state.json of an environment run. */
 export interface EnvCheckpoint extends CheckpointMarks, SavedWeights {
-  readonly state: { readonly iteration: number; readonly baselines: ReturnType<RoleBaselines['toJSON']> };
+  readonly state: { readonly iteration: number; readonly baselines: ReturnType<RoleBaselines['toJSON']>; readonly curriculum?: ReturnType<SecCurriculum['save']> };
 }
 
 export const ENV_PREFIX = 'env:';
@@ -76,6 +81,21 @@ function criticSet(name: string, params: Record<string, string>, fixed: Record<s
 
 const round = (x: number, digits = 6) => +x.toPrecision(digits);
 
+/** The run's SEC curriculum over the environment's task categories, as its checkpoint left it; undefined for uniform. */
+function curriculumFor(environment: Environment, config: EnvRunConfig, state?: EnvCheckpoint): SecCurriculum | undefined {
+  if ((config.curriculum ?? 'uniform') === 'uniform') return undefined;
+  if (!environment.categories?.length) throw new ConfigError(`--curriculum sec: ${environment.id} has no task categories to choose among (absolute-zero and creator-solver have)`);
+  let curriculum: SecCurriculum;
+  try {
+    curriculum = new SecCurriculum(environment.categories, { alpha: config.secAlpha, temperature: config.secTemperature });
+  } catch (error) {
+    if (error instanceof RangeError) throw new ConfigError(`--curriculum sec: ${error.message}`);
+    throw error;
+  }
+  if (state?.state.curriculum) curriculum.restore(state.state.curriculum);
+  return curriculum;
+}
+
 /** One metrics.jsonl row per update: per role its return (and interval), samples and advantages; the environment's numeric statistics. */
 function envMetricsRow(it: EnvIteration, accuracy?: CriticAccuracy): Record<string, unknown> {
   return {
@@ -97,6 +117,13 @@ function envMetricsRow(it: EnvIteration, accuracy?: CriticAccuracy): Record<stri
       ]),
     ),
     ...Object.fromEntries(Object.entries(it.stats).flatMap(([key, value]) => (typeof value === 'number' ? [[`stat.${key}`, round(value)]] : []))),
+    ...Object.fromEntries(
+      Object.entries(it.curriculum ?? {}).flatMap(([category, arm]) => [
+        [`sec.p.${category}`, round(arm.probability)],
+        [`sec.q.${category}`, round(arm.value)],
+        [`sec.matches.${category}`, arm.chosen],
+      ]),
+    ),
     ...(accuracy ? { criticAccuracy: round(accuracy.accuracy), criticAccuracyLow: round(accuracy.interval[0]), criticAccuracyHigh: round(accuracy.interval[1]) } : {}),
   };
 }
@@ -109,6 +136,8 @@ function envCharts(rows: readonly Record<string, unknown>[]): Chart[] {
     { title: 'Samples trained on by role', series: by('samples.') },
     { title: 'Mean |advantage| by role', series: by('absAdvantage.') },
     { title: "The environment's statistics", series: by('stat.') },
+    { title: 'SEC: chance of each task category', series: by('sec.p.') },
+    { title: 'SEC: value of each task category (mean |advantage|, TD(0))', series: by('sec.q.') },
     { title: 'Critic accuracy on the held-out steps (exact, 95% interval)', series: [{ key: 'criticAccuracy', label: 'accuracy' }, { key: 'criticAccuracyLow', label: 'low' }, { key: 'criticAccuracyHigh', label: 'high' }] },
   ].filter((chart) => chart.series.some((s) => rows.some((row) => typeof row[s.key] === 'number')));
 }
@@ -133,6 +162,7 @@ export async function trainEnvRun(run: {
   const everyone = environmentPlayers(environment, specs);
   const fixed = Object.fromEntries(Object.keys(specs).map((role) => [role, everyone[role]]));
   const heldOut = criticSet(name, params, specs, config);
+  const curriculum = curriculumFor(environment, config, state);
   const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
   const session = await openHostedRun({ options, config, folder, io, ...(state ? { restore: { checkpoint: state } } : {}) });
   const { host, backend, episodes, weights } = session;
@@ -163,6 +193,7 @@ export async function trainEnvRun(run: {
         baselines,
         seed: config.seed,
         concurrency: config.concurrency,
+        curriculum,
         start: state?.state.iteration ?? 0,
         onIteration: async (it, played) => {
           if (config.exactEvery > 0 && it.update % config.exactEvery === 0) latest = await accuracy();
@@ -171,13 +202,14 @@ export async function trainEnvRun(run: {
           await episodes.flush();
           await weights.save(it.update, it.version, (saved) =>
             folder.writeJson('checkpoints/state.json', {
-              state: { iteration: it.update, baselines: baselines.toJSON() },
+              state: { iteration: it.update, baselines: baselines.toJSON(), ...(curriculum ? { curriculum: curriculum.save() } : {}) },
               ...saved,
               outputs: { updates: it.update, episodeBytes: statSync(episodes.path).size },
             } satisfies EnvCheckpoint));
           bar.update(iterations === undefined ? Math.min(Math.ceil(it.seconds), Math.ceil(options.seconds!)) : it.update, it.model);
           const roles = Object.entries(it.roles).map(([role, r]) => `${role} ${r.meanReturn >= 0 ? '+' : ''}${r.meanReturn.toFixed(3)} (${r.samples} samples)`).join(', ');
-          bar.log(`step ${it.update}: ${it.matches} matches, ${roles}, loss ${it.loss.toFixed(4)} -> ${it.model} (${(it.ms / 1000).toFixed(1)} s)`);
+          const sec = it.curriculum ? `, sec ${Object.entries(it.curriculum).map(([c, arm]) => `${c} ${arm.probability.toFixed(2)}`).join(' ')}` : '';
+          bar.log(`step ${it.update}: ${it.matches} matches, ${roles}${sec}, loss ${it.loss.toFixed(4)} -> ${it.model} (${(it.ms / 1000).toFixed(1)} s)`);
         },
       });
     } finally {
@@ -208,6 +240,7 @@ export async function trainEnvRun(run: {
       ...(before ? { criticAccuracyBefore: before } : {}),
       ...(after ? { criticAccuracyAfter: after } : {}),
       stats: done.at(-1)?.stats ?? {},
+      ...(curriculum ? { curriculum: curriculum.arms() } : {}),
       interrupted,
       runFolder: folder.dir,
     };
@@ -215,6 +248,7 @@ export async function trainEnvRun(run: {
     for (const [role, r] of Object.entries(roleFigures)) {
       if (r.first && r.last) flat[`${role}${r.learns ? '' : ' (fixed)'}`] = `return ${Number(r.first.meanReturn).toFixed(3)} in the first update, ${Number(r.last.meanReturn).toFixed(3)} in the last`;
     }
+    if (curriculum) flat['SEC matches by category'] = Object.entries(curriculum.arms()).map(([c, arm]) => `${c} ${arm.chosen}`).join(', ');
     if (before && after) flat['critic accuracy (held out)'] = `${before.accuracy.toFixed(3)} [${before.interval.map((x) => x.toFixed(3)).join(', ')}] -> ${after.accuracy.toFixed(3)} [${after.interval.map((x) => x.toFixed(3)).join(', ')}]`;
     folder.writeText('report.html', renderReport({ title: `selfplay: ${config.baseModel} trained in ${name}`, summary: flat, metrics: rows, charts: envCharts(rows), x: { key: 'update', label: 'update' } }));
     if (options.json) return printJson(io, { ...summary, iterations: done });

@@ -66,6 +66,9 @@ interface TrainLlmOptions {
   role: string[];
   evalItems: number;
   guidedChoice: boolean;
+  curriculum: 'uniform' | 'sec';
+  secAlpha: number;
+  secTemperature: number;
   out?: string;
   resume?: string;
   json?: boolean;
@@ -73,7 +76,7 @@ interface TrainLlmOptions {
 
 /** Options of game runs that an --env run has no use for. */
 const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'maxStaleness', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens'] as const;
-const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice'] as const;
+const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'curriculum', 'secAlpha', 'secTemperature'] as const;
 const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** The options that define the run (saved in run.json, reused on --resume). */
@@ -138,11 +141,14 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--max-tokens <n>', 'with --tokenizer, the most tokens of an answer', intOption('--max-tokens', 1), 256)
     .option('--vllm <url>', 'inference on vLLM (its OpenAI API root): each published version is loaded there as a LoRA adapter (/v1/load_lora_adapter; needs --lora-rank) and the games sample it there');
   learnerBusOptions(command, { bus: 'the actors are `selfplay actor` processes on this NATS JetStream server (nats://HOST:PORT): matches, episodes and versions go through it', jobs: 'matches' })
-    .option('--env <name>', 'train in an environment instead of a game (absolute-zero, self-play-critic, teacher-student, creator-solver): the model plays every role --role does not give to a fixed agent')
+    .option('--env <name>', 'train in an environment instead of a game (absolute-zero, self-play-critic, teacher-student, creator-solver, stp): the model plays every role --role does not give to a fixed agent')
     .option('--param <key=value>', 'with --env, an option of the environment (repeatable; `selfplay env` lists them)', collect, [])
     .option('--role <role=spec>', 'with --env, a role held by a fixed agent: scripted, or llm:model=NAME,base=URL (repeatable); it gets no updates', collect, [])
     .option('--eval-items <n>', 'with --env self-play-critic, held-out steps (half correct, half attacked) the critic is measured on, exactly, before and after training and every --exact-every steps (0: none)', intOption('--eval-items'), 200)
     .option('--no-guided-choice', "with --env, sample the critic's verdict freely instead of among Correct and Incorrect")
+    .option('--curriculum <name>', "with --env, how each match's task category is chosen (absolute-zero's task types, creator-solver's families): uniform (the environment's own draw), or sec (the self-evolving curriculum: a bandit that favours the categories whose samples carry the largest advantages)", choice('--curriculum', ['uniform', 'sec'] as const), 'uniform')
+    .option('--sec-alpha <x>', 'with --curriculum sec, the step size of each category\'s value update (0 to 1)', numberOption('--sec-alpha', 0), 0.5)
+    .option('--sec-temperature <t>', 'with --curriculum sec, the temperature of the choice among categories (lower is greedier)', numberOption('--sec-temperature', 0), 0.25)
     .option('--out <dir>', 'run folder (default runs/llm-<game>-seed<seed>)')
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint, with its settings')
     .option('--json', 'print one JSON object {before, after, iterations: [...]} at the end instead of progress lines')
