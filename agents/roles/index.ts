@@ -1,6 +1,7 @@
 export { conjecturer } from './conjecturer.ts';
 export { creator } from './creator.ts';
 export { critic, CRITIC_VERDICTS } from './critic.ts';
+export { helpfulProver } from './helpful-prover.ts';
 export { proposer } from './proposer.ts';
 export { prover } from './prover.ts';
 export { environmentPlayers, scriptedAgent } from '../environment.ts';
@@ -10,6 +11,6 @@ export { modelResponder } from './responder.ts';
 export { sneakyGenerator } from './sneaky-generator.ts';
 export { solver } from './solver.ts';
 export { teacher } from './teacher.ts';
-export type { ConjecturerInput, ConjecturerOutput, CreatorInput, CreatorOutput, CriticInput, CriticOutput, ProgramExample, ProposerInput, ProposerOutput, ProverInput, ProverOutput, QuestionAnswer, SneakyInput, SneakyOutput, SolverInput, SolverOutput, TeacherInput, TeacherOutput } from '../../src/core/index.ts';
+export type { ConjecturerInput, ConjecturerOutput, CreatorInput, CreatorOutput, CriticInput, CriticOutput, HelpfulOutput, ProgramExample, ProposerInput, ProposerOutput, ProverInput, ProverOutput, QuestionAnswer, SneakyInput, SneakyOutput, SolverInput, SolverOutput, TeacherInput, TeacherOutput } from '../../src/core/index.ts';
 
 export { roles } from './registry.ts';

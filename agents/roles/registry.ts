@@ -1,6 +1,7 @@
 import { conjecturer } from './conjecturer.ts';
 import { creator } from './creator.ts';
 import { critic } from './critic.ts';
+import { helpfulProver } from './helpful-prover.ts';
 import { proposer } from './proposer.ts';
 import { prover } from './prover.ts';
 import { sneakyGenerator } from './sneaky-generator.ts';
@@ -8,4 +9,4 @@ import { solver } from './solver.ts';
 import { teacher } from './teacher.ts';
 
 /** The roles by name, each a factory taking optional template overrides. */
-export const roles = { solver, critic, teacher, proposer, 'sneaky-generator': sneakyGenerator, creator, conjecturer, prover } as const;
+export const roles = { solver, critic, teacher, proposer, 'sneaky-generator': sneakyGenerator, creator, conjecturer, prover, 'helpful-prover': helpfulProver } as const;

@@ -1,4 +1,4 @@
-import type { CriticInput, CriticOutput, Rng, SneakyInput, SneakyOutput } from '../../src/core/index.ts';
+import type { CriticInput, CriticOutput, HelpfulOutput, Rng, SneakyInput, SneakyOutput } from '../../src/core/index.ts';
 import { applyOp, type Op } from './problems.ts';
 import { lastNumber } from './rules.ts';
 
@@ -66,6 +66,19 @@ export function scriptedSneaky(input: SneakyInput, rng: Rng): SneakyOutput {
   const types = ERROR_TYPES.filter((t) => t !== 'sign flip' || parsed.op !== '*');
   const errorType = rng.pick(types);
   return { step: writeParsed(plantError(parsed, errorType, rng)), errorType };
+}
+
+/**
+ * The scripted helpful prover (prover-verifier mode): writes the step as the
+ * correct solution has it, except with probability `errorRate` an honest
+ * mistake (one of the sneaky generator's error types).
+ */
+export function scriptedHelpful(errorRate: number): (input: SneakyInput, rng: Rng) => HelpfulOutput {
+  return (input, rng) => {
+    const text = input.steps[input.step - 1] ?? '';
+    if (rng.next() >= errorRate) return { step: text || '0' };
+    return { step: scriptedSneaky(input, rng).step };
+  };
 }
 
 /**

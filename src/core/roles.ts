@@ -45,6 +45,11 @@ export interface SneakyOutput {
   readonly errorType: string;
 }
 
+/** A helpful prover's step (prover-verifier games): the step written out, its last number the value it claims. */
+export interface HelpfulOutput {
+  readonly step: string;
+}
+
 export interface QuestionAnswer {
   readonly question: string;
   readonly answer: string;

@@ -343,7 +343,7 @@ describe('self-play-critic environment', () => {
 
   it('reads its string options', () => {
     const entry = selfPlayCriticEntry;
-    expect(Object.keys(entry.options)).toEqual(['steps', 'level', 'critic_skill']);
+    expect(Object.keys(entry.options)).toEqual(['steps', 'level', 'critic_skill', 'prover_verifier', 'helpful_error_rate']);
     const env = entry.create({ steps: '3', level: '1', critic_skill: '1' }) as Environment;
     const game = env.nextGame(new Rng(5));
     expect(game.params).toMatchObject({ steps: 3, level: 1 });
@@ -427,6 +427,79 @@ describe('self-play-critic environment', () => {
       expect(stats.matches).toBe(12);
       expect(stats.criticMalformed).toBe(0);
       expect(stats.attacks).toBeGreaterThan(0);
+    } finally {
+      await stub.close();
+    }
+  });
+});
+
+describe('self-play-critic as a prover-verifier game', () => {
+  const game = createSpcGame(shop, 1, { proverVerifier: true });
+  const helpful = (step: string): SpcAction => ({ step });
+
+  it('has the helpful prover write the clean step, which the verifier judges', () => {
+    expect(game.seats).toBe(3);
+    expect(game.utility).toBe('general-sum');
+    expect(game.params).toEqual({ steps: 3, step: 2, proverVerifier: true });
+    const clean = play(game, ['clean']);
+    expect(game.turn(clean)).toBe(2);
+    expect(game.observe(clean, 2)).toEqual({ problem: shop.text, steps: shop.solution, step: 2 });
+    const written = game.apply(clean, helpful('3 * 40 = 120'));
+    expect(game.turn(written)).toBe(1);
+    expect(game.observe(written, 1)).toEqual({ problem: shop.text, steps: ['23 + 17 = 40', '3 * 40 = 120'], step: 2 });
+    expect(game.infoKey(written, 2)).toContain('3 * 40 = 120');
+  });
+
+  it('pays the helpful prover only for a right step the verifier accepts, and the verifier for the right verdict', () => {
+    const right = play(game, ['clean', helpful('40 * 3 = 120')]);
+    expect(game.returns(game.apply(right, verdict('correct')))).toEqual([0, 1, 1]);
+    expect(game.returns(game.apply(right, verdict('incorrect')))).toEqual([0, -1, -1]);
+    // 40 * 3 = 130 changes the final answer: a wrong step, whatever the verifier says.
+    const wrong = play(game, ['clean', helpful('40 * 3 = 130')]);
+    expect(game.returns(game.apply(wrong, verdict('incorrect')))).toEqual([0, 1, -1]);
+    expect(game.returns(game.apply(wrong, verdict('correct')))).toEqual([0, -1, -1]);
+    expect(game.returns(game.apply(wrong, { malformed: 'no verdict' }))).toEqual([0, -1, -1]);
+    // A step with no value, or an unreadable reply, loses without the verifier being asked.
+    for (const bad of [helpful('forty times three'), { malformed: 'no <Step>' }] as SpcAction[]) {
+      const over = play(game, ['clean', bad]);
+      expect(game.turn(over)).toBe('terminal');
+      expect(game.returns(over)).toEqual([0, 0, -1]);
+    }
+    expect(() => game.apply(play(game, ['clean']), verdict('correct'))).toThrow(IllegalActionError);
+  });
+
+  it('keeps the sneaky branch as in SPC, the helpful prover out of it', () => {
+    const attacked = play(game, ['attack', sneaky('40 * 3 = 130')]);
+    expect(game.returns(game.apply(attacked, verdict('incorrect')))).toEqual([-1, 1, 0]);
+    expect(game.returns(game.apply(attacked, verdict('correct')))).toEqual([1, -1, 0]);
+    expect(game.returns(play(game, ['attack', sneaky('40 * 4 = 120')]))).toEqual([-1, 1, 0]);
+  });
+
+  it('runs 200 scripted matches, its statistics agreeing with the returns', async () => {
+    const env = selfPlayCriticEntry.create({ prover_verifier: '1', helpful_error_rate: '0.2' }) as Environment;
+    expect(env.roles).toEqual(['sneaky-generator', 'critic', 'helpful-prover']);
+    const episodes = await runAll(env, 200, 5);
+    const stats = env.stats() as Record<string, number>;
+    const helpfulSeats = episodes.filter((e) => e.steps.some((s) => s.seat === 2));
+    expect(stats.helpfulSteps).toBe(helpfulSeats.length);
+    expect(stats.helpfulAccepted).toBe(helpfulSeats.filter((e) => e.returns[2] === 1).length);
+    expect(stats.helpfulRight).toBeLessThan(stats.helpfulSteps);
+    expect(stats.helpfulAccepted).toBeLessThanOrEqual(stats.helpfulRight);
+    expect(stats.attacks + stats.helpfulSteps).toBe(200);
+    expect(stats.criticWins).toBe(episodes.filter((e) => e.returns[1] > 0).length);
+    expect(() => selfPlayCriticEntry.create({ prover_verifier: '2' })).toThrow(ConfigError);
+  });
+
+  it('runs with a model as the helpful prover against the stub', async () => {
+    const stub = await startLlmStub({ seed: 3 });
+    try {
+      const env = createSelfPlayCritic({ steps: 3, level: 1, proverVerifier: true });
+      const episodes = await runAll(env, 12, 4, { 'helpful-prover': `llm:model=stub,base=${stub.url},retries=0` });
+      const written = episodes.flatMap((e) => e.steps.filter((s) => s.seat === 2));
+      expect(written.length).toBeGreaterThan(0);
+      for (const step of written) expect(JSON.parse(step.action)).not.toHaveProperty('malformed');
+      // The stub copies the step from the solution: always right.
+      expect(env.stats().helpfulRight).toBe(written.length);
     } finally {
       await stub.close();
     }

@@ -21,6 +21,13 @@ const sneakyGenerator: RoleReplier = (prompt, rng) => {
   return `<Step>${rewritten}</Step>\n<ErrorType>calculation</ErrorType>`;
 };
 
+/** Copies the requested step from the solution in the prompt. */
+const helpfulProver: RoleReplier = (prompt) => {
+  const step = /Write step (\d+) out/.exec(prompt)?.[1];
+  const line = step === undefined ? undefined : new RegExp(`^Step ${step}: (.*)$`, 'm').exec(prompt)?.[1];
+  return line === undefined ? 'I could not find the step to write.' : `Here it is.\n<Step>${line}</Step>`;
+};
+
 const teacher: RoleReplier = (prompt, rng) => {
   const count = Math.min(Number(/Write (\d+) new/.exec(prompt)?.[1] ?? 1), 8);
   return Array.from({ length: count }, () => {
@@ -82,6 +89,7 @@ const solver: RoleReplier = (_prompt, rng) => `Let me think step by step. I esti
 const REPLIERS: readonly (readonly [RegExp, RoleReplier])[] = [
   [/<Answer>Correct<\/Answer> or <Answer>Incorrect<\/Answer>/, critic],
   [/<Step>.*<\/Step> and <ErrorType>/, sneakyGenerator],
+  [/Answer with the step alone, as <Step>/, helpfulProver],
   [/<question>\.\.\.<\/question> followed by <answer>/, teacher],
   [/```input block/, proposer],
   [/```json block: \{"params"/, creator],
