@@ -2,6 +2,7 @@ import type { EnvironmentEntry } from './entry.ts';
 import { absoluteZeroEntry } from './absolute-zero/index.ts';
 import { creatorSolverEntry } from './creator-solver/index.ts';
 import { selfPlayCriticEntry } from './self-play-critic/index.ts';
+import { sppoEntry } from './sppo/index.ts';
 import { stpEntry } from './stp/index.ts';
 import { teacherStudentEntry } from './teacher-student/index.ts';
 
@@ -9,6 +10,7 @@ export { createAbsoluteZero, Executor, EXEC_ERROR_KINDS, type AbsoluteZeroEnviro
 export { createCreatorSolver, readPreferencePairs, writePreferencePairs, type CreatorSolverEnvironment, type CreatorSolverOptions, type PreferencePair } from './creator-solver/index.ts';
 export type { EnvironmentEntry, EnvironmentOptions } from './entry.ts';
 export { createSelfPlayCritic, type SelfPlayCriticOptions } from './self-play-critic/index.ts';
+export { createSppo, winRates, type SppoOptions } from './sppo/index.ts';
 export { checkProof, createStp, SEED_THEOREMS, type StpEnvironment, type StpOptions } from './stp/index.ts';
 export { createTeacherStudent, SimulatedStudent, type Student, type TeacherStudentEnvironment, type TeacherStudentOptions } from './teacher-student/index.ts';
 
@@ -17,6 +19,7 @@ export const environments: Readonly<Record<string, EnvironmentEntry>> = {
   'absolute-zero': absoluteZeroEntry,
   'creator-solver': creatorSolverEntry,
   'self-play-critic': selfPlayCriticEntry,
+  sppo: sppoEntry,
   stp: stpEntry,
   'teacher-student': teacherStudentEntry,
 };

@@ -11,6 +11,8 @@ import type { Episode } from '../episodes/episode.ts';
 import { RoleTally, runEnvironment, type Player } from '../runtime/index.ts';
 import { RoleBaselines } from './advantages.ts';
 import { sampleMagnitudes, type SecArm, type SecCurriculum } from './curriculum.ts';
+import type { Sample } from './samples.ts';
+import { sppoObjective, sppoTarget } from './sequence-objectives.ts';
 import { learnerSamples, type EpisodeAlgorithm } from './episode-trainer.ts';
 import type { TinkerBackend } from './tinker-backend.ts';
 
@@ -71,6 +73,13 @@ export interface EnvTrainingOptions {
   readonly concurrency?: number;
   /** Chooses each match's task category, and learns from each update's samples (the environment must have categories). */
   readonly curriculum?: SecCurriculum;
+  /**
+   * What a step minimises: `policy-gradient` (the backend's loss on the samples' advantages, the default), or
+   * `sppo`: SPPO's square loss, each response's log-ratio to the policy that sampled it pushed towards
+   * `sppoEta * (its return - 1/2)`, its return being its win rate (the sppo environment's).
+   */
+  readonly objective?: 'policy-gradient' | 'sppo';
+  readonly sppoEta?: number;
   /** Updates made before (a resumed run's). */
   readonly start?: number;
   /** After each update, with its matches; the next waits for a promise it returns (a checkpoint). */
@@ -78,6 +87,15 @@ export interface EnvTrainingOptions {
 }
 
 const isRoleName = (name: string): name is keyof typeof roleDefinitions => Object.prototype.hasOwnProperty.call(roleDefinitions, name);
+
+/** One SPPO step on the learner's responses: the reference of each is its logprob when sampled (by the version being trained). */
+function sppoUpdate(backend: TinkerBackend, samples: readonly Sample[], eta: number) {
+  const turns = samples.filter((s) => s.tokens !== undefined);
+  if (turns.length === 0) throw new ConfigError(`none of the ${samples.length} samples has token ids and logprobs: SPPO needs each response's sampling logprob`);
+  const reference = turns.map((s) => s.tokens!.logprobs.reduce((a, b) => a + b, 0));
+  const objective = sppoObjective(reference, turns.map((s) => sppoTarget(s.reward, eta)));
+  return backend.trainSequences(turns.map((s) => s.tokens!), objective);
+}
 
 /**
  * One hosted model trained in every role of an environment that a fixed
@@ -133,7 +151,7 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
     }
     const trained = episodes.filter((e) => e.outcome === 'normal');
     const samples = learnerSamples(trained, { policyId, algo }, baselines);
-    const update = await backend.update(samples);
+    const update = options.objective === 'sppo' ? await sppoUpdate(backend, samples, options.sppoEta ?? 1) : await backend.update(samples);
     const rewards = options.curriculum?.update(sampleMagnitudes(samples, trained));
     const tally = new RoleTally();
     for (const episode of trained) tally.add(episode);

@@ -1,5 +1,6 @@
 import type { PolicyHostClient } from '../../agents/hosted/host-client.ts';
 import { completionDatum, type TinkerClient, type TinkerModel } from '../../agents/hosted/tinker-client.ts';
+import type { SequenceObjective } from './sequence-objectives.ts';
 import type { VllmAdapters } from '../../agents/hosted/vllm.ts';
 import { ConfigError } from '../core/index.ts';
 import type { BackendMetrics, PolicyBackend } from './backend.ts';
@@ -148,6 +149,39 @@ export class TinkerBackend implements PolicyBackend {
     await this.model.client.submit('selfplay/move_reference', { model_id: this.model.id, mix, seq_id: this.model.client.nextSeq(this.model.id) });
   }
 
+  /**
+   * Steps on a loss of whole sequences' logprobs (`objective`, e.g. SPPO's), `epochs` times: each computes the
+   * sequences' summed completion logprobs now (forward), the loss's derivative with respect to each, and
+   * forward_backward with cross_entropy weighted by minus those derivatives (which gives the loss's gradient), then
+   * optim_step; then the weights are published. A step whose derivatives are all 0 is skipped.
+   */
+  async trainSequences(sequences: readonly { readonly prompt: readonly number[]; readonly completion: readonly number[] }[], objective: SequenceObjective): Promise<TinkerMetrics> {
+    if (sequences.length === 0) throw new ConfigError('no sequences to train on');
+    const started = performance.now();
+    const tokens = sequences.reduce((n, s) => n + s.completion.length, 0);
+    const adam = this.adam();
+    let step: TinkerStep | undefined;
+    for (let epoch = 0; epoch < (this.options.epochs ?? 1); epoch++) {
+      const scored = await this.model.forward(sequences.map((s) => completionDatum(s.prompt, s.completion)));
+      const logprobs = scored.loss_fn_outputs.map((out, i) => out.logprobs.data.slice(-sequences[i].completion.length).reduce((a, b) => a + b, 0));
+      const { loss, gradient } = objective(logprobs);
+      let gradNorm = 0;
+      if (gradient.some((g) => g !== 0)) {
+        const data = sequences.map((s, i) => completionDatum(s.prompt, s.completion, { weight: -gradient[i] }));
+        const [, stepped] = await Promise.all([this.model.forwardBackward(data, 'cross_entropy'), this.model.optimStep(adam)]);
+        this.steps++;
+        gradNorm = stepped.metrics?.grad_norm ?? NaN;
+      }
+      step = { loss, entropy: NaN, kl_sampler: 0, kl: null, clip_fraction: 0, truncated_fraction: 0, grad_norm: gradNorm, tokens, ms: performance.now() - started };
+    }
+    const published = await this.publish();
+    return { version: published.version, samples: sequences.length, model: published.model, step: step! };
+  }
+
+  private adam() {
+    return { learning_rate: this.options.learningRate ?? 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, grad_clip_norm: this.options.maxGradNorm ?? 1 };
+  }
+
   async update(samples: readonly Sample[]): Promise<TinkerMetrics> {
     const turns = samples.filter((sample) => sample.tokens !== undefined);
     if (turns.length === 0) {
@@ -167,7 +201,7 @@ export class TinkerBackend implements PolicyBackend {
       ...(this.options.klCoef ? { kl_coef: this.options.klCoef } : {}),
       ...(this.options.ratioCap ? { ratio_cap: this.options.ratioCap } : {}),
     };
-    const adam = { learning_rate: this.options.learningRate ?? 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, grad_clip_norm: this.options.maxGradNorm ?? 1 };
+    const adam = this.adam();
     const started = performance.now();
     let step: TinkerStep | undefined;
     for (let epoch = 0; epoch < (this.options.epochs ?? 1); epoch++) {

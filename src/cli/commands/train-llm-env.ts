@@ -44,6 +44,9 @@ export interface EnvRunConfig {
   readonly curriculum?: 'uniform' | 'sec';
   readonly secAlpha?: number;
   readonly secTemperature?: number;
+  /** Absent in runs from before the option: policy-gradient. */
+  readonly objective?: 'policy-gradient' | 'sppo';
+  readonly sppoEta?: number;
 }
 
 /** checkpoints/state.json of an environment run. */
@@ -194,6 +197,8 @@ export async function trainEnvRun(run: {
         seed: config.seed,
         concurrency: config.concurrency,
         curriculum,
+        objective: config.objective ?? 'policy-gradient',
+        sppoEta: config.sppoEta,
         start: state?.state.iteration ?? 0,
         onIteration: async (it, played) => {
           if (config.exactEvery > 0 && it.update % config.exactEvery === 0) latest = await accuracy();
