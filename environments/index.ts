@@ -2,6 +2,7 @@ import type { EnvironmentEntry } from './entry.ts';
 import { absoluteZeroEntry } from './absolute-zero/index.ts';
 import { creatorSolverEntry } from './creator-solver/index.ts';
 import { selfPlayCriticEntry } from './self-play-critic/index.ts';
+import { spinEntry } from './spin/index.ts';
 import { sppoEntry } from './sppo/index.ts';
 import { stpEntry } from './stp/index.ts';
 import { teacherStudentEntry } from './teacher-student/index.ts';
@@ -10,6 +11,7 @@ export { createAbsoluteZero, Executor, EXEC_ERROR_KINDS, type AbsoluteZeroEnviro
 export { createCreatorSolver, readPreferencePairs, writePreferencePairs, type CreatorSolverEnvironment, type CreatorSolverOptions, type PreferencePair } from './creator-solver/index.ts';
 export type { EnvironmentEntry, EnvironmentOptions } from './entry.ts';
 export { createSelfPlayCritic, type SelfPlayCriticOptions } from './self-play-critic/index.ts';
+export { builtinSpinData, createSpin, readSpinData, type SpinItem, type SpinOptions } from './spin/index.ts';
 export { createSppo, winRates, type SppoOptions } from './sppo/index.ts';
 export { checkProof, createStp, SEED_THEOREMS, type StpEnvironment, type StpOptions } from './stp/index.ts';
 export { createTeacherStudent, SimulatedStudent, type Student, type TeacherStudentEnvironment, type TeacherStudentOptions } from './teacher-student/index.ts';
@@ -19,6 +21,7 @@ export const environments: Readonly<Record<string, EnvironmentEntry>> = {
   'absolute-zero': absoluteZeroEntry,
   'creator-solver': creatorSolverEntry,
   'self-play-critic': selfPlayCriticEntry,
+  spin: spinEntry,
   sppo: sppoEntry,
   stp: stpEntry,
   'teacher-student': teacherStudentEntry,

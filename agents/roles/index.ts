@@ -1,3 +1,4 @@
+export { answerer } from './answerer.ts';
 export { conjecturer } from './conjecturer.ts';
 export { creator } from './creator.ts';
 export { critic, CRITIC_VERDICTS } from './critic.ts';
@@ -11,6 +12,6 @@ export { modelResponder } from './responder.ts';
 export { sneakyGenerator } from './sneaky-generator.ts';
 export { solver } from './solver.ts';
 export { teacher } from './teacher.ts';
-export type { ConjecturerInput, ConjecturerOutput, CreatorInput, CreatorOutput, CriticInput, CriticOutput, HelpfulOutput, ProgramExample, ProposerInput, ProposerOutput, ProverInput, ProverOutput, QuestionAnswer, SneakyInput, SneakyOutput, SolverInput, SolverOutput, TeacherInput, TeacherOutput } from '../../src/core/index.ts';
+export type { AnswererInput, AnswererOutput, ConjecturerInput, ConjecturerOutput, CreatorInput, CreatorOutput, CriticInput, CriticOutput, HelpfulOutput, ProgramExample, ProposerInput, ProposerOutput, ProverInput, ProverOutput, QuestionAnswer, SneakyInput, SneakyOutput, SolverInput, SolverOutput, TeacherInput, TeacherOutput } from '../../src/core/index.ts';
 
 export { roles } from './registry.ts';

@@ -1,3 +1,4 @@
+import { answerer } from './answerer.ts';
 import { conjecturer } from './conjecturer.ts';
 import { creator } from './creator.ts';
 import { critic } from './critic.ts';
@@ -9,4 +10,4 @@ import { solver } from './solver.ts';
 import { teacher } from './teacher.ts';
 
 /** The roles by name, each a factory taking optional template overrides. */
-export const roles = { solver, critic, teacher, proposer, 'sneaky-generator': sneakyGenerator, creator, conjecturer, prover, 'helpful-prover': helpfulProver } as const;
+export const roles = { solver, critic, teacher, proposer, 'sneaky-generator': sneakyGenerator, creator, conjecturer, prover, 'helpful-prover': helpfulProver, answerer } as const;

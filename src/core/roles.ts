@@ -45,6 +45,16 @@ export interface SneakyOutput {
   readonly errorType: string;
 }
 
+/** A prompt to answer as it is (SPIN's opponent answers the prompts of a supervised data set). */
+export interface AnswererInput {
+  readonly prompt: string;
+}
+
+export interface AnswererOutput {
+  /** The whole reply. */
+  readonly answer: string;
+}
+
 /** A helpful prover's step (prover-verifier games): the step written out, its last number the value it claims. */
 export interface HelpfulOutput {
   readonly step: string;

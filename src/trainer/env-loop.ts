@@ -1,6 +1,7 @@
 import { lastValueFrom, toArray } from 'rxjs';
 import { LlmClient } from '../../agents/llm/llm-client.ts';
 import { resolveLlmOptions } from '../../agents/llm/options.ts';
+import type { ChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
 import { CRITIC_VERDICTS } from '../../agents/roles/critic.ts';
 import { roleAgent } from '../../agents/roles/agent.ts';
 import { roles as roleDefinitions } from '../../agents/roles/registry.ts';
@@ -12,7 +13,7 @@ import { RoleTally, runEnvironment, type Player } from '../runtime/index.ts';
 import { RoleBaselines } from './advantages.ts';
 import { sampleMagnitudes, type SecArm, type SecCurriculum } from './curriculum.ts';
 import type { Sample } from './samples.ts';
-import { sppoObjective, sppoTarget } from './sequence-objectives.ts';
+import { spinObjective, sppoObjective, sppoTarget } from './sequence-objectives.ts';
 import { learnerSamples, type EpisodeAlgorithm } from './episode-trainer.ts';
 import type { TinkerBackend } from './tinker-backend.ts';
 
@@ -76,10 +77,15 @@ export interface EnvTrainingOptions {
   /**
    * What a step minimises: `policy-gradient` (the backend's loss on the samples' advantages, the default), or
    * `sppo`: SPPO's square loss, each response's log-ratio to the policy that sampled it pushed towards
-   * `sppoEta * (its return - 1/2)`, its return being its win rate (the sppo environment's).
+   * `sppoEta * (its return - 1/2)`, its return being its win rate (the sppo environment's); or `spin`: SPIN's
+   * logistic loss on pairs of the data set's answer (the game's `params.reference`, tokenized with `tokenizer`)
+   * and the learner's own, the version that played being the reference model (the spin environment's).
    */
-  readonly objective?: 'policy-gradient' | 'sppo';
+  readonly objective?: 'policy-gradient' | 'sppo' | 'spin';
   readonly sppoEta?: number;
+  readonly spinBeta?: number;
+  /** The model's tokenizer, for SPIN's reference answers. */
+  readonly tokenizer?: ChatTokenizer;
   /** Updates made before (a resumed run's). */
   readonly start?: number;
   /** After each update, with its matches; the next waits for a promise it returns (a checkpoint). */
@@ -88,13 +94,39 @@ export interface EnvTrainingOptions {
 
 const isRoleName = (name: string): name is keyof typeof roleDefinitions => Object.prototype.hasOwnProperty.call(roleDefinitions, name);
 
+/** The samples with token ids and sampling logprobs (a model's turns); a clear error when there are none. */
+function modelTurns(samples: readonly Sample[], objective: string): Sample[] {
+  const turns = samples.filter((s) => s.tokens !== undefined);
+  if (turns.length === 0) throw new ConfigError(`none of the ${samples.length} samples has token ids and logprobs: ${objective} needs each response's sampling logprob`);
+  return turns;
+}
+
 /** One SPPO step on the learner's responses: the reference of each is its logprob when sampled (by the version being trained). */
 function sppoUpdate(backend: TinkerBackend, samples: readonly Sample[], eta: number) {
-  const turns = samples.filter((s) => s.tokens !== undefined);
-  if (turns.length === 0) throw new ConfigError(`none of the ${samples.length} samples has token ids and logprobs: SPPO needs each response's sampling logprob`);
+  const turns = modelTurns(samples, 'SPPO');
   const reference = turns.map((s) => s.tokens!.logprobs.reduce((a, b) => a + b, 0));
   const objective = sppoObjective(reference, turns.map((s) => sppoTarget(s.reward, eta)));
   return backend.trainSequences(turns.map((s) => s.tokens!), objective);
+}
+
+/**
+ * One SPIN step: each of the learner's answers paired with the data set's answer to the same prompt. The reference
+ * model is the version that answered, whose weights the step starts from: the own answers' reference logprobs are
+ * their sampling logprobs, the data set's come from a forward before the step.
+ */
+async function spinUpdate(backend: TinkerBackend, samples: readonly Sample[], episodes: readonly Episode[], tokenizer: ChatTokenizer | undefined, beta: number) {
+  if (!tokenizer) throw new ConfigError("SPIN needs the model's tokenizer, to tokenize the data set's answers");
+  const turns = modelTurns(samples, 'SPIN');
+  const references = new Map(episodes.map((e) => [e.id, e.game.params.reference]));
+  const stop = tokenizer.stopTokenIds[0];
+  const real = turns.map((s) => {
+    const reference = references.get(s.episodeId);
+    if (typeof reference !== 'string') throw new ConfigError(`episode ${s.episodeId} has no reference answer (params.reference): SPIN trains on the spin environment`);
+    return { prompt: s.tokens!.prompt, completion: [...tokenizer.encode(reference), ...(stop === undefined ? [] : [stop])] };
+  });
+  const own = turns.map((s) => s.tokens!);
+  const reference = [...(await backend.sequenceLogprobs(real)), ...own.map((s) => s.logprobs.reduce((a, b) => a + b, 0))];
+  return backend.trainSequences([...real, ...own], spinObjective(reference, beta));
 }
 
 /**
@@ -151,7 +183,12 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
     }
     const trained = episodes.filter((e) => e.outcome === 'normal');
     const samples = learnerSamples(trained, { policyId, algo }, baselines);
-    const update = options.objective === 'sppo' ? await sppoUpdate(backend, samples, options.sppoEta ?? 1) : await backend.update(samples);
+    const update =
+      options.objective === 'sppo'
+        ? await sppoUpdate(backend, samples, options.sppoEta ?? 1)
+        : options.objective === 'spin'
+          ? await spinUpdate(backend, samples, trained, options.tokenizer, options.spinBeta ?? 0.1)
+          : await backend.update(samples);
     const rewards = options.curriculum?.update(sampleMagnitudes(samples, trained));
     const tally = new RoleTally();
     for (const episode of trained) tally.add(episode);

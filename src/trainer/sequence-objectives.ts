@@ -29,3 +29,33 @@ export function sppoObjective(reference: readonly number[], target: readonly num
     return { loss: residual.reduce((sum, r) => sum + r * r, 0) / n, gradient: residual.map((r) => (2 * r) / n) };
   };
 }
+
+const softplus = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+
+/**
+ * SPIN's logistic loss (Chen et al., 2024) over N pairs, sequences 0..N-1 the
+ * data set's answers and N..2N-1 the previous iterate's answers to the same
+ * prompts: the mean of log(1 + exp(-d_i)), d_i = beta * ((lp(real_i) -
+ * ref(real_i)) - (lp(own_i) - ref(own_i))), `reference` holding each
+ * sequence's logprob under the previous iterate. It raises the data's answers
+ * and lowers the iterate's own, relative to that iterate.
+ */
+export function spinObjective(reference: readonly number[], beta: number): SequenceObjective {
+  if (reference.length % 2) throw new RangeError(`SPIN takes pairs: ${reference.length} reference logprobs is an odd count`);
+  if (!(beta > 0)) throw new RangeError(`SPIN's beta must be positive, not ${beta}`);
+  const n = reference.length / 2;
+  return (logprobs) => {
+    if (logprobs.length !== 2 * n) throw new RangeError(`${logprobs.length} logprobs for ${2 * n} sequences`);
+    const gradient = new Array<number>(2 * n).fill(0);
+    let loss = 0;
+    for (let i = 0; i < n; i++) {
+      const d = beta * (logprobs[i] - reference[i] - (logprobs[n + i] - reference[n + i]));
+      loss += softplus(-d) / n;
+      const pull = (beta * sigmoid(-d)) / n;
+      gradient[i] = -pull;
+      gradient[n + i] = pull;
+    }
+    return { loss, gradient };
+  };
+}

@@ -162,9 +162,7 @@ export class TinkerBackend implements PolicyBackend {
     const adam = this.adam();
     let step: TinkerStep | undefined;
     for (let epoch = 0; epoch < (this.options.epochs ?? 1); epoch++) {
-      const scored = await this.model.forward(sequences.map((s) => completionDatum(s.prompt, s.completion)));
-      const logprobs = scored.loss_fn_outputs.map((out, i) => out.logprobs.data.slice(-sequences[i].completion.length).reduce((a, b) => a + b, 0));
-      const { loss, gradient } = objective(logprobs);
+      const { loss, gradient } = objective(await this.sequenceLogprobs(sequences));
       let gradNorm = 0;
       if (gradient.some((g) => g !== 0)) {
         const data = sequences.map((s, i) => completionDatum(s.prompt, s.completion, { weight: -gradient[i] }));
@@ -176,6 +174,12 @@ export class TinkerBackend implements PolicyBackend {
     }
     const published = await this.publish();
     return { version: published.version, samples: sequences.length, model: published.model, step: step! };
+  }
+
+  /** Each sequence's summed completion logprob under the training weights now (a forward). */
+  async sequenceLogprobs(sequences: readonly { readonly prompt: readonly number[]; readonly completion: readonly number[] }[]): Promise<number[]> {
+    const scored = await this.model.forward(sequences.map((s) => completionDatum(s.prompt, s.completion)));
+    return scored.loss_fn_outputs.map((out, i) => out.logprobs.data.slice(-sequences[i].completion.length).reduce((a, b) => a + b, 0));
   }
 
   private adam() {

@@ -12,7 +12,7 @@ describe('selfplay env', () => {
   it('lists the environments and their options without a name', async () => {
     const { code, out } = await runCli('env');
     expect(code).toBe(0);
-    for (const name of ['absolute-zero', 'self-play-critic', 'teacher-student', 'creator-solver', 'stp', 'sppo']) expect(out).toContain(`${name}:`);
+    for (const name of ['absolute-zero', 'self-play-critic', 'teacher-student', 'creator-solver', 'stp', 'sppo', 'spin']) expect(out).toContain(`${name}:`);
     expect(out).toContain('--param solvers=');
   });
 
@@ -38,7 +38,7 @@ describe('selfplay env', () => {
   });
 
   it('runs each of the other environments, and writes creator-solver\'s preference pairs', async () => {
-    for (const name of ['self-play-critic', 'teacher-student', 'stp', 'sppo']) {
+    for (const name of ['self-play-critic', 'teacher-student', 'stp', 'sppo', 'spin']) {
       const { code, out } = await runCli('env', name, '--steps', '5', '--json');
       expect(code).toBe(0);
       expect(JSON.parse(out)).toMatchObject({ environment: name, steps: 5, outcomes: { normal: 5 } });

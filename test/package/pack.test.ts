@@ -3,6 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { environments as environmentRegistry } from '../../environments/index.ts';
 import { packAndInstall } from './install.ts';
 
 // The package as a user gets it: `npm pack` (which builds dist/), installed into a project of
@@ -53,7 +54,7 @@ console.log(JSON.stringify({ defineGame: typeof defineGame, runArena: typeof run
     );
     const { code, out, err } = run(process.execPath, ['use.mjs'], project);
     expect(code, err).toBe(0);
-    expect(JSON.parse(out)).toEqual({ defineGame: 'function', runArena: 'function', checkGame: 'function', environments: 4, llm: true, roles: true, hosted: true, tournament: true, cfr: 'object' });
+    expect(JSON.parse(out)).toEqual({ defineGame: 'function', runArena: 'function', checkGame: 'function', environments: Object.keys(environmentRegistry).length, llm: true, roles: true, hosted: true, tournament: true, cfr: 'object' });
   });
 
   it('type-checks a TypeScript game that imports selfplay', () => {

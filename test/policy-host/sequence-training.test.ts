@@ -1,8 +1,12 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { completionDatum, type TinkerModel } from '../../agents/hosted/index.ts';
+import { join } from 'node:path';
+import { POLICY_HOST_DIR } from '../../agents/hosted/index.ts';
+import { loadChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
+import { createSpin } from '../../environments/spin/index.ts';
 import { createSppo } from '../../environments/sppo/index.ts';
 import { trainEnvironment } from '../../src/trainer/env-loop.ts';
-import { sppoObjective } from '../../src/trainer/sequence-objectives.ts';
+import { spinObjective, sppoObjective } from '../../src/trainer/sequence-objectives.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { testHost, tinkerBackend } from './host-fixture.ts';
 
@@ -56,5 +60,32 @@ describe('a loss of whole sequences trained over the Tinker API', () => {
     const cli = await runCli('train-llm', '--env', 'sppo', '--tinker', fixture.host.url, '--games', '4', '--iterations', '1', '--out', `${fixture.dir}/sppo-cli`, '--json');
     expect(cli.code).toBe(0);
     expect(JSON.parse(cli.out)).toMatchObject({ environment: 'sppo', updates: 1 });
+  }, 120_000);
+
+  it("raises the data set's answer over the model's own with SPIN's loss, relative to the iterate that answered", async () => {
+    const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 1e-4 });
+    onTestFinished(close);
+    // Sequence 0 stands for the data set's answer, sequence 1 for the model's own, to the same kind of prompt.
+    const reference = await backend.sequenceLogprobs(sequences);
+    const objective = spinObjective(reference, 0.5);
+    expect(objective(reference).loss).toBeCloseTo(Math.log(2), 12);
+    await backend.trainSequences(sequences, objective);
+    const after = await backend.sequenceLogprobs(sequences);
+    expect(after[0] - reference[0]).toBeGreaterThan(after[1] - reference[1]);
+    expect(objective(after).loss).toBeLessThan(Math.log(2));
+  }, 60_000);
+
+  it('trains a model in the spin environment with SPIN\'s loss, and from the command line', async () => {
+    const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 3e-3 });
+    onTestFinished(close);
+    const tokenizer = await loadChatTokenizer(join(POLICY_HOST_DIR, 'tokenizer'));
+    const done = await trainEnvironment({ environment: createSpin(), backend, matchesPerIteration: 4, iterations: 2, objective: 'spin', tokenizer });
+    expect(done.map((it) => it.version)).toEqual([1, 2]);
+    expect(done.every((it) => it.errors === 0 && it.samples === 8)).toBe(true);
+    await expect(trainEnvironment({ environment: createSpin(), backend, matchesPerIteration: 2, iterations: 1, objective: 'spin' })).rejects.toThrow(/SPIN needs the model's tokenizer/);
+    await expect(trainEnvironment({ environment: createSppo(), backend, matchesPerIteration: 2, iterations: 1, objective: 'spin', tokenizer })).rejects.toThrow(/has no reference answer/);
+    const cli = await runCli('train-llm', '--env', 'spin', '--tinker', fixture.host.url, '--games', '4', '--iterations', '1', '--out', `${fixture.dir}/spin-cli`, '--json');
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.out)).toMatchObject({ environment: 'spin', updates: 1 });
   }, 120_000);
 });

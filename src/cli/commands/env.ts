@@ -55,7 +55,7 @@ function listing(): string {
 export function registerEnv(program: Command, io: CliIO): void {
   const command = program
     .command('env')
-    .description('run an asymmetric self-play environment (absolute-zero, self-play-critic, teacher-student, creator-solver, stp, sppo) with scripted or language-model roles')
+    .description('run an asymmetric self-play environment (absolute-zero, self-play-critic, teacher-student, creator-solver, stp, sppo, spin) with scripted or language-model roles')
     .argument('[name]', 'the environment; without it, the list of environments and their options')
     .option('--steps <n>', 'matches to play', intOption('--steps', 1), 20)
     .option('--param <key=value>', 'an option of the environment (repeatable; see `selfplay env` for each one\'s options)', collect, [])

@@ -1,4 +1,7 @@
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { POLICY_HOST_DIR } from '../../../agents/hosted/process.ts';
+import { loadChatTokenizer } from '../../../agents/llm/chat-tokenizer.ts';
 import { environmentPlayers } from '../../../agents/environment.ts';
 import { environments } from '../../../environments/index.ts';
 import { heldOutCriticSteps, SPC_DEFAULTS } from '../../../environments/self-play-critic/index.ts';
@@ -45,8 +48,10 @@ export interface EnvRunConfig {
   readonly secAlpha?: number;
   readonly secTemperature?: number;
   /** Absent in runs from before the option: policy-gradient. */
-  readonly objective?: 'policy-gradient' | 'sppo';
+  readonly objective?: 'policy-gradient' | 'sppo' | 'spin';
   readonly sppoEta?: number;
+  readonly spinBeta?: number;
+  readonly spinTokenizer?: string;
 }
 
 /** checkpoints/state.json of an environment run. */
@@ -166,6 +171,7 @@ export async function trainEnvRun(run: {
   const fixed = Object.fromEntries(Object.keys(specs).map((role) => [role, everyone[role]]));
   const heldOut = criticSet(name, params, specs, config);
   const curriculum = curriculumFor(environment, config, state);
+  const tokenizer = config.objective === 'spin' ? await loadChatTokenizer(config.spinTokenizer ?? join(POLICY_HOST_DIR, 'tokenizer')) : undefined;
   const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
   const session = await openHostedRun({ options, config, folder, io, ...(state ? { restore: { checkpoint: state } } : {}) });
   const { host, backend, episodes, weights } = session;
@@ -199,6 +205,8 @@ export async function trainEnvRun(run: {
         curriculum,
         objective: config.objective ?? 'policy-gradient',
         sppoEta: config.sppoEta,
+        spinBeta: config.spinBeta,
+        tokenizer,
         start: state?.state.iteration ?? 0,
         onIteration: async (it, played) => {
           if (config.exactEvery > 0 && it.update % config.exactEvery === 0) latest = await accuracy();

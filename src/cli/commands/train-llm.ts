@@ -69,8 +69,10 @@ interface TrainLlmOptions {
   curriculum: 'uniform' | 'sec';
   secAlpha: number;
   secTemperature: number;
-  objective?: 'policy-gradient' | 'sppo';
+  objective?: 'policy-gradient' | 'sppo' | 'spin';
   sppoEta: number;
+  spinBeta: number;
+  spinTokenizer?: string;
   out?: string;
   resume?: string;
   json?: boolean;
@@ -78,7 +80,7 @@ interface TrainLlmOptions {
 
 /** Options of game runs that an --env run has no use for. */
 const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'maxStaleness', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens'] as const;
-const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'curriculum', 'secAlpha', 'secTemperature', 'objective', 'sppoEta'] as const;
+const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'curriculum', 'secAlpha', 'secTemperature', 'objective', 'sppoEta', 'spinBeta', 'spinTokenizer'] as const;
 const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** The options that define the run (saved in run.json, reused on --resume). */
@@ -143,15 +145,21 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--max-tokens <n>', 'with --tokenizer, the most tokens of an answer', intOption('--max-tokens', 1), 256)
     .option('--vllm <url>', 'inference on vLLM (its OpenAI API root): each published version is loaded there as a LoRA adapter (/v1/load_lora_adapter; needs --lora-rank) and the games sample it there');
   learnerBusOptions(command, { bus: 'the actors are `selfplay actor` processes on this NATS JetStream server (nats://HOST:PORT): matches, episodes and versions go through it', jobs: 'matches' })
-    .option('--env <name>', 'train in an environment instead of a game (absolute-zero, self-play-critic, teacher-student, creator-solver, stp, sppo): the model plays every role --role does not give to a fixed agent')
+    .option('--env <name>', 'train in an environment instead of a game (absolute-zero, self-play-critic, teacher-student, creator-solver, stp, sppo, spin): the model plays every role --role does not give to a fixed agent')
     .option('--param <key=value>', 'with --env, an option of the environment (repeatable; `selfplay env` lists them)', collect, [])
     .option('--role <role=spec>', 'with --env, a role held by a fixed agent: scripted, or llm:model=NAME,base=URL (repeatable); it gets no updates', collect, [])
     .option('--eval-items <n>', 'with --env self-play-critic, held-out steps (half correct, half attacked) the critic is measured on, exactly, before and after training and every --exact-every steps (0: none)', intOption('--eval-items'), 200)
     .option('--no-guided-choice', "with --env, sample the critic's verdict freely instead of among Correct and Incorrect")
     .option('--curriculum <name>', "with --env, how each match's task category is chosen (absolute-zero's task types, creator-solver's families): uniform (the environment's own draw), or sec (the self-evolving curriculum: a bandit that favours the categories whose samples carry the largest advantages)", choice('--curriculum', ['uniform', 'sec'] as const), 'uniform')
     .option('--sec-alpha <x>', 'with --curriculum sec, the step size of each category\'s value update (0 to 1)', numberOption('--sec-alpha', 0), 0.5)
-    .option('--objective <name>', "with --env, what each step minimises: policy-gradient (--loss on the advantages), or sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo)", choice('--objective', ['policy-gradient', 'sppo'] as const))
+    .option(
+      '--objective <name>',
+      "with --env, what each step minimises: policy-gradient (--loss on the advantages), sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo), or spin (SPIN's logistic loss telling the data set's answers from the model's own, the version that answered being the reference; the default with --env spin)",
+      choice('--objective', ['policy-gradient', 'sppo', 'spin'] as const),
+    )
     .option('--sppo-eta <x>', 'with --objective sppo, the scale of the win-rate targets', numberOption('--sppo-eta', 0), 1)
+    .option('--spin-beta <x>', "with --objective spin, the scale of the log-ratio margin in SPIN's loss", numberOption('--spin-beta', 0), 0.1)
+    .option('--spin-tokenizer <dir>', "with --objective spin, the model's tokenizer files (tokenizer.json, tokenizer_config.json), to tokenize the data set's answers (default: the reference host's byte model, policy-host/tokenizer)")
     .option('--sec-temperature <t>', 'with --curriculum sec, the temperature of the choice among categories (lower is greedier)', numberOption('--sec-temperature', 0), 0.25)
     .option('--out <dir>', 'run folder (default runs/llm-<game>-seed<seed>)')
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint, with its settings')
@@ -171,7 +179,8 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       // An environment's roles are trained per task type and role (Absolute Zero's estimator) unless told.
       if (envRun && !given('algo') && !options.resume) options.algo = 'trr++';
       // SPPO's environment trains with SPPO's loss unless told.
-      if (envRun && !options.resume) options.objective ??= options.env === 'sppo' ? 'sppo' : 'policy-gradient';
+      if (envRun && !options.resume) options.objective ??= options.env === 'sppo' ? 'sppo' : options.env === 'spin' ? 'spin' : 'policy-gradient';
+      if (options.spinTokenizer !== undefined) options.spinTokenizer = resolvePath(options.spinTokenizer);
       if (envRun) {
         if (options.env !== undefined) checkEnvironment(options.env);
         const prepared = prepareRun<EnvRunConfig, EnvCheckpoint>(options.env === undefined ? undefined : `${ENV_PREFIX}${options.env}`, options as TrainLlmOptions & Record<string, unknown>, given, {
