@@ -1,6 +1,8 @@
+import { z } from 'zod';
 import { ConfigError, type Environment, type EnvironmentMatch, type Rng } from '../../src/core/index.ts';
 import type { EnvironmentEntry, EnvironmentOptions } from '../entry.ts';
 import { checkOptions, numberOption } from '../options.ts';
+import { readSnapshot } from '../readers.ts';
 import { Executor, type ExecLimits } from './executor.ts';
 import { absoluteZeroGame, type AbsoluteZeroState } from './game.ts';
 import { CachedRunner } from './judge.ts';
@@ -38,6 +40,15 @@ export interface AbsoluteZeroEnvironment extends Environment {
   /** The task buffers, per type. */
   readonly buffers: Readonly<Record<TaskType, readonly Task[]>>;
 }
+
+const taskShape = z.object({ type: z.enum(TASK_TYPES), program: z.string(), inputs: z.array(z.array(z.unknown())), outputs: z.array(z.unknown()) }).strict();
+const count = z.number().int().nonnegative();
+const snapshotShape = z
+  .object({
+    buffers: z.object({ deduction: z.array(taskShape).min(1), abduction: z.array(taskShape).min(1), induction: z.array(taskShape).min(1) }).strict(),
+    counts: z.object({ matches: count, valid: count, solved: count, attempts: count }).strict(),
+  })
+  .strict();
 
 /** Absolute Zero: a proposer writes JavaScript tasks of three types, solvers solve them, a QuickJS sandbox verifies both. */
 export async function createAbsoluteZero(options: AbsoluteZeroOptions = {}): Promise<AbsoluteZeroEnvironment> {
@@ -91,6 +102,12 @@ export async function createAbsoluteZero(options: AbsoluteZeroOptions = {}): Pro
       'solve rate': counts.attempts ? Math.round((counts.solved / counts.attempts) * 1000) / 1000 : 0,
       ...Object.fromEntries(TASK_TYPES.map((t) => [`${t} buffer`, buffers[t].length])),
     }),
+    snapshot: () => ({ buffers, counts }),
+    restore: (saved) => {
+      const state = readSnapshot('absolute-zero', snapshotShape, saved);
+      for (const type of TASK_TYPES) buffers[type].splice(0, buffers[type].length, ...(state.buffers[type] as Task[]));
+      Object.assign(counts, state.counts);
+    },
     scripted: { proposer: scriptedProposer(options.brokenRate ?? 0.1), solver: scriptedSolver(executor, options.solverSkill ?? 0.7) },
   };
 }

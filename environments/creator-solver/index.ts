@@ -1,10 +1,12 @@
+import { z } from 'zod';
 import { ConfigError, type Environment, type Game, type Rng } from '../../src/core/index.ts';
 import type { EnvironmentEntry, EnvironmentOptions } from '../entry.ts';
 import { checkOptions, numberOption } from '../options.ts';
+import { readSnapshot } from '../readers.ts';
 import { FAMILIES } from './families.ts';
 import type { TaskFamily } from './family.ts';
 import { creatorSolverGame, matchReturns, replay, type CreatorSolverAction, type CreatorSolverState } from './game.ts';
-import { preferencePair, type PreferencePair } from './pairs.ts';
+import { pairSchema, preferencePair, type PreferencePair } from './pairs.ts';
 import { addToPool, entryKey, initialPool, poolSummary, selectParent, type PoolEntry } from './pool.ts';
 import { scriptedCreator, scriptedSolver } from './scripted.ts';
 
@@ -36,6 +38,17 @@ export interface CreatorSolverEnvironment extends Environment {
 }
 
 const DEFAULTS = { samples: 4, poolSize: 32, epsilon: 0.05 } as const;
+
+const count = z.number().int().nonnegative();
+const snapshotShape = z
+  .object({
+    pool: z.array(z.object({ family: z.string(), params: z.record(z.string(), z.number()), informativeness: z.number(), measurements: count, updated: z.number().int() }).strict()).min(1),
+    pairs: z.array(pairSchema),
+    recorded: count,
+    invalidProposals: count,
+    clamped: count,
+  })
+  .strict();
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
@@ -126,6 +139,17 @@ export function createCreatorSolver(options: CreatorSolverOptions = {}): Creator
         invalidProposals,
         clampedProposals: clamped,
       };
+    },
+
+    snapshot: () => ({ pool, pairs, recorded, invalidProposals, clamped }),
+
+    restore(saved) {
+      const state = readSnapshot('creator-solver', snapshotShape, saved);
+      const unknown = state.pool.find((e) => !FAMILIES[e.family]);
+      if (unknown) throw new ConfigError(`creator-solver: the saved pool has a task of family "${unknown.family}", which does not exist`);
+      pool = state.pool;
+      pairs.splice(0, pairs.length, ...state.pairs);
+      ({ recorded, invalidProposals, clamped } = state);
     },
 
     scripted: { creator: scriptedCreator, solver: scriptedSolver },

@@ -51,7 +51,7 @@ export function writePreferencePairs(path: string, pairs: readonly PreferencePai
   writeFileSync(path, lines.map((l) => `${l}\n`).join(''), 'utf8');
 }
 
-const pairSchema = z.object({
+export const pairSchema = z.object({
   prompt: z.string(),
   chosen: z.string(),
   rejected: z.string(),

@@ -1,6 +1,8 @@
+import { z } from 'zod';
 import { ConfigError, replay, type Environment, type Game, type Rng } from '../../src/core/index.ts';
 import type { EnvironmentEntry, EnvironmentOptions } from '../entry.ts';
 import { checkOptions, numberOption } from '../options.ts';
+import { readSnapshot } from '../readers.ts';
 import type { CheckLimits } from './checker.ts';
 import { conjecturerReward, stpGame, type StpAction, type StpState } from './game.ts';
 import { FormulaError, Formulas, isValidSequent, parseSequent, showSequent } from './logic.ts';
@@ -58,6 +60,16 @@ export interface StpEnvironment extends Environment {
 }
 
 const DEFAULTS = { provers: 4, maxPassRate: 0.25, poolSize: 64, proverKeep: 0.5 } as const;
+
+const count = z.number().int().nonnegative();
+const snapshotShape = z
+  .object({
+    pool: z.array(z.string()),
+    proved: z.array(z.tuple([z.string(), z.object({ attempts: count, passes: count, shortest: count, barely: z.boolean() }).strict()])),
+    counts: z.object({ matches: count, conjectures: count, unusable: count, invalid: count, provedConjectures: count, barely: count, attempts: count, passes: count }).strict(),
+    lastBarely: z.string(),
+  })
+  .strict();
 
 /**
  * STP (self-play theorem proving): a conjecturer proposes a sequent near a
@@ -137,6 +149,17 @@ export function createStp(options: StpOptions = {}): StpEnvironment {
       pool: pool.length,
       lastBarelyProvable: lastBarely,
     }),
+    snapshot: () => ({ pool, proved: [...proved], counts, lastBarely }),
+    restore(saved) {
+      const state = readSnapshot('stp', snapshotShape, saved);
+      const seeded = [...new Set(canonical)];
+      if (state.pool.slice(0, seeded.length).join('\n') !== seeded.join('\n')) throw new ConfigError('stp: the saved pool does not start with this run\'s seed theorems');
+      pool = state.pool;
+      proved.clear();
+      for (const [statement, entry] of state.proved) proved.set(statement, entry);
+      Object.assign(counts, state.counts);
+      lastBarely = state.lastBarely;
+    },
     scripted: { conjecturer: scriptedConjecturer, prover: scriptedProver(proverKeep) },
     proved: () => [...proved].map(([statement, e]) => ({ statement, ...e })).sort((a, b) => b.passes - a.passes || a.statement.localeCompare(b.statement)),
     pool: () => pool.slice(),

@@ -45,6 +45,10 @@ export interface Environment {
   record(match: EnvironmentMatch): void;
   /** Where the environment stands (buffer sizes, pool, student accuracy), for summaries. */
   stats(): Readonly<Record<string, number | string>>;
+  /** What the environment has learnt so far (task buffers, pools, counts), as JSON, for a training run's checkpoint. */
+  snapshot?(): unknown;
+  /** Takes back what `snapshot` gave (a resumed run); throws ConfigError on anything else, changing nothing. */
+  restore?(saved: unknown): void;
   /** One scripted agent per role, so that the environment runs end to end with no model. */
   readonly scripted: Readonly<Record<string, ScriptedRole>>;
 }

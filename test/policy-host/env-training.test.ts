@@ -187,6 +187,9 @@ describe('selfplay train-llm --env', () => {
     expect(resumed.code).toBe(0);
     const after = JSON.parse(resumed.out).curriculum as typeof arms;
     expect(Object.values(after).reduce((n, arm) => n + arm.chosen, 0)).toBe(18);
+    // The environment's own state (its task buffers and counts) is in the checkpoint and comes back on --resume.
+    expect(JSON.parse(readFileSync(join(out, 'checkpoints', 'state.json'), 'utf8')).state.environment.counts.matches).toBe(18);
+    expect(JSON.parse(resumed.out).stats.matches).toBe(18);
     const refused = await runCli('train-llm', '--env', 'self-play-critic', '--curriculum', 'sec', '--out', join(fixture.dir, 'spc-sec'), '--tinker', fixture.host.url);
     expect(refused.err).toMatch(/--curriculum sec: self-play-critic has no task categories to choose among/);
   }, 180_000);

@@ -56,7 +56,13 @@ export interface EnvRunConfig {
 
 /** checkpoints/state.json of an environment run. */
 export interface EnvCheckpoint extends CheckpointMarks, SavedWeights {
-  readonly state: { readonly iteration: number; readonly baselines: ReturnType<RoleBaselines['toJSON']>; readonly curriculum?: ReturnType<SecCurriculum['save']> };
+  readonly state: {
+    readonly iteration: number;
+    readonly baselines: ReturnType<RoleBaselines['toJSON']>;
+    readonly curriculum?: ReturnType<SecCurriculum['save']>;
+    /** The environment's own state (`Environment.snapshot`: task buffers, pools), where it keeps one. */
+    readonly environment?: unknown;
+  };
 }
 
 export const ENV_PREFIX = 'env:';
@@ -166,6 +172,7 @@ export async function trainEnvRun(run: {
   const entry = checkEnvironment(name);
   const params = parseParams(config.param);
   const environment: Environment = await entry.create(params);
+  if (state?.state.environment !== undefined) environment.restore?.(state.state.environment);
   const specs = fixedRoles(config.role);
   const everyone = environmentPlayers(environment, specs);
   const fixed = Object.fromEntries(Object.keys(specs).map((role) => [role, everyone[role]]));
@@ -215,7 +222,12 @@ export async function trainEnvRun(run: {
           await episodes.flush();
           await weights.save(it.update, it.version, (saved) =>
             folder.writeJson('checkpoints/state.json', {
-              state: { iteration: it.update, baselines: baselines.toJSON(), ...(curriculum ? { curriculum: curriculum.save() } : {}) },
+              state: {
+                iteration: it.update,
+                baselines: baselines.toJSON(),
+                ...(curriculum ? { curriculum: curriculum.save() } : {}),
+                ...(environment.snapshot ? { environment: environment.snapshot() } : {}),
+              },
               ...saved,
               outputs: { updates: it.update, episodeBytes: statSync(episodes.path).size },
             } satisfies EnvCheckpoint));
