@@ -1,5 +1,6 @@
-import { numberedSteps, ParseError, type HelpfulOutput, type SneakyInput } from '../../src/core/index.ts';
+import { ParseError, type HelpfulOutput, type SneakyInput } from '../../src/core/index.ts';
 import { defineRole } from './role.ts';
+import { stepVars } from './sneaky-generator.ts';
 import { lastTag } from './text.ts';
 
 /** Writes a step of a solution out so that a verifier can check it (the helpful prover of prover-verifier games). */
@@ -11,12 +12,7 @@ export const helpfulProver = defineRole<SneakyInput, HelpfulOutput, 'problem' | 
       'Problem:\n{problem}\n\nA correct solution:\n{steps}\n\nWrite step {step} out so that a verifier can check it easily, ending with the value it gives. ' +
       'Answer with the step alone, as <Step>the step</Step>.',
   },
-  vars: (input) => {
-    if (!Number.isInteger(input.step) || input.step < 1 || input.step > input.steps.length) {
-      throw new RangeError(`helpful-prover: step ${input.step} is not one of the ${input.steps.length} steps (they are numbered from 1)`);
-    }
-    return { problem: input.problem, steps: numberedSteps(input.steps), step: String(input.step), step_text: input.steps[input.step - 1] };
-  },
+  vars: (input) => stepVars('helpful-prover', input),
   parse: (text) => {
     const step = lastTag(text, 'step')?.trim();
     if (step === undefined) throw new ParseError('no step: expected <Step>...</Step>');

@@ -4,6 +4,14 @@ import { lastTag, shown } from './text.ts';
 
 const MAX_ERROR_TYPE = 200;
 
+/** The placeholders of a role that writes one step of a given solution (the sneaky generator, the helpful prover). */
+export function stepVars(role: string, input: SneakyInput): Record<'problem' | 'steps' | 'step' | 'step_text', string> {
+  if (!Number.isInteger(input.step) || input.step < 1 || input.step > input.steps.length) {
+    throw new RangeError(`${role}: step ${input.step} is not one of the ${input.steps.length} steps (they are numbered from 1)`);
+  }
+  return { problem: input.problem, steps: numberedSteps(input.steps), step: String(input.step), step_text: input.steps[input.step - 1] };
+}
+
 /** Rewrites a correct step into a subtly wrong one and names the error (SPC's sneaky generator). */
 export const sneakyGenerator = defineRole<SneakyInput, SneakyOutput, 'problem' | 'steps' | 'step' | 'step_text'>({
   name: 'sneaky-generator',
@@ -14,12 +22,7 @@ export const sneakyGenerator = defineRole<SneakyInput, SneakyOutput, 'problem' |
       'keeping its style and length. Say which kind of error you introduced (for example: calculation, logic, misread condition).\n' +
       'Answer with <Step>the rewritten step</Step> and <ErrorType>the kind of error</ErrorType>.',
   },
-  vars: (input) => {
-    if (!Number.isInteger(input.step) || input.step < 1 || input.step > input.steps.length) {
-      throw new RangeError(`sneaky-generator: step ${input.step} is not one of the ${input.steps.length} steps (they are numbered from 1)`);
-    }
-    return { problem: input.problem, steps: numberedSteps(input.steps), step: String(input.step), step_text: input.steps[input.step - 1] };
-  },
+  vars: (input) => stepVars('sneaky-generator', input),
   parse: (text) => {
     const step = lastTag(text, 'step')?.trim();
     const errorType = lastTag(text, 'errortype')?.trim();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type CreatorInput, type CreatorOutput, defineGame, type Game, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply, Rng, type SolverInput, type SolverOutput } from '../../src/core/index.ts';
+import { type CreatorInput, type CreatorOutput, defineGame, type Game, IllegalActionError, isMalformed, type Malformed, openTurns, ParseError, parseRoleReply, Rng, type SolverInput, type SolverOutput } from '../../src/core/index.ts';
 import { readOrIllegal, shapeReader } from '../readers.ts';
 import { clampParams, type TaskFamily, type TaskParams } from './family.ts';
 import type { PoolEntry } from './pool.ts';
@@ -113,11 +113,7 @@ export function creatorSolverGame(setup: MatchSetup): Game<CreatorSolverState, C
     returnRange: [0, 1],
     perfectInformation: false,
     initial: () => ({ child: null, answers: [], history: [] }),
-    turn,
-    openTurn: (s) => turn(s) !== 'terminal',
-    failedTurnAction: malformedTurn,
-    legalActions: () => [],
-    chanceOutcomes: () => [],
+    ...openTurns(turn),
     apply: (s, action) => {
       const t = turn(s);
       if (t === 'terminal') throw new IllegalActionError('creator-solver: the match is over');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { type AnswererInput, type AnswererOutput, ConfigError, defineGame, type Environment, type Game, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply, replay, Rng } from '../../src/core/index.ts';
+import { type AnswererInput, type AnswererOutput, ConfigError, defineGame, type Environment, type Game, IllegalActionError, isMalformed, type Malformed, openTurns, ParseError, parseRoleReply, replay, Rng } from '../../src/core/index.ts';
 import { FAMILIES, solveFromText } from '../creator-solver/families.ts';
 import type { EnvironmentEntry, EnvironmentOptions } from '../entry.ts';
 import { checkOptions, numberOption } from '../options.ts';
@@ -75,11 +75,7 @@ export function spinGame(item: SpinItem, index: number): Game<SpinState, SpinAct
     returnRange: [0, 1],
     perfectInformation: false,
     initial: () => ({ history: [] }),
-    turn,
-    openTurn: (s) => turn(s) === 0,
-    failedTurnAction: malformedTurn,
-    legalActions: () => [],
-    chanceOutcomes: () => [],
+    ...openTurns(turn),
     apply: (s, action) => {
       if (turn(s) === 'terminal') throw new IllegalActionError('spin: the prompt is already answered');
       if (!isMalformed(action)) readOrIllegal('spin', readAnswer, action);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, defineGame, type Environment, type Game, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply, replay, type Rng, type SolverInput, type SolverOutput } from '../../src/core/index.ts';
+import { ConfigError, defineGame, type Environment, type Game, IllegalActionError, isMalformed, type Malformed, openTurns, ParseError, parseRoleReply, replay, type Rng, type SolverInput, type SolverOutput } from '../../src/core/index.ts';
 import { FAMILIES } from '../creator-solver/families.ts';
 import type { TaskFamily, TaskParams } from '../creator-solver/family.ts';
 import { scriptedSolver } from '../creator-solver/scripted.ts';
@@ -45,11 +45,7 @@ export function sppoGame(family: TaskFamily, params: TaskParams, samples: number
     returnRange: [0, 1],
     perfectInformation: false,
     initial: () => ({ scores: [], history: [] }),
-    turn,
-    openTurn: (s) => turn(s) !== 'terminal',
-    failedTurnAction: malformedTurn,
-    legalActions: () => [],
-    chanceOutcomes: () => [],
+    ...openTurns(turn),
     apply: (s, action) => {
       if (turn(s) === 'terminal') throw new IllegalActionError('sppo: the match is over');
       if (!isMalformed(action)) readOrIllegal('sppo', readAnswer, action);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ConjecturerInput, type ConjecturerOutput, defineGame, type Game, IllegalActionError, isMalformed, type Malformed, malformedTurn, ParseError, parseRoleReply, type ProverInput, type ProverOutput } from '../../src/core/index.ts';
+import { type ConjecturerInput, type ConjecturerOutput, defineGame, type Game, IllegalActionError, isMalformed, type Malformed, openTurns, ParseError, parseRoleReply, type ProverInput, type ProverOutput } from '../../src/core/index.ts';
 import { readOrIllegal, shapeReader } from '../readers.ts';
 import { checkProof, type CheckLimits } from './checker.ts';
 import { AXIOMS, FormulaError, Formulas, isValidSequent, parseSequent, showSequent } from './logic.ts';
@@ -97,11 +97,7 @@ export function stpGame(setup: StpMatchSetup): Game<StpState, StpAction> {
     returnRange: [0, 1],
     perfectInformation: false,
     initial: () => ({ statement: null, verdicts: [], history: [] }),
-    turn,
-    openTurn: (s) => turn(s) !== 'terminal',
-    failedTurnAction: malformedTurn,
-    legalActions: () => [],
-    chanceOutcomes: () => [],
+    ...openTurns(turn),
     apply: (s, action) => {
       const t = turn(s);
       if (t === 'terminal') throw new IllegalActionError('stp: the match is over');

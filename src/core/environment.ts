@@ -61,6 +61,21 @@ export interface Malformed {
 /** An environment's `failedTurnAction`: a seat that failed to answer gave a badly formatted answer. */
 export const malformedTurn = (_state: unknown, reason: string): Malformed => ({ malformed: reason });
 
+/**
+ * The turn functions of a game whose every seat has an open turn (a role's
+ * reply, no list of legal actions) and no chance: `turn`, with the open turn,
+ * the badly formatted reply of a seat that fails, and no actions to list.
+ */
+export function openTurns<S>(turn: (state: S) => number | 'terminal') {
+  return {
+    turn,
+    openTurn: (state: S) => turn(state) !== 'terminal',
+    failedTurnAction: malformedTurn,
+    legalActions: (): never[] => [],
+    chanceOutcomes: (): never[] => [],
+  };
+}
+
 export const isMalformed = (value: unknown): value is Malformed =>
   typeof value === 'object' && value !== null && typeof (value as Malformed).malformed === 'string';
 
