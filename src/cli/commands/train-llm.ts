@@ -150,8 +150,9 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--role <role=spec>', 'with --env, a role held by a fixed agent: scripted, or llm:model=NAME,base=URL (repeatable); it gets no updates', collect, [])
     .option('--eval-items <n>', 'with --env self-play-critic, held-out steps (half correct, half attacked) the critic is measured on, exactly, before and after training and every --exact-every steps (0: none)', intOption('--eval-items'), 200)
     .option('--no-guided-choice', "with --env, sample the critic's verdict freely instead of among Correct and Incorrect")
-    .option('--curriculum <name>', "with --env, how each match's task category is chosen (absolute-zero's task types, creator-solver's families): uniform (the environment's own draw), or sec (the self-evolving curriculum: a bandit that favours the categories whose samples carry the largest advantages)", choice('--curriculum', ['uniform', 'sec'] as const), 'uniform')
+    .option('--curriculum <name>', "with --env, how each match's task category is chosen (absolute-zero's task types, creator-solver's and sppo's families): uniform (the environment's own draw), or sec (the self-evolving curriculum: a bandit that favours the categories whose samples carry the largest advantages)", choice('--curriculum', ['uniform', 'sec'] as const), 'uniform')
     .option('--sec-alpha <x>', 'with --curriculum sec, the step size of each category\'s value update (0 to 1)', numberOption('--sec-alpha', 0), 0.5)
+    .option('--sec-temperature <t>', 'with --curriculum sec, the temperature of the choice among categories (lower is greedier)', numberOption('--sec-temperature', 0), 0.25)
     .option(
       '--objective <name>',
       "with --env, what each step minimises: policy-gradient (--loss on the advantages), sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo), or spin (SPIN's logistic loss telling the data set's answers from the model's own, the version that answered being the reference; the default with --env spin)",
@@ -160,7 +161,6 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--sppo-eta <x>', 'with --objective sppo, the scale of the win-rate targets', numberOption('--sppo-eta', 0), 1)
     .option('--spin-beta <x>', "with --objective spin, the scale of the log-ratio margin in SPIN's loss", numberOption('--spin-beta', 0), 0.1)
     .option('--spin-tokenizer <dir>', "with --objective spin, the model's tokenizer files (tokenizer.json, tokenizer_config.json), to tokenize the data set's answers (default: the reference host's byte model, policy-host/tokenizer)")
-    .option('--sec-temperature <t>', 'with --curriculum sec, the temperature of the choice among categories (lower is greedier)', numberOption('--sec-temperature', 0), 0.25)
     .option('--out <dir>', 'run folder (default runs/llm-<game>-seed<seed>)')
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint, with its settings')
     .option('--json', 'print one JSON object {before, after, iterations: [...]} at the end instead of progress lines')
