@@ -1,7 +1,7 @@
 import { lastValueFrom, toArray } from 'rxjs';
 import { LlmClient } from '../../agents/llm/llm-client.ts';
-import { resolveLlmOptions } from '../../agents/llm/options.ts';
 import type { ChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
+import { resolveLlmOptions } from '../../agents/llm/options.ts';
 import { CRITIC_VERDICTS } from '../../agents/roles/critic.ts';
 import { roleAgent } from '../../agents/roles/agent.ts';
 import { roles as roleDefinitions } from '../../agents/roles/registry.ts';
@@ -15,7 +15,7 @@ import { sampleMagnitudes, type SecArm, type SecCurriculum } from './curriculum.
 import type { Sample } from './samples.ts';
 import { spinObjective, sppoObjective, sppoTarget } from './sequence-objectives.ts';
 import { learnerSamples, type EpisodeAlgorithm } from './episode-trainer.ts';
-import type { TinkerBackend } from './tinker-backend.ts';
+import { modelTurns, sampledLogprob, type TinkerBackend } from './tinker-backend.ts';
 
 /** Roles whose whole answer is one of a few texts, which a small model is sampled among (guided choice). */
 const CLOSED_ANSWERS: Readonly<Record<string, readonly string[]>> = { critic: CRITIC_VERDICTS };
@@ -94,17 +94,10 @@ export interface EnvTrainingOptions {
 
 const isRoleName = (name: string): name is keyof typeof roleDefinitions => Object.prototype.hasOwnProperty.call(roleDefinitions, name);
 
-/** The samples with token ids and sampling logprobs (a model's turns); a clear error when there are none. */
-function modelTurns(samples: readonly Sample[], objective: string): Sample[] {
-  const turns = samples.filter((s) => s.tokens !== undefined);
-  if (turns.length === 0) throw new ConfigError(`none of the ${samples.length} samples has token ids and logprobs: ${objective} needs each response's sampling logprob`);
-  return turns;
-}
-
 /** One SPPO step on the learner's responses: the reference of each is its logprob when sampled (by the version being trained). */
 function sppoUpdate(backend: TinkerBackend, samples: readonly Sample[], eta: number) {
-  const turns = modelTurns(samples, 'SPPO');
-  const reference = turns.map((s) => s.tokens!.logprobs.reduce((a, b) => a + b, 0));
+  const turns = modelTurns(samples);
+  const reference = turns.map((s) => sampledLogprob(s.tokens!));
   const objective = sppoObjective(reference, turns.map((s) => sppoTarget(s.reward, eta)));
   return backend.trainSequences(turns.map((s) => s.tokens!), objective);
 }
@@ -116,7 +109,7 @@ function sppoUpdate(backend: TinkerBackend, samples: readonly Sample[], eta: num
  */
 async function spinUpdate(backend: TinkerBackend, samples: readonly Sample[], episodes: readonly Episode[], tokenizer: ChatTokenizer | undefined, beta: number) {
   if (!tokenizer) throw new ConfigError("SPIN needs the model's tokenizer, to tokenize the data set's answers");
-  const turns = modelTurns(samples, 'SPIN');
+  const turns = modelTurns(samples);
   const references = new Map(episodes.map((e) => [e.id, e.game.params.reference]));
   const stop = tokenizer.stopTokenIds[0];
   const real = turns.map((s) => {
@@ -125,7 +118,7 @@ async function spinUpdate(backend: TinkerBackend, samples: readonly Sample[], ep
     return { prompt: s.tokens!.prompt, completion: [...tokenizer.encode(reference), ...(stop === undefined ? [] : [stop])] };
   });
   const own = turns.map((s) => s.tokens!);
-  const reference = [...(await backend.sequenceLogprobs(real)), ...own.map((s) => s.logprobs.reduce((a, b) => a + b, 0))];
+  const reference = [...(await backend.sequenceLogprobs(real)), ...own.map(sampledLogprob)];
   return backend.trainSequences([...real, ...own], spinObjective(reference, beta));
 }
 

@@ -1,9 +1,9 @@
 import type { PolicyHostClient } from '../../agents/hosted/host-client.ts';
 import { completionDatum, type TinkerClient, type TinkerModel } from '../../agents/hosted/tinker-client.ts';
-import type { SequenceObjective } from './sequence-objectives.ts';
 import type { VllmAdapters } from '../../agents/hosted/vllm.ts';
 import { ConfigError } from '../core/index.ts';
 import type { BackendMetrics, PolicyBackend } from './backend.ts';
+import type { SequenceObjective } from './sequence-objectives.ts';
 import type { TinkerSampling } from './model-player.ts';
 import type { Sample } from './samples.ts';
 
@@ -53,6 +53,18 @@ export interface Published {
   readonly model: string;
   readonly version: number;
 }
+
+/** The samples that carry token ids and sampling logprobs (a model's turns): what the host trains on; a clear error when none do. */
+export function modelTurns(samples: readonly Sample[]): Sample[] {
+  const turns = samples.filter((sample) => sample.tokens !== undefined);
+  if (turns.length === 0) {
+    throw new ConfigError(`none of the ${samples.length} samples has token ids and logprobs: play the policy with an llm agent that records them (token_ids=true, logprobs=true, the defaults)`);
+  }
+  return turns;
+}
+
+/** A sampled completion's logprob (the sum of its tokens'), under the version that sampled it. */
+export const sampledLogprob = (tokens: { readonly logprobs: readonly number[] }): number => tokens.logprobs.reduce((a, b) => a + b, 0);
 
 /**
  * A language model trained over the Tinker API as the trainer's backend: each update is forward_backward and
@@ -187,10 +199,7 @@ export class TinkerBackend implements PolicyBackend {
   }
 
   async update(samples: readonly Sample[]): Promise<TinkerMetrics> {
-    const turns = samples.filter((sample) => sample.tokens !== undefined);
-    if (turns.length === 0) {
-      throw new ConfigError(`none of the ${samples.length} samples has token ids and logprobs: play the policy with an llm agent that records them (token_ids=true, logprobs=true, the defaults)`);
-    }
+    const turns = modelTurns(samples);
     const tokens = turns.reduce((n, s) => n + s.tokens!.completion.length, 0);
     // Tinker's losses are sums over weighted tokens: a weight of 1/tokens makes them means, as the step's size should not grow with the batch.
     const data = turns.map((s) => completionDatum(s.tokens!.prompt, s.tokens!.completion, {

@@ -192,6 +192,8 @@ describe('selfplay train-llm --env', () => {
     expect(JSON.parse(resumed.out).stats.matches).toBe(18);
     const refused = await runCli('train-llm', '--env', 'self-play-critic', '--curriculum', 'sec', '--out', join(fixture.dir, 'spc-sec'), '--tinker', fixture.host.url);
     expect(refused.err).toMatch(/--curriculum sec: self-play-critic has no task categories to choose among/);
+    const flat = await runCli('train-llm', '--env', 'spin', '--spin-beta', '0', '--out', join(fixture.dir, 'spin-beta'), '--tinker', fixture.host.url);
+    expect(flat.err).toMatch(/--spin-beta must be above 0, not 0/);
   }, 180_000);
 
   it('says clearly what does not go together', async () => {

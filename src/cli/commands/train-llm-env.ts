@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { environmentPlayers } from '../../../agents/environment.ts';
 import { POLICY_HOST_DIR } from '../../../agents/hosted/process.ts';
 import { loadChatTokenizer } from '../../../agents/llm/chat-tokenizer.ts';
-import { environmentPlayers } from '../../../agents/environment.ts';
 import { environments } from '../../../environments/index.ts';
 import { heldOutCriticSteps, SPC_DEFAULTS } from '../../../environments/self-play-critic/index.ts';
 import { ConfigError, type Environment } from '../../core/index.ts';
@@ -98,7 +98,7 @@ const round = (x: number, digits = 6) => +x.toPrecision(digits);
 /** The run's SEC curriculum over the environment's task categories, as its checkpoint left it; undefined for uniform. */
 function curriculumFor(environment: Environment, config: EnvRunConfig, state?: EnvCheckpoint): SecCurriculum | undefined {
   if ((config.curriculum ?? 'uniform') === 'uniform') return undefined;
-  if (!environment.categories?.length) throw new ConfigError(`--curriculum sec: ${environment.id} has no task categories to choose among (absolute-zero and creator-solver have)`);
+  if (!environment.categories?.length) throw new ConfigError(`--curriculum sec: ${environment.id} has no task categories to choose among (absolute-zero, creator-solver and sppo have)`);
   let curriculum: SecCurriculum;
   try {
     curriculum = new SecCurriculum(environment.categories, { alpha: config.secAlpha, temperature: config.secTemperature });
@@ -178,6 +178,7 @@ export async function trainEnvRun(run: {
   const fixed = Object.fromEntries(Object.keys(specs).map((role) => [role, everyone[role]]));
   const heldOut = criticSet(name, params, specs, config);
   const curriculum = curriculumFor(environment, config, state);
+  if (config.objective === 'spin' && !((config.spinBeta ?? 0.1) > 0)) throw new ConfigError(`--spin-beta must be above 0, not ${config.spinBeta}`);
   const tokenizer = config.objective === 'spin' ? await loadChatTokenizer(config.spinTokenizer ?? join(POLICY_HOST_DIR, 'tokenizer')) : undefined;
   const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
   const session = await openHostedRun({ options, config, folder, io, ...(state ? { restore: { checkpoint: state } } : {}) });
