@@ -79,8 +79,9 @@ describe('the live page in chromium', () => {
     await page.locator('#scope').selectOption('tournament:cards');
     // Kuhn poker's two games, not tic-tac-toe's: the games column and the live table say so.
     await expect.poll(async () => page.locator('#leaderboard tr.agent-row td:nth-child(7)').allTextContents(), { timeout: 10_000 }).toEqual(['2', '2']);
-    expect(await page.locator('#live-ratings tbody tr td:nth-child(6)').allTextContents()).toEqual(['2', '2']);
-    expect(await page.locator('#live-scope').textContent()).toBe('tournament cards');
+    // The live table re-renders on its own message after the scope changes: it is polled too.
+    await expect.poll(async () => page.locator('#live-ratings tbody tr td:nth-child(6)').allTextContents(), { timeout: 10_000 }).toEqual(['2', '2']);
+    await expect.poll(() => page.locator('#live-scope').textContent(), { timeout: 10_000 }).toBe('tournament cards');
   });
 
   it('watches the same match again after its live connection drops', async () => {
