@@ -1,6 +1,7 @@
 import type { EnvironmentEntry } from './entry.ts';
 import { absoluteZeroEntry } from './absolute-zero/index.ts';
 import { creatorSolverEntry } from './creator-solver/index.ts';
+import { restMctsEntry } from './rest-mcts/index.ts';
 import { selfPlayCriticEntry } from './self-play-critic/index.ts';
 import { spinEntry } from './spin/index.ts';
 import { sppoEntry } from './sppo/index.ts';
@@ -10,6 +11,7 @@ import { teacherStudentEntry } from './teacher-student/index.ts';
 export { createAbsoluteZero, Executor, EXEC_ERROR_KINDS, type AbsoluteZeroEnvironment, type AbsoluteZeroOptions, type ExecLimits, type ExecResult, type JsonValue } from './absolute-zero/index.ts';
 export { createCreatorSolver, readPreferencePairs, writePreferencePairs, type CreatorSolverEnvironment, type CreatorSolverOptions, type PreferencePair } from './creator-solver/index.ts';
 export type { EnvironmentEntry, EnvironmentOptions } from './entry.ts';
+export { createRestMcts, restMctsTargets, type RestMctsOptions } from './rest-mcts/index.ts';
 export { createSelfPlayCritic, type SelfPlayCriticOptions } from './self-play-critic/index.ts';
 export { builtinSpinData, createSpin, readSpinData, type SpinItem, type SpinOptions } from './spin/index.ts';
 export { createSppo, winRates, type SppoOptions } from './sppo/index.ts';
@@ -20,6 +22,7 @@ export { createTeacherStudent, SimulatedStudent, type Student, type TeacherStude
 export const environments: Readonly<Record<string, EnvironmentEntry>> = {
   'absolute-zero': absoluteZeroEntry,
   'creator-solver': creatorSolverEntry,
+  'rest-mcts': restMctsEntry,
   'self-play-critic': selfPlayCriticEntry,
   spin: spinEntry,
   sppo: sppoEntry,

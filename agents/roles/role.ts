@@ -2,7 +2,7 @@ import { ParseError } from '../../src/core/index.ts';
 import type { ChatMessage } from '../llm/chat.ts';
 import { compileTemplate } from '../llm/template.ts';
 
-export type RoleName = 'solver' | 'critic' | 'teacher' | 'proposer' | 'sneaky-generator' | 'creator' | 'conjecturer' | 'prover' | 'helpful-prover' | 'answerer';
+export type RoleName = 'solver' | 'critic' | 'teacher' | 'proposer' | 'sneaky-generator' | 'creator' | 'conjecturer' | 'prover' | 'helpful-prover' | 'answerer' | 'reasoner';
 
 /** A role's prompt text; `{name}` placeholders are filled from the role's input. */
 export interface RoleTemplates {

@@ -1,5 +1,5 @@
 import { ParseError } from './errors.ts';
-import type { Game } from './game.ts';
+import type { Game, GameParams } from './game.ts';
 import type { Rng } from './rng.ts';
 
 /** A finished match of an environment, as `record` needs it. */
@@ -13,6 +13,14 @@ export interface EnvironmentMatch {
   readonly outcome: string;
   /** Per entry of `history`: the model's whole reply when a model made that move (for preference data), else undefined. */
   readonly replies?: readonly (string | undefined)[];
+}
+
+/** What a finished match teaches beyond its returns (`Environment.trainingTargets`). */
+export interface TrainingTargets {
+  /** The moves a supervised step imitates, as indices into the match's history (ReST-MCTS*'s best trace). */
+  readonly imitate: readonly number[];
+  /** A JSON record of what was found (ReST-MCTS*'s traces and per-step value targets), written by `selfplay env --targets`. */
+  readonly record: Readonly<Record<string, unknown>>;
 }
 
 /** A scripted stand-in for a role: the role's output as data, from what the seat observes. */
@@ -49,6 +57,11 @@ export interface Environment {
   snapshot?(): unknown;
   /** Takes back what `snapshot` gave (a resumed run); throws ConfigError on anything else, changing nothing. */
   restore?(saved: unknown): void;
+  /**
+   * What a finished match teaches, from its game as an episode records it (id and params) and its history: the
+   * moves to imitate and a record to write out. Environments trained by imitation (rest-mcts) have it.
+   */
+  trainingTargets?(game: { readonly id: string; readonly params: GameParams }, history: readonly unknown[]): TrainingTargets;
   /** One scripted agent per role, so that the environment runs end to end with no model. */
   readonly scripted: Readonly<Record<string, ScriptedRole>>;
 }

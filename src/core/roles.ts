@@ -55,6 +55,21 @@ export interface AnswererOutput {
   readonly answer: string;
 }
 
+/** A partial solution to extend by one step (ReST-MCTS*'s policy, asked at each node of its search). */
+export interface ReasonerInput {
+  readonly problem: string;
+  /** The steps so far, one line each. */
+  readonly steps: readonly string[];
+}
+
+/** The longest step a reasoner may write: a step is one line of reasoning. */
+export const MAX_STEP_CHARS = 500;
+
+export interface ReasonerOutput {
+  /** The next step, one line: an operation and its result (`23 + 17 = 40`), or the final `Answer: 40`. */
+  readonly step: string;
+}
+
 /** A helpful prover's step (prover-verifier games): the step written out, its last number the value it claims. */
 export interface HelpfulOutput {
   readonly step: string;
