@@ -15,6 +15,7 @@ import { sampleMagnitudes, type SecArm, type SecCurriculum } from './curriculum.
 import type { Sample } from './samples.ts';
 import { spinObjective, sppoObjective, sppoTarget } from './sequence-objectives.ts';
 import { learnerSamples, type EpisodeAlgorithm } from './episode-trainer.ts';
+import { imitationSequences, imitationUpdate } from './imitation.ts';
 import { modelTurns, sampledLogprob, type TinkerBackend } from './tinker-backend.ts';
 
 /** Roles whose whole answer is one of a few texts, which a small model is sampled among (guided choice). */
@@ -79,9 +80,10 @@ export interface EnvTrainingOptions {
    * `sppo`: SPPO's square loss, each response's log-ratio to the policy that sampled it pushed towards
    * `sppoEta * (its return - 1/2)`, its return being its win rate (the sppo environment's); or `spin`: SPIN's
    * logistic loss on pairs of the data set's answer (the game's `params.reference`, tokenized with `tokenizer`)
-   * and the learner's own, the version that played being the reference model (the spin environment's).
+   * and the learner's own, the version that played being the reference model (the spin environment's); or
+   * `imitation`: supervised steps on the moves the environment names (`trainingTargets`: rest-mcts's best traces).
    */
-  readonly objective?: 'policy-gradient' | 'sppo' | 'spin';
+  readonly objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation';
   readonly sppoEta?: number;
   readonly spinBeta?: number;
   /** The model's tokenizer, for SPIN's reference answers. */
@@ -140,6 +142,7 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
   if (learning.length === 0) throw new ConfigError(`every role of ${environment.id} is held by a fixed agent: nothing would learn`);
   const noPrompt = learning.filter((role) => !isRoleName(role));
   if (noPrompt.length) throw new ConfigError(`no prompt is defined for the role ${noPrompt.map((r) => `"${r}"`).join(', ')}; hold it with a fixed agent`);
+  if (options.objective === 'imitation' && !environment.trainingTargets) throw new ConfigError(`${environment.id} names no moves to imitate: the imitation objective trains on an environment that does (rest-mcts)`);
   const policyId = backend.policyId;
   const baselines = options.baselines ?? new RoleBaselines();
   const algo = options.algo ?? 'trr++';
@@ -181,7 +184,9 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
         ? await sppoUpdate(backend, samples, options.sppoEta ?? 1)
         : options.objective === 'spin'
           ? await spinUpdate(backend, samples, trained, options.tokenizer, options.spinBeta ?? 0.1)
-          : await backend.update(samples);
+          : options.objective === 'imitation'
+            ? await imitationUpdate(backend, imitationSequences(trained, environment, policyId))
+            : await backend.update(samples);
     const rewards = options.curriculum?.update(sampleMagnitudes(samples, trained));
     const tally = new RoleTally();
     for (const episode of trained) tally.add(episode);

@@ -21,7 +21,7 @@ export type EpisodeAlgorithm = (typeof EPISODE_ALGORITHMS)[number];
 const TOKEN_FIELDS = ['promptTokenIds', 'completionTokenIds', 'logprobs'] as const;
 
 /** The token data a language-model turn recorded (see ModelTurnMeta), when it is all there and consistent. */
-function tokensOf(meta: unknown): Pick<Sample, 'tokens'> {
+export function tokensOf(meta: unknown): Pick<Sample, 'tokens'> {
   const { promptTokenIds: prompt, completionTokenIds: completion, logprobs } = readModelMeta(meta, TOKEN_FIELDS);
   if (!prompt || !completion || !logprobs || logprobs.length !== completion.length) return {};
   return { tokens: { prompt, completion, logprobs } };
@@ -145,7 +145,7 @@ export class EpisodeTrainer {
 }
 
 /** The seats of an episode that the learner played: its policy id, and `learns` (default all). */
-function learnerSeats(episode: Episode, options: Pick<EpisodeTrainerOptions, 'policyId' | 'learns'>): number[] {
+export function learnerSeats(episode: Episode, options: Pick<EpisodeTrainerOptions, 'policyId' | 'learns'>): number[] {
   const learns = options.learns ?? (() => true);
   return episode.players.filter((p) => p.policy?.id === options.policyId && learns(p)).map((p) => p.seat);
 }

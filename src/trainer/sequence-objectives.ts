@@ -59,3 +59,17 @@ export function spinObjective(reference: readonly number[], beta: number): Seque
     return { loss, gradient };
   };
 }
+
+/**
+ * Supervised fine-tuning's loss (ReST-MCTS*'s policy step on its best traces):
+ * minus the sequences' summed logprobs over their total token count, the mean
+ * cross-entropy per token; `tokens[i]` is sequence i's completion length.
+ */
+export function imitationObjective(tokens: readonly number[]): SequenceObjective {
+  const total = tokens.reduce((a, b) => a + b, 0);
+  if (!(total > 0)) throw new RangeError('nothing to imitate: the sequences have no completion tokens');
+  return (logprobs) => {
+    if (logprobs.length !== tokens.length) throw new RangeError(`${logprobs.length} logprobs for ${tokens.length} sequences`);
+    return { loss: -logprobs.reduce((a, b) => a + b, 0) / total, gradient: logprobs.map(() => -1 / total) };
+  };
+}

@@ -1,12 +1,15 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { completionDatum, type TinkerModel } from '../../agents/hosted/index.ts';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { POLICY_HOST_DIR } from '../../agents/hosted/index.ts';
 import { loadChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
+import { createRestMcts } from '../../environments/rest-mcts/index.ts';
 import { createSpin } from '../../environments/spin/index.ts';
 import { createSppo } from '../../environments/sppo/index.ts';
 import { trainEnvironment } from '../../src/trainer/env-loop.ts';
-import { spinObjective, sppoObjective } from '../../src/trainer/sequence-objectives.ts';
+import { imitationUpdate } from '../../src/trainer/imitation.ts';
+import { imitationObjective, spinObjective, sppoObjective } from '../../src/trainer/sequence-objectives.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { testHost, tinkerBackend } from './host-fixture.ts';
 
@@ -87,5 +90,37 @@ describe('a loss of whole sequences trained over the Tinker API', () => {
     const cli = await runCli('train-llm', '--env', 'spin', '--tinker', fixture.host.url, '--games', '4', '--iterations', '1', '--out', `${fixture.dir}/spin-cli`, '--json');
     expect(cli.code).toBe(0);
     expect(JSON.parse(cli.out)).toMatchObject({ environment: 'spin', updates: 1 });
+  }, 120_000);
+
+  it('raises the logprob of the moves it imitates, with the mean cross-entropy per token as its loss', async () => {
+    const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 1e-3 });
+    onTestFinished(close);
+    const before = await logprobs(backend.model);
+    const result = await imitationUpdate(backend, sequences.map((s) => ({ episodeId: 'e', ...s })));
+    expect(result.step.loss).toBeCloseTo(imitationObjective([3, 4])(before).loss, 4);
+    expect([result.version, result.samples]).toEqual([1, 2]);
+    const after = await logprobs(backend.model);
+    expect(after[0]).toBeGreaterThan(before[0]);
+    expect(after[1]).toBeGreaterThan(before[1]);
+    // Nothing to imitate: no step, the version stays.
+    const idle = await imitationUpdate(backend, []);
+    expect([idle.version, idle.samples, idle.model]).toEqual([1, 0, backend.policy()]);
+  }, 60_000);
+
+  it('trains a model in the rest-mcts environment by imitation, and from the command line', async () => {
+    const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 3e-3 });
+    onTestFinished(close);
+    const environment = createRestMcts({ steps: 2, iterations: 2, branch: 1 });
+    const [it] = await trainEnvironment({ environment, backend, matchesPerIteration: 2, iterations: 1, objective: 'imitation' });
+    expect(it.errors).toBe(0);
+    expect(it.roles.reasoner.matches).toBe(2);
+    // A step only where some search found a correct trace (an untrained byte model rarely does).
+    expect(it.version).toBe(it.samples > 0 ? 1 : 0);
+    await expect(trainEnvironment({ environment: createSpin(), backend, matchesPerIteration: 1, iterations: 1, objective: 'imitation' })).rejects.toThrow(/spin names no moves to imitate/);
+    const out = `${fixture.dir}/rest-mcts-cli`;
+    const cli = await runCli('train-llm', '--env', 'rest-mcts', '--param', 'steps=2', '--param', 'iterations=2', '--param', 'branch=1', '--tinker', fixture.host.url, '--games', '2', '--iterations', '1', '--out', out, '--json');
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.out)).toMatchObject({ environment: 'rest-mcts', updates: 1 });
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ objective: 'imitation' });
   }, 120_000);
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { spinObjective, sppoObjective, sppoTarget } from '../../src/trainer/sequence-objectives.ts';
+import { imitationObjective, spinObjective, sppoObjective, sppoTarget } from '../../src/trainer/sequence-objectives.ts';
 
 describe("SPPO's square loss", () => {
   it('is the mean squared gap between each log-ratio and its win-rate target, by hand', () => {
@@ -62,5 +62,16 @@ describe("SPIN's logistic loss", () => {
     const far = spinObjective([0, 0], 1);
     expect(Number.isFinite(far([-1000, 1000]).loss)).toBe(true);
     expect(far([1000, -1000]).loss).toBeCloseTo(0, 12);
+  });
+});
+
+describe('the imitation loss', () => {
+  it('is the mean cross-entropy per token, with a derivative of -1/tokens for every sequence, by hand', () => {
+    const objective = imitationObjective([2, 3]);
+    const { loss, gradient } = objective([-1, -4]);
+    expect(loss).toBeCloseTo(1, 12);
+    expect(gradient).toEqual([-0.2, -0.2]);
+    expect(() => objective([1])).toThrow(RangeError);
+    expect(() => imitationObjective([])).toThrow(/nothing to imitate/);
   });
 });

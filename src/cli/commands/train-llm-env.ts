@@ -8,7 +8,7 @@ import { heldOutCriticSteps, SPC_DEFAULTS } from '../../../environments/self-pla
 import { ConfigError, type Environment } from '../../core/index.ts';
 import { RoleBaselines } from '../../trainer/advantages.ts';
 import { criticAccuracy, type CriticAccuracy } from '../../trainer/critic-accuracy.ts';
-import { SecCurriculum } from '../../trainer/curriculum.ts';
+import { secCurriculumFor, type SecCurriculum } from '../../trainer/curriculum.ts';
 import type { EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { trainEnvironment, type EnvIteration } from '../../trainer/env-loop.ts';
 import type { SavedWeights } from '../../trainer/hosted-run.ts';
@@ -48,7 +48,7 @@ export interface EnvRunConfig {
   readonly secAlpha?: number;
   readonly secTemperature?: number;
   /** Absent in runs from before the option: policy-gradient. */
-  readonly objective?: 'policy-gradient' | 'sppo' | 'spin';
+  readonly objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation';
   readonly sppoEta?: number;
   readonly spinBeta?: number;
   readonly spinTokenizer?: string;
@@ -98,14 +98,7 @@ const round = (x: number, digits = 6) => +x.toPrecision(digits);
 /** The run's SEC curriculum over the environment's task categories, as its checkpoint left it; undefined for uniform. */
 function curriculumFor(environment: Environment, config: EnvRunConfig, state?: EnvCheckpoint): SecCurriculum | undefined {
   if ((config.curriculum ?? 'uniform') === 'uniform') return undefined;
-  if (!environment.categories?.length) throw new ConfigError(`--curriculum sec: ${environment.id} has no task categories to choose among (absolute-zero, creator-solver and sppo have)`);
-  let curriculum: SecCurriculum;
-  try {
-    curriculum = new SecCurriculum(environment.categories, { alpha: config.secAlpha, temperature: config.secTemperature });
-  } catch (error) {
-    if (error instanceof RangeError) throw new ConfigError(`--curriculum sec: ${error.message}`);
-    throw error;
-  }
+  const curriculum = secCurriculumFor(environment, { alpha: config.secAlpha, temperature: config.secTemperature });
   if (state?.state.curriculum) curriculum.restore(state.state.curriculum);
   return curriculum;
 }

@@ -69,7 +69,7 @@ interface TrainLlmOptions {
   curriculum: 'uniform' | 'sec';
   secAlpha: number;
   secTemperature: number;
-  objective?: 'policy-gradient' | 'sppo' | 'spin';
+  objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation';
   sppoEta: number;
   spinBeta: number;
   spinTokenizer?: string;
@@ -80,6 +80,7 @@ interface TrainLlmOptions {
 
 /** Options of game runs that an --env run has no use for. */
 const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'maxStaleness', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens'] as const;
+const DEFAULT_OBJECTIVES: Readonly<Record<string, TrainLlmOptions['objective']>> = { sppo: 'sppo', spin: 'spin', 'rest-mcts': 'imitation' };
 const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'curriculum', 'secAlpha', 'secTemperature', 'objective', 'sppoEta', 'spinBeta', 'spinTokenizer'] as const;
 const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -145,7 +146,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--max-tokens <n>', 'with --tokenizer, the most tokens of an answer', intOption('--max-tokens', 1), 256)
     .option('--vllm <url>', 'inference on vLLM (its OpenAI API root): each published version is loaded there as a LoRA adapter (/v1/load_lora_adapter; needs --lora-rank) and the games sample it there');
   learnerBusOptions(command, { bus: 'the actors are `selfplay actor` processes on this NATS JetStream server (nats://HOST:PORT): matches, episodes and versions go through it', jobs: 'matches' })
-    .option('--env <name>', 'train in an environment instead of a game (absolute-zero, self-play-critic, teacher-student, creator-solver, stp, sppo, spin): the model plays every role --role does not give to a fixed agent')
+    .option('--env <name>', 'train in an environment instead of a game (absolute-zero, self-play-critic, teacher-student, creator-solver, stp, sppo, spin, rest-mcts): the model plays every role --role does not give to a fixed agent')
     .option('--param <key=value>', 'with --env, an option of the environment (repeatable; `selfplay env` lists them)', collect, [])
     .option('--role <role=spec>', 'with --env, a role held by a fixed agent: scripted, or llm:model=NAME,base=URL (repeatable); it gets no updates', collect, [])
     .option('--eval-items <n>', 'with --env self-play-critic, held-out steps (half correct, half attacked) the critic is measured on, exactly, before and after training and every --exact-every steps (0: none)', intOption('--eval-items'), 200)
@@ -155,8 +156,8 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--sec-temperature <t>', 'with --curriculum sec, the temperature of the choice among categories (lower is greedier)', numberOption('--sec-temperature', 0), 0.25)
     .option(
       '--objective <name>',
-      "with --env, what each step minimises: policy-gradient (--loss on the advantages), sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo), or spin (SPIN's logistic loss telling the data set's answers from the model's own, the version that answered being the reference; the default with --env spin)",
-      choice('--objective', ['policy-gradient', 'sppo', 'spin'] as const),
+      "with --env, what each step minimises: policy-gradient (--loss on the advantages), sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo), spin (SPIN's logistic loss telling the data set's answers from the model's own, the version that answered being the reference; the default with --env spin), or imitation (supervised cross-entropy on the moves the environment names: rest-mcts's best searched traces; the default with --env rest-mcts)",
+      choice('--objective', ['policy-gradient', 'sppo', 'spin', 'imitation'] as const),
     )
     .option('--sppo-eta <x>', 'with --objective sppo, the scale of the win-rate targets', numberOption('--sppo-eta', 0), 1)
     .option('--spin-beta <x>', "with --objective spin, the scale of the log-ratio margin in SPIN's loss", numberOption('--spin-beta', 0), 0.1)
@@ -178,8 +179,8 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       if (misplaced.length) throw new ConfigError(`${misplaced.map(flag).join(', ')} ${envRun ? 'apply to game runs, not to --env runs' : 'apply to --env runs only'}`);
       // An environment's roles are trained per task type and role (Absolute Zero's estimator) unless told.
       if (envRun && !given('algo') && !options.resume) options.algo = 'trr++';
-      // SPPO's environment trains with SPPO's loss unless told.
-      if (envRun && !options.resume) options.objective ??= options.env === 'sppo' ? 'sppo' : options.env === 'spin' ? 'spin' : 'policy-gradient';
+      // SPPO's, SPIN's and ReST-MCTS*'s environments train with their papers' losses unless told.
+      if (envRun && !options.resume) options.objective ??= DEFAULT_OBJECTIVES[options.env ?? ''] ?? 'policy-gradient';
       if (options.spinTokenizer !== undefined) options.spinTokenizer = resolvePath(options.spinTokenizer);
       if (envRun) {
         if (options.env !== undefined) checkEnvironment(options.env);
