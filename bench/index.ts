@@ -4,6 +4,7 @@ import { benchBus } from './bus.ts';
 import { benchBusFaults } from './bus-faults.ts';
 import { benchCheck } from './check.ts';
 import { benchCli } from './cli.ts';
+import { benchEnvironments } from './environments.ts';
 import { benchEpisodes } from './episodes.ts';
 import { benchExecutor } from './executor.ts';
 import { benchLlm } from './llm.ts';
@@ -33,7 +34,8 @@ const benches: Record<string, { title: string; run: () => string | Promise<strin
   episodes: { title: 'Episode files: write, reopen for append, stream back 1M Kuhn poker episodes', run: () => benchEpisodes() },
   'play-out': { title: '`selfplay play kuhn-poker` with and without --out: matches/s, peak RSS, time from a match to the disk', run: () => benchPlayOut() },
   tokenizer: { title: "Qwen3's chat template and tokenizer on SPIRAL's Kuhn poker prompts (one core)", run: () => benchTokenizer() },
-  stp: { title: 'STP: the Hilbert proof checker (one core) and 200 scripted matches', run: () => benchStp() },
+  stp: { title: 'STP: the Hilbert proof checker (one core)', run: () => benchStp() },
+  environments: { title: 'Asymmetric environments: 200 matches each, every role scripted (default options, one process)', run: () => benchEnvironments() },
   executor: { title: 'Code executor: small programs in a fresh QuickJS context each (`selfplay exec`, Absolute Zero)', run: () => benchExecutor() },
 };
 

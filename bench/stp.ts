@@ -1,7 +1,4 @@
-import { lastValueFrom, toArray } from 'rxjs';
-import { environmentPlayers } from '../agents/environment.ts';
-import { checkProof, createStp } from '../environments/stp/index.ts';
-import { runEnvironment } from '../src/runtime/environment.ts';
+import { checkProof } from '../environments/stp/index.ts';
 import { median, rate, table } from './measure.ts';
 
 /** A 20-step proof: a chain of nine implications walked by modus ponens, then an A1 instance. */
@@ -51,9 +48,5 @@ export async function benchStp(): Promise<string> {
     }
     rows.push({ measure: `reject: ${name} (${(text.length / 1e6).toFixed(2)} MB)`, value: median(times).toFixed(1), unit: `ms: ${reason.slice(0, 50)}`, target: '< 100 ms' });
   }
-  const environment = createStp();
-  const started = performance.now();
-  await lastValueFrom(runEnvironment({ environment, players: environmentPlayers(environment), matches: 200, seed: 1 }).pipe(toArray()));
-  rows.push({ measure: '200 matches, scripted conjecturer and 4 scripted provers', value: ((performance.now() - started) / 1000).toFixed(2), unit: 's', target: '< 60 s' });
   return table(rows);
 }

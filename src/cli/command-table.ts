@@ -105,7 +105,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   },
   env: {
     term: 'env [options] [name]',
-    summary: 'run an asymmetric self-play environment (absolute-zero, self-play-critic, teacher-student, creator-solver, stp, sppo, spin) with scripted or language-model roles',
+    summary: 'run an asymmetric self-play environment (absolute-zero, self-play-critic, teacher-student, creator-solver, stp, sppo, spin, rest-mcts) with scripted or language-model roles',
     load: async () => (await import('./commands/env.ts')).registerEnv,
   },
 };

@@ -1,4 +1,4 @@
-import type { Rng } from '../core/index.ts';
+import { ConfigError, type Environment, type Rng } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import type { Curriculum } from '../runtime/index.ts';
 import { groupNormalizedAdvantages } from './advantages.ts';
@@ -89,6 +89,17 @@ export class SecCurriculum implements Curriculum {
       this.values.set(c, saved.values[c] ?? 0);
       this.chosen.set(c, saved.chosen[c] ?? 0);
     }
+  }
+}
+
+/** SEC over an environment's task categories; a ConfigError, naming `option`, when it has none or the options are out of range. */
+export function secCurriculumFor(environment: Environment, options: SecOptions, option = '--curriculum sec'): SecCurriculum {
+  if (!environment.categories?.length) throw new ConfigError(`${option}: ${environment.id} has no task categories to choose among (absolute-zero, creator-solver and sppo have)`);
+  try {
+    return new SecCurriculum(environment.categories, options);
+  } catch (error) {
+    if (error instanceof RangeError) throw new ConfigError(`${option}: ${error.message}`);
+    throw error;
   }
 }
 

@@ -38,7 +38,7 @@ describe('selfplay env', () => {
   });
 
   it('runs each of the other environments, and writes creator-solver\'s preference pairs', async () => {
-    for (const name of ['self-play-critic', 'teacher-student', 'stp', 'sppo', 'spin']) {
+    for (const name of ['self-play-critic', 'teacher-student', 'stp', 'sppo', 'spin', 'rest-mcts']) {
       const { code, out } = await runCli('env', name, '--steps', '5', '--json');
       expect(code).toBe(0);
       expect(JSON.parse(out)).toMatchObject({ environment: name, steps: 5, outcomes: { normal: 5 } });
@@ -55,8 +55,26 @@ describe('selfplay env', () => {
     }
   });
 
+  it('chooses task categories by SEC with --curriculum sec, learning from a role\'s returns every --sec-batch matches', async () => {
+    const { code, out } = await runCli('env', 'absolute-zero', '--steps', '48', '--curriculum', 'sec', '--sec-batch', '8', '--json');
+    expect(code).toBe(0);
+    const { curriculum } = JSON.parse(out);
+    expect(Object.keys(curriculum).sort()).toEqual(['abduction', 'deduction', 'induction']);
+    const arms = Object.values(curriculum) as { value: number; probability: number; chosen: number }[];
+    expect(arms.reduce((n, a) => n + a.chosen, 0)).toBe(48);
+    expect(arms.reduce((n, a) => n + a.probability, 0)).toBeCloseTo(1, 9);
+    // Six updates from returns that vary: some category has moved off its starting value of 0.
+    expect(arms.some((a) => a.value > 0)).toBe(true);
+    const text = await runCli('env', 'sppo', '--steps', '8', '--curriculum', 'sec');
+    expect(text.out).toMatch(/SEC curriculum \(category: value, probability, matches\)\nsum: /);
+  });
+
   it.each([
     [['env', 'absolute-zero', '--pairs', 'x.jsonl'], /--pairs: absolute-zero makes no preference pairs/],
+    [['env', 'stp', '--curriculum', 'sec'], /--curriculum sec: stp has no task categories/],
+    [['env', 'absolute-zero', '--curriculum', 'sec', '--sec-role', 'critic'], /--sec-role: absolute-zero has no role "critic"; its roles: proposer, solver/],
+    [['env', 'absolute-zero', '--curriculum', 'sec', '--sec-alpha', '2'], /--curriculum sec: SEC's alpha must be in \(0, 1\], not 2/],
+    [['env', 'absolute-zero', '--curriculum', 'bandit'], /--curriculum/],
     [['env', 'no-such-env'], /unknown environment "no-such-env"; environments: absolute-zero/],
     [['env', 'absolute-zero', '--param', 'solvers=0'], /solvers must be a whole number from 1 to 64, not "0"/],
     [['env', 'absolute-zero', '--param', 'nonsense=1'], /absolute-zero has no option "nonsense"/],
