@@ -68,10 +68,11 @@ describe('a hosted model trained in the roles of an environment', () => {
     await expect(trainEnvironment({ environment, backend, fixed: everyone, matchesPerIteration: 1, iterations: 1 })).rejects.toThrow(/every role of self-play-critic is held by a fixed agent/);
   }, 120_000);
 
-  it('trains in each of the other environments without error', async () => {
+  it('trains in each of the other environments without error, self-play-critic as a prover-verifier game too', async () => {
     const backend = await backendFor();
-    for (const name of ['absolute-zero', 'creator-solver', 'teacher-student', 'stp']) {
-      const environment = await environments[name].create({});
+    const runs: [string, Record<string, string>][] = [['absolute-zero', {}], ['creator-solver', {}], ['teacher-student', {}], ['stp', {}], ['self-play-critic', { prover_verifier: '1' }]];
+    for (const [name, params] of runs) {
+      const environment = await environments[name].create(params);
       const [it] = await trainEnvironment({ environment, backend, matchesPerIteration: 4, iterations: 1 });
       expect(it.errors).toBe(0);
       expect(Object.values(it.roles).some((r) => r.learns && r.samples > 0)).toBe(true);
