@@ -4,7 +4,7 @@ import { checkOptions, numberOption } from '../options.ts';
 import { teacherGame, type TeacherState } from './game.ts';
 import { heldOutSet, PromotionTracker } from './rules.ts';
 import { scriptedTeacher } from './scripted.ts';
-import { SimulatedStudent, type Student } from './student.ts';
+import { type HeldOutItem, SimulatedStudent, type Student } from './student.ts';
 
 export { readAnswer, readQuestion, generateProblem, SKILLS, type Problem, type Reading, type Skill } from './domain.ts';
 export { readTeacherOutput, scoreReply, teacherGame, teacherInput, type TeacherAction, type TeacherMatchSetup, type TeacherState, type TeachingResult } from './game.ts';
@@ -53,6 +53,10 @@ interface Candidate {
 export interface TeacherStudentEnvironment extends Environment {
   /** The current student (replaced on promotion; matches only train clones of it). */
   readonly student: Student;
+  /** The held-out hard questions a student is measured on. */
+  readonly heldOut: readonly HeldOutItem[];
+  /** Training steps of a student's copy per match. */
+  readonly k: number;
 }
 
 /**
@@ -124,6 +128,8 @@ export function createTeacherStudent(options: TeacherStudentOptions = {}): Teach
     get student() {
       return student;
     },
+    heldOut,
+    k,
     nextGame: (rng) =>
       teacherGame({
         topic,

@@ -54,6 +54,14 @@ export interface EnvIteration {
   readonly ms: number;
 }
 
+/** Scores a batch's matches after they are played and before anything learns from them (SOAR's student trained on the host). */
+export interface MatchRescorer {
+  /** Each match's returns, in the order given. */
+  rescore(episodes: readonly Episode[]): Promise<readonly (readonly number[])[]>;
+  /** Its figures so far, added to each update's statistics. */
+  stats(): Readonly<Record<string, number>>;
+}
+
 export interface EnvTrainingOptions {
   readonly environment: Environment;
   readonly backend: TinkerBackend;
@@ -88,6 +96,8 @@ export interface EnvTrainingOptions {
   readonly spinBeta?: number;
   /** The model's tokenizer, for SPIN's reference answers. */
   readonly tokenizer?: ChatTokenizer;
+  /** Replaces the returns of each batch's finished matches before training (returns, advantages and figures use them). */
+  readonly rescorer?: MatchRescorer;
   /** Updates made before (a resumed run's). */
   readonly start?: number;
   /** After each update, with its matches; the next waits for a promise it returns (a checkpoint). */
@@ -177,7 +187,13 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
     } finally {
       for (const client of clients) client.close();
     }
-    const trained = episodes.filter((e) => e.outcome === 'normal');
+    let trained = episodes.filter((e) => e.outcome === 'normal');
+    if (options.rescorer) {
+      const returns = await options.rescorer.rescore(trained);
+      const rescored = new Map(trained.map((e, i) => [e.id, { ...e, returns: returns[i] }]));
+      episodes = episodes.map((e) => rescored.get(e.id) ?? e);
+      trained = [...rescored.values()];
+    }
     const samples = learnerSamples(trained, { policyId, algo }, baselines);
     const update =
       options.objective === 'sppo'
@@ -217,7 +233,7 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
       samples: update.samples,
       loss: update.step.loss,
       roles: figures,
-      stats: environment.stats() as Record<string, number | string>,
+      stats: { ...environment.stats(), ...options.rescorer?.stats() } as Record<string, number | string>,
       ...(options.curriculum ? { curriculum: Object.fromEntries(Object.entries(options.curriculum.arms()).map(([c, arm]) => [c, { ...arm, ...(rewards?.[c] === undefined ? {} : { reward: rewards[c] }) }])) } : {}),
       seconds: elapsed(),
       ms: performance.now() - began,

@@ -194,8 +194,9 @@ export class TinkerBackend implements PolicyBackend {
     return scored.loss_fn_outputs.map((out, i) => out.logprobs.data.slice(-sequences[i].completion.length).reduce((a, b) => a + b, 0));
   }
 
-  private adam() {
-    return { learning_rate: this.options.learningRate ?? 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, grad_clip_norm: this.options.maxGradNorm ?? 1 };
+  /** The optimizer step's settings: the run's, or another learning rate (SOAR's student). */
+  adam(learningRate = this.options.learningRate ?? 1e-3) {
+    return { learning_rate: learningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, grad_clip_norm: this.options.maxGradNorm ?? 1 };
   }
 
   async update(samples: readonly Sample[]): Promise<TinkerMetrics> {

@@ -11,10 +11,12 @@ import { criticAccuracy, type CriticAccuracy } from '../../trainer/critic-accura
 import { secCurriculumFor, type SecCurriculum } from '../../trainer/curriculum.ts';
 import type { EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { trainEnvironment, type EnvIteration } from '../../trainer/env-loop.ts';
+import { HostStudent } from '../../trainer/host-student.ts';
 import type { SavedWeights } from '../../trainer/hosted-run.ts';
 import { renderReport, type Chart } from '../../trainer/report.ts';
 import type { CheckpointMarks, RunFolder } from '../../trainer/run-folder.ts';
 import { openHostedRun } from '../hosted-setup.ts';
+import { soarRescorer, soarSettings } from '../soar-student.ts';
 import { printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
 import { parseParams } from './env.ts';
@@ -51,7 +53,11 @@ export interface EnvRunConfig {
   readonly objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation';
   readonly sppoEta?: number;
   readonly spinBeta?: number;
-  readonly spinTokenizer?: string;
+  /** The model's tokenizer files for SPIN's answers and the SOAR student (absent: the reference host's byte model). */
+  readonly modelTokenizer?: string;
+  /** Absent in runs from before the option: simulated. */
+  readonly soarStudent?: 'simulated' | 'host';
+  readonly studentLr?: number;
 }
 
 /** checkpoints/state.json of an environment run. */
@@ -172,11 +178,14 @@ export async function trainEnvRun(run: {
   const heldOut = criticSet(name, params, specs, config);
   const curriculum = curriculumFor(environment, config, state);
   if (config.objective === 'spin' && !((config.spinBeta ?? 0.1) > 0)) throw new ConfigError(`--spin-beta must be above 0, not ${config.spinBeta}`);
-  const tokenizer = config.objective === 'spin' ? await loadChatTokenizer(config.spinTokenizer ?? join(POLICY_HOST_DIR, 'tokenizer')) : undefined;
+  const soar = config.soarStudent === 'host' ? soarSettings(environment) : undefined;
+  if (soar && !((config.studentLr ?? 1e-3) > 0)) throw new ConfigError(`--student-lr must be above 0, not ${config.studentLr}`);
+  const tokenizer = config.objective === 'spin' || soar ? await loadChatTokenizer(config.modelTokenizer ?? join(POLICY_HOST_DIR, 'tokenizer')) : undefined;
   const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
   const session = await openHostedRun({ options, config, folder, io, ...(state ? { restore: { checkpoint: state } } : {}) });
   const { host, backend, episodes, weights } = session;
   try {
+    const rescorer = soar ? soarRescorer(new HostStudent(backend, tokenizer!, soar.heldOut, { steps: soar.k, learningRate: config.studentLr })) : undefined;
     const accuracy = () => (heldOut ? criticAccuracy(host, backend.policy(), heldOut, { temperature: config.temperature }) : Promise.resolve(undefined));
     const before = state ? undefined : await accuracy();
     const learning = [...new Set(environment.roles)].filter((role) => !specs[role]);
@@ -208,6 +217,7 @@ export async function trainEnvRun(run: {
         sppoEta: config.sppoEta,
         spinBeta: config.spinBeta,
         tokenizer,
+        rescorer,
         start: state?.state.iteration ?? 0,
         onIteration: async (it, played) => {
           if (config.exactEvery > 0 && it.update % config.exactEvery === 0) latest = await accuracy();

@@ -72,7 +72,9 @@ interface TrainLlmOptions {
   objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation';
   sppoEta: number;
   spinBeta: number;
-  spinTokenizer?: string;
+  modelTokenizer?: string;
+  soarStudent: 'simulated' | 'host';
+  studentLr: number;
   out?: string;
   resume?: string;
   json?: boolean;
@@ -81,7 +83,7 @@ interface TrainLlmOptions {
 /** Options of game runs that an --env run has no use for. */
 const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'maxStaleness', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens'] as const;
 const DEFAULT_OBJECTIVES: Readonly<Record<string, TrainLlmOptions['objective']>> = { sppo: 'sppo', spin: 'spin', 'rest-mcts': 'imitation' };
-const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'curriculum', 'secAlpha', 'secTemperature', 'objective', 'sppoEta', 'spinBeta', 'spinTokenizer'] as const;
+const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'curriculum', 'secAlpha', 'secTemperature', 'objective', 'sppoEta', 'spinBeta', 'modelTokenizer', 'soarStudent', 'studentLr'] as const;
 const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** The options that define the run (saved in run.json, reused on --resume). */
@@ -161,7 +163,9 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     )
     .option('--sppo-eta <x>', 'with --objective sppo, the scale of the win-rate targets', numberOption('--sppo-eta', 0), 1)
     .option('--spin-beta <x>', "with --objective spin, the scale of the log-ratio margin in SPIN's loss", numberOption('--spin-beta', 0), 0.1)
-    .option('--spin-tokenizer <dir>', "with --objective spin, the model's tokenizer files (tokenizer.json, tokenizer_config.json), to tokenize the data set's answers (default: the reference host's byte model, policy-host/tokenizer)")
+    .option('--model-tokenizer <dir>', "with --env, the model's tokenizer files (tokenizer.json, tokenizer_config.json) for the text selfplay tokenizes itself: SPIN's reference answers, the SOAR student's pairs and held-out questions (default: the reference host's byte model, policy-host/tokenizer)")
+    .option('--soar-student <kind>', "with --env teacher-student, who the teacher teaches: simulated (the environment's simulated learner), or host (a copy of the model itself, trained k steps on the teacher's pairs on the host, measured on the held-out hard questions, then restored: SOAR's student)", choice('--soar-student', ['simulated', 'host'] as const), 'simulated')
+    .option('--student-lr <x>', 'with --soar-student host, the learning rate of the student\'s k steps', numberOption('--student-lr', 0), 1e-3)
     .option('--out <dir>', 'run folder (default runs/llm-<game>-seed<seed>)')
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint, with its settings')
     .option('--json', 'print one JSON object {before, after, iterations: [...]} at the end instead of progress lines')
@@ -181,7 +185,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       if (envRun && !given('algo') && !options.resume) options.algo = 'trr++';
       // SPPO's, SPIN's and ReST-MCTS*'s environments train with their papers' losses unless told.
       if (envRun && !options.resume) options.objective ??= DEFAULT_OBJECTIVES[options.env ?? ''] ?? 'policy-gradient';
-      if (options.spinTokenizer !== undefined) options.spinTokenizer = resolvePath(options.spinTokenizer);
+      if (options.modelTokenizer !== undefined) options.modelTokenizer = resolvePath(options.modelTokenizer);
       if (envRun) {
         if (options.env !== undefined) checkEnvironment(options.env);
         const prepared = prepareRun<EnvRunConfig, EnvCheckpoint>(options.env === undefined ? undefined : `${ENV_PREFIX}${options.env}`, options as TrainLlmOptions & Record<string, unknown>, given, {
