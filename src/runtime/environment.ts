@@ -31,10 +31,52 @@ export interface Curriculum {
   choose(rng: Rng): string;
 }
 
+/** One match of an environment: who plays each role, and how the match is set up. */
+export interface EnvironmentMatchOptions {
+  readonly environment: Environment;
+  readonly players: Readonly<Record<string, Player>>;
+  /** Draws the game (and the category) and seeds the match. */
+  readonly rng: Rng;
+  readonly matchId: string;
+  readonly curriculum?: Curriculum;
+  readonly invalidMoves?: InvalidMovePolicy;
+  readonly turnTimeoutMs?: number;
+  readonly timing?: boolean;
+  readonly signal?: AbortSignal;
+}
+
 /**
- * Runs an environment's matches through the referee: each match plays the
- * game `nextGame` draws, with each seat filled by its role's player, and the
- * environment records the result before the episode is emitted.
+ * Plays one match of an environment: the game `nextGame` draws (of the
+ * category the curriculum chooses), each seat filled by its role's player,
+ * and the environment records the result before the episode is returned.
+ */
+export async function playEnvironmentMatch(options: EnvironmentMatchOptions): Promise<Episode> {
+  const { environment, rng } = options;
+  const seated = environment.roles.map((role) => {
+    const player = options.players[role];
+    if (!player) throw new ConfigError(`${environment.id} needs a player for "${role}" (its roles: ${[...new Set(environment.roles)].join(', ')})`);
+    return { ...player, role };
+  });
+  const game = environment.nextGame(rng.split('game'), options.curriculum?.choose(rng.split('category')));
+  const episode = await playMatch({
+    game,
+    players: seated,
+    seed: rng.nextUint32(),
+    matchId: options.matchId,
+    invalidMoves: options.invalidMoves,
+    turnTimeoutMs: options.turnTimeoutMs,
+    timing: options.timing,
+    signal: options.signal,
+  });
+  const replies = episode.steps.filter((s) => s.valid).map((s) => readModelMeta(s.meta, ['completion']).completion);
+  environment.record({ game, history: episode.history, returns: episode.returns, outcome: episode.outcome, replies });
+  return episode;
+}
+
+/**
+ * Runs an environment's matches through the referee (`playEnvironmentMatch`),
+ * as many at once as `concurrency`, each match's episode emitted once the
+ * environment has recorded it.
  */
 export function runEnvironment(options: EnvironmentRunOptions): Observable<Episode> {
   const { environment, players, matches } = options;
@@ -43,27 +85,10 @@ export function runEnvironment(options: EnvironmentRunOptions): Observable<Episo
   if (missing.length) throw new ConfigError(`${environment.id} needs a player for ${missing.map((r) => `"${r}"`).join(', ')} (its roles: ${[...new Set(environment.roles)].join(', ')})`);
   const seed = options.seed ?? 0;
   const runId = options.runId ?? `${environment.id}-seed${seed}`;
-  const seated = environment.roles.map((role) => ({ ...players[role], role }));
   const { curriculum } = options;
   if (curriculum && !environment.categories?.length) throw new ConfigError(`${environment.id} has no task categories for a curriculum to choose among`);
   const root = new Rng(seed);
-
-  const playOne = async (index: number, signal: AbortSignal) => {
-    const rng = root.split(index);
-    const game = environment.nextGame(rng.split('game'), curriculum?.choose(rng.split('category')));
-    const episode = await playMatch({
-      game,
-      players: seated,
-      seed: rng.nextUint32(),
-      matchId: `${runId}-${index}`,
-      invalidMoves: options.invalidMoves,
-      turnTimeoutMs: options.turnTimeoutMs,
-      timing: options.timing,
-      signal,
-    });
-    const replies = episode.steps.filter((s) => s.valid).map((s) => readModelMeta(s.meta, ['completion']).completion);
-    environment.record({ game, history: episode.history, returns: episode.returns, outcome: episode.outcome, replies });
-    return episode;
-  };
+  const playOne = (index: number, signal: AbortSignal) =>
+    playEnvironmentMatch({ ...options, rng: root.split(index), matchId: `${runId}-${index}`, signal });
   return pacedMatches(matches, options.concurrency ?? 1, playOne, options.backpressure, 'the environment run was unsubscribed');
 }

@@ -1,25 +1,16 @@
-import { lastValueFrom, toArray } from 'rxjs';
-import { LlmClient } from '../../agents/llm/llm-client.ts';
 import type { ChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
-import { resolveLlmOptions } from '../../agents/llm/options.ts';
-import { CRITIC_VERDICTS } from '../../agents/roles/critic.ts';
-import { roleAgent } from '../../agents/roles/agent.ts';
 import { roles as roleDefinitions } from '../../agents/roles/registry.ts';
-import type { Role } from '../../agents/roles/role.ts';
-import { modelResponder } from '../../agents/roles/responder.ts';
 import { ConfigError, type Environment } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
-import { RoleTally, runEnvironment, type Player } from '../runtime/index.ts';
+import { RoleTally, type Player } from '../runtime/index.ts';
 import { RoleBaselines } from './advantages.ts';
 import { sampleMagnitudes, type SecArm, type SecCurriculum } from './curriculum.ts';
+import { asynchronousBatches, synchronousBatches, type EnvCast } from './env-batches.ts';
 import type { Sample } from './samples.ts';
 import { spinObjective, sppoObjective, sppoTarget } from './sequence-objectives.ts';
 import { learnerSamples, type EpisodeAlgorithm } from './episode-trainer.ts';
 import { imitationSequences, imitationUpdate } from './imitation.ts';
 import { modelTurns, sampledLogprob, type TinkerBackend } from './tinker-backend.ts';
-
-/** Roles whose whole answer is one of a few texts, which a small model is sampled among (guided choice). */
-const CLOSED_ANSWERS: Readonly<Record<string, readonly string[]>> = { critic: CRITIC_VERDICTS };
 
 /** One role's figures over an update's matches. */
 export interface EnvRoleFigures {
@@ -48,6 +39,9 @@ export interface EnvIteration {
   readonly roles: Readonly<Record<string, EnvRoleFigures>>;
   /** The environment's own statistics so far (solve rates, attack success, ...), since the run (or its resumption) began. */
   readonly stats: Readonly<Record<string, number | string>>;
+  /** How many updates older than the weights it trained the versions that played this update's matches were: the median and the most (0 when synchronous). */
+  readonly ageMedian: number;
+  readonly ageMax: number;
   /** With a curriculum: per task category its value, choice probability and matches so far, and the reward (mean |advantage|) this update gave it. */
   readonly curriculum?: Readonly<Record<string, SecArm & { readonly reward?: number }>>;
   readonly seconds: number;
@@ -80,7 +74,14 @@ export interface EnvTrainingOptions {
   readonly algo?: EpisodeAlgorithm;
   readonly baselines?: RoleBaselines;
   readonly seed?: number;
+  /** Matches in play at once (default 8). */
   readonly concurrency?: number;
+  /**
+   * Asynchronous training: actors keep playing with the newest published version while the learner trains, on
+   * matches played by versions at most this many updates behind the weights an update trains (the backend's
+   * importance-sampling loss corrects for the difference); 0, the default, is synchronous on-policy training.
+   */
+  readonly maxStaleness?: number;
   /** Chooses each match's task category, and learns from each update's samples (the environment must have categories). */
   readonly curriculum?: SecCurriculum;
   /**
@@ -103,6 +104,11 @@ export interface EnvTrainingOptions {
   /** After each update, with its matches; the next waits for a promise it returns (a checkpoint). */
   readonly onIteration?: (iteration: EnvIteration, episodes: readonly Episode[]) => void | Promise<void>;
 }
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : 0;
+};
 
 const isRoleName = (name: string): name is keyof typeof roleDefinitions => Object.prototype.hasOwnProperty.call(roleDefinitions, name);
 
@@ -159,87 +165,79 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
   const startedAt = performance.now();
   const elapsed = () => (performance.now() - startedAt) / 1000;
   const over = (iteration: number) => iteration >= (options.iterations ?? Infinity) || (options.seconds !== undefined && elapsed() >= options.seconds) || options.signal?.aborted === true;
+  const maxStaleness = options.maxStaleness ?? 0;
+  if (maxStaleness > 0 && options.objective === 'spin') throw new ConfigError("SPIN's reference model is the version that answered, which the step must start from: train it synchronously (max staleness 0)");
+  const cast: EnvCast = { environment, fixed, policyId, samplingBase: backend.samplingBase, temperature: options.temperature, guidedChoice: options.guidedChoice, curriculum: options.curriculum, seed: options.seed, concurrency: options.concurrency ?? 8 };
+  const start = options.start ?? 0;
+  const batches =
+    maxStaleness > 0
+      ? asynchronousBatches(cast, options.matchesPerIteration, maxStaleness, { update: start, version: { model: backend.policy(), version: backend.version } })
+      : synchronousBatches(cast, options.matchesPerIteration);
   const done: EnvIteration[] = [];
-  for (let iteration = options.start ?? 0; !over(iteration); iteration++) {
-    const began = performance.now();
-    const clients: LlmClient[] = [];
-    const learner = (role: keyof typeof roleDefinitions): Player => {
-      const client = new LlmClient(resolveLlmOptions({ model: backend.policy(), baseURL: backend.samplingBase, temperature: options.temperature ?? 1, retries: 2 }, {}));
-      clients.push(client);
-      const choices = (options.guidedChoice ?? true) ? CLOSED_ANSWERS[role] : undefined;
-      const responder = modelResponder(client, choices ? { guidedChoice: choices } : {});
-      return { name: `${policyId}@${backend.version}`, agent: roleAgent(roleDefinitions[role]() as Role<unknown, unknown>, responder), policy: { id: policyId, version: backend.version } };
-    };
-    const players = Object.fromEntries(allRoles.map((role) => [role, fixed[role] ?? learner(role as keyof typeof roleDefinitions)]));
-    let episodes: Episode[];
-    try {
-      episodes = await lastValueFrom(
-        runEnvironment({
-          environment,
-          players,
-          matches: options.matchesPerIteration,
-          concurrency: options.concurrency ?? 8,
-          seed: ((options.seed ?? 0) * 1_000_003 + iteration) >>> 0,
-          runId: `${environment.id}-u${iteration + 1}`,
-          curriculum: options.curriculum,
-        }).pipe(toArray()),
+  try {
+    for (let iteration = start; !over(iteration); iteration++) {
+      const began = performance.now();
+      const batch = await batches.next(iteration, { model: backend.policy(), version: backend.version });
+      let { episodes } = batch;
+      let trained = episodes.filter((e) => e.outcome === 'normal');
+      if (options.rescorer) {
+        const returns = await options.rescorer.rescore(trained);
+        const rescored = new Map(trained.map((e, i) => [e.id, { ...e, returns: returns[i] }]));
+        episodes = episodes.map((e) => rescored.get(e.id) ?? e);
+        trained = [...rescored.values()];
+      }
+      const samples = learnerSamples(trained, { policyId, algo }, baselines);
+      const update =
+        options.objective === 'sppo'
+          ? await sppoUpdate(backend, samples, options.sppoEta ?? 1)
+          : options.objective === 'spin'
+            ? await spinUpdate(backend, samples, trained, options.tokenizer, options.spinBeta ?? 0.1)
+            : options.objective === 'imitation'
+              ? await imitationUpdate(backend, imitationSequences(trained, environment, policyId))
+              : await backend.update(samples);
+      await batches.published({ model: update.model, version: update.version });
+      const rewards = options.curriculum?.update(sampleMagnitudes(samples, trained));
+      const tally = new RoleTally();
+      for (const episode of trained) tally.add(episode);
+      const records = new Map(tally.records().map((r) => [r.role, r]));
+      const figures = Object.fromEntries(
+        allRoles.map((role) => {
+          const record = records.get(role);
+          const own = samples.filter((s) => s.role === role);
+          const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
+          const figure: EnvRoleFigures = {
+            matches: record?.turns ?? 0,
+            meanReturn: record?.meanReturn ?? 0,
+            interval: record?.interval ?? [0, 0],
+            learns: !fixed[role],
+            samples: own.length,
+            meanAdvantage: mean(own.map((s) => s.advantage)),
+            meanAbsAdvantage: mean(own.map((s) => Math.abs(s.advantage))),
+          };
+          return [role, figure];
+        }),
       );
-    } finally {
-      for (const client of clients) client.close();
+      const it: EnvIteration = {
+        update: iteration + 1,
+        version: update.version,
+        model: update.model,
+        matches: episodes.length,
+        errors: episodes.length - trained.length,
+        samples: update.samples,
+        loss: update.step.loss,
+        roles: figures,
+        stats: { ...environment.stats(), ...options.rescorer?.stats() } as Record<string, number | string>,
+        ...(options.curriculum ? { curriculum: Object.fromEntries(Object.entries(options.curriculum.arms()).map(([c, arm]) => [c, { ...arm, ...(rewards?.[c] === undefined ? {} : { reward: rewards[c] }) }])) } : {}),
+        ageMedian: median(batch.ages),
+        ageMax: Math.max(0, ...batch.ages),
+        seconds: elapsed(),
+        ms: performance.now() - began,
+      };
+      done.push(it);
+      await options.onIteration?.(it, episodes);
     }
-    let trained = episodes.filter((e) => e.outcome === 'normal');
-    if (options.rescorer) {
-      const returns = await options.rescorer.rescore(trained);
-      const rescored = new Map(trained.map((e, i) => [e.id, { ...e, returns: returns[i] }]));
-      episodes = episodes.map((e) => rescored.get(e.id) ?? e);
-      trained = [...rescored.values()];
-    }
-    const samples = learnerSamples(trained, { policyId, algo }, baselines);
-    const update =
-      options.objective === 'sppo'
-        ? await sppoUpdate(backend, samples, options.sppoEta ?? 1)
-        : options.objective === 'spin'
-          ? await spinUpdate(backend, samples, trained, options.tokenizer, options.spinBeta ?? 0.1)
-          : options.objective === 'imitation'
-            ? await imitationUpdate(backend, imitationSequences(trained, environment, policyId))
-            : await backend.update(samples);
-    const rewards = options.curriculum?.update(sampleMagnitudes(samples, trained));
-    const tally = new RoleTally();
-    for (const episode of trained) tally.add(episode);
-    const records = new Map(tally.records().map((r) => [r.role, r]));
-    const figures = Object.fromEntries(
-      allRoles.map((role) => {
-        const record = records.get(role);
-        const own = samples.filter((s) => s.role === role);
-        const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
-        const figure: EnvRoleFigures = {
-          matches: record?.turns ?? 0,
-          meanReturn: record?.meanReturn ?? 0,
-          interval: record?.interval ?? [0, 0],
-          learns: !fixed[role],
-          samples: own.length,
-          meanAdvantage: mean(own.map((s) => s.advantage)),
-          meanAbsAdvantage: mean(own.map((s) => Math.abs(s.advantage))),
-        };
-        return [role, figure];
-      }),
-    );
-    const it: EnvIteration = {
-      update: iteration + 1,
-      version: update.version,
-      model: update.model,
-      matches: episodes.length,
-      errors: episodes.length - trained.length,
-      samples: update.samples,
-      loss: update.step.loss,
-      roles: figures,
-      stats: { ...environment.stats(), ...options.rescorer?.stats() } as Record<string, number | string>,
-      ...(options.curriculum ? { curriculum: Object.fromEntries(Object.entries(options.curriculum.arms()).map(([c, arm]) => [c, { ...arm, ...(rewards?.[c] === undefined ? {} : { reward: rewards[c] }) }])) } : {}),
-      seconds: elapsed(),
-      ms: performance.now() - began,
-    };
-    done.push(it);
-    await options.onIteration?.(it, episodes);
+  } finally {
+    await batches.close();
   }
   return done;
 }

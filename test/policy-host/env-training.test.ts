@@ -7,6 +7,7 @@ import { CRITIC_VERDICTS } from '../../agents/roles/critic.ts';
 import { critic as criticRole } from '../../agents/roles/index.ts';
 import { environments } from '../../environments/index.ts';
 import { createSelfPlayCritic, heldOutCriticSteps } from '../../environments/self-play-critic/index.ts';
+import { createSpin } from '../../environments/spin/index.ts';
 import { criticAccuracy } from '../../src/trainer/critic-accuracy.ts';
 import { trainEnvironment } from '../../src/trainer/env-loop.ts';
 import { runCli } from '../cli/run-cli.ts';
@@ -67,6 +68,24 @@ describe('a hosted model trained in the roles of an environment', () => {
     const everyone = Object.fromEntries(['sneaky-generator', 'critic'].map((role) => [role, { name: role, agent: scriptedAgent(environment.scripted[role]) }]));
     await expect(trainEnvironment({ environment, backend, fixed: everyone, matchesPerIteration: 1, iterations: 1 })).rejects.toThrow(/every role of self-play-critic is held by a fixed agent/);
   }, 120_000);
+
+  it('trains asynchronously with bounded staleness: actors run ahead, and no update trains on a match more than K updates old', async () => {
+    const backend = await backendFor();
+    const environment = createSelfPlayCritic({ steps: 2, level: 1 });
+    const done = await trainEnvironment({ environment, backend, matchesPerIteration: 4, iterations: 5, concurrency: 4, maxStaleness: 2 });
+    expect(done.map((it) => it.update)).toEqual([1, 2, 3, 4, 5]);
+    expect(done.map((it) => it.version)).toEqual([1, 2, 3, 4, 5]);
+    for (const it of done) {
+      expect(it.errors).toBe(0);
+      expect(it.matches).toBeGreaterThanOrEqual(4);
+      expect(it.ageMax).toBeLessThanOrEqual(2);
+      expect(it.ageMedian).toBeLessThanOrEqual(it.ageMax);
+      expect(Object.values(it.roles).every((r) => r.samples > 0)).toBe(true);
+    }
+    // The first update's matches can only have been played by the starting weights.
+    expect(done[0].ageMax).toBe(0);
+    await expect(trainEnvironment({ environment: createSpin(), backend, matchesPerIteration: 1, iterations: 1, maxStaleness: 1, objective: 'spin' })).rejects.toThrow(/train it synchronously/);
+  }, 180_000);
 
   it('trains in each of the other environments without error, self-play-critic as a prover-verifier game too', async () => {
     const backend = await backendFor();
@@ -196,6 +215,19 @@ describe('selfplay train-llm --env', () => {
     const flat = await runCli('train-llm', '--env', 'spin', '--spin-beta', '0', '--out', join(fixture.dir, 'spin-beta'), '--tinker', fixture.host.url);
     expect(flat.err).toMatch(/--spin-beta must be above 0, not 0/);
   }, 180_000);
+
+  it('trains asynchronously from the command line with --max-staleness, logging the age of each step\'s matches', async () => {
+    const out = join(fixture.dir, 'async-cli');
+    const cli = await runCli('train-llm', '--env', 'self-play-critic', '--max-staleness', '1', '--games', '4', '--iterations', '3', '--eval-items', '0', '--tinker', fixture.host.url, '--out', out, '--json');
+    expect(cli.code).toBe(0);
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(rows).toHaveLength(3);
+    expect(rows.every((row) => row.ageMax <= 1 && row.ageMedian <= row.ageMax)).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ maxStaleness: 1 });
+    const sync = join(fixture.dir, 'sync-cli');
+    expect((await runCli('train-llm', '--env', 'spin', '--games', '2', '--iterations', '1', '--tinker', fixture.host.url, '--out', sync, '--json')).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(sync, 'run.json'), 'utf8'))).toMatchObject({ maxStaleness: 0 });
+  }, 120_000);
 
   it('says clearly what does not go together', async () => {
     const host = ['--tinker', fixture.host.url];

@@ -58,6 +58,8 @@ export interface EnvRunConfig {
   /** Absent in runs from before the option: simulated. */
   readonly soarStudent?: 'simulated' | 'host';
   readonly studentLr?: number;
+  /** Absent in runs from before the option: 0 (synchronous). */
+  readonly maxStaleness?: number;
 }
 
 /** checkpoints/state.json of an environment run. */
@@ -120,6 +122,8 @@ function envMetricsRow(it: EnvIteration, accuracy?: CriticAccuracy): Record<stri
     errors: it.errors,
     samples: it.samples,
     loss: round(it.loss),
+    ageMedian: it.ageMedian,
+    ageMax: it.ageMax,
     ...Object.fromEntries(
       Object.entries(it.roles).flatMap(([role, r]) => [
         [`return.${role}`, round(r.meanReturn)],
@@ -147,6 +151,7 @@ function envCharts(rows: readonly Record<string, unknown>[]): Chart[] {
   return [
     { title: 'Mean return by role', series: by('return.') },
     { title: 'Samples trained on by role', series: by('samples.') },
+    { title: 'Age of the versions that played a step (updates behind the weights it trained)', series: [{ key: 'ageMedian', label: 'median' }, { key: 'ageMax', label: 'most' }] },
     { title: 'Mean |advantage| by role', series: by('absAdvantage.') },
     { title: "The environment's statistics", series: by('stat.') },
     { title: 'SEC: chance of each task category', series: by('sec.p.') },
@@ -218,6 +223,7 @@ export async function trainEnvRun(run: {
         spinBeta: config.spinBeta,
         tokenizer,
         rescorer,
+        maxStaleness: config.maxStaleness ?? 0,
         start: state?.state.iteration ?? 0,
         onIteration: async (it, played) => {
           if (config.exactEvery > 0 && it.update % config.exactEvery === 0) latest = await accuracy();

@@ -81,7 +81,7 @@ interface TrainLlmOptions {
 }
 
 /** Options of game runs that an --env run has no use for. */
-const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'maxStaleness', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens'] as const;
+const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens'] as const;
 const DEFAULT_OBJECTIVES: Readonly<Record<string, TrainLlmOptions['objective']>> = { sppo: 'sppo', spin: 'spin', 'rest-mcts': 'imitation' };
 const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'curriculum', 'secAlpha', 'secTemperature', 'objective', 'sppoEta', 'spinBeta', 'modelTokenizer', 'soarStudent', 'studentLr'] as const;
 const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -134,7 +134,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--lr <x>', 'learning rate', numberOption('--lr', 0), 3e-3)
     .option('--loss <name>', 'importance_sampling or ppo (Tinker\'s losses)', choice('--loss', LOSSES), 'ppo')
     .option('--epochs <k>', 'training steps on each batch before publishing (PPO epochs; the loss\'s ratio corrects for the later ones being off-policy)', intOption('--epochs', 1), 1)
-    .option('--max-staleness <k>', 'asynchronous training: actors keep playing while the host trains, with versions up to k steps older than the weights a step updates (0: synchronous, each batch played by the version it updates)', intOption('--max-staleness'), DEFAULT_MAX_STALENESS)
+    .option('--max-staleness <k>', 'asynchronous training: actors keep playing while the host trains, with versions up to k steps older than the weights a step updates (0: synchronous, each batch played by the version it updates; the default with --env, 2 for games)', intOption('--max-staleness'), DEFAULT_MAX_STALENESS)
     .option('--ratio-cap <x>', "truncates each token's importance weight (its probability now over its probability when sampled) at x, as IMPALA does (0: no cap)", numberOption('--ratio-cap', 0), 2)
     .option('--kl-coef <x>', 'KL penalty to the reference weights (the initial ones, or the magnet with --magnet-mix; 0: none)', numberOption('--kl-coef', 0), 0)
     .option('--magnet-mix <x>', 'after each step the KL reference moves this share of the way to the new weights (a slowly moving magnet; 0: it stays the initial weights)', numberOption('--magnet-mix', 0), 0)
@@ -183,6 +183,8 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       if (misplaced.length) throw new ConfigError(`${misplaced.map(flag).join(', ')} ${envRun ? 'apply to game runs, not to --env runs' : 'apply to --env runs only'}`);
       // An environment's roles are trained per task type and role (Absolute Zero's estimator) unless told.
       if (envRun && !given('algo') && !options.resume) options.algo = 'trr++';
+      // Environments train synchronously unless told: SPIN needs it, and it keeps a seed's batches replayable.
+      if (envRun && !given('maxStaleness') && !options.resume) options.maxStaleness = 0;
       // SPPO's, SPIN's and ReST-MCTS*'s environments train with their papers' losses unless told.
       if (envRun && !options.resume) options.objective ??= DEFAULT_OBJECTIVES[options.env ?? ''] ?? 'policy-gradient';
       if (options.modelTokenizer !== undefined) options.modelTokenizer = resolvePath(options.modelTokenizer);
