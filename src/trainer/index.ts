@@ -8,7 +8,12 @@ export { episodeFromPath, playCompiled, samplesFromTerminals } from './fast-play
 export { TinkerBackend, type Published, type TinkerBackendOptions, type TinkerLoss, type TinkerMetrics, type TinkerStep } from './tinker-backend.ts';
 export { DEFAULT_MAX_STALENESS, hostedJobSchema, LEARNER, MIRROR, playHosted, runHostedActors, trainHosted, type HostedIteration, type HostedJob, type HostedPlayOptions, type HostedRunState, type HostedTrainingOptions, type ShareResult } from './hosted-loop.ts';
 export { criticAccuracy, type CriticAccuracy } from './critic-accuracy.ts';
-export { trainEnvironment, type EnvIteration, type EnvRoleFigures, type EnvTrainingOptions } from './env-loop.ts';
+export { returnMagnitudes, sampleMagnitudes, secCurriculumFor, SecCurriculum, type SecArm, type SecOptions } from './curriculum.ts';
+export { imitationObjective, spinObjective, sppoObjective, sppoTarget, type SequenceObjective } from './sequence-objectives.ts';
+export { trainEnvironment, type EnvIteration, type EnvRoleFigures, type EnvTrainingOptions, type MatchRescorer } from './env-loop.ts';
+export { asynchronousBatches, synchronousBatches, type EnvBatch, type EnvBatches, type EnvCast } from './env-batches.ts';
+export { HostStudent, studentPrompt, type HostStudentOptions, type StudentGain } from './host-student.ts';
+export { imitationSequences, imitationUpdate, type ImitationSequence } from './imitation.ts';
 export { connectNatsLink, readRunDescription, type NatsLink, type NatsLinkOptions, type ResultCodec } from './nats-link.ts';
 export { BusPlay, chunkSeed, DEFAULT_CHUNK, MAX_CHUNK, runTabularActors, tabularJobSchema, terminalsCodec, type TabularJob, type TabularLink } from './tabular-bus.ts';
 export { League, parseOpponents, splitGames, type LeagueMember, type LeagueState, type OpponentShare, type OpponentSource } from './league.ts';
