@@ -45,8 +45,9 @@ function searchOptionsOf(params: GameParams): SearchOptions {
 
 /**
  * What one search teaches, from its params and replies alone: the best trace's
- * turns to imitate, and a record of every trace and every tree step's value
- * target (what `selfplay env rest-mcts --targets FILE` writes).
+ * turns to imitate, and a record of every trace and the value target of every
+ * partial solution they pass through (what `selfplay env rest-mcts --targets
+ * FILE` writes).
  */
 export function restMctsTargets(params: GameParams, history: readonly unknown[], problem?: string): TrainingTargets {
   const answer = params.answer;
@@ -137,7 +138,7 @@ export function createRestMcts(options: RestMctsOptions = {}): Environment {
 }
 
 export const restMctsEntry: EnvironmentEntry = {
-  description: 'ReST-MCTS*: the policy\'s tree searches over reasoning steps on arithmetic chains; the best correct traces train it (supervised), each tree step gets a value target (--targets FILE)',
+  description: 'ReST-MCTS*: the policy\'s tree searches over reasoning steps on arithmetic chains; the best correct traces train it (supervised), every partial solution on a trace gets a value target (--targets FILE)',
   options: {
     problems: `problems in the set (${DEFAULTS.problems})`,
     steps: `operations per problem, ${MIN_STEPS} to ${MAX_STEPS} (${DEFAULTS.steps})`,

@@ -81,7 +81,7 @@ export function registerEnv(program: Command, io: CliIO): void {
     .option('--turn-timeout <ms>', 'milliseconds a role has for each answer', intOption('--turn-timeout', 1), 120_000)
     .option('--out <file>', 'write every episode to this file: .msgpack or .jsonl, appending')
     .option('--pairs <file>', 'creator-solver: write the preference pairs (prompt, chosen, rejected) as JSONL for DPO-style training')
-    .option('--targets <file>', 'rest-mcts: write what each match teaches as JSONL (its traces, the best one, and every tree step\'s value target)')
+    .option('--targets <file>', 'rest-mcts: write what each match teaches as JSONL (its traces, the best one, and a value target for every partial solution they pass through)')
     .option('--curriculum <name>', "how each match's task category is chosen (absolute-zero's task types, creator-solver's and sppo's families): uniform (the environment's own draw), or sec (the self-evolving curriculum, a bandit favouring the categories where --sec-role's returns vary most)", choice('--curriculum', ['uniform', 'sec'] as const), 'uniform')
     .option('--sec-alpha <x>', 'with --curriculum sec, the step size of each category\'s value update (0 to 1)', numberOption('--sec-alpha', 0), 0.5)
     .option('--sec-temperature <t>', 'with --curriculum sec, the temperature of the choice among categories (lower is greedier)', numberOption('--sec-temperature', 0), 0.25)
