@@ -73,7 +73,7 @@ export function restMctsTargets(params: GameParams, history: readonly unknown[],
  * arithmetic chains). Each match is one search; what it leaves are the traces
  * that reached the right answer (the best one is what supervised training
  * imitates: `selfplay train-llm --env rest-mcts`) and a value target for every
- * step of the tree, inferred from how the traces through it ended (what a
+ * partial solution on a trace, inferred from how the traces through it ended (what a
  * process value model trains on: `selfplay env rest-mcts --targets FILE`).
  */
 export function createRestMcts(options: RestMctsOptions = {}): Environment {
