@@ -224,6 +224,12 @@ describe('selfplay train-llm --env', () => {
     expect(rows).toHaveLength(3);
     expect(rows.every((row) => row.ageMax <= 1 && row.ageMedian <= row.ageMax)).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ maxStaleness: 1 });
+    // A resumed run goes on asynchronously from its checkpoint, its settings kept.
+    const resumed = await runCli('train-llm', '--resume', out, '--tinker', fixture.host.url, '--iterations', '5', '--json');
+    expect(resumed.code).toBe(0);
+    const all = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(all.map((row) => row.update)).toEqual([1, 2, 3, 4, 5]);
+    expect(all.every((row) => row.ageMax <= 1 && row.errors === 0)).toBe(true);
     const sync = join(fixture.dir, 'sync-cli');
     expect((await runCli('train-llm', '--env', 'spin', '--games', '2', '--iterations', '1', '--tinker', fixture.host.url, '--out', sync, '--json')).code).toBe(0);
     expect(JSON.parse(readFileSync(join(sync, 'run.json'), 'utf8'))).toMatchObject({ maxStaleness: 0 });
