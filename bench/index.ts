@@ -28,7 +28,7 @@ const benches: Record<string, { title: string; run: () => string | Promise<strin
   llm: { title: 'Language-model agents against the stub server', run: () => benchLlm() },
   tournament: { title: 'Tournament server over WebSocket (loopback, server in a child process)', run: benchTournament },
   'policy-host': { title: 'Policy host: sampling and training steps (the reference host on this machine, or POLICY_HOST_URL)', run: benchPolicyHost },
-  'train-llm': { title: 'Language-model self-play on the reference host: synchronous against asynchronous training (Kuhn poker, the same wall time)', run: benchTrainLlm },
+  'train-llm': { title: 'Language-model self-play on the reference host: synchronous against asynchronous training (Kuhn poker, and self-play-critic; the same wall time)', run: benchTrainLlm },
   bus: { title: 'The actor/learner link: NATS JetStream against in-process (episodes/s at the learner, version propagation)', run: benchBus },
   'bus-faults': { title: 'Tabular training over NATS through faults: 10 actor, 3 learner and 1 server SIGKILLs (Leduc poker)', run: benchBusFaults },
   episodes: { title: 'Episode files: write, reopen for append, stream back 1M Kuhn poker episodes', run: () => benchEpisodes() },

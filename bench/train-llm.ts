@@ -1,27 +1,38 @@
 import { PolicyHostClient, startPolicyHost, TinkerClient } from '../agents/hosted/index.ts';
+import { createSelfPlayCritic } from '../environments/self-play-critic/index.ts';
 import { kuhnPoker } from '../games/index.ts';
+import { trainEnvironment, type EnvIteration } from '../src/trainer/env-loop.ts';
 import { TinkerBackend } from '../src/trainer/tinker-backend.ts';
 import { trainHosted, type HostedIteration } from '../src/trainer/hosted-loop.ts';
 import { median, table } from './measure.ts';
 
-/** One Kuhn self-play run of `seconds` on a fresh reference host, as `selfplay train-llm kuhn-poker --max-staleness K` runs it. */
-async function run(maxStaleness: number, seconds: number): Promise<HostedIteration[]> {
+/** A fresh reference host and a model on it, for one run; both end with the run. */
+async function onFreshHost<T>(train: (backend: TinkerBackend) => Promise<T>): Promise<T> {
   const host = await startPolicyHost({ python: process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3', args: ['--guided-choice-scoring', 'mean', ...(process.env.POLICY_HOST_ARGS ?? '').split(/\s+/).filter(Boolean)] });
   const tinker = await TinkerClient.connect(host.url);
   try {
-    const backend = await TinkerBackend.start(tinker, new PolicyHostClient(host.url), { baseModel: 'tiny' }, { learningRate: 3e-3, loss: 'ppo', ratioCap: 2 });
-    // The exact exploitability of the last version only: evaluations between steps would take the run's time.
-    return await trainHosted({ game: kuhnPoker(), backend, maxStaleness, seconds, gamesPerIteration: 128, concurrency: 32, seed: 0, exactEvery: 1_000_000 });
+    return await train(await TinkerBackend.start(tinker, new PolicyHostClient(host.url), { baseModel: 'tiny' }, { learningRate: 3e-3, loss: 'ppo', ratioCap: 2 }));
   } finally {
     tinker.close();
     await host.close();
   }
 }
 
+/** One Kuhn self-play run of `seconds`, as `selfplay train-llm kuhn-poker --max-staleness K` runs it. */
+function run(maxStaleness: number, seconds: number): Promise<HostedIteration[]> {
+  // The exact exploitability of the last version only: evaluations between steps would take the run's time.
+  return onFreshHost((backend) => trainHosted({ game: kuhnPoker(), backend, maxStaleness, seconds, gamesPerIteration: 128, concurrency: 32, seed: 0, exactEvery: 1_000_000 }));
+}
+
+/** One self-play-critic run of `seconds` (both roles learning), as `selfplay train-llm --env self-play-critic --max-staleness K` runs it. */
+function runEnvironment(maxStaleness: number, seconds: number): Promise<EnvIteration[]> {
+  return onFreshHost((backend) => trainEnvironment({ environment: createSelfPlayCritic({ steps: 2, level: 1 }), backend, maxStaleness, seconds, matchesPerIteration: 128, seed: 0 }));
+}
+
 /**
  * Synchronous (K = 0) against asynchronous (K = 2) training of the reference
  * host's tiny model by Kuhn self-play, the same wall time each, one after the
- * other on fresh hosts: the samples trained on (and their ratio), the share of
+ * other on fresh hosts (and the same pair for an environment, self-play-critic): the samples trained on (and their ratio), the share of
  * the time the host sampled or trained, the age of the versions that played
  * the trained matches, and the last version's exact exploitability. Seconds
  * per run: SELFPLAY_BENCH_SECONDS (default 60).
@@ -46,5 +57,21 @@ export async function benchTrainLlm(): Promise<string> {
       'exploitability at the end': iterations.at(-1)!.exploitability!,
     };
   });
-  return `${table(rows)}\n\nKuhn poker self-play, 128 games a step, 32 in flight, ppo with importance weights capped at 2, ${seconds} s a run (steps start until then), one run each on a fresh host, synchronous first (x synchronous: samples trained over the synchronous run's; host busy: the share of each step's time the host spent sampling or training; age: updates between the version that played a match and the weights it trained)`;
+  const environmentRuns = [
+    { mode: 'synchronous (K = 0)', iterations: await runEnvironment(0, seconds) },
+    { mode: 'asynchronous (K = 2)', iterations: await runEnvironment(2, seconds) },
+  ];
+  const envSamples = (its: EnvIteration[]) => its.reduce((n, it) => n + it.samples, 0);
+  const envRows = environmentRuns.map(({ mode, iterations }) => ({
+    run: mode,
+    steps: iterations.length,
+    'samples trained': envSamples(iterations),
+    'x synchronous': envSamples(iterations) / envSamples(environmentRuns[0].iterations),
+    'median age of played versions': median(iterations.map((it) => it.ageMedian)),
+    seconds: iterations.at(-1)!.seconds,
+  }));
+  return (
+    `${table(rows)}\n\nKuhn poker self-play, 128 games a step, 32 in flight, ppo with importance weights capped at 2, ${seconds} s a run (steps start until then), one run each on a fresh host, synchronous first (x synchronous: samples trained over the synchronous run's; host busy: the share of each step's time the host spent sampling or training; age: updates between the version that played a match and the weights it trained)` +
+    `\n\n${table(envRows)}\n\nself-play-critic (2 operations, level 1; sneaky generator and critic both the model), 128 matches a step, 8 in play, the same settings and wall time`
+  );
 }
