@@ -139,6 +139,8 @@ export function asynchronousBatches(cast: EnvCast, matches: number, maxStaleness
     async published(version) {
       updateOf.set(version.version, pacer.version + 1);
       pacer.published(pacer.version + 1);
+      // A version more than K updates behind plays no match that is still out: it need not be looked up again.
+      for (const [v, update] of updateOf) if (update < pacer.version - maxStaleness - 1) updateOf.delete(v);
       await link.publish(version);
     },
     async close() {
