@@ -43,7 +43,7 @@ export class PolicyHostClient {
   }
 
   /** The host's state; `busy_seconds` is the time it spent sampling or training (both at once counted once) in its `uptime_seconds`. */
-  async health(): Promise<{ status: string; device: string; policies: { id: string; version: number; published: number[]; pinned: number[] }[]; busy_seconds?: number; uptime_seconds?: number }> {
+  async health(): Promise<{ status: string; device: string; policies: { id: string; version: number; published: number[]; pinned: number[] }[]; guided_choice_scoring?: 'sum' | 'mean'; busy_seconds?: number; uptime_seconds?: number }> {
     return (await this.request('GET', '/health')) as never;
   }
 

@@ -79,6 +79,7 @@ class Host:
     def health(self) -> dict:
         policies = [p.status() for p in self.registry.policies.values()]
         return {'status': 'ok', 'device': str(self.device), 'policies': policies,
+                'guided_choice_scoring': self.options.guided_choice_scoring,
                 'busy_seconds': round(self.busy.seconds(), 6), 'uptime_seconds': round(self.busy.uptime(), 6)}
 
     def models(self) -> dict:

@@ -28,7 +28,7 @@ class Cli(unittest.TestCase):
     def test_prints_where_it_listens_and_stops_on_sigterm(self):
         with tempfile.TemporaryDirectory() as checkpoints:
             host = run_host('--port', '0', '--d-model', '16', '--layers', '1', '--heads', '2', '--context', '64',
-                            '--policy', 'a', '--policy', 'b', '--checkpoint-dir', checkpoints)
+                            '--policy', 'a', '--policy', 'b', '--checkpoint-dir', checkpoints, '--guided-choice-scoring', 'mean')
             try:
                 line = host.stdout.readline()
                 ready = json.loads(line)
@@ -38,6 +38,7 @@ class Cli(unittest.TestCase):
                 with urllib.request.urlopen(ready['listening'] + '/health', timeout=30) as response:
                     health = json.load(response)
                 self.assertEqual([p['id'] for p in health['policies']], ['a', 'b'])
+                self.assertEqual(health['guided_choice_scoring'], 'mean')
                 host.send_signal(signal.SIGTERM)
                 self.assertEqual(host.wait(timeout=30), 0)
                 self.assertEqual(host.stdout.read(), '')  # exactly one line on stdout

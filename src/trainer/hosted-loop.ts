@@ -10,10 +10,11 @@ import { InProcessLink, runActors, type ActorLearnerLink, type MatchJob, type Ma
 import { StalenessPacer, type Finished } from './staleness-pacer.ts';
 import { RoleBaselines } from './advantages.ts';
 import { EpisodeTrainer, type EpisodeAlgorithm } from './episode-trainer.ts';
-import type { TinkerBackend } from './tinker-backend.ts';
+import type { TinkerBackend, TinkerMetrics } from './tinker-backend.ts';
 import { League, parseOpponents, splitGames, type LeagueMember, type LeagueState, type OpponentShare } from './league.ts';
 import { modelPlayer, type HostedSampling } from './model-player.ts';
 import { modelPolicy } from './model-policy.ts';
+import { MmdUpdate, type MagnetState, type MmdSettings } from './mmd-update.ts';
 import { rateVersions, type VersionRating } from './version-ratings.ts';
 
 export const LEARNER = 'learner';
@@ -84,6 +85,8 @@ export interface HostedIteration {
   readonly samples: number;
   /** Samples per seat: in self-play every seat's turns train the model. */
   readonly samplesBySeat: readonly number[];
+  /** With the mmd objective, the information states the update fitted its model to. */
+  readonly states?: number;
   readonly loss: number;
   /** Mean token entropy of the sampled turns under the weights before the step (nats). */
   readonly entropy: number;
@@ -131,6 +134,8 @@ export interface HostedRunState {
   readonly outstanding?: readonly { readonly job: MatchJob<HostedJob>; readonly releasedAt: number }[];
   /** Where a durable link holds the first report not yet trained on: a resumed run reads the reports again from there. */
   readonly replayFrom?: number;
+  /** With the `mmd` objective, each information state's magnet. */
+  readonly magnet?: MagnetState;
 }
 
 export interface HostedTrainingOptions {
@@ -159,6 +164,13 @@ export interface HostedTrainingOptions {
   readonly gamesPerIteration: number;
   /** Advantage estimator (default `rae`, SPIRAL's role-conditioned baseline). */
   readonly algo?: EpisodeAlgorithm;
+  /**
+   * What each update minimises: `policy-gradient` (the backend's loss on the samples' advantages; the default), or
+   * `mmd` (magnetic mirror descent: every information state of the batch fitted to its closed-form MMD target; MmdUpdate).
+   */
+  readonly objective?: 'policy-gradient' | 'mmd';
+  /** The `mmd` objective's settings (its temperature is `temperature`; its scoring by default the host's). */
+  readonly mmd?: Omit<MmdSettings, 'temperature'>;
   readonly seed?: number;
   readonly concurrency?: number;
   readonly prompts?: GamePrompts;
@@ -232,6 +244,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
     learns: (player) => player.name === LEARNER || player.name === MIRROR,
     baselines: options.resume ? RoleBaselines.fromJSON(options.resume.baselines) : undefined,
   });
+  const mmd = options.objective === 'mmd' ? await mmdUpdate(options) : undefined;
   const sampling: HostedSampling = { apiBase: backend.samplingBase, temperature: options.temperature, prompts: options.prompts, ...(backend.tinkerSampling ? { tinker: backend.tinkerSampling } : {}) };
   const history: HostedIteration[] = [];
   const startedAt = performance.now() - (options.resume?.seconds ?? 0) * 1000;
@@ -310,7 +323,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
       }
       // A match cut short (the host failed or timed out) says nothing about the moves played before it.
       const samples = trainer.samples(episodes.filter((e) => e.outcome === 'normal'));
-      const metrics = await backend.update(samples);
+      const metrics: TinkerMetrics & { readonly states?: number } = mmd ? await mmd.update(backend, episodes, samples) : await backend.update(samples);
       updateOf.set(metrics.version, pacer.version + 1);
       pacer.published(pacer.version + 1);
       await link.publish({ model: metrics.model, version: metrics.version });
@@ -351,6 +364,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
         returns: shareResults(batch),
         samples: metrics.samples,
         samplesBySeat: Array.from({ length: game.seats }, (_, seat) => samples.filter((sample) => sample.seat === seat).length),
+        ...(metrics.states === undefined ? {} : { states: metrics.states }),
         loss: metrics.step.loss,
         entropy: Number(metrics.step.entropy),
         klSampler: Number(metrics.step.kl_sampler),
@@ -380,6 +394,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
           versions: [...updateOf].filter(([, update]) => update >= pacer.version - maxStaleness - 1),
           outstanding: pacer.outstanding(),
           ...(waiting.length ? { replayFrom: Math.min(...waiting) } : lastPosition === undefined ? {} : { replayFrom: lastPosition + 1 }),
+          ...(mmd ? { magnet: mmd.magnetState() } : {}),
         },
         episodes,
       );
@@ -391,6 +406,19 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
     await actors;
   }
   return history;
+}
+
+/**
+ * The `mmd` objective of a run: it fits the distribution the reference host's guided pick samples moves from,
+ * scored as the host scores them (its /health says how, unless the settings do).
+ */
+async function mmdUpdate(options: HostedTrainingOptions): Promise<MmdUpdate> {
+  const { backend } = options;
+  if (backend.tinkerSampling) throw new ConfigError('the mmd objective fits the move distribution of a guided pick, and free-text sampling over the Tinker API (--tokenizer) has none: use --objective policy-gradient');
+  if (backend.samplingBase !== backend.host.apiBase) throw new ConfigError("the mmd objective fits the reference host's guided-pick distribution, and the games sample elsewhere (vLLM): use --objective policy-gradient");
+  const scoring = options.mmd?.scoring ?? (await backend.host.health()).guided_choice_scoring;
+  if (!scoring) throw new ConfigError(`the host at ${backend.host.url} does not say how it scores guided choices (/health guided_choice_scoring), which the mmd objective needs: use --objective policy-gradient`);
+  return new MmdUpdate(options.game, { ...options.mmd, scoring, temperature: options.temperature ?? 1 }, options.resume?.magnet);
 }
 
 /**

@@ -88,6 +88,7 @@ export function hostedMetricsRow(it: HostedIteration): Record<string, unknown> {
     model: it.model,
     games: it.games,
     samples: it.samples,
+    ...(it.states === undefined ? {} : { states: it.states }),
     loss: round(it.loss),
     entropy: round(it.entropy),
     klSampler: round(it.klSampler),

@@ -69,7 +69,10 @@ interface TrainLlmOptions {
   curriculum: 'uniform' | 'sec';
   secAlpha: number;
   secTemperature: number;
-  objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation';
+  objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation' | 'mmd';
+  stepSize: number;
+  magnetStrength: number;
+  magnetRate: number;
   sppoEta: number;
   spinBeta: number;
   modelTokenizer?: string;
@@ -81,9 +84,17 @@ interface TrainLlmOptions {
 }
 
 /** Options of game runs that an --env run has no use for. */
-const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens'] as const;
+const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens', 'stepSize', 'magnetStrength', 'magnetRate'] as const;
+/** What each kind of run can minimise. */
+const GAME_OBJECTIVES = ['mmd', 'policy-gradient'] as const;
+const ENV_OBJECTIVES = ['policy-gradient', 'sppo', 'spin', 'imitation'] as const;
+/** The mmd objective's own options, and the policy gradient's (each refused with the other). */
+const MMD_ONLY = ['stepSize', 'magnetStrength', 'magnetRate'] as const;
+const POLICY_GRADIENT_ONLY = ['loss', 'ratioCap', 'klCoef', 'magnetMix'] as const;
+/** Optimizer steps that fit each mmd target unless --epochs says otherwise. */
+const MMD_EPOCHS = 8;
 const DEFAULT_OBJECTIVES: Readonly<Record<string, TrainLlmOptions['objective']>> = { sppo: 'sppo', spin: 'spin', 'rest-mcts': 'imitation' };
-const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'curriculum', 'secAlpha', 'secTemperature', 'objective', 'sppoEta', 'spinBeta', 'modelTokenizer', 'soarStudent', 'studentLr'] as const;
+const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'curriculum', 'secAlpha', 'secTemperature', 'sppoEta', 'spinBeta', 'modelTokenizer', 'soarStudent', 'studentLr'] as const;
 const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** The options that define the run (saved in run.json, reused on --resume). */
@@ -133,7 +144,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--eval-games <n>', 'games before and after training against --eval-opponent to measure the gain (0: none)', intOption('--eval-games'), 1000)
     .option('--lr <x>', 'learning rate', numberOption('--lr', 0), 3e-3)
     .option('--loss <name>', 'importance_sampling or ppo (Tinker\'s losses)', choice('--loss', LOSSES), 'ppo')
-    .option('--epochs <k>', 'training steps on each batch before publishing (PPO epochs; the loss\'s ratio corrects for the later ones being off-policy)', intOption('--epochs', 1), 1)
+    .option('--epochs <k>', `training steps on each batch before publishing (PPO epochs, the loss's ratio correcting for the later ones being off-policy; with --objective mmd, the steps that fit the targets, default ${MMD_EPOCHS})`, intOption('--epochs', 1), 1)
     .option('--max-staleness <k>', 'asynchronous training: actors keep playing while the host trains, with versions up to k steps older than the weights a step updates (0: synchronous, each batch played by the version it updates; the default with --env, 2 for games)', intOption('--max-staleness'), DEFAULT_MAX_STALENESS)
     .option('--ratio-cap <x>', "truncates each token's importance weight (its probability now over its probability when sampled) at x, as IMPALA does (0: no cap)", numberOption('--ratio-cap', 0), 2)
     .option('--kl-coef <x>', 'KL penalty to the reference weights (the initial ones, or the magnet with --magnet-mix; 0: none)', numberOption('--kl-coef', 0), 0)
@@ -158,9 +169,12 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--sec-temperature <t>', 'with --curriculum sec, the temperature of the choice among categories (lower is greedier)', numberOption('--sec-temperature', 0), 0.25)
     .option(
       '--objective <name>',
-      "with --env, what each step minimises: policy-gradient (--loss on the advantages), sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo), spin (SPIN's logistic loss telling the data set's answers from the model's own, the version that answered being the reference; the default with --env spin), or imitation (supervised cross-entropy on the moves the environment names: rest-mcts's best searched traces; the default with --env rest-mcts)",
-      choice('--objective', ['policy-gradient', 'sppo', 'spin', 'imitation'] as const),
+      "what each step minimises. For a game: mmd (magnetic mirror descent: at every information state of the batch, the tabular learner's closed-form step from the model's move distribution on the moves' mean advantages, with a KL pull to a slowly moving magnet, fitted by --epochs steps on KL(target || model); the default, where the reference host samples the games) or policy-gradient (--loss on each turn's advantage; the default with --tokenizer or --vllm). With --env: policy-gradient, sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo), spin (SPIN's logistic loss telling the data set's answers from the model's own, the version that answered being the reference; the default with --env spin), or imitation (supervised cross-entropy on the moves the environment names: rest-mcts's best searched traces; the default with --env rest-mcts)",
+      choice('--objective', [...GAME_OBJECTIVES, ...ENV_OBJECTIVES.filter((o) => o !== 'policy-gradient')]),
     )
+    .option('--step-size <x>', 'with --objective mmd, the mirror-descent step size, on advantages in units of the game\'s largest return', numberOption('--step-size', 0), 1)
+    .option('--magnet-strength <x>', 'with --objective mmd, the strength of the KL pull toward the magnet', numberOption('--magnet-strength', 0), 0.5)
+    .option('--magnet-rate <x>', 'with --objective mmd, how far the magnet moves toward each new target (0 to 1)', numberOption('--magnet-rate', 0), 0.02)
     .option('--sppo-eta <x>', 'with --objective sppo, the scale of the win-rate targets', numberOption('--sppo-eta', 0), 1)
     .option('--spin-beta <x>', "with --objective spin, the scale of the log-ratio margin in SPIN's loss", numberOption('--spin-beta', 0), 0.1)
     .option('--model-tokenizer <dir>', "with --env, the model's tokenizer files (tokenizer.json, tokenizer_config.json) for the text selfplay tokenizes itself: SPIN's reference answers, the SOAR student's pairs and held-out questions (default: the reference host's byte model, policy-host/tokenizer)")
@@ -187,6 +201,19 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       if (envRun && !given('maxStaleness') && !options.resume) options.maxStaleness = 0;
       // SPPO's, SPIN's and ReST-MCTS*'s environments train with their papers' losses unless told.
       if (envRun && !options.resume) options.objective ??= DEFAULT_OBJECTIVES[options.env ?? ''] ?? 'policy-gradient';
+      if (options.objective !== undefined && !(envRun ? ENV_OBJECTIVES : GAME_OBJECTIVES).some((o) => o === options.objective)) {
+        throw new ConfigError(`--objective ${options.objective} trains ${envRun ? 'games, not --env runs' : 'in environments (--env)'}; ${envRun ? 'an environment' : 'a game'} trains with ${(envRun ? ENV_OBJECTIVES : GAME_OBJECTIVES).join(', ')}`);
+      }
+      if (!envRun && !options.resume) {
+        // MMD fits the move distribution of the reference host's guided pick, which free text and vLLM do not have.
+        options.objective ??= options.tokenizer !== undefined || options.vllm !== undefined ? 'policy-gradient' : 'mmd';
+        if (options.objective === 'mmd' && (options.tokenizer !== undefined || options.vllm !== undefined)) {
+          throw new ConfigError(`--objective mmd fits the reference host's guided pick among the legal moves, which ${options.tokenizer !== undefined ? 'free-text sampling (--tokenizer)' : 'vLLM (--vllm)'} does not make: use --objective policy-gradient`);
+        }
+        const unused = (options.objective === 'mmd' ? POLICY_GRADIENT_ONLY : MMD_ONLY).filter(given);
+        if (unused.length) throw new ConfigError(`${unused.map(flag).join(', ')} apply to --objective ${options.objective === 'mmd' ? 'policy-gradient' : 'mmd'}, and this run trains with ${options.objective}`);
+        if (options.objective === 'mmd' && !given('epochs')) options.epochs = MMD_EPOCHS;
+      }
       if (options.modelTokenizer !== undefined) options.modelTokenizer = resolvePath(options.modelTokenizer);
       if (envRun) {
         if (options.env !== undefined) checkEnvironment(options.env);
@@ -262,6 +289,9 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             exactEvery,
             leagueEvery: config.leagueEvery,
             magnetMix: config.magnetMix,
+            // A run saved before games had objectives trained with the policy gradient.
+            objective: config.objective === 'mmd' ? 'mmd' : 'policy-gradient',
+            mmd: { stepSize: config.stepSize, magnetStrength: config.magnetStrength, magnetRate: config.magnetRate },
             rateEvery: config.rateEvery,
             rateGames,
             resume: state ? { ...state.state, league: { members: session.league } } : undefined,
