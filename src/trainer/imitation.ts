@@ -2,7 +2,7 @@ import { ConfigError, type Environment } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import { learnerSeats, tokensOf } from './episode-trainer.ts';
 import { imitationObjective } from './sequence-objectives.ts';
-import type { TinkerBackend, TinkerMetrics } from './tinker-backend.ts';
+import { noStep, type TinkerBackend, type TinkerMetrics } from './tinker-backend.ts';
 
 export interface ImitationSequence {
   readonly episodeId: string;
@@ -40,9 +40,6 @@ export function imitationSequences(episodes: readonly Episode[], environment: En
  * version stays.
  */
 export async function imitationUpdate(backend: TinkerBackend, sequences: readonly ImitationSequence[]): Promise<TinkerMetrics> {
-  if (sequences.length === 0) {
-    const step = { loss: NaN, entropy: NaN, kl_sampler: 0, kl: null, clip_fraction: 0, truncated_fraction: 0, grad_norm: NaN, tokens: 0, ms: 0 };
-    return { version: backend.version, model: backend.policy(), samples: 0, step };
-  }
+  if (sequences.length === 0) return noStep(backend);
   return backend.trainSequences(sequences, imitationObjective(sequences.map((s) => s.completion.length)));
 }

@@ -2,7 +2,7 @@ import { ConfigError, type Game } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import type { Sample } from './samples.ts';
 import type { SequenceObjective } from './sequence-objectives.ts';
-import type { TinkerBackend, TinkerMetrics } from './tinker-backend.ts';
+import { noStep, type TinkerBackend, type TinkerMetrics } from './tinker-backend.ts';
 
 export interface MmdSettings {
   /**
@@ -198,10 +198,7 @@ export class MmdUpdate {
   /** One MMD update of the hosted model from a batch (its episodes and the learner's samples with advantages), then published. */
   async update(backend: TinkerBackend, episodes: readonly Episode[], samples: readonly Sample[]): Promise<TinkerMetrics & { readonly states: number; readonly skipped: number }> {
     const { states, skipped } = this.targets(episodes, samples);
-    if (states.length === 0) {
-      const step = { loss: NaN, entropy: NaN, kl_sampler: 0, kl: null, clip_fraction: 0, truncated_fraction: 0, grad_norm: NaN, tokens: 0, ms: 0 };
-      return { version: backend.version, model: backend.policy(), samples: 0, step, states: 0, skipped };
-    }
+    if (states.length === 0) return { ...noStep(backend), states: 0, skipped };
     const sequences = states.flatMap((state) => state.moves.map((move) => ({ prompt: state.prompt, completion: this.moveTokens.get(move)! })));
     const { objective, targets } = this.objective(states);
     const metrics = await backend.trainSequences(sequences, objective);

@@ -63,6 +63,12 @@ export function modelTurns(samples: readonly Sample[]): Sample[] {
   return turns;
 }
 
+/** What an update that takes no step reports: the weights and version stay as they are. */
+export function noStep(backend: Pick<TinkerBackend, 'version' | 'policy'>): TinkerMetrics {
+  const step = { loss: NaN, entropy: NaN, kl_sampler: 0, kl: null, clip_fraction: 0, truncated_fraction: 0, grad_norm: NaN, tokens: 0, ms: 0 };
+  return { version: backend.version, model: backend.policy(), samples: 0, step };
+}
+
 /** A sampled completion's logprob (the sum of its tokens'), under the version that sampled it. */
 export const sampledLogprob = (tokens: { readonly logprobs: readonly number[] }): number => tokens.logprobs.reduce((a, b) => a + b, 0);
 

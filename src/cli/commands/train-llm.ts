@@ -91,8 +91,9 @@ const ENV_OBJECTIVES = ['policy-gradient', 'sppo', 'spin', 'imitation'] as const
 /** The mmd objective's own options, and the policy gradient's (each refused with the other). */
 const MMD_ONLY = ['stepSize', 'magnetStrength', 'magnetRate'] as const;
 const POLICY_GRADIENT_ONLY = ['loss', 'ratioCap', 'klCoef', 'magnetMix'] as const;
-/** Optimizer steps that fit each mmd target unless --epochs says otherwise. */
+/** Optimizer steps that fit each mmd target, and games a step (fewer, noisier targets made the last iterate spikier), unless told. */
 const MMD_EPOCHS = 8;
+const MMD_GAMES = 256;
 const DEFAULT_OBJECTIVES: Readonly<Record<string, TrainLlmOptions['objective']>> = { sppo: 'sppo', spin: 'spin', 'rest-mcts': 'imitation' };
 const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'curriculum', 'secAlpha', 'secTemperature', 'sppoEta', 'spinBeta', 'modelTokenizer', 'soarStudent', 'studentLr'] as const;
 const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -140,7 +141,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--rate-games <n>', 'games per pair in those round robins (0: no ratings)', intOption('--rate-games'), 40)
     .option('--iterations <n>', 'training steps in all (default 10, or no bound with --seconds)', intOption('--iterations', 1))
     .option('--seconds <s>', 'start no step after this many seconds of the run', numberOption('--seconds', 0))
-    .option('--games <n>', 'games (matches, with --env) per step', intOption('--games', 1), 128)
+    .option('--games <n>', `games (matches, with --env) per step (${MMD_GAMES} with --objective mmd)`, intOption('--games', 1), 128)
     .option('--eval-games <n>', 'games before and after training against --eval-opponent to measure the gain (0: none)', intOption('--eval-games'), 1000)
     .option('--lr <x>', 'learning rate', numberOption('--lr', 0), 3e-3)
     .option('--loss <name>', 'importance_sampling or ppo (Tinker\'s losses)', choice('--loss', LOSSES), 'ppo')
@@ -213,6 +214,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         const unused = (options.objective === 'mmd' ? POLICY_GRADIENT_ONLY : MMD_ONLY).filter(given);
         if (unused.length) throw new ConfigError(`${unused.map(flag).join(', ')} apply to --objective ${options.objective === 'mmd' ? 'policy-gradient' : 'mmd'}, and this run trains with ${options.objective}`);
         if (options.objective === 'mmd' && !given('epochs')) options.epochs = MMD_EPOCHS;
+        if (options.objective === 'mmd' && !given('games')) options.games = MMD_GAMES;
       }
       if (options.modelTokenizer !== undefined) options.modelTokenizer = resolvePath(options.modelTokenizer);
       if (envRun) {
