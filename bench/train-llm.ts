@@ -20,7 +20,7 @@ async function onFreshHost<T>(train: (backend: TinkerBackend) => Promise<T>, epo
 
 /** One Kuhn self-play run of `seconds`, as `selfplay train-llm kuhn-poker --max-staleness K` runs it (mmd, 8 epochs, every version evaluated exactly). */
 function run(maxStaleness: number, seconds: number): Promise<HostedIteration[]> {
-  return onFreshHost((backend) => trainHosted({ game: kuhnPoker(), backend, objective: 'mmd', maxStaleness, seconds, gamesPerIteration: 128, concurrency: 32, seed: 0, exactEvery: 1 }), 8);
+  return onFreshHost((backend) => trainHosted({ game: kuhnPoker(), backend, objective: 'mmd', maxStaleness, seconds, gamesPerIteration: 256, concurrency: 32, seed: 0, exactEvery: 1 }), 8);
 }
 
 /** The issue's Kuhn target: the exact exploitability of the sampling policy at most 0.10. */
@@ -76,7 +76,7 @@ export async function benchTrainLlm(): Promise<string> {
     seconds: iterations.at(-1)!.seconds,
   }));
   return (
-    `${table(rows)}\n\nKuhn poker self-play, 128 games a step, 32 in flight, magnetic mirror descent (8 epochs fitting each step's targets; train-llm's defaults), every version's exact exploitability, ${seconds} s a run (steps start until then), one run each on a fresh host, synchronous first (x synchronous: samples trained over the synchronous run's; host busy: the share of each step's time the host spent sampling or training; age: updates between the version that played a match and the weights it trained)` +
+    `${table(rows)}\n\nKuhn poker self-play, 256 games a step, 32 in flight, magnetic mirror descent (8 epochs fitting each step's targets; train-llm's defaults), every version's exact exploitability, ${seconds} s a run (steps start until then), one run each on a fresh host, synchronous first (x synchronous: samples trained over the synchronous run's; host busy: the share of each step's time the host spent sampling or training; age: updates between the version that played a match and the weights it trained)` +
     `\n\n${table(envRows)}\n\nself-play-critic (2 operations, level 1; sneaky generator and critic both the model), 128 matches a step, 8 in play, the same settings and wall time`
   );
 }
