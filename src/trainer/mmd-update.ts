@@ -146,6 +146,8 @@ export class MmdUpdate {
     const { stepSize, magnetStrength: alpha, temperature: t } = this.settings;
     const [low, high] = this.game.returnRange;
     const eta = stepSize / Math.max(Math.abs(low), Math.abs(high), 1e-12);
+    // Under mean scoring a move's score is its summed logprob over its token count.
+    const lengths = states.map((state) => state.moves.map((move) => (this.settings.scoring === 'mean' ? this.moveTokens.get(move)!.length : 1)));
     let targets: number[][] | undefined;
     const objective: SequenceObjective = (logprobs) => {
       const gradient: number[] = [];
@@ -154,8 +156,7 @@ export class MmdUpdate {
       const fixed = targets === undefined;
       const fresh: number[][] = [];
       states.forEach((state, s) => {
-        const lengths = state.moves.map((move) => (this.settings.scoring === 'mean' ? this.moveTokens.get(move)!.length : 1));
-        const logPi = logSoftmax(logprobs.slice(at, at + state.moves.length).map((lp, k) => lp / lengths[k] / t));
+        const logPi = logSoftmax(logprobs.slice(at, at + state.moves.length).map((lp, k) => lp / lengths[s][k] / t));
         at += state.moves.length;
         let q: number[];
         if (fixed) {
@@ -165,7 +166,7 @@ export class MmdUpdate {
         } else q = targets![s];
         state.moves.forEach((_, k) => {
           if (q[k] > 0) loss += (q[k] * (Math.log(q[k]) - logPi[k])) / states.length;
-          gradient.push((Math.exp(logPi[k]) - q[k]) / t / lengths[k] / states.length);
+          gradient.push((Math.exp(logPi[k]) - q[k]) / t / lengths[s][k] / states.length);
         });
       });
       if (fixed) targets = fresh;
