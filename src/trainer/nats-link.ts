@@ -86,8 +86,16 @@ function names(run: string): RunNames {
   };
 }
 
+/**
+ * How long a request that sets a run up (adding a stream, creating a bucket)
+ * may take: a server that has just restarted recovers its streams first, and
+ * a busy machine answers late, both past the client's 5 s default. (Writes
+ * during a run keep the default: they are retried instead.)
+ */
+const JETSTREAM_TIMEOUT_MS = 30_000;
+
 async function managerOf(nc: NatsConnection, url: string): Promise<JetStreamManager> {
-  return jetstreamManager(nc).catch((error: Error) => {
+  return jetstreamManager(nc, { timeout: JETSTREAM_TIMEOUT_MS }).catch((error: Error) => {
     throw new ConfigError(`JetStream is not enabled on the NATS server at ${url} (start it with -js): ${error.message}`);
   });
 }
@@ -117,7 +125,7 @@ export async function readRunDescription(options: { readonly url: string; readon
         continue;
       }
       // A learner that is starting may not have made the bucket yet.
-      const entry = await new Kvm(nc)
+      const entry = await new Kvm(jetstream(nc, { timeout: JETSTREAM_TIMEOUT_MS }))
         .open(n.bucket)
         .then((kv) => kv.get('run'))
         .catch(() => null);
@@ -154,8 +162,8 @@ export async function connectNatsLink<S, R = Episode>(options: NatsLinkOptions<S
   const nc = await reach(options.url);
   try {
     const jsm = await managerOf(nc, options.url);
-    const js = jetstream(nc);
-    const kvm = new Kvm(nc);
+    const js = jetstream(nc, { timeout: JETSTREAM_TIMEOUT_MS });
+    const kvm = new Kvm(js);
     if (options.side === 'learner') {
       await jsm.streams.add({ name: n.jobsStream, subjects: [n.jobs], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
       await jsm.streams.add({ name: n.episodesStream, subjects: [n.episodes], retention: RetentionPolicy.Limits, storage: StorageType.File });
