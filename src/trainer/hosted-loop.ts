@@ -14,7 +14,7 @@ import type { TinkerBackend, TinkerMetrics } from './tinker-backend.ts';
 import { League, parseOpponents, splitGames, type LeagueMember, type LeagueState, type OpponentShare } from './league.ts';
 import { modelPlayer, type HostedSampling } from './model-player.ts';
 import { modelPolicy } from './model-policy.ts';
-import { MmdUpdate, type MagnetState, type MmdSettings } from './mmd-update.ts';
+import { MmdUpdate, type MagnetState, type MmdMetrics, type MmdSettings } from './mmd-update.ts';
 import { rateVersions, type VersionRating } from './version-ratings.ts';
 
 export const LEARNER = 'learner';
@@ -88,11 +88,15 @@ export interface HostedIteration {
   /** With the mmd objective, the information states the update fitted its model to. */
   readonly states?: number;
   readonly loss: number;
-  /** Mean token entropy of the sampled turns under the weights before the step (nats). */
-  readonly entropy: number;
-  /** Mean KL (k3) of the trained weights from the sampler's, and from the KL reference when a KL penalty is on. */
-  readonly klSampler: number;
+  /** Policy gradient: the mean token entropy of the sampled turns under the weights before the step (nats). */
+  readonly entropy?: number;
+  /** Policy gradient: the mean KL (k3) of the trained weights from the sampler's, and from the KL reference when a KL penalty is on. */
+  readonly klSampler?: number;
   readonly kl?: number;
+  /** mmd: the mean entropy of the model's move distribution at the batch's states before the update (nats). */
+  readonly moveEntropy?: number;
+  /** mmd: the mean KL(target || model) at those states before the update, how far it asked the model to move (nats). */
+  readonly targetKl?: number;
   /** This update's games per second of the run since the previous update. */
   readonly gamesPerSecond: number;
   /** How many updates older than the weights it updated the versions that played this update's games were: the median and the most. */
@@ -323,7 +327,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
       }
       // A match cut short (the host failed or timed out) says nothing about the moves played before it.
       const samples = trainer.samples(episodes.filter((e) => e.outcome === 'normal'));
-      const metrics: TinkerMetrics & { readonly states?: number } = mmd ? await mmd.update(backend, episodes, samples) : await backend.update(samples);
+      const metrics: TinkerMetrics & Partial<MmdMetrics> = mmd ? await mmd.update(backend, episodes, samples) : await backend.update(samples);
       updateOf.set(metrics.version, pacer.version + 1);
       pacer.published(pacer.version + 1);
       await link.publish({ model: metrics.model, version: metrics.version });
@@ -366,8 +370,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
         samplesBySeat: Array.from({ length: game.seats }, (_, seat) => samples.filter((sample) => sample.seat === seat).length),
         ...(metrics.states === undefined ? {} : { states: metrics.states }),
         loss: metrics.step.loss,
-        entropy: Number(metrics.step.entropy),
-        klSampler: Number(metrics.step.kl_sampler),
+        ...(mmd ? { moveEntropy: metrics.moveEntropy, targetKl: metrics.targetKl } : { entropy: Number(metrics.step.entropy), klSampler: Number(metrics.step.kl_sampler) }),
         ...(metrics.step.kl === null ? {} : { kl: metrics.step.kl }),
         gamesPerSecond: episodes.length / ((now - previous) / 1000),
         ageMedian: ages[Math.floor((ages.length - 1) / 2)],

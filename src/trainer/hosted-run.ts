@@ -90,8 +90,10 @@ export function hostedMetricsRow(it: HostedIteration): Record<string, unknown> {
     samples: it.samples,
     ...(it.states === undefined ? {} : { states: it.states }),
     loss: round(it.loss),
-    entropy: round(it.entropy),
-    klSampler: round(it.klSampler),
+    ...(it.entropy === undefined ? {} : { entropy: round(it.entropy) }),
+    ...(it.klSampler === undefined ? {} : { klSampler: round(it.klSampler) }),
+    ...(it.moveEntropy === undefined ? {} : { moveEntropy: round(it.moveEntropy) }),
+    ...(it.targetKl === undefined ? {} : { targetKl: round(it.targetKl) }),
     ...(it.kl === undefined ? {} : { kl: round(it.kl) }),
     gamesPerSecond: round(it.gamesPerSecond, 4),
     ageMedian: it.ageMedian,
@@ -110,8 +112,22 @@ export function hostedReport(title: string, summary: ReportInput['summary'], met
   const charts: Chart[] = [
     { title: 'Exact exploitability of the sampling policy', log: true, series: [{ key: 'exploitability', label: 'exploitability' }] },
     { title: "Learner's mean return by opponent", series: labels.map((label) => ({ key: `return.${label}`, label })) },
-    { title: 'Entropy (nats)', series: [{ key: 'policyEntropy', label: 'moves, mean over information states' }, { key: 'entropy', label: 'tokens of the sampled turns' }] },
-    { title: 'KL (k3 per token)', series: [{ key: 'klSampler', label: 'trained vs sampler' }, { key: 'kl', label: 'to the reference (magnet)' }] },
+    {
+      title: 'Entropy (nats)',
+      series: [
+        { key: 'policyEntropy', label: 'moves, mean over information states' },
+        { key: 'moveEntropy', label: "moves, mean over the batch's states" },
+        { key: 'entropy', label: 'per token of the sampled turns' },
+      ],
+    },
+    {
+      title: 'KL (nats)',
+      series: [
+        { key: 'targetKl', label: 'target vs policy before the update (mmd)' },
+        { key: 'klSampler', label: 'trained vs sampler, k3 per token' },
+        { key: 'kl', label: 'to the reference (magnet), k3 per token' },
+      ],
+    },
     { title: 'Throughput (games per second)', series: [{ key: 'gamesPerSecond', label: 'games/s' }] },
     { title: 'Share of the time the host sampled or trained', series: [{ key: 'hostBusy', label: 'host busy' }] },
     { title: 'Age of the versions that played a step (versions behind the weights it updated)', series: [{ key: 'ageMedian', label: 'median' }, { key: 'ageMax', label: 'most' }] },

@@ -14,7 +14,7 @@ export { trainEnvironment, type EnvIteration, type EnvRoleFigures, type EnvTrain
 export { asynchronousBatches, synchronousBatches, type EnvBatch, type EnvBatches, type EnvCast } from './env-batches.ts';
 export { HostStudent, studentPrompt, type HostStudentOptions, type StudentGain } from './host-student.ts';
 export { imitationSequences, imitationUpdate, type ImitationSequence } from './imitation.ts';
-export { MmdUpdate, type MagnetState, type MmdSettings } from './mmd-update.ts';
+export { MmdUpdate, type MagnetState, type MmdMetrics, type MmdSettings, type MmdStart } from './mmd-update.ts';
 export { connectNatsLink, readRunDescription, type NatsLink, type NatsLinkOptions, type ResultCodec } from './nats-link.ts';
 export { BusPlay, chunkSeed, DEFAULT_CHUNK, MAX_CHUNK, runTabularActors, tabularJobSchema, terminalsCodec, type TabularJob, type TabularLink } from './tabular-bus.ts';
 export { League, parseOpponents, splitGames, type LeagueMember, type LeagueState, type OpponentShare, type OpponentSource } from './league.ts';

@@ -23,6 +23,17 @@ export interface MmdSettings {
 /** The magnet of every information state the model has trained at: the log probability of each legal move. */
 export type MagnetState = Record<string, Record<string, number>>;
 
+/** The model's move distributions at a batch's states before an update fits them. */
+export interface MmdStart {
+  /** Mean entropy of the model's move distribution over the states (nats). */
+  readonly moveEntropy: number;
+  /** Mean KL(target || model) over the states: how far the update asks the model to move (nats). */
+  readonly targetKl: number;
+}
+
+/** What an update did: the backend's metrics, the states fitted and left out, and where the model stood before. */
+export type MmdMetrics = TinkerMetrics & MmdStart & { readonly states: number; readonly skipped: number };
+
 /** One information state of a batch: its prompt, its legal moves and each move's mean advantage. */
 interface StateTarget {
   readonly key: string;
@@ -142,22 +153,25 @@ export class MmdUpdate {
    * of KL(q || pi) and its derivative with respect to each move's summed logprob: (pi - q) / T, divided by the
    * move's token count when moves are scored by their mean logprob.
    */
-  objective(states: readonly StateTarget[]): { objective: SequenceObjective; targets: () => number[][] } {
+  objective(states: readonly StateTarget[]): { objective: SequenceObjective; targets: () => number[][]; before: () => MmdStart } {
     const { stepSize, magnetStrength: alpha, temperature: t } = this.settings;
     const [low, high] = this.game.returnRange;
     const eta = stepSize / Math.max(Math.abs(low), Math.abs(high), 1e-12);
     // Under mean scoring a move's score is its summed logprob over its token count.
     const lengths = states.map((state) => state.moves.map((move) => (this.settings.scoring === 'mean' ? this.moveTokens.get(move)!.length : 1)));
     let targets: number[][] | undefined;
+    const before = { moveEntropy: NaN, targetKl: NaN };
     const objective: SequenceObjective = (logprobs) => {
       const gradient: number[] = [];
       let loss = 0;
       let at = 0;
       const fixed = targets === undefined;
       const fresh: number[][] = [];
+      let entropy = 0;
       states.forEach((state, s) => {
         const logPi = logSoftmax(logprobs.slice(at, at + state.moves.length).map((lp, k) => lp / lengths[s][k] / t));
         at += state.moves.length;
+        if (fixed) entropy -= logPi.reduce((h, lp) => h + Math.exp(lp) * lp, 0) / states.length;
         let q: number[];
         if (fixed) {
           const magnet = this.magnetOf(state);
@@ -169,10 +183,14 @@ export class MmdUpdate {
           gradient.push((Math.exp(logPi[k]) - q[k]) / t / lengths[s][k] / states.length);
         });
       });
-      if (fixed) targets = fresh;
+      if (fixed) {
+        targets = fresh;
+        before.moveEntropy = entropy;
+        before.targetKl = loss;
+      }
       return { loss, gradient };
     };
-    return { objective, targets: () => targets ?? [] };
+    return { objective, targets: () => targets ?? [], before: () => before };
   }
 
   /**
@@ -197,14 +215,14 @@ export class MmdUpdate {
   }
 
   /** One MMD update of the hosted model from a batch (its episodes and the learner's samples with advantages), then published. */
-  async update(backend: TinkerBackend, episodes: readonly Episode[], samples: readonly Sample[]): Promise<TinkerMetrics & { readonly states: number; readonly skipped: number }> {
+  async update(backend: TinkerBackend, episodes: readonly Episode[], samples: readonly Sample[]): Promise<MmdMetrics> {
     const { states, skipped } = this.targets(episodes, samples);
-    if (states.length === 0) return { ...noStep(backend), states: 0, skipped };
+    if (states.length === 0) return { ...noStep(backend), states: 0, skipped, moveEntropy: NaN, targetKl: NaN };
     const sequences = states.flatMap((state) => state.moves.map((move) => ({ prompt: state.prompt, completion: this.moveTokens.get(move)! })));
-    const { objective, targets } = this.objective(states);
+    const { objective, targets, before } = this.objective(states);
     const metrics = await backend.trainSequences(sequences, objective);
     this.advance(states, targets());
-    return { ...metrics, samples: samples.length, states: states.length, skipped };
+    return { ...metrics, samples: samples.length, states: states.length, skipped, ...before() };
   }
 }
 

@@ -139,8 +139,14 @@ describe('selfplay train-llm run folders', () => {
     expect(members(result.iterations[0].league).slice(0, done)).toEqual(members(state.state.league.members));
     expect(result.iterations[0].league[0].model.split('@')[0]).toBe(result.model.split('@')[0]);
     expect(result.iterations[1].league).toHaveLength(done + 2);
-    const updates = readFileSync(metrics, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line).update);
-    expect(updates).toEqual(Array.from({ length: done + 2 }, (_, k) => k + 1));
+    const rowsWritten = readFileSync(metrics, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    expect(rowsWritten.map((row) => row.update)).toEqual(Array.from({ length: done + 2 }, (_, k) => k + 1));
+    // An mmd run (the default for games) charts its own entropy and KL: every row has both, none the policy gradient's.
+    for (const row of rowsWritten) {
+      expect(row.moveEntropy).toBeGreaterThan(0);
+      expect(row.targetKl).toBeGreaterThanOrEqual(0);
+      expect(row).not.toHaveProperty('entropy');
+    }
     const ids: string[] = [];
     for await (const episode of readEpisodes(join(out, 'episodes.msgpack'))) ids.push(episode.id);
     expect(new Set(ids).size).toBe(ids.length);

@@ -51,6 +51,12 @@ describe('magnetic mirror descent on the reference host', () => {
       expect(it.states).toBeGreaterThan(0);
       expect(it.exploitability).toBeGreaterThan(0);
       expect(Number.isFinite(it.loss)).toBe(true);
+      // Kuhn's states have two moves each.
+      expect(it.moveEntropy).toBeGreaterThan(0);
+      expect(it.moveEntropy).toBeLessThanOrEqual(Math.log(2) + 1e-9);
+      expect(it.targetKl).toBeGreaterThan(0);
+      expect(it).not.toHaveProperty('entropy');
+      expect(it).not.toHaveProperty('klSampler');
     }
     const { state } = seen[1];
     expect(Object.keys(state.magnet!).length).toBeGreaterThanOrEqual(seen[1].it.states!);

@@ -86,6 +86,7 @@ describe('magnetic mirror descent for a hosted model', () => {
       const table = new SequenceTable((completion) => (scoring === 'mean' ? -completion.length : -1), (completion) => (scoring === 'mean' ? completion.length ** 2 : 1));
       for (let round = 0; round < 5; round++) {
         const { episodes, samples } = await batch(round);
+        const previous = tabular.currentPolicy();
         tabular.update(samples);
         const metrics = await mmd.update(asBackend(table), episodes, samples);
         expect(metrics.states).toBe(12);
@@ -94,6 +95,13 @@ describe('magnetic mirror descent for a hosted model', () => {
         for (const [key, target] of mmd.lastTargets) {
           for (const [move, p] of Object.entries(target)) expect(p).toBeCloseTo(expected[key][move], 9);
         }
+        // Before the step the model sampled the tabular learner's previous policy: its entropy, and the step's KL from it.
+        const keys = [...mmd.lastTargets.keys()];
+        const mean = (f: (key: string) => number) => keys.reduce((sum, key) => sum + f(key), 0) / keys.length;
+        const moves = (key: string) => Object.keys(expected[key]);
+        expect(metrics.moveEntropy).toBeCloseTo(mean((key) => -moves(key).reduce((h, m) => h + previous[key][m] * Math.log(previous[key][m]), 0)), 9);
+        expect(metrics.targetKl).toBeCloseTo(mean((key) => moves(key).reduce((kl, m) => kl + expected[key][m] * Math.log(expected[key][m] / previous[key][m]), 0)), 9);
+        if (round === 0) expect(metrics.moveEntropy).toBeCloseTo(Math.log(2), 9);
       }
       // The fitted model samples the targets: its move distribution at each state is q.
       for (const [key, target] of mmd.lastTargets) {
