@@ -22,6 +22,8 @@ export interface PolicyHostProcess {
   readonly device: string;
   /** Stops the host (SIGTERM, then SIGKILL after 10 s) and waits for it to exit. */
   close(): Promise<void>;
+  /** Resolves when the host exits, however it ends, with how (`SIGKILL`, `status 1`) and the end of what it wrote to stderr. */
+  readonly exited: Promise<string>;
 }
 
 /**
@@ -67,7 +69,13 @@ export function startPolicyHost(options: PolicyHostProcessOptions = {}): Promise
         return fail(`its first line is not JSON: ${line.slice(0, 200)}`);
       }
       if (typeof ready.listening !== 'string') return fail(`its first line has no "listening" URL: ${line.slice(0, 200)}`);
-      resolve({ url: ready.listening, device: String(ready.device), close: () => stop(child) });
+      const exited = new Promise<string>((done) =>
+        child.once('exit', (code, signal) => {
+          const output = stderr.join('').trim();
+          done(`${signal ?? `status ${code}`}${output ? `; its last words: ${output.slice(-500)}` : ''}`);
+        }),
+      );
+      resolve({ url: ready.listening, device: String(ready.device), close: () => stop(child), exited });
     });
   });
 }

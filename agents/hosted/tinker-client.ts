@@ -136,6 +136,7 @@ export class TinkerClient {
   private samplingSeq = 0;
   private heartbeat?: ReturnType<typeof setInterval>;
   private readonly closing = new AbortController();
+  private closeReason: string | undefined;
   /** Heartbeats that failed in a row, and why the last one did. */
   heartbeatFailures = 0;
   lastHeartbeatError?: string;
@@ -160,9 +161,10 @@ export class TinkerClient {
     return client;
   }
 
-  /** Stops the heartbeats and abandons requests still waiting for their results. */
-  close(): void {
+  /** Stops the heartbeats and abandons requests still waiting for their results, which fail saying `reason`. */
+  close(reason = 'the client was closed'): void {
     clearInterval(this.heartbeat);
+    this.closeReason ??= reason;
     this.closing.abort();
   }
 
@@ -271,7 +273,7 @@ export class TinkerClient {
 
   private unreachable(what: string, failures: readonly string[], error: Transient): TinkerError {
     const tries = failures.length > 1 ? ` (${failures.length} tries: ${[...new Set(failures)].join('; ')})` : '';
-    const why = this.closing.signal.aborted ? 'the client was closed' : error.message;
+    const why = this.closing.signal.aborted ? this.closeReason : error.message;
     return new TinkerError(`${what} on the Tinker server at ${this.url}: ${why}${tries}`, error.status, error.status >= 500 ? 'server' : 'unknown');
   }
 

@@ -72,7 +72,15 @@ export async function openHostedRun(setup: {
   process.once('SIGTERM', stop);
   let episodes: EpisodeWriter | undefined;
   let tinker: TinkerClient | undefined;
+  let closed = false;
+  // A host that dies under the run ends it now, saying why, rather than after the client's retries.
+  void started?.exited.then((how) => {
+    if (closed) return;
+    controller.abort();
+    tinker?.close(`the policy host this run started exited (${how})`);
+  });
   const close = async () => {
+    closed = true;
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     tinker?.close();

@@ -160,4 +160,41 @@ describe('selfplay train-llm run folders', () => {
     expect(files.filter((f) => /-update-\d+\.pt$/.test(f)).length).toBeLessThanOrEqual(2);
     expect(Object.keys(saved.members)).toHaveLength(done + 2);
   }, 240_000);
+
+  it('stops at once, saying why, when the host it started dies under it, and the run resumes', async () => {
+    const out = join(dir, 'host-killed');
+    const child = spawn(
+      process.execPath,
+      ['bin/selfplay.js', 'train-llm', 'kuhn-poker', '--python', python, '--iterations', '1000', '--games', '8', '--concurrency', '4', '--eval-games', '0', '--rate-games', '0', '--exact-every', '0', '--out', out],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    onTestFinished(() => void child.kill('SIGKILL'));
+    let err = '';
+    child.stderr!.on('data', (chunk) => (err += String(chunk)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const metrics = join(out, 'metrics.jsonl');
+    while (!existsSync(metrics) || !readFileSync(metrics, 'utf8').includes('\n')) await new Promise((resolve) => setTimeout(resolve, 100));
+    // The host this run started: the Python process whose checkpoints go into the run folder.
+    const hostDir = join(out, 'checkpoints/host');
+    const host = readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .find((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(hostDir);
+        } catch {
+          return false;
+        }
+      });
+    expect(host).toBeDefined();
+    const killed = performance.now();
+    process.kill(Number(host), 'SIGKILL');
+    expect(await exited).toBe(2);
+    // Not after the Tinker client's retries (half a minute): as soon as the step in flight needs the host.
+    expect(performance.now() - killed).toBeLessThan(15_000);
+    expect(err).toMatch(/the policy host this run started exited \(SIGKILL\)/);
+    const done = JSON.parse(readFileSync(join(out, 'checkpoints/state.json'), 'utf8')).state.iteration as number;
+    const resumed = await runCli('train-llm', '--resume', out, '--python', python, '--iterations', String(done + 1), '--json');
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.out).iterations.map((it: HostedIteration) => it.update)).toEqual([done + 1]);
+  }, 120_000);
 });
