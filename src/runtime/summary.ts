@@ -1,3 +1,4 @@
+import { meanInterval } from '../core/mean-interval.ts';
 import type { Episode } from '../episodes/episode.ts';
 
 export interface AgentRecord {
@@ -127,10 +128,8 @@ export class RoleTally {
 
   records(): RoleRecord[] {
     return [...this.tally].map(([role, t]) => {
-      const mean = t.sum / t.turns;
-      const variance = t.turns > 1 ? Math.max(0, (t.squares - t.turns * mean * mean) / (t.turns - 1)) : 0;
-      const half = 1.959964 * Math.sqrt(variance / t.turns);
-      return { role, turns: t.turns, meanReturn: mean, interval: [mean - half, mean + half] as const, minReturn: t.min, maxReturn: t.max };
+      const { mean, low, high } = meanInterval(t.sum, t.squares, t.turns);
+      return { role, turns: t.turns, meanReturn: mean, interval: [low, high] as const, minReturn: t.min, maxReturn: t.max };
     });
   }
 }

@@ -1,6 +1,7 @@
 import type { PolicyHostClient } from '../../agents/hosted/host-client.ts';
 import { critic, CRITIC_VERDICTS } from '../../agents/roles/critic.ts';
 import type { LabelledCriticStep } from '../core/index.ts';
+import { meanIntervalOf } from '../core/mean-interval.ts';
 
 export interface CriticAccuracy {
   /** The mean, over the items, of the probability that the model gives the right verdict. */
@@ -44,12 +45,10 @@ export async function criticAccuracy(
     scoredBy = scored.model;
     part.forEach((item, k) => right.push(scored.probabilities[k][item.verdict === 'correct' ? 0 : 1]));
   }
-  const accuracy = mean(right);
-  const variance = right.length > 1 ? right.reduce((s, p) => s + (p - accuracy) ** 2, 0) / (right.length - 1) : 0;
-  const half = 1.959964 * Math.sqrt(variance / Math.max(1, right.length));
+  const { mean: accuracy, low, high } = meanIntervalOf(right);
   return {
     accuracy,
-    interval: [accuracy - half, accuracy + half],
+    interval: [low, high],
     onCorrect: mean(right.filter((_, i) => items[i].verdict === 'correct')),
     onIncorrect: mean(right.filter((_, i) => items[i].verdict === 'incorrect')),
     items: items.length,

@@ -4,6 +4,7 @@ import type { LeagueMember } from './league.ts';
 import type { Chart, ReportInput } from './report.ts';
 import type { CheckpointMarks } from './run-folder.ts';
 import type { TinkerBackend } from './tinker-backend.ts';
+import type { VersionRating } from './version-ratings.ts';
 
 /** Where a run's weights are: the tinker:// path of the checkpoint it resumes from, and of each league member's. */
 export interface SavedWeights {
@@ -133,9 +134,16 @@ export function hostedReport(title: string, summary: ReportInput['summary'], met
     { title: 'Age of the versions that played a step (versions behind the weights it updated)', series: [{ key: 'ageMedian', label: 'median' }, { key: 'ageMax', label: 'most' }] },
   ];
   const rated = [...metrics].reverse().find((row) => Array.isArray(row.ratings));
-  const ratings = (rated?.ratings ?? []) as { name: string; rating: number; low: number; high: number; games: number; points: number }[];
+  const ratings = (rated?.ratings ?? []) as VersionRating[];
+  const signed = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`);
   const tables = ratings.length
-    ? [{ title: `Version ratings after update ${rated!.update} (Bradley-Terry, Elo scale, 95% bootstrap interval)`, head: ['player', 'rating', 'low', 'high', 'games', 'points'], rows: ratings.map((r) => [r.name, Math.round(r.rating), Math.round(r.low), Math.round(r.high), r.games, r.points]) }]
+    ? [
+        {
+          title: `Version ratings after update ${rated!.update} (Bradley-Terry, Elo scale, 95% bootstrap interval; mean return a game against the field, 95% interval over paired deals)`,
+          head: ['player', 'rating', 'low', 'high', 'games', 'points', 'mean return', 'return low', 'return high'],
+          rows: ratings.map((r) => [r.name, Math.round(r.rating), Math.round(r.low), Math.round(r.high), r.games, r.points, signed(r.meanReturn), signed(r.returnLow), signed(r.returnHigh)]),
+        },
+      ]
     : [];
   return { title, summary, metrics, charts, x: { key: 'update', label: 'update' }, tables };
 }

@@ -1,6 +1,7 @@
 import { lastValueFrom, toArray } from 'rxjs';
 import { bootstrapRatings } from '../core/bradley-terry.ts';
 import type { Game } from '../core/index.ts';
+import { meanIntervalOf } from '../core/mean-interval.ts';
 import { runArena, type Player } from '../runtime/index.ts';
 import { modelPlayer, type HostedSampling } from './model-player.ts';
 
@@ -14,6 +15,14 @@ export interface VersionRating {
   readonly games: number;
   /** Wins plus half the draws. */
   readonly points: number;
+  /**
+   * Mean return a game against the field, with its 95% interval over the deals played from both seats (each
+   * deal's two games averaged, which cancels most of the cards' luck): in chip games the measure that tells
+   * versions apart, where the winner of a single hand says little.
+   */
+  readonly meanReturn: number;
+  readonly returnLow: number;
+  readonly returnHigh: number;
 }
 
 export interface RateVersionsOptions {
@@ -44,6 +53,8 @@ export async function rateVersions(game: Game, versions: readonly { readonly mod
   const a: number[] = [];
   const b: number[] = [];
   const score: number[] = [];
+  /** Each entrant's returns by deal: the two games of a pair that played it. */
+  const dealReturns = entrants.map(() => new Map<string, number[]>());
   try {
     for (let i = 0; i < entrants.length; i++) {
       for (let j = i + 1; j < entrants.length; j++) {
@@ -53,10 +64,17 @@ export async function rateVersions(game: Game, versions: readonly { readonly mod
         for (const episode of episodes) {
           if (episode.outcome === 'error') continue;
           const seatOf = (name: string) => episode.players.find((p) => p.name === name)!.seat;
-          const d = episode.returns[seatOf(entrants[i].name)] - episode.returns[seatOf(entrants[j].name)];
+          const [ri, rj] = [episode.returns[seatOf(entrants[i].name)], episode.returns[seatOf(entrants[j].name)]];
           a.push(i);
           b.push(j);
-          score.push(d > 0 ? 1 : d === 0 ? 0.5 : 0);
+          score.push(ri > rj ? 1 : ri === rj ? 0.5 : 0);
+          // Matches 2k and 2k + 1 play deal k (paired seeds).
+          const deal = `${i}-${j}-${Math.floor(Number(episode.id.slice(episode.id.lastIndexOf('-') + 1)) / 2)}`;
+          for (const [entrant, r] of [[i, ri], [j, rj]]) {
+            const list = dealReturns[entrant].get(deal);
+            if (list) list.push(r);
+            else dealReturns[entrant].set(deal, [r]);
+          }
         }
       }
     }
@@ -64,5 +82,8 @@ export async function rateVersions(game: Game, versions: readonly { readonly mod
     for (const m of models) m.close();
   }
   const fitted = bootstrapRatings({ n: entrants.length, a: Int32Array.from(a), b: Int32Array.from(b), score: Float64Array.from(score) }, { samples: options.samples, seed: options.seed });
-  return fitted.rows.map(({ index, ...row }) => ({ name: entrants[index].name, ...row }));
+  return fitted.rows.map(({ index, ...row }) => {
+    const { mean, low, high } = meanIntervalOf([...dealReturns[index].values()].map((r) => r.reduce((x, y) => x + y, 0) / r.length));
+    return { name: entrants[index].name, ...row, meanReturn: mean, returnLow: low, returnHigh: high };
+  });
 }

@@ -309,7 +309,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
               bar.update(iterations === undefined ? Math.min(Math.ceil(it.seconds), Math.ceil(options.seconds!)) : it.update, `${it.model}${exact}`);
               const returns = Object.entries(it.returns).map(([label, r]) => `${label} ${r.meanReturn >= 0 ? '+' : ''}${r.meanReturn.toFixed(3)}`).join(', ');
               bar.log(`step ${it.update}: ${it.played} returns ${returns}, loss ${it.loss.toFixed(4)}, ${it.samples} samples (by seat ${it.samplesBySeat.join('/')}) -> ${it.model}${exact} (${(it.ms / 1000).toFixed(1)} s)`);
-              if (it.ratings) bar.log(`  ratings: ${it.ratings.map((r) => `${r.name} ${Math.round(r.rating)} [${Math.round(r.low)}, ${Math.round(r.high)}]`).join(', ')}`);
+              if (it.ratings) bar.log(`  ratings: ${it.ratings.map((r) => `${r.name} ${Math.round(r.rating)} [${Math.round(r.low)}, ${Math.round(r.high)}], return ${r.meanReturn.toFixed(3)} [${r.returnLow.toFixed(3)}, ${r.returnHigh.toFixed(3)}]`).join('; ')}`);
             },
           });
         } finally {

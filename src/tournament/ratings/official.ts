@@ -1,5 +1,6 @@
 import type { Contestant, ResultRow } from '../store.ts';
 import { bootstrapRatings, type RatedPlayer, type RatingOptions, type Ratings } from '../../core/bradley-terry.ts';
+import { meanInterval } from '../../core/mean-interval.ts';
 
 export type OfficialRow = Contestant &
   Omit<RatedPlayer, 'index'> & {
@@ -39,10 +40,8 @@ function meanReturns(results: Iterable<Pick<ResultRow, 'players' | 'returns' | '
   const of = (c: Contestant) => {
     const e = sums.get(`${c.agent}\n${c.version}`);
     if (!e) return { meanReturn: 0, returnLow: 0, returnHigh: 0 };
-    const mean = e.sum / e.n;
-    const variance = e.n > 1 ? Math.max(0, (e.squares - e.n * mean * mean) / (e.n - 1)) : 0;
-    const half = 1.96 * Math.sqrt(variance / e.n);
-    return { meanReturn: mean, returnLow: mean - half, returnHigh: mean + half };
+    const { mean, low, high } = meanInterval(e.sum, e.squares, e.n);
+    return { meanReturn: mean, returnLow: low, returnHigh: high };
   };
   return { of, scoring: chips ? ('chips' as const) : ('outcome' as const) };
 }
