@@ -85,8 +85,10 @@ export interface HostedIteration {
   readonly samples: number;
   /** Samples per seat: in self-play every seat's turns train the model. */
   readonly samplesBySeat: readonly number[];
-  /** With the mmd objective, the information states the update fitted its model to. */
+  /** With the mmd objective, the information states the update fitted its model to... */
   readonly states?: number;
+  /** ...and those it left out, having a legal move whose tokens no sample had shown yet (their turns are in `samples`). */
+  readonly skipped?: number;
   readonly loss: number;
   /** Policy gradient: the mean token entropy of the sampled turns under the weights before the step (nats). */
   readonly entropy?: number;
@@ -368,7 +370,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
         returns: shareResults(batch),
         samples: metrics.samples,
         samplesBySeat: Array.from({ length: game.seats }, (_, seat) => samples.filter((sample) => sample.seat === seat).length),
-        ...(metrics.states === undefined ? {} : { states: metrics.states }),
+        ...(metrics.states === undefined ? {} : { states: metrics.states, skipped: metrics.skipped }),
         loss: metrics.step.loss,
         ...(mmd ? { moveEntropy: metrics.moveEntropy, targetKl: metrics.targetKl } : { entropy: Number(metrics.step.entropy), klSampler: Number(metrics.step.kl_sampler) }),
         ...(metrics.step.kl === null ? {} : { kl: metrics.step.kl }),

@@ -89,7 +89,7 @@ export function hostedMetricsRow(it: HostedIteration): Record<string, unknown> {
     model: it.model,
     games: it.games,
     samples: it.samples,
-    ...(it.states === undefined ? {} : { states: it.states }),
+    ...(it.states === undefined ? {} : { states: it.states, skipped: it.skipped }),
     loss: round(it.loss),
     ...(it.entropy === undefined ? {} : { entropy: round(it.entropy) }),
     ...(it.klSampler === undefined ? {} : { klSampler: round(it.klSampler) }),

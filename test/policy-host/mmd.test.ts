@@ -49,6 +49,7 @@ describe('magnetic mirror descent on the reference host', () => {
     expect(seen.map(({ it }) => it.update)).toEqual([1, 2]);
     for (const { it } of seen) {
       expect(it.states).toBeGreaterThan(0);
+      expect(it.skipped).toBeGreaterThanOrEqual(0);
       expect(it.exploitability).toBeGreaterThan(0);
       expect(Number.isFinite(it.loss)).toBe(true);
       // Kuhn's states have two moves each.
