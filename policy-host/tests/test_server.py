@@ -353,6 +353,41 @@ class Completions(ServerTest):
         self.assertEqual(len(results), 24)
         self.assertTrue(all(status == 200 and len(r['choices']) == 2 for status, r in results))
 
+    def test_concurrent_guided_choices_share_forward_passes(self):
+        """Guided picks that wait while the model is busy are scored together, one batch per policy and
+        top_logprobs, and each answer is what the request gets alone."""
+        bodies = [dict(model=policy, messages=[{'role': 'user', 'content': f'Hand {i}. Valid actions: [check], [bet], [fold]'}],
+                       guided_choice=CHOICES, n=3, seed=i, logprobs=True, top_logprobs=top, return_token_ids=True)
+                  for i, (policy, top) in enumerate(list(itertools.product(['tiny', 'other'], [0, 2])) * 4)]
+        batcher = self.host.host.choices
+        before = self.host.get('/health')[1]
+        answers: dict[int, tuple] = {}
+        # While the sampling lock is held, every request queues; the first to take it then scores them all.
+        with self.host.host.sampling_lock:
+            threads = [threading.Thread(target=lambda i=i: answers.__setitem__(i, self.chat(**bodies[i]))) for i in range(len(bodies))]
+            for t in threads:
+                t.start()
+            for _ in range(1000):
+                if len(batcher._waiting) == len(bodies):
+                    break
+                threading.Event().wait(0.01)
+            self.assertEqual(len(batcher._waiting), len(bodies))
+        for t in threads:
+            t.join()
+        after = self.host.get('/health')[1]
+        self.assertEqual(after['guided_choice_requests'] - before['guided_choice_requests'], 16)
+        # Two policies times two top_logprobs settings.
+        self.assertEqual(after['guided_choice_batches'] - before['guided_choice_batches'], 4)
+        for i, body in enumerate(bodies):
+            status, together = answers[i]
+            self.assertEqual(status, 200, together)
+            alone = self.ok_chat(**body)
+            self.assertEqual([c['message']['content'] for c in together['choices']], [c['message']['content'] for c in alone['choices']])
+            for a, b in zip(together['choices'], alone['choices']):
+                for x, y in zip(a['logprobs']['content'], b['logprobs']['content']):
+                    self.assertAlmostEqual(x['logprob'], y['logprob'], places=5)
+                    self.assertEqual([t['token'] for t in x['top_logprobs']], [t['token'] for t in y['top_logprobs']])
+
     def test_tolerates_openai_client_fields(self):
         r = self.ok_chat(model='tiny', max_tokens=None, max_completion_tokens=3, stream=False, top_p=0.9, user='me', frequency_penalty=0,
                          messages=[{'role': 'user', 'content': [{'type': 'text', 'text': 'hi'}]}])
