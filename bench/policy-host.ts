@@ -42,6 +42,33 @@ async function timed(requests: number, concurrency: number, make: (i: number) =>
   return { seconds: (performance.now() - started) / 1000, answers };
 }
 
+/**
+ * Guided picks with 32 in flight, scored together as they queue (the host's default), against the same
+ * requests on a second host started with `--max-choice-batch 1` (each scored alone), alternating rounds;
+ * only for a host started here.
+ */
+async function guidedBatching(host: PolicyHostClient, base: Record<string, unknown>): Promise<Record<string, string | number>[]> {
+  if (process.env.POLICY_HOST_URL) return [];
+  const alone = await startPolicyHost({ python: process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3', args: ['--max-choice-batch', '1', ...(process.env.POLICY_HOST_ARGS ?? '').split(/\s+/).filter(Boolean)] });
+  try {
+    const rate = async (apiBase: string) =>
+      SAMPLES_PER_STEP / (await timed(SAMPLES_PER_STEP, 32, (i) => chat(apiBase, { ...base, messages: [{ role: 'user', content: prompt(i) }], guided_choice: ['[call]', '[fold]', '[raise]'] }))).seconds;
+    const together: number[] = [];
+    const single: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      together.push(await rate(host.apiBase));
+      single.push(await rate(`${alone.url}/v1`));
+    }
+    const [t, s] = [median(together), median(single)];
+    return [
+      { measure: 'guided choice of 3 moves, 32 in flight, scored together as they queue (median of 3)', requests: SAMPLES_PER_STEP, 'per second': t, unit: `samples/s (${(t / s).toFixed(2)}x alone)`, target: '' },
+      { measure: '... the same, each scored alone (--max-choice-batch 1)', requests: SAMPLES_PER_STEP, 'per second': s, unit: 'samples/s', target: '' },
+    ];
+  } finally {
+    await alone.close();
+  }
+}
+
 export async function benchPolicyHost(): Promise<string> {
   let started: PolicyHostProcess | undefined;
   const url = process.env.POLICY_HOST_URL ?? (started = await startPolicyHost({ python: process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3', args: (process.env.POLICY_HOST_ARGS ?? '').split(/\s+/).filter(Boolean) })).url;
@@ -62,6 +89,7 @@ export async function benchPolicyHost(): Promise<string> {
 
     const guided = await timed(SAMPLES_PER_STEP, 8, (i) => chat(host.apiBase, { ...base, messages: [{ role: 'user', content: prompt(i) }], guided_choice: ['[call]', '[fold]'] }));
     rows.push({ measure: 'guided choice of 2 moves, 8 in flight', requests: SAMPLES_PER_STEP, 'per second': SAMPLES_PER_STEP / guided.seconds, unit: 'samples/s', target: '' });
+    rows.push(...(await guidedBatching(host, base)));
 
     const tinker = await TinkerClient.connect(url);
     const trained = await tinker.createModel({ baseModel: model });

@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                          help='torch CPU threads; the model is small enough that more threads mostly add synchronisation, so raise it only for larger models')
     runtime.add_argument('--guided-choice-scoring', choices=['sum', 'mean'], default='sum',
                          help='how a guided_choice request that names no scoring ranks its choices: by sequence logprob (sum) or mean token logprob (mean, which lets a fresh byte model explore moves of different lengths)')
+    runtime.add_argument('--max-choice-batch', metavar='N', type=int, default=64,
+                         help='the most guided_choice requests scored together: those that arrive while the model is busy wait and go in one batch (1: each alone)')
     runtime.add_argument('--default-max-tokens', metavar='N', type=int, default=64, help='max_tokens of a completion request that gives none')
     runtime.add_argument('--max-request-mb', metavar='MIB', type=float, default=1.0, help='largest JSON body accepted (chat, choice probabilities, Tinker calls but forward and forward_backward), MiB')
     runtime.add_argument('--max-train-mb', metavar='MIB', type=float, default=64.0, help='largest forward or forward_backward body accepted, MiB')
@@ -75,6 +77,8 @@ def options_from(args: argparse.Namespace) -> HostOptions:
         raise ValueError('--keep must be at least 1')
     if args.default_max_tokens < 1:
         raise ValueError('--default-max-tokens must be at least 1')
+    if args.max_choice_batch < 1:
+        raise ValueError('--max-choice-batch must be at least 1')
     if not args.future_wait > 0 or not args.session_timeout > 0:
         raise ValueError('--future-wait and --session-timeout must be above 0')
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
@@ -90,6 +94,7 @@ def options_from(args: argparse.Namespace) -> HostOptions:
         checkpoint_dir=args.checkpoint_dir,
         default_max_tokens=args.default_max_tokens,
         guided_choice_scoring=args.guided_choice_scoring,
+        max_choice_batch=args.max_choice_batch,
         max_json_bytes=int(args.max_request_mb * MIB),
         max_train_bytes=int(args.max_train_mb * MIB),
         future_wait_seconds=args.future_wait,

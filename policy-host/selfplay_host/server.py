@@ -43,6 +43,8 @@ class HostOptions:
     checkpoint_dir: str = 'checkpoints'
     default_max_tokens: int = 64
     guided_choice_scoring: str = 'sum'
+    # The most guided_choice requests scored together (ChoiceBatcher).
+    max_choice_batch: int = 64
     max_json_bytes: int = 1 * MIB
     max_train_bytes: int = 64 * MIB
     # Seconds a connection may sit idle, and the most a request body may take to arrive.
@@ -65,7 +67,7 @@ class Host:
         self.lock = threading.Lock()
         self.sampling_lock = threading.Lock()
         self.busy = BusyClock()
-        self.choices = ChoiceBatcher(self.sampling_lock, self.busy)
+        self.choices = ChoiceBatcher(self.sampling_lock, self.busy, options.max_choice_batch)
         self.train_gate = TrainGate(options.max_train_waiting)
         # Seeds for requests that give none: reproducible per host seed and request order.
         self.rng = random.Random(options.seed)
@@ -180,15 +182,17 @@ class _ChoiceJob:
 
 class ChoiceBatcher:
     """Scores guided choices for concurrent requests together. Requests that arrive while the model scores
-    others wait for the sampling lock; whichever takes it next scores every request waiting by then in one
-    score_choices call per (weights, top_logprobs), which packs them into as few forward passes as fit. So
+    others wait for the sampling lock; whichever takes it next scores the requests waiting by then (up to
+    `limit`, oldest first; it goes on until its own is done) in one score_choices call per (weights,
+    top_logprobs), which packs them into as few forward passes as fit. So
     the games of an arena share forward passes, as a serving engine's continuous batching does, instead of
     running one small pass each (on this host's CPU, a batch of 8 picks costs about 5x one, not 8x), and
     a lone request waits for nothing."""
 
-    def __init__(self, lock: threading.Lock, busy: 'BusyClock'):
+    def __init__(self, lock: threading.Lock, busy: 'BusyClock', limit: int = 64):
         self.lock = lock
         self.busy = busy
+        self.limit = limit
         self._waiting_lock = threading.Lock()
         self._waiting: list[_ChoiceJob] = []
         self.requests = 0
@@ -200,9 +204,9 @@ class ChoiceBatcher:
         with self._waiting_lock:
             self._waiting.append(job)
         with self.lock:
-            if not job.done:
+            while not job.done:
                 with self._waiting_lock:
-                    jobs, self._waiting = self._waiting, []
+                    jobs, self._waiting = self._waiting[:self.limit], self._waiting[self.limit:]
                 with self.busy():
                     self._run(jobs)
         if job.error is not None:

@@ -22,13 +22,14 @@ class Cli(unittest.TestCase):
         out = subprocess.run([sys.executable, '-m', 'selfplay_host', '--help'], capture_output=True, text=True, timeout=60,
                              env={**os.environ, 'PYTHONPATH': ROOT, 'PYTHONDONTWRITEBYTECODE': '1'})
         self.assertEqual(out.returncode, 0, out.stderr)
-        for flag in ('--host', '--port', '--device', '--policy', '--keep', '--checkpoint-dir', '--d-model', '--layers', '--heads', '--context', '--seed'):
+        for flag in ('--host', '--port', '--device', '--policy', '--keep', '--checkpoint-dir', '--d-model', '--layers', '--heads', '--context', '--seed',
+                     '--max-choice-batch'):
             self.assertIn(flag, out.stdout)
 
     def test_prints_where_it_listens_and_stops_on_sigterm(self):
         with tempfile.TemporaryDirectory() as checkpoints:
             host = run_host('--port', '0', '--d-model', '16', '--layers', '1', '--heads', '2', '--context', '64',
-                            '--policy', 'a', '--policy', 'b', '--checkpoint-dir', checkpoints, '--guided-choice-scoring', 'mean')
+                            '--policy', 'a', '--policy', 'b', '--checkpoint-dir', checkpoints, '--guided-choice-scoring', 'mean', '--max-choice-batch', '8')
             try:
                 line = host.stdout.readline()
                 ready = json.loads(line)
@@ -53,6 +54,10 @@ class Cli(unittest.TestCase):
         _, err = host.communicate(timeout=60)
         self.assertEqual(host.returncode, 2)
         self.assertIn('multiple of heads', err)
+        host = run_host('--max-choice-batch', '0', '--port', '0')
+        _, err = host.communicate(timeout=60)
+        self.assertEqual(host.returncode, 2)
+        self.assertIn('--max-choice-batch must be at least 1', err)
 
 
 if __name__ == '__main__':

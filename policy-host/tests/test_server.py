@@ -378,6 +378,27 @@ class Completions(ServerTest):
         self.assertEqual(after['guided_choice_requests'] - before['guided_choice_requests'], 16)
         # Two policies times two top_logprobs settings.
         self.assertEqual(after['guided_choice_batches'] - before['guided_choice_batches'], 4)
+        # At most max_choice_batch together, oldest first: with 5, the 16 go as 5, 5, 5 and 1.
+        batcher.limit = 5
+        try:
+            limited: dict[int, tuple] = {}
+            with self.host.host.sampling_lock:
+                threads = [threading.Thread(target=lambda i=i: limited.__setitem__(i, self.chat(**{**bodies[i], 'model': 'tiny', 'top_logprobs': 0})))
+                           for i in range(len(bodies))]
+                for t in threads:
+                    t.start()
+                for _ in range(1000):
+                    if len(batcher._waiting) == len(bodies):
+                        break
+                    threading.Event().wait(0.01)
+            for t in threads:
+                t.join()
+        finally:
+            batcher.limit = 64
+        last = self.host.get('/health')[1]
+        self.assertEqual(last['guided_choice_batches'] - after['guided_choice_batches'], 4)
+        self.assertEqual(sorted(limited), list(range(16)))
+        self.assertTrue(all(status == 200 for status, _ in limited.values()))
         for i, body in enumerate(bodies):
             status, together = answers[i]
             self.assertEqual(status, 200, together)
