@@ -1,4 +1,4 @@
-import { SelfplayError } from '../../src/core/index.ts';
+import { ConfigError, SelfplayError } from '../../src/core/index.ts';
 import { backoffDelay, type RetryPolicy } from '../llm/retry.ts';
 
 /** Tinker's tensors on the JSON wire: flat data, its dtype, and its shape. */
@@ -102,6 +102,8 @@ export interface TinkerClientOptions {
   readonly heartbeatMs?: number;
   readonly tags?: readonly string[];
   readonly random?: () => number;
+  /** The most datums one forward or forward_backward request carries (default 1024); a larger batch goes as several. */
+  readonly maxDatumsPerRequest?: number;
 }
 
 const DEFAULT_RETRY: RetryPolicy = { retries: 8, backoffMs: 250, maxBackoffMs: 10_000 };
@@ -131,6 +133,8 @@ class Transient extends Error {
  * are fetched by long polling. The session heartbeats while the client is open.
  */
 export class TinkerClient {
+  /** The most datums one forward or forward_backward request carries. */
+  readonly maxDatumsPerRequest: number;
   private submitting: Promise<unknown> = Promise.resolve();
   private readonly sequence = new Map<string, number>();
   private samplingSeq = 0;
@@ -145,7 +149,11 @@ export class TinkerClient {
     readonly url: string,
     readonly sessionId: string,
     private readonly options: TinkerClientOptions,
-  ) {}
+  ) {
+    const size = options.maxDatumsPerRequest ?? 1024;
+    if (!(Number.isInteger(size) && size >= 1)) throw new ConfigError(`maxDatumsPerRequest must be a whole number >= 1, not ${size}`);
+    this.maxDatumsPerRequest = size;
+  }
 
   /** Opens a session on the server at `url` (its root: the API is under /api/v1). */
   static async connect(url: string, options: TinkerClientOptions = {}): Promise<TinkerClient> {
@@ -330,6 +338,27 @@ export class TinkerClient {
   }
 }
 
+/**
+ * The outputs of consecutive parts of one batch as if it had gone in one request: the datums' outputs in order,
+ * and each metric reduced across the parts as its name says (`:sum`, `:max`, `:min`; `:mean` weighted by datums).
+ */
+export function mergePasses(parts: readonly ForwardBackwardOutput[]): ForwardBackwardOutput {
+  if (parts.length === 1) return parts[0];
+  const sizes = parts.map((p) => p.loss_fn_outputs.length);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const metrics: Record<string, number> = {};
+  for (const key of new Set(parts.flatMap((p) => Object.keys(p.metrics ?? {})))) {
+    const values = parts.map((p) => p.metrics?.[key]).filter((v): v is number => typeof v === 'number');
+    const reduction = key.slice(key.lastIndexOf(':') + 1);
+    if (reduction === 'max') metrics[key] = Math.max(...values);
+    else if (reduction === 'min') metrics[key] = Math.min(...values);
+    else if (reduction === 'mean') metrics[key] = parts.reduce((sum, p, i) => sum + (p.metrics?.[key] ?? 0) * sizes[i], 0) / Math.max(total, 1);
+    else if (reduction === 'sum') metrics[key] = values.reduce((a, b) => a + b, 0);
+    else throw new TinkerError(`cannot combine the metric ${key} of a batch sent in ${parts.length} requests: its reduction is not sum, mean, max or min`, 200, 'unknown');
+  }
+  return { loss_fn_output_type: parts[0].loss_fn_output_type, loss_fn_outputs: parts.flatMap((p) => p.loss_fn_outputs), metrics };
+}
+
 /** A server's error body as one line: `detail` as a string, or FastAPI's list as `loc: msg` items. */
 function describe(body: unknown): string {
   const detail = (body as { detail?: unknown } | null)?.detail;
@@ -349,16 +378,30 @@ export class TinkerModel {
     readonly loraRank: number,
   ) {}
 
-  /** Computes and accumulates the gradients of `lossFn` over `data`; the optimizer step comes with optimStep. */
-  async forwardBackward(data: readonly Datum[], lossFn: LossFn, lossFnConfig?: Readonly<Record<string, number>>): Promise<ForwardBackwardOutput> {
-    const input = { data, loss_fn: lossFn, ...(lossFnConfig && Object.keys(lossFnConfig).length ? { loss_fn_config: lossFnConfig } : {}) };
-    return (await this.client.submit('forward_backward', { model_id: this.id, seq_id: this.client.nextSeq(this.id), forward_backward_input: input })) as ForwardBackwardOutput;
+  /**
+   * Computes and accumulates the gradients of `lossFn` over `data`; the optimizer step comes with optimStep. A
+   * batch of more than maxDatumsPerRequest datums goes as several requests, whose gradients the server adds up
+   * (servers limit a request: the reference host takes at most 4096 datums); their outputs come back as one.
+   */
+  forwardBackward(data: readonly Datum[], lossFn: LossFn, lossFnConfig?: Readonly<Record<string, number>>): Promise<ForwardBackwardOutput> {
+    return this.passes('forward_backward', data, lossFn, lossFnConfig);
   }
 
   /** The outputs of forwardBackward without gradients. */
-  async forward(data: readonly Datum[], lossFn: LossFn = 'cross_entropy', lossFnConfig?: Readonly<Record<string, number>>): Promise<ForwardBackwardOutput> {
-    const input = { data, loss_fn: lossFn, ...(lossFnConfig && Object.keys(lossFnConfig).length ? { loss_fn_config: lossFnConfig } : {}) };
-    return (await this.client.submit('forward', { model_id: this.id, seq_id: this.client.nextSeq(this.id), forward_input: input })) as ForwardBackwardOutput;
+  forward(data: readonly Datum[], lossFn: LossFn = 'cross_entropy', lossFnConfig?: Readonly<Record<string, number>>): Promise<ForwardBackwardOutput> {
+    return this.passes('forward', data, lossFn, lossFnConfig);
+  }
+
+  /** Submits the parts at once, in order (so a request made after this one is numbered after all of them). */
+  private async passes(route: 'forward' | 'forward_backward', data: readonly Datum[], lossFn: LossFn, lossFnConfig?: Readonly<Record<string, number>>): Promise<ForwardBackwardOutput> {
+    const config = lossFnConfig && Object.keys(lossFnConfig).length ? { loss_fn_config: lossFnConfig } : {};
+    const size = this.client.maxDatumsPerRequest;
+    const parts: Promise<ForwardBackwardOutput>[] = [];
+    for (let first = 0; first < Math.max(data.length, 1); first += size) {
+      const input = { data: data.slice(first, first + size), loss_fn: lossFn, ...config };
+      parts.push(this.client.submit(route, { model_id: this.id, seq_id: this.client.nextSeq(this.id), [`${route}_input`]: input }) as Promise<ForwardBackwardOutput>);
+    }
+    return mergePasses(await Promise.all(parts));
   }
 
   async optimStep(adam: AdamParams): Promise<{ metrics: Record<string, number> | null }> {

@@ -60,6 +60,29 @@ describe('TinkerClient against the reference host', () => {
     expect(pass2.loss_fn_outputs[0].logprobs.data.at(-1)!).toBeGreaterThan(pass1.loss_fn_outputs[0].logprobs.data.at(-1)!);
   }, 60_000);
 
+  it('sends a batch larger than a request may carry as several, whose gradients add up to the one step', async () => {
+    const whole = await connect();
+    const split = await TinkerClient.connect(fixture.host.url, { maxDatumsPerRequest: 3 });
+    clients.push(split);
+    const data = Array.from({ length: 10 }, (_, i) => completionDatum(PROMPT, [65 + i, 66, 256], { weight: 0.1, advantages: [1, 1, 1].map(() => (i % 2 ? 1 : -1)), logprobs: [-5, -5, -5] }));
+    const [a, b] = [await whole.createModel({ baseModel: 'tiny' }), await split.createModel({ baseModel: 'tiny' })];
+    const [one, parts] = [await a.forwardBackward(data, 'importance_sampling'), await b.forwardBackward(data, 'importance_sampling')];
+    expect(parts.loss_fn_outputs).toHaveLength(10);
+    parts.loss_fn_outputs.forEach((out, i) => out.logprobs.data.forEach((lp, k) => expect(lp).toBeCloseTo(one.loss_fn_outputs[i].logprobs.data[k], 5)));
+    expect(Object.keys(parts.metrics).sort()).toEqual(Object.keys(one.metrics).sort());
+    for (const [key, value] of Object.entries(one.metrics)) expect(parts.metrics[key]).toBeCloseTo(value, 4);
+    await Promise.all([a.optimStep({ learning_rate: 1e-2 }), b.optimStep({ learning_rate: 1e-2 })]);
+    // The same step: the trained weights score every datum the same.
+    const [after, afterParts] = [await a.forward(data), await b.forward(data)];
+    afterParts.loss_fn_outputs.forEach((out, i) => out.logprobs.data.forEach((lp, k) => expect(lp).toBeCloseTo(after.loss_fn_outputs[i].logprobs.data[k], 5)));
+    expect(after.loss_fn_outputs[1].logprobs.data.at(-3)).not.toBeCloseTo(one.loss_fn_outputs[1].logprobs.data.at(-3)!, 3);
+    // More than the reference host takes in one request (4096 datums).
+    const many = await whole.createModel({ baseModel: 'tiny' }).then((m) => m.forward(Array.from({ length: 4100 }, () => data[0])));
+    expect(many.loss_fn_outputs).toHaveLength(4100);
+    many.loss_fn_outputs[4099].logprobs.data.slice(-3).forEach((lp, k) => expect(lp).toBeCloseTo(many.loss_fn_outputs[0].logprobs.data.slice(-3)[k], 5));
+    await expect(TinkerClient.connect(fixture.host.url, { maxDatumsPerRequest: 0 })).rejects.toThrow(/maxDatumsPerRequest must be a whole number >= 1/);
+  }, 60_000);
+
   it('saves and loads weights through tinker:// paths', async () => {
     const client = await connect();
     const source = await client.createModel({ baseModel: 'tiny' });
