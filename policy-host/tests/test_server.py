@@ -353,16 +353,11 @@ class Completions(ServerTest):
         self.assertEqual(len(results), 24)
         self.assertTrue(all(status == 200 and len(r['choices']) == 2 for status, r in results))
 
-    def test_concurrent_guided_choices_share_forward_passes(self):
-        """Guided picks that wait while the model is busy are scored together, one batch per policy and
-        top_logprobs, and each answer is what the request gets alone."""
-        bodies = [dict(model=policy, messages=[{'role': 'user', 'content': f'Hand {i}. Valid actions: [check], [bet], [fold]'}],
-                       guided_choice=CHOICES, n=3, seed=i, logprobs=True, top_logprobs=top, return_token_ids=True)
-                  for i, (policy, top) in enumerate(list(itertools.product(['tiny', 'other'], [0, 2])) * 4)]
+    def queued_together(self, bodies: list[dict]) -> dict[int, tuple]:
+        """Sends the chat requests at once while the sampling lock is held, so that all of them queue before any
+        is scored; returns each one's (status, response) by index."""
         batcher = self.host.host.choices
-        before = self.host.get('/health')[1]
         answers: dict[int, tuple] = {}
-        # While the sampling lock is held, every request queues; the first to take it then scores them all.
         with self.host.host.sampling_lock:
             threads = [threading.Thread(target=lambda i=i: answers.__setitem__(i, self.chat(**bodies[i]))) for i in range(len(bodies))]
             for t in threads:
@@ -374,30 +369,29 @@ class Completions(ServerTest):
             self.assertEqual(len(batcher._waiting), len(bodies))
         for t in threads:
             t.join()
+        self.assertEqual(sorted(answers), list(range(len(bodies))))
+        return answers
+
+    def test_concurrent_guided_choices_share_forward_passes(self):
+        """Guided picks that wait while the model is busy are scored together, one batch per policy and
+        top_logprobs, and each answer is what the request gets alone."""
+        bodies = [dict(model=policy, messages=[{'role': 'user', 'content': f'Hand {i}. Valid actions: [check], [bet], [fold]'}],
+                       guided_choice=CHOICES, n=3, seed=i, logprobs=True, top_logprobs=top, return_token_ids=True)
+                  for i, (policy, top) in enumerate(list(itertools.product(['tiny', 'other'], [0, 2])) * 4)]
+        before = self.host.get('/health')[1]
+        answers = self.queued_together(bodies)
         after = self.host.get('/health')[1]
         self.assertEqual(after['guided_choice_requests'] - before['guided_choice_requests'], 16)
         # Two policies times two top_logprobs settings.
         self.assertEqual(after['guided_choice_batches'] - before['guided_choice_batches'], 4)
         # At most max_choice_batch together, oldest first: with 5, the 16 go as 5, 5, 5 and 1.
+        batcher = self.host.host.choices
         batcher.limit = 5
         try:
-            limited: dict[int, tuple] = {}
-            with self.host.host.sampling_lock:
-                threads = [threading.Thread(target=lambda i=i: limited.__setitem__(i, self.chat(**{**bodies[i], 'model': 'tiny', 'top_logprobs': 0})))
-                           for i in range(len(bodies))]
-                for t in threads:
-                    t.start()
-                for _ in range(1000):
-                    if len(batcher._waiting) == len(bodies):
-                        break
-                    threading.Event().wait(0.01)
-            for t in threads:
-                t.join()
+            limited = self.queued_together([{**body, 'model': 'tiny', 'top_logprobs': 0} for body in bodies])
         finally:
             batcher.limit = 64
-        last = self.host.get('/health')[1]
-        self.assertEqual(last['guided_choice_batches'] - after['guided_choice_batches'], 4)
-        self.assertEqual(sorted(limited), list(range(16)))
+        self.assertEqual(self.host.get('/health')[1]['guided_choice_batches'] - after['guided_choice_batches'], 4)
         self.assertTrue(all(status == 200 for status, _ in limited.values()))
         for i, body in enumerate(bodies):
             status, together = answers[i]
