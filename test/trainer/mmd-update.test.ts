@@ -190,6 +190,10 @@ describe('magnetic mirror descent for a hosted model', () => {
     expect((await run('--objective', 'policy-gradient', '--magnet-rate', '0.1')).err).toMatch(/--magnet-rate apply to --objective mmd, and this run trains with policy-gradient/);
     expect((await run('--objective', 'mmd', '--tokenizer', 'policy-host/tokenizer')).err).toMatch(/--objective mmd fits the reference host's guided pick .* free-text sampling \(--tokenizer\)/);
     expect((await run('--objective', 'sppo')).err).toMatch(/--objective sppo trains in environments \(--env\); a game trains with mmd, policy-gradient/);
+    // A perfect-information game trains with the policy gradient unless told: its states seldom recur.
+    const ticTacToe = (...args: string[]) => runCli('train-llm', 'tic-tac-toe', '--tinker', 'http://127.0.0.1:9', ...args);
+    expect((await ticTacToe('--magnet-rate', '0.1')).err).toMatch(/--magnet-rate apply to --objective mmd, and this run trains with policy-gradient/);
+    expect((await ticTacToe('--objective', 'mmd', '--kl-coef', '0.1')).err).toMatch(/--kl-coef apply to --objective policy-gradient, and this run trains with mmd/);
     expect((await runCli('train-llm', '--env', 'spin', '--objective', 'mmd', '--tinker', 'http://127.0.0.1:9')).err).toMatch(/--objective mmd trains games, not --env runs/);
     expect((await runCli('train-llm', '--env', 'spin', '--step-size', '1', '--tinker', 'http://127.0.0.1:9')).err).toMatch(/--step-size apply to game runs, not to --env runs/);
   });

@@ -170,7 +170,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--sec-temperature <t>', 'with --curriculum sec, the temperature of the choice among categories (lower is greedier)', numberOption('--sec-temperature', 0), 0.25)
     .option(
       '--objective <name>',
-      "what each step minimises. For a game: mmd (magnetic mirror descent: at every information state of the batch, the tabular learner's closed-form step from the model's move distribution on the moves' mean advantages, with a KL pull to a slowly moving magnet, fitted by --epochs steps on KL(target || model); the default, where the reference host samples the games) or policy-gradient (--loss on each turn's advantage; the default with --tokenizer or --vllm). With --env: policy-gradient, sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo), spin (SPIN's logistic loss telling the data set's answers from the model's own, the version that answered being the reference; the default with --env spin), or imitation (supervised cross-entropy on the moves the environment names: rest-mcts's best searched traces; the default with --env rest-mcts)",
+      "what each step minimises. For a game: mmd (magnetic mirror descent: at every information state of the batch, the tabular learner's closed-form step from the model's move distribution on the moves' mean advantages, with a KL pull to a slowly moving magnet, fitted by --epochs steps on KL(target || model); the default for imperfect-information games, such as poker, where the reference host samples the games) or policy-gradient (--loss on each turn's advantage; the default for perfect-information games, such as tic-tac-toe, whose states seldom recur, and with --tokenizer or --vllm). With --env: policy-gradient, sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo), spin (SPIN's logistic loss telling the data set's answers from the model's own, the version that answered being the reference; the default with --env spin), or imitation (supervised cross-entropy on the moves the environment names: rest-mcts's best searched traces; the default with --env rest-mcts)",
       choice('--objective', [...GAME_OBJECTIVES, ...ENV_OBJECTIVES.filter((o) => o !== 'policy-gradient')]),
     )
     .option('--step-size <x>', 'with --objective mmd, the mirror-descent step size, on advantages in units of the game\'s largest return', numberOption('--step-size', 0), 1)
@@ -207,7 +207,12 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       }
       if (!envRun && !options.resume) {
         // MMD fits the move distribution of the reference host's guided pick, which free text and vLLM do not have.
-        options.objective ??= options.tokenizer !== undefined || options.vllm !== undefined ? 'policy-gradient' : 'mmd';
+        // It is for imperfect-information games, whose equilibria are mixed and whose information states recur:
+        // in tic-tac-toe most states of a batch are seen once, and mmd gives those no step.
+        if (options.objective === undefined) {
+          const freeText = options.tokenizer !== undefined || options.vllm !== undefined;
+          options.objective = freeText || (ref !== undefined && (await loadGame(ref)).perfectInformation) ? 'policy-gradient' : 'mmd';
+        }
         if (options.objective === 'mmd' && (options.tokenizer !== undefined || options.vllm !== undefined)) {
           throw new ConfigError(`--objective mmd fits the reference host's guided pick among the legal moves, which ${options.tokenizer !== undefined ? 'free-text sampling (--tokenizer)' : 'vLLM (--vllm)'} does not make: use --objective policy-gradient`);
         }
