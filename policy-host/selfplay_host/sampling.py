@@ -182,19 +182,20 @@ def choose(
     returns that choice's per-token logprobs.
     """
     sequences = [tokenizer.encode_completion(c) for c in choices]
-    return pick(score_choices(model, [(prompt, sequences)], top_logprobs)[0], choices, n, temperature, generator, mean)
+    return pick(score_choices(model, [(prompt, sequences)], top_logprobs)[0], choices, sequences, n, temperature, generator, mean)
 
 
 def pick(
     scored: list[tuple[list[float], list[list[tuple[int, float]]] | None]],
     choices: list[str],
+    sequences: list[list[int]],
     n: int,
     temperature: float,
     generator: torch.Generator,
     mean: bool = False,
 ) -> list[Sample]:
-    """`choose`'s `n` picks from the choices' scores (score_choices' answer for their prompt)."""
-    sequences = [tokenizer.encode_completion(c) for c in choices]
+    """`choose`'s `n` picks from the choices' scores (score_choices' answer for their prompt and `sequences`,
+    the choices' completions)."""
     totals = torch.tensor([_score(lps, mean) for lps, _ in scored], dtype=torch.float64)
     if temperature == 0:
         picks = [int(totals.argmax())] * n

@@ -113,7 +113,7 @@ class Host:
         if request.guided_choice is not None:
             sequences = [tokenizer.encode_completion(c) for c in request.guided_choice]
             scored = self.choices.score(weights, prompt, sequences, request.params.top_logprobs)
-            samples = sampling.pick(scored, request.guided_choice, request.params.n, request.params.temperature, generator,
+            samples = sampling.pick(scored, request.guided_choice, sequences, request.params.n, request.params.temperature, generator,
                                     mean=request.guided_choice_scoring == 'mean')
         else:
             with self.sampling_lock, self.busy():

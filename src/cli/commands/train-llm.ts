@@ -205,13 +205,15 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       if (options.objective !== undefined && !(envRun ? ENV_OBJECTIVES : GAME_OBJECTIVES).some((o) => o === options.objective)) {
         throw new ConfigError(`--objective ${options.objective} trains ${envRun ? 'games, not --env runs' : 'in environments (--env)'}; ${envRun ? 'an environment' : 'a game'} trains with ${(envRun ? ENV_OBJECTIVES : GAME_OBJECTIVES).join(', ')}`);
       }
+      // A new game run loads its game once, here, to choose the default objective.
+      const named = !envRun && !options.resume && ref !== undefined ? await loadGame(ref) : undefined;
       if (!envRun && !options.resume) {
         // MMD fits the move distribution of the reference host's guided pick, which free text and vLLM do not have.
         // It is for imperfect-information games, whose equilibria are mixed and whose information states recur:
         // in tic-tac-toe most states of a batch are seen once, and mmd gives those no step.
         if (options.objective === undefined) {
           const freeText = options.tokenizer !== undefined || options.vllm !== undefined;
-          options.objective = freeText || (ref !== undefined && (await loadGame(ref)).perfectInformation) ? 'policy-gradient' : 'mmd';
+          options.objective = freeText || named?.perfectInformation ? 'policy-gradient' : 'mmd';
         }
         if (options.objective === 'mmd' && (options.tokenizer !== undefined || options.vllm !== undefined)) {
           throw new ConfigError(`--objective mmd fits the reference host's guided pick among the legal moves, which ${options.tokenizer !== undefined ? 'free-text sampling (--tokenizer)' : 'vLLM (--vllm)'} does not make: use --objective policy-gradient`);
@@ -238,7 +240,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         defaultDir: (game) => `runs/llm-${game.replace(/[^\w.-]+/g, '_')}-seed${options.seed}`,
         updates: (s) => s.state.iteration,
       });
-      const game = await loadGame(config.game);
+      const game = named ?? (await loadGame(config.game));
       const shares = parseOpponents(config.opponents);
       const evalOpponent = createPlayer(config.evalOpponent, game);
       const prompts = config.prompt === 'compact' ? COMPACT_GAME_PROMPTS : config.prompt === 'spiral' ? undefined : readPromptFile(config.prompt);
