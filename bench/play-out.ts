@@ -6,13 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { defaultIfEmpty, ignoreElements, lastValueFrom, tap } from 'rxjs';
 import { createPlayer } from '../agents/index.ts';
 import { createGame } from '../games/index.ts';
+import { gameSource } from '../src/cli/load-game.ts';
 import { openEpisodeWriter } from '../src/episodes/index.ts';
 import { parseInvalidMovePolicy, ResultTally, runArena } from '../src/runtime/index.ts';
 import { median, table } from './measure.ts';
 
 type Mode = 'without --out' | 'with --out';
 const MODES: readonly Mode[] = ['without --out', 'with --out'];
-type Run = { seconds: number; mainCpu: number | undefined; idle: number; peakRss: number; p99: number | undefined; max: number | undefined; bytes: number };
+type Run = { seconds: number; mainCpu: number | undefined; processCpu: number; idle: number; peakRss: number; p99: number | undefined; max: number | undefined; bytes: number };
 
 const MIB = 1024 * 1024;
 const self = fileURLToPath(import.meta.url);
@@ -32,15 +33,16 @@ function mainThreadCpu(): number | undefined {
 /**
  * One run of `play`'s pipeline (src/cli/commands/play.ts): random agents on
  * Kuhn poker, concurrency 8, rotating seats, a results tally, and with --out
- * an episode writer that paces the arena and takes each episode as its match
- * ends. With --out it also measures how long each episode waits from its
+ * an episode writer that paces the arena, takes each episode as its match
+ * ends and encodes it in its own thread (the `replay` option, as play uses
+ * from 1,000 matches). With --out it also measures how long each episode waits from its
  * match's end until the write holding it completes (observed at every later
  * match's end and every 10 ms, so an upper bound).
  */
 async function playOnce(matches: number, out: string | undefined): Promise<Run> {
   const game = createGame('kuhn-poker');
   const players = [createPlayer('random', game), { ...createPlayer('random', game), name: 'random #2' }];
-  const writer = out ? await openEpisodeWriter(out, { builtEpisodes: true }) : undefined;
+  const writer = out ? await openEpisodeWriter(out, { builtEpisodes: true, replay: gameSource('kuhn-poker', game) }) : undefined;
   const tally = new ResultTally(players.map((p) => p.name));
   const endedAt = out ? new Float64Array(matches) : undefined;
   const waited = out ? new Float64Array(matches) : undefined;
@@ -52,6 +54,7 @@ async function playOnce(matches: number, out: string | undefined): Promise<Run> 
   };
   const timer = out ? setInterval(observe, 10) : undefined;
   const cpuBefore = mainThreadCpu();
+  const processBefore = process.cpuUsage();
   const loopBefore = performance.eventLoopUtilization();
   const start = performance.now();
   try {
@@ -78,11 +81,13 @@ async function playOnce(matches: number, out: string | undefined): Promise<Run> 
   const seconds = (performance.now() - start) / 1000;
   const idle = performance.eventLoopUtilization(loopBefore).idle / 1000;
   const cpuAfter = mainThreadCpu();
+  const processCpu = process.cpuUsage(processBefore);
   if (tally.count !== matches) throw new Error(`played ${tally.count} matches, expected ${matches}`);
   const sorted = waited?.sort();
   return {
     seconds,
     mainCpu: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
+    processCpu: (processCpu.user + processCpu.system) / 1e6,
     idle,
     peakRss: (process.resourceUsage().maxRSS * 1024) / MIB,
     p99: sorted ? sorted[Math.floor(sorted.length * 0.99)] : undefined,
@@ -119,7 +124,8 @@ function cliSeconds(matches: number, out: string | undefined): number {
  * machine falls on both; medians of `rounds`. The pipeline rows time the
  * matches alone and give the main thread's CPU seconds (on a shared machine
  * the steadier measure: it leaves out other processes and the collector's
- * helper threads); the command rows time the whole command, start-up included.
+ * helper threads, but also the writer's thread) and the whole process's; the
+ * command rows time the whole command, start-up included.
  */
 export function benchPlayOut(matches = 200_000, rounds = 5): string {
   const dir = mkdtempSync(join(tmpdir(), 'selfplay-bench-play-out-'));
@@ -148,6 +154,7 @@ export function benchPlayOut(matches = 200_000, rounds = 5): string {
         'x without ': cpuRate(mode) / cpuRate('without --out'),
         'command matches/s': cliRate(mode),
         'x without  ': cliRate(mode) / cliRate('without --out'),
+        'CPU s, all threads': median(r.map((x) => x.processCpu)),
         'main thread idle (s)': median(r.map((x) => x.idle)),
         'peak RSS (MiB)': Math.max(...r.map((x) => x.peakRss)),
         'p99 to disk (ms)': withOut ? median(r.map((x) => x.p99!)) : '-',
@@ -155,7 +162,7 @@ export function benchPlayOut(matches = 200_000, rounds = 5): string {
         'file (MiB)': withOut ? median(r.map((x) => x.bytes)) / MIB : '-',
       };
     });
-    return `${table(rows)}\n\n${matches.toLocaleString('en-US')} matches of kuhn-poker, random agents, concurrency 8; medians of ${rounds} runs each, alternating (x without: the ratio to the run without --out; command: the whole \`selfplay play\` process, start-up included; main thread idle: the time its event loop waited for I/O, here the file's writes; to disk: from a match's end until the write holding its episode completed, the median run's p99 and the worst of all runs)`;
+    return `${table(rows)}\n\n${matches.toLocaleString('en-US')} matches of kuhn-poker, random agents, concurrency 8; medians of ${rounds} runs each, alternating (x without: the ratio to the run without --out; command: the whole \`selfplay play\` process, start-up included; CPU s, all threads: the process's, the writer's thread and the collector's included; main thread idle: the time its event loop waited, here for the writer; to disk: from a match's end until the write holding its episode completed, the median run's p99 and the worst of all runs)`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, parseSpec, type Game } from '../core/index.ts';
+import type { GameSource } from '../episodes/index.ts';
 import { builtinGames, createGame } from '../../games/index.ts';
 import { ensureModuleHooks } from './module-hooks.ts';
 
@@ -74,4 +75,9 @@ export async function loadGame(ref: string, params: Readonly<Record<string, unkn
 
 export function builtinGameIds(): string[] {
   return Object.keys(builtinGames);
+}
+
+/** How an episode writer's thread loads the game `ref` gave (openEpisodeWriter's `replay` option). */
+export function gameSource(ref: string, game: Game): GameSource {
+  return { game, module: import.meta.url, ref };
 }

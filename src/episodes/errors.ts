@@ -14,3 +14,8 @@ export class EpisodeError extends SelfplayError {
     super('episode-error', message);
   }
 }
+
+/** What a writer says of a record longer than its maxRecordBytes. */
+export function recordTooLong(id: string, bytes: number, maxRecordBytes: number): EpisodeError {
+  return new EpisodeError(`cannot write episode ${JSON.stringify(id)}: its record is ${bytes} bytes, more than maxRecordBytes (${maxRecordBytes})`);
+}

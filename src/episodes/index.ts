@@ -7,3 +7,4 @@ export { readModelMeta, type ModelSampleMeta, type ModelTurnMeta } from './model
 export { DEFAULT_CHUNK_SIZE, DEFAULT_MAX_RECORD_BYTES, type ScanOptions } from './records.ts';
 export { readEpisodes, type ReadOptions } from './reader.ts';
 export { openEpisodeWriter, writeEpisodes, type EpisodeWriter, type WriterOptions } from './writer.ts';
+export type { GameSource } from './replaying-writer.ts';

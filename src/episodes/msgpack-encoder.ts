@@ -54,6 +54,17 @@ export function appendJson(sink: ByteSink, value: unknown): boolean {
   return true;
 }
 
+/** Appends the header of an array of `length` items to `sink` (its items to follow). */
+export function appendArrayHeader(sink: ByteSink, length: number): void {
+  target = sink.bytes;
+  try {
+    sink.length = header(length, 0x90, 0xdc, sink.length);
+  } finally {
+    sink.bytes = target;
+    target = EMPTY;
+  }
+}
+
 /** One JSON value as msgpack, in a buffer of its own, or undefined if it is not JSON data. */
 export function encodeJson(value: unknown): Buffer | undefined {
   const sink = { bytes: Buffer.allocUnsafe(256), length: 0 };

@@ -1,11 +1,16 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { concatMap, filter, materialize, Observable } from 'rxjs';
+import { ConfigError } from '../core/errors.ts';
 import { appendEpisode, resolveFormat, type EpisodeFormat } from './codec.ts';
 import type { Episode } from './episode.ts';
-import { EpisodeError } from './errors.ts';
+import { EpisodeError, recordTooLong } from './errors.ts';
 import type { ByteSink } from './msgpack-encoder.ts';
+import { episodeWriterOf, PendingRecords, type EpisodeWriter } from './pending-records.ts';
 import { DEFAULT_MAX_RECORD_BYTES, unfinishedBytes } from './records.ts';
+import { replayingWriter, type GameSource } from './replaying-writer.ts';
+
+export type { EpisodeWriter } from './pending-records.ts';
 
 export interface WriterOptions {
   /** Overrides the format the file's extension names. */
@@ -21,41 +26,20 @@ export interface WriterOptions {
    * several times the encoding). Default false.
    */
   builtEpisodes?: boolean;
-  /** `ready()` holds a producer back while more episodes than this wait to reach the file (default 256)... */
+  /** `ready()` holds a producer back while more episodes than this wait to reach the file (default 256; 4096 with `replay`, whose waiting episodes take a few dozen bytes each)... */
   maxPendingEpisodes?: number;
   /** ...or more bytes than this (default 1 MiB). */
   maxPendingBytes?: number;
+  /**
+   * Encode and write in a thread of its own, where the episodes of a referee
+   * (builtEpisodes) are rebuilt from their actions by replaying them through
+   * the game that `replay` loads: handing an episode to another thread whole
+   * would cost as much as encoding it. For long runs of small matches (a
+   * thread takes a moment to start). The records are the same bytes.
+   */
+  replay?: GameSource;
 }
 
-export interface EpisodeWriter {
-  readonly path: string;
-  readonly format: EpisodeFormat;
-  /** Episodes written by this writer (not those already in the file). */
-  readonly count: number;
-  /** Validates and appends one episode; resolves at once unless more than 64 KiB wait for the file, then once less does. */
-  write(episode: Episode): Promise<void>;
-  /**
-   * Validates and appends one episode without waiting: throws at once what
-   * write() would reject with, and returns false when more than 64 KiB wait
-   * for the file (a caller that paces its producer with ready() may go on).
-   */
-  append(episode: Episode): boolean;
-  /** Episodes (and their bytes) handed to write() that have not reached the file yet. */
-  readonly pending: { readonly episodes: number; readonly bytes: number };
-  /**
-   * Backpressure for a producer (an arena's `backpressure` option): undefined
-   * while fewer than maxPendingEpisodes episodes and maxPendingBytes bytes
-   * wait to reach the file, else a promise that resolves once they are under
-   * half of that (or rejects if a write failed).
-   */
-  ready(): Promise<void> | undefined;
-  /** Resolves once every episode written so far has reached the file (the operating system's, not necessarily the disk's). */
-  flush(): Promise<void>;
-  /** Flushes, fsyncs and closes the file; calling it again returns the same promise. */
-  close(): Promise<void>;
-}
-
-const HIGH_WATER_MARK = 64 * 1024;
 /** The buffers records are encoded into start at this size and grow as a batch needs... */
 const BATCH_BYTES = 64 * 1024;
 /** ...and one grown past this (by a long record) is not kept for the next batch. */
@@ -72,6 +56,7 @@ const SPARE_MAX_BYTES = 4 * 1024 * 1024;
 export async function openEpisodeWriter(path: string, options: WriterOptions = {}): Promise<EpisodeWriter> {
   const format = resolveFormat(path, options.format);
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  if (options.replay && options.builtEpisodes !== true) throw new ConfigError('a writer that replays episodes in a thread takes only episodes a referee built: set builtEpisodes');
   await mkdir(dirname(path), { recursive: true });
   const handle = await open(path, 'a+');
   try {
@@ -80,14 +65,29 @@ export async function openEpisodeWriter(path: string, options: WriterOptions = {
     await handle.close();
     throw error;
   }
-
-  let failure: Error | undefined;
-  let count = 0;
   // Small marks keep a producer close behind the file: a killed run loses no more than this, and batches stay small.
-  const maxEpisodes = options.maxPendingEpisodes ?? 256;
-  const maxBytes = options.maxPendingBytes ?? 1024 * 1024;
-  /** Episodes (and bytes) handed over and not yet in the file: those queued and those being written. */
-  const pending = { episodes: 0, bytes: 0 };
+  const pending = new PendingRecords(options.maxPendingEpisodes ?? (options.replay ? 4096 : 256), options.maxPendingBytes ?? 1024 * 1024);
+  const finish = async (sync: boolean) => {
+    try {
+      if (sync) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  };
+  const direct = directRecords(handle, format, maxRecordBytes, options.builtEpisodes === true, pending);
+  if (options.replay) return replayingWriter({ path, format, fd: handle.fd, maxRecordBytes, pending, direct, finish, source: options.replay });
+  return episodeWriterOf(path, format, pending, direct.add, finish);
+}
+
+/** Records encoded on this thread and appended through the file's handle, counted in `pending` until they are in the file. */
+export interface DirectRecords {
+  /** Encodes one episode for the file; throws EpisodeError for what the writer refuses, having added nothing. */
+  add(episode: Episode): void;
+  /** Undefined when no write is under way or waiting; else a promise of the moment none is. */
+  drained(): Promise<void> | undefined;
+}
+
+function directRecords(handle: FileHandle, format: EpisodeFormat, maxRecordBytes: number, built: boolean, pending: PendingRecords): DirectRecords {
   // Records are encoded straight into `batch` (no buffer of their own, none to join them) and wait there
   // while a write is under way, then go together in one write: a Writable stream's bookkeeping per record
   // cost more than playing a Kuhn poker match. Two buffers take turns: one is written while the other fills.
@@ -95,29 +95,12 @@ export async function openEpisodeWriter(path: string, options: WriterOptions = {
   let batchEpisodes = 0;
   let spare: Buffer | undefined;
   let writing = false;
-  let closing: Promise<void> | undefined;
-  /** Callers waiting for the pending episodes or bytes to fall under a mark (write(), ready(), flush()). */
-  const waiters: { episodes: number; bytes: number; resolve: () => void; reject: (error: Error) => void }[] = [];
-  const settle = () => {
-    for (let i = waiters.length - 1; i >= 0; i--) {
-      const w = waiters[i];
-      if (failure) w.reject(failure);
-      else if (pending.episodes <= w.episodes && pending.bytes <= w.bytes) w.resolve();
-      else continue;
-      waiters.splice(i, 1);
-    }
-  };
-  /** Resolves once no more than `episodes` episodes and `bytes` bytes are pending. */
-  const under = (episodes: number, bytes: number): Promise<void> => {
-    if (failure) return Promise.reject(failure);
-    if (pending.episodes <= episodes && pending.bytes <= bytes) return Promise.resolve();
-    return new Promise((resolve, reject) => waiters.push({ episodes, bytes, resolve, reject }));
-  };
+  let draining: Promise<void> = Promise.resolve();
   /** Writes the batch, then what was appended meanwhile, until nothing waits. */
   async function drainQueue(): Promise<void> {
     writing = true;
     try {
-      while (batchEpisodes > 0 && !failure) {
+      while (batchEpisodes > 0 && !pending.failure) {
         const { bytes, length } = batch;
         const episodes = batchEpisodes;
         batch = { bytes: spare ?? Buffer.allocUnsafe(BATCH_BYTES), length: 0 };
@@ -126,69 +109,29 @@ export async function openEpisodeWriter(path: string, options: WriterOptions = {
         try {
           await writeAll(handle, bytes, length);
         } catch (error) {
-          failure ??= error as Error;
+          pending.fail(error as Error);
         }
         // A buffer grown for a long record goes; one of the usual size is used again.
         if (bytes.length <= SPARE_MAX_BYTES) spare = bytes;
-        pending.episodes -= episodes;
-        pending.bytes -= length;
-        settle();
+        pending.done(episodes, length);
       }
     } finally {
       writing = false;
     }
   }
 
-  async function finish(): Promise<void> {
-    try {
-      await under(0, 0);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }
-
-  /** Hands one episode to the file; false when more than the high-water mark waits (write() then waits for it to go down). */
-  function append(episode: Episode): boolean {
-    if (closing) throw new EpisodeError(`cannot write to ${path}: the writer is closed`);
-    if (failure) throw failure;
-    const length = appendEpisode(batch, episode, format, options.builtEpisodes === true);
-    if (length > maxRecordBytes) {
-      batch.length -= length;
-      throw new EpisodeError(
-        `cannot write episode ${JSON.stringify(episode.id)}: its record is ${length} bytes, more than maxRecordBytes (${maxRecordBytes})`,
-      );
-    }
-    count++;
-    batchEpisodes++;
-    pending.episodes++;
-    pending.bytes += length;
-    if (!writing) void drainQueue();
-    return pending.bytes < HIGH_WATER_MARK;
-  }
-
   return {
-    path,
-    format,
-    get count() {
-      return count;
+    add(episode) {
+      const length = appendEpisode(batch, episode, format, built);
+      if (length > maxRecordBytes) {
+        batch.length -= length;
+        throw recordTooLong(episode.id, length, maxRecordBytes);
+      }
+      batchEpisodes++;
+      pending.add(1, length);
+      if (!writing) draining = drainQueue();
     },
-    async write(episode) {
-      if (!append(episode)) await under(Infinity, HIGH_WATER_MARK - 1);
-    },
-    append,
-    pending,
-    ready() {
-      if (failure) return Promise.reject(failure);
-      if (pending.episodes < maxEpisodes && pending.bytes < maxBytes) return undefined;
-      return under(maxEpisodes / 2, maxBytes / 2);
-    },
-    flush() {
-      return under(0, 0);
-    },
-    close() {
-      return (closing ??= finish());
-    },
+    drained: () => (writing ? draining : undefined),
   };
 }
 

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { LiveRatings, type RatingRow } from './ratings/live.ts';
 import { configure, readRatings, storeWrites, type Durability, type QueuedWrite } from './store-writes.ts';
-import { WRITER_NICE, yieldToServing, type ThreadData } from './worker-threads.ts';
+import { WRITER_NICE, yieldToServing, type ThreadData } from '../core/threads.ts';
 
 /**
  * The store's writer thread: it owns a second connection to the database and

@@ -2,7 +2,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } f
 import type { CommitBatch, CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.ts';
 import type { RatingRow } from './ratings/live.ts';
 import type { Durability, QueuedWrite } from './store-writes.ts';
-import { siblingModule, startThread, threadErrorText } from './worker-threads.ts';
+import { siblingModule, startThread, threadErrorText } from '../core/threads.ts';
 
 /**
  * Writes wait up to this long to share a transaction: each commit writes

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.ts';
-import { readEpisodes } from '../../src/episodes/index.ts';
+import { encodeEpisode, readEpisodes } from '../../src/episodes/index.ts';
 
 const run = runCli;
 
@@ -37,6 +37,23 @@ describe('selfplay play with agents and files', () => {
         count++;
       }
       expect(count).toBe(200);
+    }
+  });
+
+  it('writes a long run from the writer thread: every match, in order, each record the standard encoding of its episode', async () => {
+    for (const ext of ['msgpack', 'jsonl'] as const) {
+      const file = join(dir, `thread.${ext}`);
+      // 1,000 matches or more: --out encodes in a thread of its own.
+      const { code } = await run('play', 'leduc-poker', '--matches', '1000', '--seed', '9', '--out', file);
+      expect(code).toBe(0);
+      const records: Buffer[] = [];
+      const ids: string[] = [];
+      for await (const episode of readEpisodes(file)) {
+        ids.push(episode.id);
+        records.push(Buffer.from(encodeEpisode(episode, ext)));
+      }
+      expect(ids).toEqual(Array.from({ length: 1000 }, (_, i) => `seed9-${i}`));
+      expect(Buffer.concat(records).equals(readFileSync(file))).toBe(true);
     }
   });
 

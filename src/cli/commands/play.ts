@@ -5,7 +5,7 @@ import { ConfigError } from '../../core/index.ts';
 import { openEpisodeWriter, type Episode } from '../../episodes/index.ts';
 import { parseInvalidMovePolicy, ResultTally, runArena, type AgentRecord, type Player } from '../../runtime/index.ts';
 import { formatEpisode } from '../format-episode.ts';
-import { GAME_HELP, loadGame } from '../load-game.ts';
+import { GAME_HELP, gameSource, loadGame } from '../load-game.ts';
 import { intOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
 
@@ -24,6 +24,8 @@ interface PlayOptions {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** From this many matches, --out encodes and writes in a thread of its own. */
+const THREAD_MATCHES = 1000;
 
 /** Players for the seats; a spec given twice gets a suffix so that results stay apart. */
 function seatPlayers(specs: readonly string[] = [], seats: number, create: (spec: string) => Player): Player[] {
@@ -69,7 +71,9 @@ export function registerPlay(program: Command, io: CliIO, setExit: (code: number
     .option('--json', 'print one JSON object {matches, agents: [{agent, wins, draws, losses, ...}]}')
     .action(async (ref: string, options: PlayOptions) => {
       const game = await loadGame(ref);
-      const writer = options.out ? await openEpisodeWriter(options.out, { builtEpisodes: true }) : undefined;
+      // Long runs encode in a thread of their own; a few matches don't wait for one to start.
+      const replay = options.matches >= THREAD_MATCHES ? gameSource(ref, game) : undefined;
+      const writer = options.out ? await openEpisodeWriter(options.out, { builtEpisodes: true, replay }) : undefined;
       const players = seatPlayers(options.agent, game.seats, (spec) => createPlayer(spec, game));
       const interactive = (options.agent ?? []).some((spec) => spec.split(':')[0] === 'human');
       const bar = options.matches > 1 && !interactive ? progressBar('matches', options.matches) : undefined;

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { siblingModule, startThread, threadErrorText } from '../worker-threads.ts';
+import { siblingModule, startThread, threadErrorText } from '../../core/threads.ts';
 import type { ResultScope } from '../store-writes.ts';
 import type { OfficialReply, OfficialRequest, OfficialWorkerData } from './official-worker.ts';
 import type { OfficialTable } from './official.ts';

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readResults, scopedResults, type ResultScope } from '../store-writes.ts';
-import { yieldToServing, type ThreadData } from '../worker-threads.ts';
+import { yieldToServing, type ThreadData } from '../../core/threads.ts';
 import { officialTable, type OfficialTable } from './official.ts';
 
 /**

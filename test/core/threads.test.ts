@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { threadErrorText } from '../../src/tournament/worker-threads.ts';
+import { threadErrorText } from '../../src/core/threads.ts';
 
 describe('threadErrorText', () => {
   it.each([

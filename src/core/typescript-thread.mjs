@@ -1,5 +1,5 @@
-// The entry of the server's worker threads (the database writer, the official
-// ratings). Worker threads do not inherit the module hooks that run
+// The entry of our worker threads (the tournament's database writer and
+// official ratings, the episode writer's thread). Worker threads do not inherit the module hooks that run
 // TypeScript, so when the thread's own module (workerData.entry, a file URL) is
 // TypeScript, as in a checkout, this registers them before loading it; the
 // build's modules are JavaScript and need none.

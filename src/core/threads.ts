@@ -1,6 +1,6 @@
 import { readlinkSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
-import { Worker, type TransferListItem } from 'node:worker_threads';
+import { Worker, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
 
 const ENTRY = new URL('./typescript-thread.mjs', import.meta.url);
 
@@ -21,8 +21,8 @@ export function siblingModule(name: string, base: string): URL {
 }
 
 /** A worker thread running the module `module` (a file URL) with `data` as its workerData. */
-export function startThread<T extends object>(module: URL, data: T, transferList: readonly TransferListItem[] = []): Worker {
-  return new Worker(ENTRY, { workerData: { entry: module.href, ...data } satisfies ThreadData, transferList: [...transferList] });
+export function startThread<T extends object>(module: URL, data: T, transferList: readonly TransferListItem[] = [], resourceLimits?: ResourceLimits): Worker {
+  return new Worker(ENTRY, { workerData: { entry: module.href, ...data } satisfies ThreadData, transferList: [...transferList], resourceLimits });
 }
 
 /**
