@@ -37,6 +37,14 @@ export interface EpisodeWriter {
   readonly replaying?: Promise<void>;
 }
 
+/** Records encoded on this thread and appended through the file's handle, counted in `pending` until they are in the file. */
+export interface DirectRecords {
+  /** Encodes one episode for the file; throws EpisodeError for what the writer refuses, having added nothing. */
+  add(episode: Episode): void;
+  /** Undefined when no write is under way or waiting; else a promise of the moment none is. */
+  drained(): Promise<void> | undefined;
+}
+
 const HIGH_WATER_MARK = 64 * 1024;
 
 /**

@@ -3,9 +3,8 @@ import type { Game } from '../core/index.ts';
 import type { EpisodeFormat } from './codec.ts';
 import type { Episode } from './episode.ts';
 import { EpisodeError } from './errors.ts';
-import { episodeWriterOf, type EpisodeWriter, type PendingRecords } from './pending-records.ts';
+import { episodeWriterOf, type DirectRecords, type EpisodeWriter, type PendingRecords } from './pending-records.ts';
 import { ReplayBatchBuilder, type ReplayBatch } from './replay-batch.ts';
-import type { DirectRecords } from './writer.ts';
 
 /**
  * The game a writer's episodes come from, and how its thread gets the same

@@ -6,7 +6,7 @@ import { appendEpisode, resolveFormat, type EpisodeFormat } from './codec.ts';
 import type { Episode } from './episode.ts';
 import { EpisodeError, recordTooLong } from './errors.ts';
 import type { ByteSink } from './msgpack-encoder.ts';
-import { episodeWriterOf, PendingRecords, type EpisodeWriter } from './pending-records.ts';
+import { episodeWriterOf, PendingRecords, type DirectRecords, type EpisodeWriter } from './pending-records.ts';
 import { DEFAULT_MAX_RECORD_BYTES, unfinishedBytes } from './records.ts';
 import { replayingWriter, type GameSource } from './replaying-writer.ts';
 
@@ -77,14 +77,6 @@ export async function openEpisodeWriter(path: string, options: WriterOptions = {
   const direct = directRecords(handle, format, maxRecordBytes, options.builtEpisodes === true, pending);
   if (options.replay) return replayingWriter({ path, format, fd: handle.fd, maxRecordBytes, pending, direct, finish, source: options.replay });
   return episodeWriterOf(path, format, pending, direct.add, finish);
-}
-
-/** Records encoded on this thread and appended through the file's handle, counted in `pending` until they are in the file. */
-export interface DirectRecords {
-  /** Encodes one episode for the file; throws EpisodeError for what the writer refuses, having added nothing. */
-  add(episode: Episode): void;
-  /** Undefined when no write is under way or waiting; else a promise of the moment none is. */
-  drained(): Promise<void> | undefined;
 }
 
 function directRecords(handle: FileHandle, format: EpisodeFormat, maxRecordBytes: number, built: boolean, pending: PendingRecords): DirectRecords {

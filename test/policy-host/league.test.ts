@@ -172,8 +172,9 @@ describe('selfplay train-llm run folders', () => {
     let err = '';
     child.stderr!.on('data', (chunk) => (err += String(chunk)));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    const metrics = join(out, 'metrics.jsonl');
-    while (!existsSync(metrics) || !readFileSync(metrics, 'utf8').includes('\n')) await new Promise((resolve) => setTimeout(resolve, 100));
+    // Killed after its first checkpoint, so that the resume has an update to go on from (a row of metrics.jsonl comes just before it).
+    const state = join(out, 'checkpoints/state.json');
+    while (!existsSync(state)) await new Promise((resolve) => setTimeout(resolve, 100));
     // The host this run started: the Python process whose checkpoints go into the run folder.
     const hostDir = join(out, 'checkpoints/host');
     const host = readdirSync('/proc')
@@ -192,7 +193,7 @@ describe('selfplay train-llm run folders', () => {
     // Not after the Tinker client's retries (half a minute): as soon as the step in flight needs the host.
     expect(performance.now() - killed).toBeLessThan(15_000);
     expect(err).toMatch(/the policy host this run started exited \(SIGKILL\)/);
-    const done = JSON.parse(readFileSync(join(out, 'checkpoints/state.json'), 'utf8')).state.iteration as number;
+    const done = JSON.parse(readFileSync(state, 'utf8')).state.iteration as number;
     const resumed = await runCli('train-llm', '--resume', out, '--python', python, '--iterations', String(done + 1), '--json');
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.out).iterations.map((it: HostedIteration) => it.update)).toEqual([done + 1]);
