@@ -7,7 +7,7 @@ const ENTRY = new URL('./typescript-thread.mjs', import.meta.url);
 /** The database writer's nice value: below the serving thread, above the leaderboard's fits. */
 export const WRITER_NICE = 5;
 
-/** What every worker thread of the server is given: the module it runs. */
+/** What every worker thread of ours is given: the module it runs. */
 export interface ThreadData {
   readonly entry: string;
 }
