@@ -112,7 +112,9 @@ export function replayingWriter(setup: ReplayingSetup): EpisodeWriter {
    * agents) would otherwise see no batch written until it stopped to wait.
    */
   const countWritten = () => {
-    for (const now = Atomics.load(written, 0); counted < now; counted++) {
+    const now = Atomics.load(written, 0);
+    if (counted === now) return;
+    for (; counted < now; counted++) {
       const batch = unwritten.shift()!;
       pending.done(batch.episodes, batch.bytes);
     }
