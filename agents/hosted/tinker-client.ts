@@ -371,6 +371,11 @@ function describe(body: unknown): string {
 
 /** A trainable model on a Tinker server. */
 export class TinkerModel {
+  /** The forward_backward requests submitted since the last optim_step: the gradients it would apply. */
+  private gradientParts: Promise<unknown>[] = [];
+  /** Why this model takes no more steps: part of a batch's gradients failed, and the rest are pending on the server. */
+  private broken: { readonly why: string; readonly status: number } | undefined;
+
   constructor(
     readonly client: TinkerClient,
     readonly id: string,
@@ -401,10 +406,32 @@ export class TinkerModel {
       const input = { data: data.slice(first, first + size), loss_fn: lossFn, ...config };
       parts.push(this.client.submit(route, { model_id: this.id, seq_id: this.client.nextSeq(this.id), [`${route}_input`]: input }) as Promise<ForwardBackwardOutput>);
     }
+    if (route === 'forward_backward') this.gradientParts.push(...parts);
     return mergePasses(await Promise.all(parts));
   }
 
+  /**
+   * Applies the gradients accumulated since the last step. After a single forward_backward it is submitted at
+   * once, without waiting (a server refuses a step with no gradients, so a failed pass cannot be half applied).
+   * When several requests carry the gradients (a split batch, or several calls), it waits for all of them and is
+   * not sent if any failed: the others' gradients would be a partial step. The model then takes no more steps,
+   * since those gradients stay pending on the server; load its last saved weights into a new model to go on.
+   */
   async optimStep(adam: AdamParams): Promise<{ metrics: Record<string, number> | null }> {
+    const parts = this.gradientParts;
+    this.gradientParts = [];
+    if (this.broken === undefined && parts.length > 1) {
+      const settled = await Promise.allSettled(parts);
+      const failed = settled.findIndex((part) => part.status === 'rejected');
+      if (failed >= 0) {
+        const { reason } = settled[failed] as PromiseRejectedResult;
+        const why = `part ${failed + 1} of the ${parts.length} forward_backward requests of its gradients failed (${reason instanceof Error ? reason.message : String(reason)})`;
+        this.broken = { why, status: reason instanceof TinkerError ? reason.status : 0 };
+      }
+    }
+    if (this.broken !== undefined) {
+      throw new TinkerError(`optim_step on ${this.id} was not sent: ${this.broken.why}; the other parts' gradients are pending on the server, so this model takes no more steps`, this.broken.status, 'unknown');
+    }
     return (await this.client.submit('optim_step', { model_id: this.id, seq_id: this.client.nextSeq(this.id), adam_params: adam })) as never;
   }
 

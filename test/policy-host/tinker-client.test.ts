@@ -83,6 +83,27 @@ describe('TinkerClient against the reference host', () => {
     await expect(TinkerClient.connect(fixture.host.url, { maxDatumsPerRequest: 0 })).rejects.toThrow(/maxDatumsPerRequest must be a whole number >= 1/);
   }, 60_000);
 
+  it('does not apply a step when part of a split batch failed, and takes no more steps', async () => {
+    const split = await TinkerClient.connect(fixture.host.url, { maxDatumsPerRequest: 3 });
+    clients.push(split);
+    const good = (i: number) => completionDatum(PROMPT, [65 + i, 66, 256], { weight: 0.1, advantages: [1, 1, 1], logprobs: [-5, -5, -5] });
+    // A behaviour logprob this low makes the importance ratio infinite: the host rejects that request's loss as not finite.
+    const data = Array.from({ length: 10 }, (_, i) => (i === 4 ? completionDatum(PROMPT, [65, 66, 256], { advantages: [1, 1, 1], logprobs: [-3e38, -5, -5] }) : good(i)));
+    const model = await split.createModel({ baseModel: 'tiny' });
+    const probe = [good(0), good(7)];
+    const before = await model.forward(probe);
+    const [passed, stepped] = await Promise.allSettled([model.forwardBackward(data, 'importance_sampling'), model.optimStep({ learning_rate: 1e-2 })]);
+    expect(passed.status === 'rejected' && String(passed.reason)).toMatch(/forward_backward \(request \d+\): 400 the loss is not finite/);
+    expect(stepped.status === 'rejected' && String(stepped.reason)).toMatch(
+      new RegExp(`optim_step on ${model.id} was not sent: part 2 of the 4 forward_backward requests of its gradients failed \\(forward_backward \\(request \\d+\\): 400 the loss is not finite.*this model takes no more steps`),
+    );
+    // Parts 1, 3 and 4 computed gradients, but no step applied them.
+    expect((await model.forward(probe)).loss_fn_outputs).toEqual(before.loss_fn_outputs);
+    await model.forwardBackward([good(1)], 'importance_sampling');
+    await expect(model.optimStep({ learning_rate: 1e-2 })).rejects.toThrow(/was not sent: part 2 of the 4 .* takes no more steps/);
+    expect((await model.forward(probe)).loss_fn_outputs).toEqual(before.loss_fn_outputs);
+  }, 60_000);
+
   it('saves and loads weights through tinker:// paths', async () => {
     const client = await connect();
     const source = await client.createModel({ baseModel: 'tiny' });
