@@ -11,6 +11,14 @@ export class PolicyHostError extends SelfplayError {
   }
 }
 
+/**
+ * How the reference host scores a guided choice (docs/policy-host.md): by the summed logprob of its tokens, their
+ * mean, or as constrained decoding would (each token's probability renormalised over the tokens that continue a
+ * choice), a pick being drawn from softmax(score / temperature).
+ */
+export const CHOICE_SCORINGS = ['sum', 'mean', 'constrained'] as const;
+export type ChoiceScoring = (typeof CHOICE_SCORINGS)[number];
+
 /** One prompt and its choices, for the exact probabilities of a guided pick among them. */
 export interface ChoiceItem {
   readonly messages: readonly ChatMessage[];
@@ -21,7 +29,7 @@ export interface ChoiceProbabilities {
   /** The model that scored them, `<policy>@<version>`. */
   readonly model: string;
   readonly temperature: number;
-  readonly guided_choice_scoring: 'sum' | 'mean';
+  readonly guided_choice_scoring: ChoiceScoring;
   /** Per item, the probability of each choice, in the item's order. */
   readonly probabilities: number[][];
 }
@@ -43,7 +51,7 @@ export class PolicyHostClient {
   }
 
   /** The host's state; `busy_seconds` is the time it spent sampling or training (both at once counted once) in its `uptime_seconds`. */
-  async health(): Promise<{ status: string; device: string; policies: { id: string; version: number; published: number[]; pinned: number[] }[]; guided_choice_scoring?: 'sum' | 'mean'; busy_seconds?: number; uptime_seconds?: number }> {
+  async health(): Promise<{ status: string; device: string; policies: { id: string; version: number; published: number[]; pinned: number[] }[]; guided_choice_scoring?: ChoiceScoring; busy_seconds?: number; uptime_seconds?: number }> {
     return (await this.request('GET', '/health')) as never;
   }
 
@@ -51,7 +59,7 @@ export class PolicyHostClient {
    * The probability with which `model` (a name, or `<policy>@<version>`) picks each choice of each item when
    * sampled with `guided_choice` at `temperature`: the distribution itself, not samples of it.
    */
-  async choiceProbabilities(model: string, items: readonly ChoiceItem[], options: { temperature?: number; scoring?: 'sum' | 'mean' } = {}): Promise<ChoiceProbabilities> {
+  async choiceProbabilities(model: string, items: readonly ChoiceItem[], options: { temperature?: number; scoring?: ChoiceScoring } = {}): Promise<ChoiceProbabilities> {
     const body = { model, items, ...(options.temperature === undefined ? {} : { temperature: options.temperature }), ...(options.scoring ? { guided_choice_scoring: options.scoring } : {}) };
     return (await this.request('POST', '/v1/choice_probabilities', body)) as ChoiceProbabilities;
   }

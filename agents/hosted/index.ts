@@ -1,4 +1,4 @@
-export { PolicyHostClient, PolicyHostError, type ChoiceItem, type ChoiceProbabilities } from './host-client.ts';
+export { CHOICE_SCORINGS, PolicyHostClient, PolicyHostError, type ChoiceItem, type ChoiceProbabilities, type ChoiceScoring } from './host-client.ts';
 export {
   completionDatum, TinkerClient, TinkerError, TinkerModel,
   type AdamParams, type Datum, type ForwardBackwardOutput, type LossFn, type ModelInput, type SampledSequence, type SampleOutput, type SampleSource, type SamplerWeights, type SamplingParams, type TensorData, type TinkerClientOptions,

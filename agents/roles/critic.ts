@@ -1,9 +1,16 @@
 import { numberedSteps, ParseError, type CriticInput, type CriticOutput } from '../../src/core/index.ts';
-import { defineRole } from './role.ts';
+import { defineRole, type RoleTemplates } from './role.ts';
 import { lastTag, shown } from './text.ts';
 
 /** The critic's two whole answers: a small model's verdict can be sampled among these only (guided choice). */
 export const CRITIC_VERDICTS = ['<Answer>Correct</Answer>', '<Answer>Incorrect</Answer>'] as const;
+
+/**
+ * The critic's prompt for a small model trained from scratch (the policy host's byte model, whose 256 tokens of
+ * context the default prompt overflows, cutting the problem off): the problem, the steps and which step to judge.
+ * It names no answer format, so it suits guided choice among CRITIC_VERDICTS only.
+ */
+export const COMPACT_CRITIC_PROMPT: RoleTemplates = { system: undefined, user: '{problem}\n{steps}\nStep {step}?' };
 
 /** Judges one reasoning step (SPC's critic); answers `<Answer>Correct</Answer>` or `<Answer>Incorrect</Answer>`. */
 export const critic = defineRole<CriticInput, CriticOutput, 'problem' | 'steps' | 'step' | 'step_text'>({

@@ -10,6 +10,9 @@ export interface RoleTemplates {
   readonly user: string;
 }
 
+/** Template overrides by role name; a role not named keeps its own prompt. */
+export type RolePrompts = Readonly<Partial<Record<RoleName, Partial<RoleTemplates>>>>;
+
 /**
  * A role: how to ask for its output and how to read it. Environments call
  * `prompt(input)` for the messages, hand them to whatever fills the role (a

@@ -57,8 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     runtime.add_argument('--device', metavar='DEVICE', default=None, help='torch device: cpu, cuda, cuda:1... (default: cuda when available, else cpu)')
     runtime.add_argument('--threads', metavar='N', type=int, default=1,
                          help='torch CPU threads; the model is small enough that more threads mostly add synchronisation, so raise it only for larger models')
-    runtime.add_argument('--guided-choice-scoring', choices=['sum', 'mean'], default='sum',
-                         help='how a guided_choice request that names no scoring ranks its choices: by sequence logprob (sum) or mean token logprob (mean, which lets a fresh byte model explore moves of different lengths)')
+    runtime.add_argument('--guided-choice-scoring', choices=['sum', 'mean', 'constrained'], default='sum',
+                         help='how a guided_choice request that names no scoring ranks its choices: by sequence logprob (sum), mean token logprob (mean, which lets a fresh byte model explore moves of different lengths), or as constrained decoding would (constrained: at each token where the choices part, the model\'s distribution renormalised over the tokens that continue one; tokens they share, or after one has parted, count nothing)')
     runtime.add_argument('--max-choice-batch', metavar='N', type=int, default=64,
                          help='the most guided_choice requests scored together: those that arrive while the model is busy wait and go in one batch (1: each alone)')
     runtime.add_argument('--default-max-tokens', metavar='N', type=int, default=64, help='max_tokens of a completion request that gives none')

@@ -16,7 +16,7 @@ MAX_STOP = 4
 MAX_CHOICES = 256
 MAX_ITEMS = 4096
 FLOAT32_MAX = 3.4028234663852886e38
-SCORINGS = ('sum', 'mean')
+SCORINGS = ('sum', 'mean', 'constrained')
 
 
 class ProtocolError(Exception):

@@ -6,6 +6,7 @@ temperature or top_p), as vLLM reports by default and as training recomputes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -148,18 +149,44 @@ def score_choices(
     return scored
 
 
-def _score(logprobs: list[float], mean: bool) -> float:
-    """A choice's score: the sum of its token logprobs, or with `mean`, their mean."""
-    return sum(logprobs) / (len(logprobs) if mean else 1)
+def choice_scores(sequences: list[list[int]], logprobs: list[list[float]], scoring: str) -> list[float]:
+    """Each choice's score from its token logprobs: `sum` (the sequence's logprob), `mean` (per token), or
+    `constrained`, the logprob constrained decoding gives it: at each token, the model's distribution
+    renormalised over the tokens that continue some choice sharing the tokens before it. Tokens that every
+    choice still in play shares, and those after a choice has parted from the others, then count nothing."""
+    if scoring == 'sum':
+        return [sum(lps) for lps in logprobs]
+    if scoring == 'mean':
+        return [sum(lps) / len(lps) for lps in logprobs]
+    scores = [0.0] * len(sequences)
+    # Position by position, the groups of choices that share every token so far (they share the context too, so
+    # any member's logprob of a token is the group's). A group whose members all take one token scores nothing.
+    groups, k = [list(range(len(sequences)))], 0
+    while groups:
+        parted = []
+        for group in groups:
+            by_token: dict[int, list[int]] = {}
+            for i in group:
+                if len(sequences[i]) > k:
+                    by_token.setdefault(sequences[i][k], []).append(i)
+            if len(by_token) > 1:
+                top = max(logprobs[members[0]][k] for members in by_token.values())
+                norm = top + math.log(sum(math.exp(logprobs[members[0]][k] - top) for members in by_token.values()))
+                for members in by_token.values():
+                    for i in members:
+                        scores[i] += logprobs[i][k] - norm
+            parted.extend(by_token.values())
+        groups, k = parted, k + 1
+    return scores
 
 
-def choice_probabilities(model: TinyTransformer, items: list[tuple[list[int], list[str]]], temperature: float, mean: bool = False) -> list[list[float]]:
+def choice_probabilities(model: TinyTransformer, items: list[tuple[list[int], list[str]]], temperature: float, scoring: str = 'sum') -> list[list[float]]:
     """For each (prompt, choices), the probability of each choice under `choose` at `temperature`: the exact
     sampling distribution of a guided choice, every item's choices scored together in batches."""
-    scored = score_choices(model, [(prompt, [tokenizer.encode_completion(c) for c in choices]) for prompt, choices in items])
+    encoded = [(prompt, [tokenizer.encode_completion(c) for c in choices]) for prompt, choices in items]
     return [
-        choice_weights(torch.tensor([_score(lps, mean) for lps, _ in per_choice], dtype=torch.float64), temperature).tolist()
-        for per_choice in scored
+        choice_weights(torch.tensor(choice_scores(sequences, [lps for lps, _ in per_choice], scoring), dtype=torch.float64), temperature).tolist()
+        for (_, sequences), per_choice in zip(encoded, score_choices(model, encoded))
     ]
 
 
@@ -171,18 +198,18 @@ def choose(
     temperature: float,
     top_logprobs: int,
     generator: torch.Generator,
-    mean: bool = False,
+    scoring: str = 'sum',
 ) -> list[Sample]:
     """`n` picks among `choices` (vLLM's guided_choice).
 
     Each choice is scored as the completion `choice bytes + END` by teacher
     forcing; a pick draws choice i with probability proportional to
     exp(score_i / temperature) (the highest score at temperature 0), the score
-    being the sum of its token logprobs (or with `mean`, their mean), and
-    returns that choice's per-token logprobs.
+    as `scoring` says (choice_scores), and returns that choice's per-token
+    logprobs.
     """
     sequences = [tokenizer.encode_completion(c) for c in choices]
-    return pick(score_choices(model, [(prompt, sequences)], top_logprobs)[0], choices, sequences, n, temperature, generator, mean)
+    return pick(score_choices(model, [(prompt, sequences)], top_logprobs)[0], choices, sequences, n, temperature, generator, scoring)
 
 
 def pick(
@@ -192,11 +219,11 @@ def pick(
     n: int,
     temperature: float,
     generator: torch.Generator,
-    mean: bool = False,
+    scoring: str = 'sum',
 ) -> list[Sample]:
     """`choose`'s `n` picks from the choices' scores (score_choices' answer for their prompt and `sequences`,
     the choices' completions)."""
-    totals = torch.tensor([_score(lps, mean) for lps, _ in scored], dtype=torch.float64)
+    totals = torch.tensor(choice_scores(sequences, [lps for lps, _ in scored], scoring), dtype=torch.float64)
     if temperature == 0:
         picks = [int(totals.argmax())] * n
     else:

@@ -114,7 +114,7 @@ class Host:
             sequences = [tokenizer.encode_completion(c) for c in request.guided_choice]
             scored = self.choices.score(weights, prompt, sequences, request.params.top_logprobs)
             samples = sampling.pick(scored, request.guided_choice, sequences, request.params.n, request.params.temperature, generator,
-                                    mean=request.guided_choice_scoring == 'mean')
+                                    request.guided_choice_scoring)
         else:
             with self.sampling_lock, self.busy():
                 samples = sampling.generate(weights, prompt, request.params, generator)
@@ -130,7 +130,7 @@ class Host:
             items.append((tokenizer.encode_chat(item.messages, self.context - longest), item.choices))
         name, weights = self.registry.resolve(request.model)
         with self.sampling_lock, self.busy():
-            probabilities = sampling.choice_probabilities(weights, items, request.temperature, mean=request.guided_choice_scoring == 'mean')
+            probabilities = sampling.choice_probabilities(weights, items, request.temperature, request.guided_choice_scoring)
         return {'model': name, 'temperature': request.temperature, 'guided_choice_scoring': request.guided_choice_scoring, 'probabilities': probabilities}
 
     @staticmethod

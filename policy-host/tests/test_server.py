@@ -240,12 +240,20 @@ class Completions(ServerTest):
         self.assertTrue(all(c['message']['content'] in CHOICES for c in many['choices']))
 
     def test_guided_choice_mean_scoring(self):
-        """Sum scoring favours short choices exponentially in a fresh byte model; mean scoring does not."""
+        """Sum scoring favours short choices exponentially in a fresh byte model; mean and constrained scoring do not."""
         choices = ['[bet]', '[check]']
         summed = self.ok_chat(model='tiny', guided_choice=choices, n=16, seed=3)
         self.assertEqual({c['message']['content'] for c in summed['choices']}, {'[bet]'})
-        mean = self.ok_chat(model='tiny', guided_choice=choices, guided_choice_scoring='mean', n=16, seed=3)
-        self.assertEqual({c['message']['content'] for c in mean['choices']}, set(choices))
+        for scoring in ('mean', 'constrained'):
+            either = self.ok_chat(model='tiny', guided_choice=choices, guided_choice_scoring=scoring, n=16, seed=3)
+            self.assertEqual({c['message']['content'] for c in either['choices']}, set(choices))
+        status, r = self.host.post('/v1/choice_probabilities', {'model': 'tiny', 'items': [{'messages': MESSAGES, 'choices': choices}], 'guided_choice_scoring': 'constrained'})
+        self.assertEqual((status, r['guided_choice_scoring']), (200, 'constrained'))
+        # The two part at their second token only, where a fresh model's distribution is nearly flat.
+        self.assertTrue(all(0.4 < p < 0.6 for p in r['probabilities'][0]), r)
+        status, r = self.host.post('/v1/choice_probabilities', {'model': 'tiny', 'items': [{'messages': MESSAGES, 'choices': choices}], 'guided_choice_scoring': 'median'})
+        self.assertEqual(status, 400)
+        self.assertIn('guided_choice_scoring must be one of sum, mean, constrained', json.dumps(r))
         greedy = self.ok_chat(model='tiny', guided_choice=choices, guided_choice_scoring='mean', temperature=0, return_token_ids=True)
         prompt = greedy['prompt_token_ids']
         scored = self.host.logprobs(self.model(), [(prompt, tokenizer.encode_completion(c)) for c in choices])

@@ -2,6 +2,7 @@
 logprobs, scores and probabilities must be those of scoring every (prompt, choice) pair in its own row, as
 training does (training.compute_gradients, Tinker's forward)."""
 
+import math
 import random
 import unittest
 from unittest import mock
@@ -113,19 +114,49 @@ class SharedScoring(unittest.TestCase):
             self.check_token_logprobs()
 
     def test_choice_probabilities_match_pairwise_scoring(self):
-        for mean in (False, True):
+        for scoring in ('sum', 'mean'):
             for temperature in (1.0, 0.3, 0.0):
-                with self.subTest(mean=mean, temperature=temperature):
-                    got = sampling.choice_probabilities(self.model, self.cases, temperature, mean=mean)
+                with self.subTest(scoring=scoring, temperature=temperature):
+                    got = sampling.choice_probabilities(self.model, self.cases, temperature, scoring)
                     for probabilities, expected in zip(got, self.expected):
-                        scores = [sum(lps) / (len(lps) if mean else 1) for lps, _ in expected]
+                        scores = [sum(lps) / (len(lps) if scoring == 'mean' else 1) for lps, _ in expected]
                         expected = sampling.choice_weights(torch.tensor(scores, dtype=torch.float64), temperature)
                         torch.testing.assert_close(torch.tensor(probabilities, dtype=torch.float64), expected, atol=ATOL, rtol=0)
+
+    def test_constrained_scoring_is_constrained_decoding(self):
+        """A choice's constrained score is the sum, over its tokens, of the model's next-token logprob renormalised
+        over the tokens that some choice with the same tokens before takes: here from the model's whole
+        distribution at every prefix, each prefix run on its own."""
+        rng = random.Random(3)
+        sets = [['[check]', '[call]', '[c]', '[bet]'], ['<Answer>Correct</Answer>', '<Answer>Incorrect</Answer>'], ['[0]', '[1]', '[10]', '[2]'], ['a', 'ab', 'abc'], ['alone']]
+        for choices in sets:
+            prompt = random_prompt(rng, 12)
+            sequences = [tokenizer.encode_completion(c) for c in choices]
+            want = []
+            with torch.no_grad():
+                for seq in sequences:
+                    total = 0.0
+                    for k in range(len(seq)):
+                        allowed = sorted({other[k] for other in sequences if len(other) > k and other[:k] == seq[:k]})
+                        tokens = prompt + seq[:k]
+                        dist = log_probs(self.model, make_datum_batch([(tokens, [0] * len(tokens))], torch.device('cpu')))[0, -1].double()
+                        total += float(dist[seq[k]] - torch.logsumexp(dist[allowed], 0))
+                    want.append(total)
+            with self.subTest(choices=choices):
+                scored = sampling.score_choices(self.model, [(prompt, sequences)])[0]
+                got = sampling.choice_scores(sequences, [lps for lps, _ in scored], 'constrained')
+                torch.testing.assert_close(torch.tensor(got, dtype=torch.float64), torch.tensor(want, dtype=torch.float64), atol=ATOL, rtol=0)
+                # A trie's renormalised steps: the probabilities at temperature 1 sum to one before any softmax.
+                self.assertAlmostEqual(sum(math.exp(s) for s in want), 1.0, places=6)
+                for temperature in (1.0, 0.5):
+                    probabilities = sampling.choice_probabilities(self.model, [(prompt, choices)], temperature, 'constrained')[0]
+                    expected = torch.softmax(torch.tensor(want, dtype=torch.float64) / temperature, dim=0)
+                    torch.testing.assert_close(torch.tensor(probabilities, dtype=torch.float64), expected, atol=ATOL, rtol=0)
 
     def test_guided_choice_returns_the_pairwise_logprobs(self):
         case = max(range(len(self.cases)), key=lambda i: len(self.cases[i][1]))
         prompt, choices = self.cases[case]
-        samples = sampling.choose(self.model, prompt, choices, 20, 1.0, 2, torch.Generator().manual_seed(0), mean=True)
+        samples = sampling.choose(self.model, prompt, choices, 20, 1.0, 2, torch.Generator().manual_seed(0), 'mean')
         expected = dict(zip(choices, self.expected[case]))
         self.assertGreater(len({s.text for s in samples}), 1)
         for s in samples:

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { PolicyHostClient, startPolicyHost, TinkerClient, type PolicyHostProcess } from '../../agents/hosted/index.ts';
+import type { ChoiceScoring } from '../../agents/hosted/host-client.ts';
 import type { VllmAdapters } from '../../agents/hosted/vllm.ts';
 import { loadChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
 import { openEpisodeWriter, type EpisodeWriter } from '../episodes/index.ts';
@@ -49,6 +50,8 @@ export async function openHostedRun(setup: {
     /** Sample over the Tinker API with the tokenizer and chat template in this folder. */
     readonly tokenizer?: string;
     readonly maxTokens?: number;
+    /** How the host started here scores guided choices (absent in runs from before the option: mean). */
+    readonly choiceScoring?: ChoiceScoring;
   };
   readonly folder: RunFolder;
   readonly io: CliIO;
@@ -62,7 +65,7 @@ export async function openHostedRun(setup: {
     io.err(`starting the policy host (${options.python} -m selfplay_host)...`);
     started = await startPolicyHost({
       python: options.python,
-      args: ['--policy', config.baseModel, '--guided-choice-scoring', 'mean', '--checkpoint-dir', resolve(folder.path('checkpoints/host')), ...options.hostArg],
+      args: ['--policy', config.baseModel, '--guided-choice-scoring', config.choiceScoring ?? 'mean', '--checkpoint-dir', resolve(folder.path('checkpoints/host')), ...options.hostArg],
     });
     io.err(`policy host on ${started.url} (${started.device})`);
   }

@@ -1,5 +1,6 @@
-import type { PolicyHostClient } from '../../agents/hosted/host-client.ts';
+import type { ChoiceScoring, PolicyHostClient } from '../../agents/hosted/host-client.ts';
 import { critic, CRITIC_VERDICTS } from '../../agents/roles/critic.ts';
+import type { RoleTemplates } from '../../agents/roles/role.ts';
 import type { LabelledCriticStep } from '../core/index.ts';
 import { meanIntervalOf } from '../core/mean-interval.ts';
 
@@ -22,16 +23,16 @@ const mean = (values: readonly number[]) => (values.length ? values.reduce((a, b
  * How well a hosted model judges steps as the critic, exactly: for each
  * labelled step, the probability it samples the right verdict when its
  * answer is chosen among the critic's two (guided choice at `temperature`,
- * with the critic role's prompt), as training samples it. No sampling noise:
- * the host returns the distribution.
+ * with the critic role's prompt, or `prompt` over it), as training samples
+ * it. No sampling noise: the host returns the distribution.
  */
 export async function criticAccuracy(
   host: PolicyHostClient,
   model: string,
   items: readonly LabelledCriticStep[],
-  options: { readonly temperature?: number; readonly scoring?: 'sum' | 'mean'; readonly batch?: number } = {},
+  options: { readonly temperature?: number; readonly scoring?: ChoiceScoring; readonly batch?: number; readonly prompt?: Partial<RoleTemplates> } = {},
 ): Promise<CriticAccuracy> {
-  const role = critic();
+  const role = critic(options.prompt);
   const batch = options.batch ?? 256;
   const right: number[] = [];
   let scoredBy = model;

@@ -4,7 +4,7 @@ import { resolveLlmOptions } from '../../agents/llm/options.ts';
 import { CRITIC_VERDICTS } from '../../agents/roles/critic.ts';
 import { roleAgent } from '../../agents/roles/agent.ts';
 import { roles as roleDefinitions } from '../../agents/roles/registry.ts';
-import type { Role } from '../../agents/roles/role.ts';
+import type { Role, RolePrompts } from '../../agents/roles/role.ts';
 import { modelResponder } from '../../agents/roles/responder.ts';
 import { Rng, type Environment } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
@@ -25,6 +25,8 @@ export interface EnvCast {
   readonly temperature?: number;
   /** Sample closed answers (the critic's verdict) among those answers only (default true). */
   readonly guidedChoice?: boolean;
+  /** The learner's prompts by role, over each role's own. */
+  readonly rolePrompts?: RolePrompts;
   readonly curriculum?: Curriculum;
   readonly seed?: number;
   /** Matches in play at once. */
@@ -39,7 +41,7 @@ function castAt(cast: EnvCast, version: PolicyVersion): { players: Record<string
     clients.push(client);
     const choices = (cast.guidedChoice ?? true) ? CLOSED_ANSWERS[role] : undefined;
     const responder = modelResponder(client, choices ? { guidedChoice: choices } : {});
-    return { name: `${cast.policyId}@${version.version}`, agent: roleAgent(roleDefinitions[role]() as Role<unknown, unknown>, responder), policy: { id: cast.policyId, version: version.version } };
+    return { name: `${cast.policyId}@${version.version}`, agent: roleAgent(roleDefinitions[role](cast.rolePrompts?.[role]) as Role<unknown, unknown>, responder), policy: { id: cast.policyId, version: version.version } };
   };
   const roles = [...new Set(cast.environment.roles)];
   const players = Object.fromEntries(roles.map((role) => [role, cast.fixed[role] ?? learner(role as keyof typeof roleDefinitions)]));

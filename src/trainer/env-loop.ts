@@ -1,5 +1,6 @@
 import type { ChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
 import { roles as roleDefinitions } from '../../agents/roles/registry.ts';
+import type { RolePrompts } from '../../agents/roles/role.ts';
 import { ConfigError, type Environment } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import { RoleTally, type Player } from '../runtime/index.ts';
@@ -63,6 +64,8 @@ export interface EnvTrainingOptions {
   readonly fixed?: Readonly<Record<string, Player>>;
   /** Sample the learner's closed answers (the critic's verdict) among those answers only (default true). */
   readonly guidedChoice?: boolean;
+  /** The learner's prompts by role, over each role's own (COMPACT_ROLE_PROMPTS for the policy host's byte model). */
+  readonly rolePrompts?: RolePrompts;
   readonly temperature?: number;
   readonly matchesPerIteration: number;
   /** Updates in all, counting those before a resumption (default: no bound, `seconds` bounds the run). */
@@ -167,7 +170,7 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
   const over = (iteration: number) => iteration >= (options.iterations ?? Infinity) || (options.seconds !== undefined && elapsed() >= options.seconds) || options.signal?.aborted === true;
   const maxStaleness = options.maxStaleness ?? 0;
   if (maxStaleness > 0 && options.objective === 'spin') throw new ConfigError("SPIN's reference model is the version that answered, which the step must start from: train it synchronously (max staleness 0)");
-  const cast: EnvCast = { environment, fixed, policyId, samplingBase: backend.samplingBase, temperature: options.temperature, guidedChoice: options.guidedChoice, curriculum: options.curriculum, seed: options.seed, concurrency: options.concurrency ?? 8 };
+  const cast: EnvCast = { environment, fixed, policyId, samplingBase: backend.samplingBase, temperature: options.temperature, guidedChoice: options.guidedChoice, rolePrompts: options.rolePrompts, curriculum: options.curriculum, seed: options.seed, concurrency: options.concurrency ?? 8 };
   const start = options.start ?? 0;
   const batches =
     maxStaleness > 0

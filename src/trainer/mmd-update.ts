@@ -1,3 +1,4 @@
+import type { ChoiceScoring } from '../../agents/hosted/host-client.ts';
 import { ConfigError, type Game } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import type { Sample } from './samples.ts';
@@ -16,8 +17,8 @@ export interface MmdSettings {
   readonly magnetRate?: number;
   /** The temperature the model samples its moves at (default 1): its move distribution is softmax(score / T). */
   readonly temperature?: number;
-  /** How the sampler scores a move: its summed token logprob, or their mean (the policy host's guided_choice_scoring). */
-  readonly scoring?: 'sum' | 'mean';
+  /** How the sampler scores a move (the policy host's guided_choice_scoring): its summed token logprob, or their mean; mmd fits no other. */
+  readonly scoring?: ChoiceScoring;
 }
 
 /** The magnet of every information state the model has trained at: the log probability of each legal move. */
@@ -85,6 +86,9 @@ export class MmdUpdate {
     const { stepSize, magnetStrength, magnetRate, temperature } = this.settings;
     for (const [name, value] of Object.entries({ stepSize, magnetStrength, magnetRate })) {
       if (!(value >= 0 && Number.isFinite(value))) throw new ConfigError(`mmd: ${name} must be a number >= 0, not ${value}`);
+    }
+    if (this.settings.scoring === 'constrained') {
+      throw new ConfigError('the mmd objective fits moves scored by their summed or mean logprob, and these are scored constrained: start the host with --guided-choice-scoring mean, or use --objective policy-gradient');
     }
     if (magnetRate > 1) throw new ConfigError(`mmd: magnetRate must lie in [0, 1], not ${magnetRate}`);
     if (!(temperature > 0 && Number.isFinite(temperature))) throw new ConfigError(`mmd: the sampling temperature must be above 0 (at 0 the moves have no distribution to fit), not ${temperature}`);

@@ -1,6 +1,6 @@
 import { cfr, evaluatePolicy, expectedReturns, uniformPolicy, type PolicyEvaluation } from '../analysis/index.ts';
 import { walkTree, type Game, type TabularPolicy } from '../core/index.ts';
-import type { ChoiceItem, PolicyHostClient } from '../../agents/hosted/host-client.ts';
+import type { ChoiceItem, ChoiceScoring, PolicyHostClient } from '../../agents/hosted/host-client.ts';
 import { GamePrompter, type GamePrompts } from '../../agents/llm/game-prompt.ts';
 
 export interface ModelPolicyOptions {
@@ -13,7 +13,7 @@ export interface ModelPolicyOptions {
   /** The sampling temperature it plays at (default 1). */
   readonly temperature?: number;
   /** How choices are scored (default: the host's). */
-  readonly scoring?: 'sum' | 'mean';
+  readonly scoring?: ChoiceScoring;
   /** Prompts per request (default 512). */
   readonly batch?: number;
 }

@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { PolicyHostClient } from '../../agents/hosted/index.ts';
 import { scriptedAgent } from '../../agents/environment.ts';
-import { CRITIC_VERDICTS } from '../../agents/roles/critic.ts';
+import { COMPACT_CRITIC_PROMPT, CRITIC_VERDICTS } from '../../agents/roles/critic.ts';
 import { critic as criticRole } from '../../agents/roles/index.ts';
 import { environments } from '../../environments/index.ts';
 import { createSelfPlayCritic, heldOutCriticSteps } from '../../environments/self-play-critic/index.ts';
 import { createSpin } from '../../environments/spin/index.ts';
+import { readEpisodes } from '../../src/episodes/reader.ts';
 import { criticAccuracy } from '../../src/trainer/critic-accuracy.ts';
 import { trainEnvironment } from '../../src/trainer/env-loop.ts';
 import { runCli } from '../cli/run-cli.ts';
@@ -144,14 +145,17 @@ describe('the critic measured on held-out steps', () => {
     }
   });
 
-  it('is the mean probability of the right verdict under guided choice, with the interval of that mean', async () => {
+  it.each([
+    ['its own prompt', undefined],
+    ['the compact prompt', COMPACT_CRITIC_PROMPT],
+  ])('is the mean probability of the right verdict under guided choice, with the interval of that mean (%s)', async (_, prompt) => {
     const client = new PolicyHostClient(fixture.host.url);
     const items = heldOutCriticSteps(6, 9, { steps: 2, level: 1 });
-    const measured = await criticAccuracy(client, 'tiny', items, { temperature: 1, batch: 4 });
+    const measured = await criticAccuracy(client, 'tiny', items, { temperature: 1, batch: 4, prompt });
     // By hand: one item at a time, the probability of the right one of the two verdicts.
     const right: number[] = [];
     for (const item of items) {
-      const { probabilities } = await client.choiceProbabilities('tiny', [{ messages: criticRole().prompt(item.input), choices: CRITIC_VERDICTS }], { temperature: 1 });
+      const { probabilities } = await client.choiceProbabilities('tiny', [{ messages: criticRole(prompt).prompt(item.input), choices: CRITIC_VERDICTS }], { temperature: 1 });
       right.push(probabilities[0][item.verdict === 'correct' ? 0 : 1]);
     }
     const mean = right.reduce((a, b) => a + b, 0) / right.length;
@@ -181,7 +185,19 @@ describe('selfplay train-llm --env', () => {
     expect(rows[0]['return.critic']).toBeGreaterThanOrEqual(rows[0]['returnLow.critic']);
     expect(typeof rows[1].criticAccuracy).toBe('number');
     expect(existsSync(join(out, 'report.html'))).toBe(true);
-    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ game: 'env:self-play-critic', param: ['steps=2', 'level=1'], role: ['sneaky-generator=scripted'], algo: 'trr++' });
+    const config = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(config).toMatchObject({ game: 'env:self-play-critic', param: ['steps=2', 'level=1'], role: ['sneaky-generator=scripted'], algo: 'trr++', rolePrompts: 'compact' });
+    // The host is the test's (--tinker), which scores guided choices as it was started to.
+    expect(config).not.toHaveProperty('choiceScoring');
+    // The critic was asked with the compact prompt: the problem, the steps and which step, in one user message.
+    const critics = [];
+    for await (const episode of readEpisodes(join(out, 'episodes.msgpack'))) critics.push(...episode.steps.filter((s) => s.role === 'critic'));
+    expect(critics.length).toBeGreaterThan(0);
+    for (const step of critics) {
+      const messages = step.meta!.messages as { role: string; content: string }[];
+      expect(messages).toHaveLength(1);
+      expect(messages[0].content).toMatch(/^Compute .* step by step, one operation per step\.\nStep 1: [^\n]+\n(Step 2: [^\n]+\n)?Step [12]\?$/);
+    }
     const resumed = await runCli('train-llm', '--resume', out, '--tinker', fixture.host.url, '--iterations', '3', '--json');
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.out).updates).toBe(3);
@@ -244,5 +260,11 @@ describe('selfplay train-llm --env', () => {
     expect((await runCli('train-llm', 'kuhn-poker', '--curriculum', 'sec', ...host)).err).toMatch(/--curriculum apply to --env runs only/);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--role', 'critic', ...host)).err).toMatch(/--role takes role=spec/);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--role', 'judge=scripted', '--out', join(fixture.dir, 'judge'), ...host)).err).toMatch(/self-play-critic has no role "judge"/);
+    expect((await runCli('train-llm', '--env', 'self-play-critic', '--role-prompts', 'short', ...host)).err).toMatch(/--role-prompts must be one of compact, full/);
+    expect((await runCli('train-llm', 'tic-tac-toe', '--role-prompts', 'full', ...host)).err).toMatch(/--role-prompts apply to --env runs only/);
+    expect((await runCli('train-llm', '--env', 'self-play-critic', '--choice-scoring', 'mean', ...host)).err).toMatch(/--choice-scoring sets how the host started here scores guided choices; the host at --tinker scores them as its own --guided-choice-scoring says/);
+    // Refused before any host is started.
+    expect((await runCli('train-llm', 'kuhn-poker', '--choice-scoring', 'constrained', '--python', '/nonexistent/python')).err).toMatch(/--objective mmd fits moves scored by their mean or summed logprob: --choice-scoring mean or sum/);
+    expect((await runCli('train-llm', 'kuhn-poker', '--choice-scoring', 'max', '--python', '/nonexistent/python')).err).toMatch(/--choice-scoring must be one of sum, mean, constrained/);
   }, 60_000);
 });

@@ -127,6 +127,8 @@ describe('selfplay train-llm run folders', () => {
     const state = JSON.parse(readFileSync(join(out, 'checkpoints/state.json'), 'utf8'));
     const done = state.state.iteration as number;
     expect(done).toBeGreaterThanOrEqual(2);
+    // Kuhn poker trains with mmd, which fits mean-scored moves: the host it started scored them so.
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ objective: 'mmd', choiceScoring: 'mean' });
 
     const resumed = await runCli('train-llm', '--resume', out, '--python', python, '--iterations', String(done + 2), '--json');
     expect(resumed.err).not.toMatch(/Error/);

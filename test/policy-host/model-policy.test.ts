@@ -57,12 +57,19 @@ describe("a language model's exact policy", () => {
     expect(printed).toMatchObject({ model: 'tiny@0', informationStates: 12 });
     expect(printed.exploitability).toBeCloseTo(evaluation.exploitability, 9);
     expect(evaluatePolicy(game, (await loadPolicy(out, game)).policy).exploitability).toBeCloseTo(evaluation.exploitability, 9);
+    // Scored as constrained decoding samples the moves: another policy, the same on both sides.
+    const constrained = await evaluateModel(game, { host: client, model: 'tiny', prompts: COMPACT_GAME_PROMPTS, scoring: 'constrained' });
+    expect(constrained.exploitability).not.toBeCloseTo(evaluation.exploitability, 3);
+    const scored = await runCli('exploitability', 'kuhn-poker', '--model', 'tiny', '--host', fixture.host.url, '--scoring', 'constrained', '--json');
+    expect(scored.code, scored.err).toBe(0);
+    expect(JSON.parse(scored.out).exploitability).toBeCloseTo(constrained.exploitability, 9);
   }, 120_000);
 
   it('is refused clearly without its host, or with a policy besides', async () => {
     expect(await runCli('exploitability', 'kuhn-poker', '--model', 'tiny')).toMatchObject({ code: 2, err: 'error: --model needs --host, the policy host that serves it' });
     expect(await runCli('exploitability', 'kuhn-poker', '--model', 'tiny', '--host', fixture.host.url, '--policy', 'x.json')).toMatchObject({ code: 2, err: 'error: give --policy or --model, not both' });
     expect((await runCli('exploitability', 'kuhn-poker', '--model', 'nobody', '--host', fixture.host.url)).err).toMatch(/404/);
+    expect(await runCli('exploitability', 'kuhn-poker', '--model', 'tiny', '--host', fixture.host.url, '--scoring', 'median')).toMatchObject({ code: 2, err: 'error: --scoring must be one of sum, mean, constrained, got median' });
   });
 
   it('follows self-play training: every seat of the current version learns, and each published version is evaluated exactly', async () => {

@@ -202,5 +202,6 @@ describe('magnetic mirror descent for a hosted model', () => {
     expect(() => new MmdUpdate(game, { stepSize: -1 })).toThrow(/stepSize must be a number >= 0/);
     expect(() => new MmdUpdate(game, { magnetRate: 2 })).toThrow(/magnetRate must lie in \[0, 1\]/);
     expect(() => new MmdUpdate(game, { temperature: 0 })).toThrow(/temperature must be above 0/);
+    expect(() => new MmdUpdate(game, { scoring: 'constrained' })).toThrow(/mmd objective fits moves scored by their summed or mean logprob, and these are scored constrained: start the host with --guided-choice-scoring mean/);
   });
 });

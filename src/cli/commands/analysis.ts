@@ -46,7 +46,7 @@ export function registerAnalysis(program: Command, io: CliIO): void {
     .option('--host <url>', 'with --model: the policy host, e.g. http://127.0.0.1:8100')
     .option('--temperature <t>', 'with --model: the temperature it samples at', Number, 1)
     .option('--prompt <prompt>', 'with --model: the prompts it plays with: compact (the reference host\'s byte model), spiral, or a prompt file', 'compact')
-    .option('--scoring <how>', "with --model: how the host scores guided choices, sum or mean (default: the host's)")
+    .option('--scoring <how>', "with --model: how the host scores guided choices, sum, mean or constrained (default: the host's)")
     .option('--out <file>', "with --model: write the model's policy as a policy file")
     .option('--json', 'print one JSON object {game, params, policy, nashConv, exploitability, bestResponseValues, returns} (with --model: model, informationStates, against, seconds)')
     .action(async (ref: string, options: ExploitabilityOptions) => {
@@ -132,14 +132,15 @@ async function modelExploitability(game: Game, options: ExploitabilityOptions, i
   if (options.host === undefined) throw new ConfigError('--model needs --host, the policy host that serves it');
   if (options.policy !== 'uniform') throw new ConfigError('give --policy or --model, not both');
   if (!(options.temperature >= 0 && options.temperature <= 2)) throw new ConfigError(`--temperature must be a number from 0 to 2, got ${options.temperature}`);
-  if (options.scoring !== undefined && options.scoring !== 'sum' && options.scoring !== 'mean') throw new ConfigError(`--scoring must be sum or mean, got ${options.scoring}`);
   // The model's side is loaded only here: solve, cfr and --policy need none of it.
-  const [{ PolicyHostClient }, { COMPACT_GAME_PROMPTS }, { readPromptFile }, { evaluateModel }] = await Promise.all([
+  const [{ CHOICE_SCORINGS, PolicyHostClient }, { COMPACT_GAME_PROMPTS }, { readPromptFile }, { evaluateModel }] = await Promise.all([
     import('../../../agents/hosted/host-client.ts'),
     import('../../../agents/llm/game-prompt.ts'),
     import('../../../agents/llm/spec.ts'),
     import('../../trainer/model-policy.ts'),
   ]);
+  const scoring = CHOICE_SCORINGS.find((s) => s === options.scoring);
+  if (options.scoring !== undefined && !scoring) throw new ConfigError(`--scoring must be one of ${CHOICE_SCORINGS.join(', ')}, got ${options.scoring}`);
   const prompts = options.prompt === 'compact' ? COMPACT_GAME_PROMPTS : options.prompt === 'spiral' ? undefined : readPromptFile(options.prompt);
   const started = performance.now();
   const evaluation = await evaluateModel(game, {
@@ -147,7 +148,7 @@ async function modelExploitability(game: Game, options: ExploitabilityOptions, i
     model: options.model!,
     prompts,
     temperature: options.temperature,
-    scoring: options.scoring as 'sum' | 'mean' | undefined,
+    scoring,
   });
   const seconds = (performance.now() - started) / 1000;
   if (options.out) await savePolicy(options.out, game, evaluation.policy, { model: evaluation.model, temperature: options.temperature, exploitability: evaluation.exploitability });

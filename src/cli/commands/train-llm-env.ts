@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { environmentPlayers } from '../../../agents/environment.ts';
 import { POLICY_HOST_DIR } from '../../../agents/hosted/process.ts';
+import { COMPACT_ROLE_PROMPTS } from '../../../agents/roles/registry.ts';
 import { loadChatTokenizer } from '../../../agents/llm/chat-tokenizer.ts';
 import { environments } from '../../../environments/index.ts';
 import { heldOutCriticSteps, SPC_DEFAULTS } from '../../../environments/self-play-critic/index.ts';
@@ -45,6 +46,8 @@ export interface EnvRunConfig {
   /** Every this many updates (and at the end), the held-out critic accuracy; 0: only before and after. */
   readonly exactEvery: number;
   readonly guidedChoice: boolean;
+  /** Absent in runs from before the option: full. */
+  readonly rolePrompts?: 'compact' | 'full';
   /** Absent in runs from before the option: uniform. */
   readonly curriculum?: 'uniform' | 'sec';
   readonly secAlpha?: number;
@@ -181,6 +184,8 @@ export async function trainEnvRun(run: {
   const everyone = environmentPlayers(environment, specs);
   const fixed = Object.fromEntries(Object.keys(specs).map((role) => [role, everyone[role]]));
   const heldOut = criticSet(name, params, specs, config);
+  // The compact prompts name no answer format: a verdict sampled freely needs the full prompt's instructions.
+  const rolePrompts = config.rolePrompts === 'compact' && config.guidedChoice ? COMPACT_ROLE_PROMPTS : undefined;
   const curriculum = curriculumFor(environment, config, state);
   if (config.objective === 'spin' && !((config.spinBeta ?? 0.1) > 0)) throw new ConfigError(`--spin-beta must be above 0, not ${config.spinBeta}`);
   const soar = config.soarStudent === 'host' ? soarSettings(environment) : undefined;
@@ -191,7 +196,7 @@ export async function trainEnvRun(run: {
   const { host, backend, episodes, weights } = session;
   try {
     const rescorer = soar ? soarRescorer(new HostStudent(backend, tokenizer!, soar.heldOut, { steps: soar.k, learningRate: config.studentLr })) : undefined;
-    const accuracy = () => (heldOut ? criticAccuracy(host, backend.policy(), heldOut, { temperature: config.temperature }) : Promise.resolve(undefined));
+    const accuracy = () => (heldOut ? criticAccuracy(host, backend.policy(), heldOut, { temperature: config.temperature, prompt: rolePrompts?.critic }) : Promise.resolve(undefined));
     const before = state ? undefined : await accuracy();
     const learning = [...new Set(environment.roles)].filter((role) => !specs[role]);
     if (!options.json) {
@@ -208,6 +213,7 @@ export async function trainEnvRun(run: {
         backend,
         fixed,
         guidedChoice: config.guidedChoice,
+        rolePrompts,
         temperature: config.temperature,
         matchesPerIteration: config.games,
         iterations,

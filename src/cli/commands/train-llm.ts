@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { createPlayer } from '../../../agents/index.ts';
 import { COMPACT_GAME_PROMPTS } from '../../../agents/llm/game-prompt.ts';
 import { readPromptFile } from '../../../agents/llm/spec.ts';
+import { CHOICE_SCORINGS, type ChoiceScoring } from '../../../agents/hosted/host-client.ts';
 import { VllmAdapters } from '../../../agents/hosted/vllm.ts';
 import { compile } from '../../analysis/index.ts';
 import { ConfigError, GameTooLargeError, type Game } from '../../core/index.ts';
@@ -66,6 +67,8 @@ interface TrainLlmOptions {
   role: string[];
   evalItems: number;
   guidedChoice: boolean;
+  rolePrompts: 'compact' | 'full';
+  choiceScoring?: ChoiceScoring;
   curriculum: 'uniform' | 'sec';
   secAlpha: number;
   secTemperature: number;
@@ -95,7 +98,7 @@ const POLICY_GRADIENT_ONLY = ['loss', 'ratioCap', 'klCoef', 'magnetMix'] as cons
 const MMD_EPOCHS = 8;
 const MMD_GAMES = 256;
 const DEFAULT_OBJECTIVES: Readonly<Record<string, TrainLlmOptions['objective']>> = { sppo: 'sppo', spin: 'spin', 'rest-mcts': 'imitation' };
-const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'curriculum', 'secAlpha', 'secTemperature', 'sppoEta', 'spinBeta', 'modelTokenizer', 'soarStudent', 'studentLr'] as const;
+const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'rolePrompts', 'curriculum', 'secAlpha', 'secTemperature', 'sppoEta', 'spinBeta', 'modelTokenizer', 'soarStudent', 'studentLr'] as const;
 const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** The options that define the run (saved in run.json, reused on --resume). */
@@ -151,6 +154,11 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--kl-coef <x>', 'KL penalty to the reference weights (the initial ones, or the magnet with --magnet-mix; 0: none)', numberOption('--kl-coef', 0), 0)
     .option('--magnet-mix <x>', 'after each step the KL reference moves this share of the way to the new weights (a slowly moving magnet; 0: it stays the initial weights)', numberOption('--magnet-mix', 0), 0)
     .option('--temperature <t>', 'sampling temperature over the legal moves', numberOption('--temperature', 0), 1)
+    .option(
+      '--choice-scoring <how>',
+      "how the host started here scores a guided choice (a move, the critic's verdict): constrained (as constrained decoding does: where the choices part, the model's next-token distribution renormalised over the tokens that continue one; the default), mean (mean token logprob; the default with --objective mmd, which fits only mean or sum) or sum (sequence logprob, which in a fresh byte model all but rules out the longer choices)",
+      choice('--choice-scoring', CHOICE_SCORINGS),
+    )
     .option('--prompt <prompt>', "the prompts the policy plays with: compact (the reference host's byte model), spiral, or a prompt file", 'compact')
     .option('--algo <name>', `advantage estimator: ${EPISODE_ALGORITHMS.join(', ')}`, choice('--algo', EPISODE_ALGORITHMS), 'rae')
     .option('--seed <n>', 'seed of the games', intOption('--seed'), 0)
@@ -165,6 +173,12 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--role <role=spec>', 'with --env, a role held by a fixed agent: scripted, or llm:model=NAME,base=URL (repeatable); it gets no updates', collect, [])
     .option('--eval-items <n>', 'with --env self-play-critic, held-out steps (half correct, half attacked) the critic is measured on, exactly, before and after training and every --exact-every steps (0: none)', intOption('--eval-items'), 200)
     .option('--no-guided-choice', "with --env, sample the critic's verdict freely instead of among Correct and Incorrect")
+    .option(
+      '--role-prompts <set>',
+      "with --env, the learner's prompts: compact (the critic's cut to the problem, the steps and which step to judge, when its verdict is a guided choice: the reference host's byte model reads 256 tokens, which the full prompt overflows) or full (every role's own prompt)",
+      choice('--role-prompts', ['compact', 'full'] as const),
+      'compact',
+    )
     .option('--curriculum <name>', "with --env, how each match's task category is chosen (absolute-zero's task types, creator-solver's and sppo's families): uniform (the environment's own draw), or sec (the self-evolving curriculum: a bandit that favours the categories whose samples carry the largest advantages)", choice('--curriculum', ['uniform', 'sec'] as const), 'uniform')
     .option('--sec-alpha <x>', 'with --curriculum sec, the step size of each category\'s value update (0 to 1)', numberOption('--sec-alpha', 0), 0.5)
     .option('--sec-temperature <t>', 'with --curriculum sec, the temperature of the choice among categories (lower is greedier)', numberOption('--sec-temperature', 0), 0.25)
@@ -222,6 +236,13 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         if (unused.length) throw new ConfigError(`${unused.map(flag).join(', ')} apply to --objective ${options.objective === 'mmd' ? 'policy-gradient' : 'mmd'}, and this run trains with ${options.objective}`);
         if (options.objective === 'mmd' && !given('epochs')) options.epochs = MMD_EPOCHS;
         if (options.objective === 'mmd' && !given('games')) options.games = MMD_GAMES;
+      }
+      if (options.choiceScoring !== undefined && options.tinker !== undefined) {
+        throw new ConfigError('--choice-scoring sets how the host started here scores guided choices; the host at --tinker scores them as its own --guided-choice-scoring says');
+      }
+      if (!options.resume && options.tinker === undefined) {
+        if (options.objective === 'mmd' && options.choiceScoring === 'constrained') throw new ConfigError('--objective mmd fits moves scored by their mean or summed logprob: --choice-scoring mean or sum');
+        options.choiceScoring ??= options.objective === 'mmd' ? 'mean' : 'constrained';
       }
       if (options.modelTokenizer !== undefined) options.modelTokenizer = resolvePath(options.modelTokenizer);
       if (envRun) {
