@@ -109,12 +109,18 @@ describe('a writer that replays in a thread', () => {
     expect(writer.count).toBe(16);
   });
 
-  it('refuses an episode that is not JSON data at once, as the plain writer does, and writes the rest', async () => {
+  /** Ten Kuhn arena episodes, and a replaying writer to `name` whose thread has taken over. */
+  const replayingKuhn = async (name: string) => {
     const game = createGame('kuhn-poker');
     const list = await arenaEpisodes(game, 10);
-    const path = join(dir, 'bad.msgpack');
+    const path = join(dir, name);
     const writer = await openEpisodeWriter(path, { builtEpisodes: true, replay: gameSource('kuhn-poker', game) });
     await writer.replaying;
+    return { list, path, writer };
+  };
+
+  it('refuses an episode that is not JSON data at once, as the plain writer does, and writes the rest', async () => {
+    const { list, path, writer } = await replayingKuhn('bad.msgpack');
     writer.append(list[0]);
     const bad = { ...list[1], steps: list[1].steps.map((step) => ({ ...step, meta: { when: new Date(0) } })) };
     expect(() => writer.append(bad)).toThrow(EpisodeError);
@@ -125,11 +131,7 @@ describe('a writer that replays in a thread', () => {
   });
 
   it('stops at an episode whose replay does not give its returns: the ones before it are in the file, and flush and close say why', async () => {
-    const game = createGame('kuhn-poker');
-    const list = await arenaEpisodes(game, 10);
-    const path = join(dir, 'diverged.msgpack');
-    const writer = await openEpisodeWriter(path, { builtEpisodes: true, replay: gameSource('kuhn-poker', game) });
-    await writer.replaying;
+    const { list, path, writer } = await replayingKuhn('diverged.msgpack');
     const forged = { ...list[3], returns: [7, -7] };
     for (const episode of [...list.slice(0, 3), forged, ...list.slice(4)]) writer.append(episode);
     await expect(writer.flush()).rejects.toThrow(/cannot write episode "seed0-3": replaying its actions through kuhn-poker gives returns \[-?\d,-?\d\], where the match had \[7,-7\]/);
