@@ -12,7 +12,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
-import { connect, type NatsConnection, type QueuedIterator } from '@nats-io/transport-node';
+import { connect, TimeoutError, type NatsConnection, type QueuedIterator } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { ConfigError } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
@@ -41,6 +41,11 @@ export interface NatsLinkOptions<S, R = Episode> {
   readonly leaseSeconds?: number;
   /** Messages the server may send ahead of what this side has taken (default: 16 jobs to an actor, 1,024 reports to the learner). */
   readonly prefetch?: number;
+  /**
+   * Milliseconds one request that sets the run up (a stream, a consumer, a bucket) may take before it is
+   * sent again (default 30,000); setting up gives up after SETUP_TRIES unanswered tries of one request.
+   */
+  readonly setupTimeoutMs?: number;
 }
 
 /** A result in a JSON message: `decode` checks one from another process, throwing when it is not one. */
@@ -93,15 +98,39 @@ function names(run: string): RunNames {
  * during a run keep the default: they are retried instead.)
  */
 const JETSTREAM_TIMEOUT_MS = 30_000;
+/**
+ * Tries of one setup request that went unanswered before setting up fails.
+ * Every setup request is idempotent (adding what exists with the same
+ * configuration is a no-op; taking the run checks whether the lost answer
+ * was its own), so a request whose answer was late is simply sent again.
+ */
+const SETUP_TRIES = 4;
 
-async function managerOf(nc: NatsConnection, url: string): Promise<JetStreamManager> {
-  return jetstreamManager(nc, { timeout: JETSTREAM_TIMEOUT_MS }).catch((error: Error) => {
+/** A setup request the server left unanswered SETUP_TRIES times. */
+class UnansweredError extends Error {}
+
+/** Runs one step of setting a run up, sending it again while the server leaves it unanswered. */
+async function settingUp<T>(what: string, timeoutMs: number, step: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (!(error instanceof TimeoutError)) throw error;
+      if (tries === SETUP_TRIES) throw new UnansweredError(`${what} on the NATS server went unanswered ${SETUP_TRIES} times (${timeoutMs / 1000} s each): is the server overloaded or stopped?`);
+    }
+  }
+}
+
+async function managerOf(nc: NatsConnection, url: string, timeoutMs = JETSTREAM_TIMEOUT_MS): Promise<JetStreamManager> {
+  return settingUp('asking for JetStream', timeoutMs, () => jetstreamManager(nc, { timeout: timeoutMs })).catch((error: Error) => {
+    if (error instanceof UnansweredError) throw error;
     throw new ConfigError(`JetStream is not enabled on the NATS server at ${url} (start it with -js): ${error.message}`);
   });
 }
 
 async function findRun(jsm: JetStreamManager, n: RunNames, options: { readonly url: string; readonly run: string }): Promise<void> {
-  await jsm.streams.info(n.jobsStream).catch(() => {
+  await jsm.streams.info(n.jobsStream).catch((error: Error) => {
+    if (error instanceof TimeoutError) throw error;
     throw new ConfigError(`no run "${options.run}" on the NATS server at ${options.url}: start its learner first`);
   });
 }
@@ -159,29 +188,36 @@ async function reach(url: string): Promise<NatsConnection> {
  */
 export async function connectNatsLink<S, R = Episode>(options: NatsLinkOptions<S, R>): Promise<NatsLink<S, R>> {
   const n = names(options.run);
+  const timeoutMs = options.setupTimeoutMs ?? JETSTREAM_TIMEOUT_MS;
+  const step = <T>(what: string, request: () => Promise<T>) => settingUp(`${what} of run "${options.run}"`, timeoutMs, request);
   const nc = await reach(options.url);
   try {
-    const jsm = await managerOf(nc, options.url);
-    const js = jetstream(nc, { timeout: JETSTREAM_TIMEOUT_MS });
+    const jsm = await managerOf(nc, options.url, timeoutMs);
+    const js = jetstream(nc, { timeout: timeoutMs });
     const kvm = new Kvm(js);
     if (options.side === 'learner') {
-      await jsm.streams.add({ name: n.jobsStream, subjects: [n.jobs], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
-      await jsm.streams.add({ name: n.episodesStream, subjects: [n.episodes], retention: RetentionPolicy.Limits, storage: StorageType.File });
-      await jsm.consumers.add(n.jobsStream, {
-        durable_name: 'actors',
-        ack_policy: AckPolicy.Explicit,
-        max_ack_pending: options.maxAckPending ?? 256,
-        ack_wait: (options.ackWaitSeconds ?? DEFAULT_ACK_WAIT_SECONDS) * SECOND_NS,
-      });
-      await jsm.consumers.add(n.episodesStream, { durable_name: 'learner', ack_policy: AckPolicy.Explicit });
-    } else await findRun(jsm, n, options);
-    const lease = options.side === 'learner' ? await holdRun(kvm, n, options) : undefined;
-    const kv = await (options.side === 'learner' ? kvm.create(n.bucket) : kvm.open(n.bucket));
-    const consumer = await js.consumers.get(options.side === 'learner' ? n.episodesStream : n.jobsStream, options.side === 'learner' ? 'learner' : 'actors');
+      await step('adding the jobs stream', () => jsm.streams.add({ name: n.jobsStream, subjects: [n.jobs], retention: RetentionPolicy.Workqueue, storage: StorageType.File }));
+      await step('adding the episodes stream', () => jsm.streams.add({ name: n.episodesStream, subjects: [n.episodes], retention: RetentionPolicy.Limits, storage: StorageType.File }));
+      await step('adding the actors\' consumer', () =>
+        jsm.consumers.add(n.jobsStream, {
+          durable_name: 'actors',
+          ack_policy: AckPolicy.Explicit,
+          max_ack_pending: options.maxAckPending ?? 256,
+          ack_wait: (options.ackWaitSeconds ?? DEFAULT_ACK_WAIT_SECONDS) * SECOND_NS,
+        }),
+      );
+      await step('adding the learner\'s consumer', () => jsm.consumers.add(n.episodesStream, { durable_name: 'learner', ack_policy: AckPolicy.Explicit }));
+    } else await step('finding the jobs stream', () => findRun(jsm, n, options));
+    const lease = options.side === 'learner' ? await holdRun(kvm, n, options, step) : undefined;
+    const kv = await step('opening the versions bucket', () => (options.side === 'learner' ? kvm.create(n.bucket) : kvm.open(n.bucket)));
+    const consumer = await step('finding its consumer', () => js.consumers.get(options.side === 'learner' ? n.episodesStream : n.jobsStream, options.side === 'learner' ? 'learner' : 'actors'));
     const prefetch = options.prefetch ?? (options.side === 'learner' ? 1024 : 16);
     const result = options.result ?? (episodeCodec as unknown as ResultCodec<R>);
     const link = await BusLink.open(nc, jsm, kv, consumer.consume({ max_messages: prefetch }), prefetch, n, options.spec, result, lease);
-    if (options.side === 'actor') link.keepAlive(((await consumer.info(true)).config.ack_wait ?? DEFAULT_ACK_WAIT_SECONDS * SECOND_NS) / SECOND_NS);
+    if (options.side === 'actor') {
+      const info = await step('reading the actors\' consumer', () => consumer.info(true));
+      link.keepAlive((info.config.ack_wait ?? DEFAULT_ACK_WAIT_SECONDS * SECOND_NS) / SECOND_NS);
+    }
     return link;
   } catch (error) {
     await nc.close();
@@ -189,22 +225,34 @@ export async function connectNatsLink<S, R = Episode>(options: NatsLinkOptions<S
   }
 }
 
+type SetupStep = <T>(what: string, request: () => Promise<T>) => Promise<T>;
+
 /**
  * Takes the run for this learner: a key that lives `leaseSeconds` unless
  * renewed (a third of that apart), so that a second learner of the same run
  * is refused while the first lives, and a killed one frees the run soon.
  * Returns what releases it.
  */
-async function holdRun(kvm: Kvm, n: RunNames, options: NatsLinkOptions<unknown, unknown>): Promise<() => Promise<void>> {
+async function holdRun(kvm: Kvm, n: RunNames, options: NatsLinkOptions<unknown, unknown>, step: SetupStep): Promise<() => Promise<void>> {
   const seconds = options.leaseSeconds ?? 30;
-  const kv = await kvm.create(n.lease, { ttl: seconds * 1000 });
+  const kv = await step('opening the lease bucket', () => kvm.create(n.lease, { ttl: seconds * 1000 }));
   const holder = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
-  try {
-    await kv.create('learner', holder);
-  } catch {
-    const entry = await kv.get('learner').catch(() => null);
-    const who = entry?.value.length ? ` (${entry.string()})` : '';
-    throw new ConfigError(`another learner holds run "${options.run}"${who}; one that was killed frees it within ${seconds} s`);
+  // Whoever holds the run when this learner's claim is refused: itself, when an earlier try's answer was lost.
+  const other = await step('taking the run', () =>
+    kv.create('learner', holder).then(
+      () => undefined,
+      async (error: Error) => {
+        if (error instanceof TimeoutError) throw error;
+        const entry = await kv.get('learner').catch((lost: Error) => {
+          if (lost instanceof TimeoutError) throw lost;
+          return null;
+        });
+        return entry?.value.length ? entry.string() : '';
+      },
+    ),
+  );
+  if (other !== undefined && other !== holder) {
+    throw new ConfigError(`another learner holds run "${options.run}"${other ? ` (${other})` : ''}; one that was killed frees it within ${seconds} s`);
   }
   const renew = setInterval(() => void kv.put('learner', holder).catch(() => undefined), (seconds * 1000) / 3);
   renew.unref();

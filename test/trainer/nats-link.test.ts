@@ -8,6 +8,7 @@ import { playMatch } from '../../src/runtime/index.ts';
 import { runActors, type ActorLearnerLink, type MatchJob, type MatchReport } from '../../src/trainer/actor-learner.ts';
 import { connectNatsLink, readRunDescription } from '../../src/trainer/nats-link.ts';
 import { startNats } from './nats-server.ts';
+import { stallingProxy } from './stalling-proxy.ts';
 
 const game = kuhnPoker();
 const spec = z.object({ label: z.string() });
@@ -139,6 +140,39 @@ describe('the actor/learner link over NATS JetStream', () => {
       expect(await waiting).toEqual({ game: 'leduc-poker' });
     } finally {
       await learner.close();
+    }
+  }, 30_000);
+
+  it('sends a setup request the server answers late again, takes the run whose claim lost its answer, and says when the server never answers in time', async () => {
+    // The bucket's stream is added on the third try: the answers to the first two come after their 0.5 s.
+    const slow = await stallingProxy(nats.url, '$JS.API.STREAM.CREATE.KV_selfplay_slow_versions', 1200);
+    try {
+      const learner = await connectNatsLink({ url: slow.url, run: 'slow', side: 'learner', spec, setupTimeoutMs: 500 });
+      expect(slow.stalls).toBe(1);
+      await learner.describe({ game: 'kuhn-poker' });
+      expect(await readRunDescription({ url: nats.url, run: 'slow' })).toEqual({ game: 'kuhn-poker' });
+      await learner.close();
+    } finally {
+      await slow.close();
+    }
+    // The first claim on the run lands but its answer is late; the second is refused, by this learner's own claim.
+    const lost = await stallingProxy(nats.url, '$KV.selfplay_claimed_lease.learner', 800);
+    try {
+      const options = { url: lost.url, run: 'claimed', side: 'learner' as const, spec, setupTimeoutMs: 500 };
+      const learner = await connectNatsLink(options);
+      expect(lost.stalls).toBe(1);
+      await expect(connectNatsLink({ ...options, url: nats.url })).rejects.toThrow(new RegExp(`another learner holds run "claimed" \\(\\{"pid":${process.pid}`));
+      await learner.close();
+    } finally {
+      await lost.close();
+    }
+    const stopped = await stallingProxy(nats.url, '$JS.API.STREAM.CREATE.SELFPLAY_stuck_JOBS', 10_000);
+    try {
+      await expect(connectNatsLink({ url: stopped.url, run: 'stuck', side: 'learner', spec, setupTimeoutMs: 300 })).rejects.toThrow(
+        /adding the jobs stream of run "stuck" on the NATS server went unanswered 4 times \(0\.3 s each\)/,
+      );
+    } finally {
+      await stopped.close();
     }
   }, 30_000);
 
