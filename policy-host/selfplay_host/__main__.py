@@ -17,6 +17,7 @@ import threading
 import torch
 
 from .model import ModelConfig
+from .protocol import SCORINGS
 from .server import MIB, HostOptions, make_server
 
 
@@ -57,7 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     runtime.add_argument('--device', metavar='DEVICE', default=None, help='torch device: cpu, cuda, cuda:1... (default: cuda when available, else cpu)')
     runtime.add_argument('--threads', metavar='N', type=int, default=1,
                          help='torch CPU threads; the model is small enough that more threads mostly add synchronisation, so raise it only for larger models')
-    runtime.add_argument('--guided-choice-scoring', choices=['sum', 'mean', 'constrained'], default='sum',
+    runtime.add_argument('--guided-choice-scoring', choices=SCORINGS, default='sum',
                          help='how a guided_choice request that names no scoring ranks its choices: by sequence logprob (sum), mean token logprob (mean, which lets a fresh byte model explore moves of different lengths), or as constrained decoding would (constrained: at each token where the choices part, the model\'s distribution renormalised over the tokens that continue one; tokens they share, or after one has parted, count nothing)')
     runtime.add_argument('--max-choice-batch', metavar='N', type=int, default=64,
                          help='the most guided_choice requests scored together: those that arrive while the model is busy wait and go in one batch (1: each alone)')

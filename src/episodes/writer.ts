@@ -69,7 +69,10 @@ export async function openEpisodeWriter(path: string, options: WriterOptions = {
   const pending = new PendingRecords(options.maxPendingEpisodes ?? (options.replay ? 4096 : 256), options.maxPendingBytes ?? 1024 * 1024);
   const finish = async (sync: boolean) => {
     try {
-      if (sync) await handle.sync();
+      // A device or a pipe (/dev/null) has nothing to make durable, and fsync says so with EINVAL.
+      if (sync) await handle.sync().catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EINVAL') throw error;
+      });
     } finally {
       await handle.close();
     }

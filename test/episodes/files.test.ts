@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { from, lastValueFrom, Subject, throwError, concat } from 'rxjs';
@@ -217,6 +217,13 @@ describe.each(EPISODE_FORMATS)('%s files', (format) => {
     expect(writer.close()).toBe(closing);
     await closing;
     await expect(writer.write(sampleEpisode(0))).rejects.toThrow('the writer is closed');
+  });
+
+  it('can go to a device that takes anything and cannot be synced (/dev/null, through a link named for the format)', async () => {
+    const path = fileFor(format, 'discarded');
+    symlinkSync('/dev/null', path);
+    expect(await writeAll(path, episodes(0, 50))).toBe(50);
+    expect(await lastValueFrom(writeEpisodes(path, from(episodes(50, 60))))).toBe(10);
   });
 
   it('written by writeEpisodes hold every episode in order, even from a source faster than the disk', async () => {

@@ -121,7 +121,7 @@ describe('ratings per game', () => {
       const ratings = await waitFor(() => {
         const got = messages.filter((m) => m.type === 'ratings');
         return got.length >= 2 && got;
-      }, 5000, 'two ratings messages');
+      }, 20_000, 'two ratings messages');
       expect(ratings.map((m) => m.game)).toEqual(['kuhn-poker', 'tic-tac-toe']);
       const live = await getJson(`${t.server.url}/api/leaderboard?game=tic-tac-toe`);
       expect(ratings[1].rows).toEqual(live.live.rows);
