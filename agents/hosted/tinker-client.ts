@@ -457,14 +457,15 @@ export class TinkerModel {
   }
 }
 
-/** A datum from a prompt and a completion: the completion's positions carry `weight` and the given per-token inputs. */
-export function completionDatum(prompt: readonly number[], completion: readonly number[], inputs: { readonly weight?: number; readonly logprobs?: readonly number[]; readonly advantages?: readonly number[] } = {}): Datum {
+/** A datum from a prompt and a completion: the completion's positions carry `weight` (one for all, or one per token) and the given per-token inputs. */
+export function completionDatum(prompt: readonly number[], completion: readonly number[], inputs: { readonly weight?: number | readonly number[]; readonly logprobs?: readonly number[]; readonly advantages?: readonly number[] } = {}): Datum {
+  if (typeof inputs.weight === 'object' && inputs.weight.length !== completion.length) throw new RangeError(`${inputs.weight.length} weights for a completion of ${completion.length} tokens`);
   const pad = new Array<number>(prompt.length - 1).fill(0);
   const n = pad.length + completion.length;
   const floats = (values: readonly number[]): TensorData => ({ data: [...pad, ...values], dtype: 'float32', shape: [n] });
   const lossInputs: Record<string, TensorData> = {
     target_tokens: { data: [...prompt.slice(1), ...completion], dtype: 'int64', shape: [n] },
-    weights: floats(new Array<number>(completion.length).fill(inputs.weight ?? 1)),
+    weights: floats(typeof inputs.weight === 'object' ? inputs.weight : new Array<number>(completion.length).fill(inputs.weight ?? 1)),
   };
   if (inputs.logprobs) lossInputs.logprobs = floats(inputs.logprobs);
   if (inputs.advantages) lossInputs.advantages = floats(inputs.advantages);

@@ -1,7 +1,7 @@
-import { ConfigError, type Environment, type EnvironmentMatch, type Game, type CriticInput, type SneakyInput } from '../../src/core/index.ts';
+import { ConfigError, ParseError, type Environment, type EnvironmentMatch, type Game, type CriticInput, type SneakyInput } from '../../src/core/index.ts';
 import type { EnvironmentEntry, EnvironmentOptions } from '../entry.ts';
 import { checkOptions, numberOption } from '../options.ts';
-import { createSpcGame, PVG_ROLES, replay, SPC_ID, SPC_ROLES, type SpcAction, type SpcState } from './game.ts';
+import { createSpcGame, CRITIC, PVG_ROLES, readCritic, replay, SPC_ID, SPC_ROLES, type SpcAction, type SpcState } from './game.ts';
 import { makeProblem, MAX_LEVEL, MAX_STEPS, MIN_LEVEL, MIN_STEPS } from './problems.ts';
 import { rightVerdict } from './rules.ts';
 import { scriptedCritic, scriptedHelpful, scriptedSneaky } from './scripted.ts';
@@ -137,12 +137,31 @@ export function createSelfPlayCritic(options: SelfPlayCriticOptions = {}): Envir
           }
         : {}),
     }),
+    alternativeReturns: (game, history, returns, seat, answers) => {
+      if (game.id !== SPC_ID) throw new ConfigError(`${SPC_ID}: an episode of ${game.id} is not one of its matches`);
+      const given = verdictOf(history.at(-1));
+      const others = answers.map(verdictOf);
+      if (seat !== CRITIC || history.length < 2 || !given || others.some((v) => !v)) return undefined;
+      // In every mode the critic gets +1 for the right verdict and -1 for the other: its return says which it gave.
+      const right = returns[CRITIC] > 0 ? given : given === 'correct' ? 'incorrect' : 'correct';
+      return others.map((v) => (v === right ? 1 : -1));
+    },
     scripted: {
       'sneaky-generator': (observation: SneakyInput, rng) => scriptedSneaky(observation, rng),
       critic: (observation: CriticInput, rng) => critic(observation, rng),
       ...(pvg ? { 'helpful-prover': scriptedHelpful(helpfulErrorRate) } : {}),
     },
   };
+}
+
+/** A critic's verdict, or undefined for anything else (a malformed answer, another seat's move). */
+function verdictOf(action: unknown): 'correct' | 'incorrect' | undefined {
+  try {
+    return readCritic(action).verdict;
+  } catch (error) {
+    if (error instanceof ParseError) return undefined;
+    throw error;
+  }
 }
 
 const OPTION_NAMES = ['steps', 'level', 'critic_skill', 'prover_verifier', 'helpful_error_rate'];

@@ -62,6 +62,19 @@ export interface Environment {
    * moves to imitate and a record to write out. Environments trained by imitation (rest-mcts) have it.
    */
   trainingTargets?(game: { readonly id: string; readonly params: GameParams }, history: readonly unknown[]): TrainingTargets;
+  /**
+   * The return `seat` would have got had the match's last move, its own, been each of `answers` instead (moves as
+   * its role's reader gives them: the critic's `{verdict}`), from the match's game as an episode records it, its
+   * history and its returns; undefined where the environment cannot tell. A learner takes the policy gradient's
+   * exact expectation over the choices of a closed answer with it (train-llm --objective all-choices).
+   */
+  alternativeReturns?(
+    game: { readonly id: string; readonly params: GameParams },
+    history: readonly unknown[],
+    returns: readonly number[],
+    seat: number,
+    answers: readonly unknown[],
+  ): readonly number[] | undefined;
   /** One scripted agent per role, so that the environment runs end to end with no model. */
   readonly scripted: Readonly<Record<string, ScriptedRole>>;
 }

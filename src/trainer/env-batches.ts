@@ -13,7 +13,7 @@ import { InProcessLink, runActors, type MatchJob, type PolicyVersion } from './a
 import { StalenessPacer } from './staleness-pacer.ts';
 
 /** Roles whose whole answer is one of a few texts, which a small model is sampled among (guided choice). */
-const CLOSED_ANSWERS: Readonly<Record<string, readonly string[]>> = { critic: CRITIC_VERDICTS };
+export const CLOSED_ANSWERS: Readonly<Record<string, readonly string[]>> = { critic: CRITIC_VERDICTS };
 
 /** Who plays an environment's matches: fixed agents in their roles, a version of the learner in the others. */
 export interface EnvCast {

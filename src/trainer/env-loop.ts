@@ -1,3 +1,4 @@
+import type { ChoiceScoring } from '../../agents/hosted/host-client.ts';
 import type { ChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
 import { roles as roleDefinitions } from '../../agents/roles/registry.ts';
 import type { RolePrompts } from '../../agents/roles/role.ts';
@@ -6,6 +7,7 @@ import type { Episode } from '../episodes/episode.ts';
 import { RoleTally, type Player } from '../runtime/index.ts';
 import { RoleBaselines } from './advantages.ts';
 import { sampleMagnitudes, type SecArm, type SecCurriculum } from './curriculum.ts';
+import { allChoicesUpdate, checkAllChoices, DEFAULT_CHOICE_ENTROPY, type AllChoicesSettings } from './all-choices.ts';
 import { asynchronousBatches, synchronousBatches, type EnvCast } from './env-batches.ts';
 import type { Sample } from './samples.ts';
 import { spinObjective, sppoObjective, sppoTarget } from './sequence-objectives.ts';
@@ -93,13 +95,20 @@ export interface EnvTrainingOptions {
    * `sppoEta * (its return - 1/2)`, its return being its win rate (the sppo environment's); or `spin`: SPIN's
    * logistic loss on pairs of the data set's answer (the game's `params.reference`, tokenized with `tokenizer`)
    * and the learner's own, the version that played being the reference model (the spin environment's); or
-   * `imitation`: supervised steps on the moves the environment names (`trainingTargets`: rest-mcts's best traces).
+   * `imitation`: supervised steps on the moves the environment names (`trainingTargets`: rest-mcts's best traces); or
+   * `all-choices`: for roles whose answer is picked among a few (the critic's verdict), the policy gradient's exact
+   * expectation over every choice, each scored by the return the environment says it would have got
+   * (`alternativeReturns`), instead of a sample of one (the learner's roles must all have closed answers).
    */
-  readonly objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation';
+  readonly objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation' | 'all-choices';
   readonly sppoEta?: number;
   readonly spinBeta?: number;
-  /** The model's tokenizer, for SPIN's reference answers. */
+  /** The model's tokenizer, for SPIN's reference answers and the choices of all-choices. */
   readonly tokenizer?: ChatTokenizer;
+  /** How the host's guided pick scores choices, for all-choices (default: what the host's /health says). */
+  readonly choiceScoring?: ChoiceScoring;
+  /** For all-choices, the weight of each turn's choice entropy beside its expected return (default 0.1; see expectedChoiceReturn). */
+  readonly choiceEntropy?: number;
   /** Replaces the returns of each batch's finished matches before training (returns, advantages and figures use them). */
   readonly rescorer?: MatchRescorer;
   /** Updates made before (a resumed run's). */
@@ -143,6 +152,16 @@ async function spinUpdate(backend: TinkerBackend, samples: readonly Sample[], ep
   return backend.trainSequences([...real, ...own], spinObjective(reference, beta));
 }
 
+/** What all-choices needs, checked before anything plays: closed answers in every learning role, and how the host scores them. */
+async function allChoicesSettings(options: EnvTrainingOptions, learning: readonly string[]): Promise<AllChoicesSettings> {
+  checkAllChoices(options.environment, learning, options.guidedChoice ?? true);
+  if (!options.tokenizer) throw new ConfigError("--objective all-choices needs the model's tokenizer, to write out the choices that were not sampled");
+  const { backend } = options;
+  const scoring = options.choiceScoring ?? (await backend.host.health()).guided_choice_scoring;
+  if (!scoring) throw new ConfigError(`the host at ${backend.host.url} does not say how it scores guided choices (/health guided_choice_scoring), which --objective all-choices needs`);
+  return { scoring, temperature: options.temperature ?? 1, tokenizer: options.tokenizer, entropy: options.choiceEntropy ?? DEFAULT_CHOICE_ENTROPY };
+}
+
 /**
  * One hosted model trained in every role of an environment that a fixed
  * agent does not hold (Absolute Zero, SPC, eva: one model playing every
@@ -162,6 +181,7 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
   const noPrompt = learning.filter((role) => !isRoleName(role));
   if (noPrompt.length) throw new ConfigError(`no prompt is defined for the role ${noPrompt.map((r) => `"${r}"`).join(', ')}; hold it with a fixed agent`);
   if (options.objective === 'imitation' && !environment.trainingTargets) throw new ConfigError(`${environment.id} names no moves to imitate: the imitation objective trains on an environment that does (rest-mcts)`);
+  const allChoices = options.objective === 'all-choices' ? await allChoicesSettings(options, learning) : undefined;
   const policyId = backend.policyId;
   const baselines = options.baselines ?? new RoleBaselines();
   const algo = options.algo ?? 'trr++';
@@ -197,7 +217,9 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
             ? await spinUpdate(backend, samples, trained, options.tokenizer, options.spinBeta ?? 0.1)
             : options.objective === 'imitation'
               ? await imitationUpdate(backend, imitationSequences(trained, environment, policyId))
-              : await backend.update(samples);
+              : allChoices
+                ? await allChoicesUpdate(backend, samples, trained, environment, allChoices)
+                : await backend.update(samples);
       await batches.published({ model: update.model, version: update.version });
       const rewards = options.curriculum?.update(sampleMagnitudes(samples, trained));
       const tally = new RoleTally();

@@ -10,6 +10,15 @@
 /** A loss over N sequences' summed logprobs now: its value and its derivative with respect to each. */
 export type SequenceObjective = (logprobs: readonly number[]) => { readonly loss: number; readonly gradient: number[] };
 
+/** A prompt and its completion, as token ids. */
+export interface TokenSequence {
+  readonly prompt: readonly number[];
+  readonly completion: readonly number[];
+}
+
+/** A loss over N sequences' completion token logprobs now: its value and its derivative with respect to each token's logprob. */
+export type TokenObjective = (logprobs: readonly (readonly number[])[]) => { readonly loss: number; readonly gradient: readonly (readonly number[])[] };
+
 /** SPPO's regression target for a response: eta * (its win rate against the policy - 1/2). */
 export const sppoTarget = (winRate: number, eta: number): number => eta * (winRate - 0.5);
 

@@ -3,7 +3,7 @@ import { completionDatum, type TinkerClient, type TinkerModel } from '../../agen
 import type { VllmAdapters } from '../../agents/hosted/vllm.ts';
 import { ConfigError } from '../core/index.ts';
 import type { BackendMetrics, PolicyBackend } from './backend.ts';
-import type { SequenceObjective } from './sequence-objectives.ts';
+import type { SequenceObjective, TokenObjective, TokenSequence } from './sequence-objectives.ts';
 import type { TinkerSampling } from './model-player.ts';
 import type { Sample } from './samples.ts';
 
@@ -173,17 +173,30 @@ export class TinkerBackend implements PolicyBackend {
    * forward_backward with cross_entropy weighted by minus those derivatives (which gives the loss's gradient), then
    * optim_step; then the weights are published. A step whose derivatives are all 0 is skipped.
    */
-  async trainSequences(sequences: readonly { readonly prompt: readonly number[]; readonly completion: readonly number[] }[], objective: SequenceObjective): Promise<TinkerMetrics> {
+  trainSequences(sequences: readonly TokenSequence[], objective: SequenceObjective): Promise<TinkerMetrics> {
+    return this.trainTokens(sequences, (logprobs) => {
+      const { loss, gradient } = objective(logprobs.map((lps) => lps.reduce((a, b) => a + b, 0)));
+      return { loss, gradient: logprobs.map((lps, i) => lps.map(() => gradient[i])) };
+    });
+  }
+
+  /**
+   * Steps on a loss of the sequences' completion token logprobs (`objective`), `epochs` times: each computes those
+   * logprobs now (forward), the loss's derivative with respect to each token's, and forward_backward with
+   * cross_entropy weighted, token by token, by minus those derivatives (which gives the loss's gradient), then
+   * optim_step; then the weights are published. A step whose derivatives are all 0 is skipped.
+   */
+  async trainTokens(sequences: readonly TokenSequence[], objective: TokenObjective): Promise<TinkerMetrics> {
     if (sequences.length === 0) throw new ConfigError('no sequences to train on');
     const started = performance.now();
     const tokens = sequences.reduce((n, s) => n + s.completion.length, 0);
     const adam = this.adam();
     let step: TinkerStep | undefined;
     for (let epoch = 0; epoch < (this.options.epochs ?? 1); epoch++) {
-      const { loss, gradient } = objective(await this.sequenceLogprobs(sequences));
+      const { loss, gradient } = objective(await this.tokenLogprobs(sequences));
       let gradNorm = 0;
-      if (gradient.some((g) => g !== 0)) {
-        const data = sequences.map((s, i) => completionDatum(s.prompt, s.completion, { weight: -gradient[i] }));
+      if (gradient.some((g) => g.some((x) => x !== 0))) {
+        const data = sequences.map((s, i) => completionDatum(s.prompt, s.completion, { weight: gradient[i].map((g) => -g) }));
         const [, stepped] = await Promise.all([this.model.forwardBackward(data, 'cross_entropy'), this.model.optimStep(adam)]);
         this.steps++;
         gradNorm = stepped.metrics?.grad_norm ?? NaN;
@@ -195,9 +208,14 @@ export class TinkerBackend implements PolicyBackend {
   }
 
   /** Each sequence's summed completion logprob under the training weights now (a forward). */
-  async sequenceLogprobs(sequences: readonly { readonly prompt: readonly number[]; readonly completion: readonly number[] }[]): Promise<number[]> {
+  async sequenceLogprobs(sequences: readonly TokenSequence[]): Promise<number[]> {
+    return (await this.tokenLogprobs(sequences)).map((lps) => lps.reduce((a, b) => a + b, 0));
+  }
+
+  /** Each sequence's completion token logprobs under the training weights now (a forward). */
+  async tokenLogprobs(sequences: readonly TokenSequence[]): Promise<number[][]> {
     const scored = await this.model.forward(sequences.map((s) => completionDatum(s.prompt, s.completion)));
-    return scored.loss_fn_outputs.map((out, i) => out.logprobs.data.slice(-sequences[i].completion.length).reduce((a, b) => a + b, 0));
+    return scored.loss_fn_outputs.map((out, i) => out.logprobs.data.slice(-sequences[i].completion.length));
   }
 
   /** The optimizer step's settings: the run's, or another learning rate (SOAR's student). */

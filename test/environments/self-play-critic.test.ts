@@ -505,3 +505,35 @@ describe('self-play-critic as a prover-verifier game', () => {
     }
   });
 });
+
+describe("self-play-critic's returns for the critic's other verdict", () => {
+  const verdicts = [verdict('correct'), verdict('incorrect')];
+  const step = fc.oneof(
+    fc.integer({ min: -50, max: 400 }).map((n) => `40 * 3 = ${n}`),
+    fc.constantFrom('40 * 3 = 120', 'no number here'),
+  );
+
+  it('are those of playing the match again with each verdict, in both modes, and unknown where the critic did not end it', () => {
+    const env = createSelfPlayCritic();
+    fc.assert(
+      fc.property(fc.boolean(), fc.constantFrom('attack' as const, 'clean' as const), step, fc.constantFrom(...verdicts, { malformed: 'y' } as SpcAction), (pvg, branch, written, given) => {
+        const game = createSpcGame(shop, 1, { proverVerifier: pvg });
+        let s = game.apply(game.initial(), branch);
+        if (game.turn(s) === 0) s = game.apply(s, sneaky(written));
+        if (game.turn(s) === 2) s = game.apply(s, { step: written });
+        const before = s;
+        if (game.turn(s) === 1) s = game.apply(s, given);
+        const alternatives = env.alternativeReturns!(game, s.history, game.returns(s), 1, verdicts);
+        if (game.turn(before) !== 1 || !('verdict' in (given as object))) {
+          expect(alternatives).toBeUndefined();
+          return;
+        }
+        expect(alternatives).toEqual(verdicts.map((v) => game.returns(game.apply(before, v))[1]));
+        expect(env.alternativeReturns!(game, s.history, game.returns(s), 0, verdicts)).toBeUndefined();
+        expect(env.alternativeReturns!(game, s.history, game.returns(s), 1, [{ step: 'x' }])).toBeUndefined();
+      }),
+      { numRuns: 300 },
+    );
+    expect(() => env.alternativeReturns!({ id: 'tic-tac-toe', params: {} }, [], [0, 0], 1, verdicts)).toThrow(/not one of its matches/);
+  });
+});

@@ -1,9 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { PolicyHostClient } from '../../agents/hosted/index.ts';
+import { CHOICE_SCORINGS, PolicyHostClient } from '../../agents/hosted/index.ts';
 import { scriptedAgent } from '../../agents/environment.ts';
 import { COMPACT_CRITIC_PROMPT, CRITIC_VERDICTS } from '../../agents/roles/critic.ts';
+import { COMPACT_ROLE_PROMPTS } from '../../agents/roles/registry.ts';
+import { loadChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
+import { POLICY_HOST_DIR } from '../../agents/hosted/process.ts';
 import { critic as criticRole } from '../../agents/roles/index.ts';
 import { environments } from '../../environments/index.ts';
 import { createSelfPlayCritic, heldOutCriticSteps } from '../../environments/self-play-critic/index.ts';
@@ -11,6 +14,11 @@ import { createSpin } from '../../environments/spin/index.ts';
 import { readEpisodes } from '../../src/episodes/reader.ts';
 import { criticAccuracy } from '../../src/trainer/critic-accuracy.ts';
 import { trainEnvironment } from '../../src/trainer/env-loop.ts';
+import { choiceTurns } from '../../src/trainer/all-choices.ts';
+import { choiceProbabilities, expectedChoiceReturn, scoreChoices } from '../../src/trainer/choice-expectation.ts';
+import { learnerSamples } from '../../src/trainer/episode-trainer.ts';
+import { RoleBaselines } from '../../src/trainer/advantages.ts';
+import type { Episode } from '../../src/episodes/episode.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { testHost, tinkerBackend } from './host-fixture.ts';
 
@@ -132,6 +140,44 @@ function chainSteps(expression: string): { steps: string[]; value: number } {
   };
   return chain();
 }
+
+describe('the critic trained on the exact expected return over both verdicts (all-choices)', () => {
+  it("weighs each verdict as the host's guided pick does, under every scoring, and its step raises the batch's expected return", async () => {
+    const backend = await backendFor();
+    const tokenizer = await loadChatTokenizer(join(POLICY_HOST_DIR, 'tokenizer'));
+    const client = new PolicyHostClient(fixture.host.url);
+    const stop = tokenizer.stopTokenIds[0];
+    // The probabilities computed here from the training forward's token logprobs are those the host samples from.
+    const items = heldOutCriticSteps(6, 3, { steps: 2, level: 1 });
+    const completions = CRITIC_VERDICTS.map((v) => [...tokenizer.encode(v), stop]);
+    const logprobs = await backend.tokenLogprobs(items.flatMap((item) => completions.map((completion) => ({ prompt: tokenizer.encodeChat(criticRole(COMPACT_CRITIC_PROMPT).prompt(item.input)), completion }))));
+    for (const scoring of CHOICE_SCORINGS) {
+      const { probabilities } = await client.choiceProbabilities(backend.policy(), items.map((item) => ({ messages: criticRole(COMPACT_CRITIC_PROMPT).prompt(item.input), choices: CRITIC_VERDICTS })), { temperature: 1, scoring });
+      items.forEach((_, i) => {
+        const mine = choiceProbabilities(scoreChoices(completions, logprobs.slice(2 * i, 2 * i + 2), scoring).scores, 1);
+        mine.forEach((p, c) => expect(p).toBeCloseTo(probabilities[i][c], 4));
+      });
+    }
+
+    const environment = createSelfPlayCritic({ steps: 2, level: 1 });
+    const fixed = { 'sneaky-generator': { name: 'scripted-sneaky', agent: scriptedAgent(environment.scripted['sneaky-generator']) } };
+    const batches: Episode[][] = [];
+    const done = await trainEnvironment({
+      environment, backend, fixed, tokenizer, objective: 'all-choices', rolePrompts: COMPACT_ROLE_PROMPTS, matchesPerIteration: 16, iterations: 1,
+      onIteration: (_, episodes) => void batches.push([...episodes]),
+    });
+    const critic = batches[0].filter((e) => e.steps.at(-1)?.seat === 1);
+    expect(done[0].samples).toBe(critic.length);
+    // The same turns, scored before the step (the version that played) and after it.
+    const samples = learnerSamples(batches[0], { policyId: backend.policyId, algo: 'trr++' }, new RoleBaselines());
+    const { turns, sequences } = choiceTurns(samples, batches[0], environment, tokenizer);
+    expect(turns.map((t) => t.returns.toSorted())).toEqual(critic.map(() => [-1, 1]));
+    // The host scores as its /health says (this one sums); the run's loss is the objective before its step.
+    const objective = expectedChoiceReturn(turns, (await client.health()).guided_choice_scoring!, 1);
+    const after = objective(await backend.tokenLogprobs(sequences)).loss;
+    expect(after).toBeLessThan(done[0].loss);
+  }, 120_000);
+});
 
 describe('the critic measured on held-out steps', () => {
   it("holds out a balanced set, each step labelled correct exactly when it is the chain's own step", () => {
@@ -258,11 +304,15 @@ describe('selfplay train-llm --env', () => {
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--opponents', 'random', ...host)).err).toMatch(/--opponents apply to game runs, not to --env runs/);
     expect((await runCli('train-llm', 'kuhn-poker', '--role', 'critic=scripted', ...host)).err).toMatch(/--role apply to --env runs only/);
     expect((await runCli('train-llm', 'kuhn-poker', '--curriculum', 'sec', ...host)).err).toMatch(/--curriculum apply to --env runs only/);
-    expect((await runCli('train-llm', '--env', 'self-play-critic', '--role', 'critic', ...host)).err).toMatch(/--role takes role=spec/);
+    expect((await runCli('train-llm', '--env', 'self-play-critic', '--role', 'critic', '--out', join(fixture.dir, 'bad-role'), ...host)).err).toMatch(/--role takes role=spec/);
+    expect(existsSync(join(fixture.dir, 'bad-role'))).toBe(false);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--role', 'judge=scripted', '--out', join(fixture.dir, 'judge'), ...host)).err).toMatch(/self-play-critic has no role "judge"/);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--role-prompts', 'short', ...host)).err).toMatch(/--role-prompts must be one of compact, full/);
     expect((await runCli('train-llm', 'tic-tac-toe', '--role-prompts', 'full', ...host)).err).toMatch(/--role-prompts apply to --env runs only/);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--choice-scoring', 'mean', ...host)).err).toMatch(/--choice-scoring sets how the host started here scores guided choices; the host at --tinker scores them as its own --guided-choice-scoring says/);
+    expect((await runCli('train-llm', '--env', 'self-play-critic', '--objective', 'all-choices', '--out', join(fixture.dir, 'open-roles'), ...host)).err).toMatch(/--objective all-choices trains roles whose answer is one of a few \(critic\); hold sneaky-generator with fixed agents \(--role sneaky-generator=\.\.\.\)/);
+    expect((await runCli('train-llm', '--env', 'self-play-critic', '--objective', 'all-choices', '--role', 'sneaky-generator=scripted', '--no-guided-choice', '--out', join(fixture.dir, 'free-verdicts'), ...host)).err).toMatch(/--objective all-choices trains answers picked among their choices \(guided choice\), and this run samples them freely/);
+    expect((await runCli('train-llm', 'kuhn-poker', '--objective', 'all-choices', ...host)).err).toMatch(/--objective all-choices trains in environments \(--env\); a game trains with mmd, policy-gradient/);
     // Refused before any host is started.
     expect((await runCli('train-llm', 'kuhn-poker', '--choice-scoring', 'constrained', '--python', '/nonexistent/python')).err).toMatch(/--objective mmd fits moves scored by their mean or summed logprob: --choice-scoring mean or sum/);
     expect((await runCli('train-llm', 'kuhn-poker', '--choice-scoring', 'max', '--python', '/nonexistent/python')).err).toMatch(/--choice-scoring must be one of sum, mean, constrained/);

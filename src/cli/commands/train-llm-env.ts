@@ -7,6 +7,7 @@ import { loadChatTokenizer } from '../../../agents/llm/chat-tokenizer.ts';
 import { environments } from '../../../environments/index.ts';
 import { heldOutCriticSteps, SPC_DEFAULTS } from '../../../environments/self-play-critic/index.ts';
 import { ConfigError, type Environment } from '../../core/index.ts';
+import { checkAllChoices } from '../../trainer/all-choices.ts';
 import { RoleBaselines } from '../../trainer/advantages.ts';
 import { criticAccuracy, type CriticAccuracy } from '../../trainer/critic-accuracy.ts';
 import { secCurriculumFor, type SecCurriculum } from '../../trainer/curriculum.ts';
@@ -53,9 +54,11 @@ export interface EnvRunConfig {
   readonly secAlpha?: number;
   readonly secTemperature?: number;
   /** Absent in runs from before the option: policy-gradient. */
-  readonly objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation';
+  readonly objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation' | 'all-choices';
   readonly sppoEta?: number;
   readonly spinBeta?: number;
+  /** all-choices' entropy weight (absent in runs from before the option). */
+  readonly choiceEntropy?: number;
   /** The model's tokenizer files for SPIN's answers and the SOAR student (absent: the reference host's byte model). */
   readonly modelTokenizer?: string;
   /** Absent in runs from before the option: simulated. */
@@ -85,8 +88,8 @@ export function checkEnvironment(name: string) {
   return entry;
 }
 
-/** `--role critic=scripted` options as a role -> spec record. */
-function fixedRoles(pairs: readonly string[]): Record<string, string> {
+/** `--role critic=scripted` options as a role -> spec record (checked before a run folder is made for them). */
+export function fixedRoles(pairs: readonly string[]): Record<string, string> {
   const specs: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
@@ -183,6 +186,7 @@ export async function trainEnvRun(run: {
   const specs = fixedRoles(config.role);
   const everyone = environmentPlayers(environment, specs);
   const fixed = Object.fromEntries(Object.keys(specs).map((role) => [role, everyone[role]]));
+  if (config.objective === 'all-choices') checkAllChoices(environment, [...new Set(environment.roles)].filter((role) => !specs[role]), config.guidedChoice);
   const heldOut = criticSet(name, params, specs, config);
   // The compact prompts name no answer format: a verdict sampled freely needs the full prompt's instructions.
   const rolePrompts = config.rolePrompts === 'compact' && config.guidedChoice ? COMPACT_ROLE_PROMPTS : undefined;
@@ -190,7 +194,7 @@ export async function trainEnvRun(run: {
   if (config.objective === 'spin' && !((config.spinBeta ?? 0.1) > 0)) throw new ConfigError(`--spin-beta must be above 0, not ${config.spinBeta}`);
   const soar = config.soarStudent === 'host' ? soarSettings(environment) : undefined;
   if (soar && !((config.studentLr ?? 1e-3) > 0)) throw new ConfigError(`--student-lr must be above 0, not ${config.studentLr}`);
-  const tokenizer = config.objective === 'spin' || soar ? await loadChatTokenizer(config.modelTokenizer ?? join(POLICY_HOST_DIR, 'tokenizer')) : undefined;
+  const tokenizer = config.objective === 'spin' || config.objective === 'all-choices' || soar ? await loadChatTokenizer(config.modelTokenizer ?? join(POLICY_HOST_DIR, 'tokenizer')) : undefined;
   const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
   const session = await openHostedRun({ options, config, folder, io, ...(state ? { restore: { checkpoint: state } } : {}) });
   const { host, backend, episodes, weights } = session;
@@ -227,6 +231,7 @@ export async function trainEnvRun(run: {
         objective: config.objective ?? 'policy-gradient',
         sppoEta: config.sppoEta,
         spinBeta: config.spinBeta,
+        choiceEntropy: config.choiceEntropy,
         tokenizer,
         rescorer,
         maxStaleness: config.maxStaleness ?? 0,

@@ -8,6 +8,7 @@ import { CHOICE_SCORINGS, type ChoiceScoring } from '../../../agents/hosted/host
 import { VllmAdapters } from '../../../agents/hosted/vllm.ts';
 import { compile } from '../../analysis/index.ts';
 import { ConfigError, GameTooLargeError, type Game } from '../../core/index.ts';
+import { DEFAULT_CHOICE_ENTROPY } from '../../trainer/all-choices.ts';
 import { EPISODE_ALGORITHMS, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { connectNatsLink, type NatsLink } from '../../trainer/nats-link.ts';
 import { defaultBusRun, describeHostedRun, learnerBusOptions } from '../bus-run.ts';
@@ -17,7 +18,7 @@ import { parseOpponents } from '../../trainer/league.ts';
 import { renderReport } from '../../trainer/report.ts';
 import { prepareRun, RunFolder } from '../../trainer/run-folder.ts';
 import { openHostedRun } from '../hosted-setup.ts';
-import { checkEnvironment, ENV_PREFIX, trainEnvRun, type EnvCheckpoint, type EnvRunConfig } from './train-llm-env.ts';
+import { checkEnvironment, ENV_PREFIX, fixedRoles, trainEnvRun, type EnvCheckpoint, type EnvRunConfig } from './train-llm-env.ts';
 import { GAME_HELP, loadGame } from '../load-game.ts';
 import { choice, intOption, numberOption, printJson, type CliIO } from '../output.ts';
 import { progressBar } from '../progress.ts';
@@ -72,13 +73,14 @@ interface TrainLlmOptions {
   curriculum: 'uniform' | 'sec';
   secAlpha: number;
   secTemperature: number;
-  objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation' | 'mmd';
+  objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation' | 'mmd' | 'all-choices';
   stepSize: number;
   magnetStrength: number;
   magnetRate: number;
   sppoEta: number;
   spinBeta: number;
   modelTokenizer?: string;
+  choiceEntropy?: number;
   soarStudent: 'simulated' | 'host';
   studentLr: number;
   out?: string;
@@ -90,7 +92,7 @@ interface TrainLlmOptions {
 const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens', 'stepSize', 'magnetStrength', 'magnetRate'] as const;
 /** What each kind of run can minimise. */
 const GAME_OBJECTIVES = ['mmd', 'policy-gradient'] as const;
-const ENV_OBJECTIVES = ['policy-gradient', 'sppo', 'spin', 'imitation'] as const;
+const ENV_OBJECTIVES = ['policy-gradient', 'sppo', 'spin', 'imitation', 'all-choices'] as const;
 /** The mmd objective's own options, and the policy gradient's (each refused with the other). */
 const MMD_ONLY = ['stepSize', 'magnetStrength', 'magnetRate'] as const;
 const POLICY_GRADIENT_ONLY = ['loss', 'ratioCap', 'klCoef', 'magnetMix'] as const;
@@ -98,7 +100,7 @@ const POLICY_GRADIENT_ONLY = ['loss', 'ratioCap', 'klCoef', 'magnetMix'] as cons
 const MMD_EPOCHS = 8;
 const MMD_GAMES = 256;
 const DEFAULT_OBJECTIVES: Readonly<Record<string, TrainLlmOptions['objective']>> = { sppo: 'sppo', spin: 'spin', 'rest-mcts': 'imitation' };
-const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'rolePrompts', 'curriculum', 'secAlpha', 'secTemperature', 'sppoEta', 'spinBeta', 'modelTokenizer', 'soarStudent', 'studentLr'] as const;
+const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'rolePrompts', 'curriculum', 'secAlpha', 'secTemperature', 'sppoEta', 'spinBeta', 'choiceEntropy', 'modelTokenizer', 'soarStudent', 'studentLr'] as const;
 const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** The options that define the run (saved in run.json, reused on --resume). */
@@ -184,15 +186,16 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--sec-temperature <t>', 'with --curriculum sec, the temperature of the choice among categories (lower is greedier)', numberOption('--sec-temperature', 0), 0.25)
     .option(
       '--objective <name>',
-      "what each step minimises. For a game: mmd (magnetic mirror descent: at every information state of the batch, the tabular learner's closed-form step from the model's move distribution on the moves' mean advantages, with a KL pull to a slowly moving magnet, fitted by --epochs steps on KL(target || model); the default for imperfect-information games, such as poker, where the reference host samples the games) or policy-gradient (--loss on each turn's advantage; the default for perfect-information games, such as tic-tac-toe, whose states seldom recur, and with --tokenizer or --vllm). With --env: policy-gradient, sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo), spin (SPIN's logistic loss telling the data set's answers from the model's own, the version that answered being the reference; the default with --env spin), or imitation (supervised cross-entropy on the moves the environment names: rest-mcts's best searched traces; the default with --env rest-mcts)",
+      "what each step minimises. For a game: mmd (magnetic mirror descent: at every information state of the batch, the tabular learner's closed-form step from the model's move distribution on the moves' mean advantages, with a KL pull to a slowly moving magnet, fitted by --epochs steps on KL(target || model); the default for imperfect-information games, such as poker, where the reference host samples the games) or policy-gradient (--loss on each turn's advantage; the default for perfect-information games, such as tic-tac-toe, whose states seldom recur, and with --tokenizer or --vllm). With --env: policy-gradient, sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo), spin (SPIN's logistic loss telling the data set's answers from the model's own, the version that answered being the reference; the default with --env spin), imitation (supervised cross-entropy on the moves the environment names: rest-mcts's best searched traces; the default with --env rest-mcts), or all-choices (for the critic's verdict, picked between Correct and Incorrect: the policy gradient's exact expectation over both, each weighted by the probability the pick gives it and scored by the return it would have got, instead of a sample of one; the other roles held by fixed agents)",
       choice('--objective', [...GAME_OBJECTIVES, ...ENV_OBJECTIVES.filter((o) => o !== 'policy-gradient')]),
     )
     .option('--step-size <x>', 'with --objective mmd, the mirror-descent step size, on advantages in units of the game\'s largest return', numberOption('--step-size', 0), 1)
     .option('--magnet-strength <x>', 'with --objective mmd, the strength of the KL pull toward the magnet', numberOption('--magnet-strength', 0), 0.5)
     .option('--magnet-rate <x>', 'with --objective mmd, how far the magnet moves toward each new target (0 to 1)', numberOption('--magnet-rate', 0), 0.02)
+    .option('--choice-entropy <x>', "with --objective all-choices, the weight of each verdict distribution's entropy beside its expected return: it keeps the critic's bias toward one verdict, on which the expected return over a balanced batch does not depend, from drifting into certainty", numberOption('--choice-entropy', 0), DEFAULT_CHOICE_ENTROPY)
     .option('--sppo-eta <x>', 'with --objective sppo, the scale of the win-rate targets', numberOption('--sppo-eta', 0), 1)
     .option('--spin-beta <x>', "with --objective spin, the scale of the log-ratio margin in SPIN's loss", numberOption('--spin-beta', 0), 0.1)
-    .option('--model-tokenizer <dir>', "with --env, the model's tokenizer files (tokenizer.json, tokenizer_config.json) for the text selfplay tokenizes itself: SPIN's reference answers, the SOAR student's pairs and held-out questions (default: the reference host's byte model, policy-host/tokenizer)")
+    .option('--model-tokenizer <dir>', "with --env, the model's tokenizer files (tokenizer.json, tokenizer_config.json) for the text selfplay tokenizes itself: SPIN's reference answers, the choices all-choices trains, the SOAR student's pairs and held-out questions (default: the reference host's byte model, policy-host/tokenizer)")
     .option('--soar-student <kind>', "with --env teacher-student, who the teacher teaches: simulated (the environment's simulated learner), or host (a copy of the model itself, trained k steps on the teacher's pairs on the host, measured on the held-out hard questions, then restored: SOAR's student)", choice('--soar-student', ['simulated', 'host'] as const), 'simulated')
     .option('--student-lr <x>', 'with --soar-student host, the learning rate of the student\'s k steps', numberOption('--student-lr', 0), 1e-3)
     .option('--out <dir>', 'run folder (default runs/llm-<game>-seed<seed>)')
@@ -247,6 +250,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       if (options.modelTokenizer !== undefined) options.modelTokenizer = resolvePath(options.modelTokenizer);
       if (envRun) {
         if (options.env !== undefined) checkEnvironment(options.env);
+        fixedRoles(options.role ?? []);
         const prepared = prepareRun<EnvRunConfig, EnvCheckpoint>(options.env === undefined ? undefined : `${ENV_PREFIX}${options.env}`, options as TrainLlmOptions & Record<string, unknown>, given, {
           command: 'train',
           runtime: ['json', 'tinker', 'python', 'hostArg', 'seconds', ...GAME_ONLY, 'env'],
