@@ -219,6 +219,9 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       if (envRun && !given('maxStaleness') && !options.resume) options.maxStaleness = 0;
       // SPPO's, SPIN's and ReST-MCTS*'s environments train with their papers' losses unless told.
       if (envRun && !options.resume) options.objective ??= DEFAULT_OBJECTIVES[options.env ?? ''] ?? 'policy-gradient';
+      if (envRun && !options.resume && given('choiceEntropy') && options.objective !== 'all-choices') {
+        throw new ConfigError(`--choice-entropy applies to --objective all-choices, and this run trains with ${options.objective}`);
+      }
       if (options.objective !== undefined && !(envRun ? ENV_OBJECTIVES : GAME_OBJECTIVES).some((o) => o === options.objective)) {
         throw new ConfigError(`--objective ${options.objective} trains ${envRun ? 'games, not --env runs' : 'in environments (--env)'}; ${envRun ? 'an environment' : 'a game'} trains with ${(envRun ? ENV_OBJECTIVES : GAME_OBJECTIVES).join(', ')}`);
       }
