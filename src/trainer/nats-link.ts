@@ -46,6 +46,8 @@ export interface NatsLinkOptions<S, R = Episode> {
    * sent again (default 30,000); setting up gives up after SETUP_TRIES unanswered tries of one request.
    */
   readonly setupTimeoutMs?: number;
+  /** Told, in a line, of each setup request the server left unanswered and that is sent again. */
+  readonly log?: (line: string) => void;
 }
 
 /** A result in a JSON message: `decode` checks one from another process, throwing when it is not one. */
@@ -110,19 +112,20 @@ const SETUP_TRIES = 4;
 class UnansweredError extends Error {}
 
 /** Runs one step of setting a run up, sending it again while the server leaves it unanswered. */
-async function settingUp<T>(what: string, timeoutMs: number, step: () => Promise<T>): Promise<T> {
+async function settingUp<T>(what: string, timeoutMs: number, step: () => Promise<T>, log?: (line: string) => void): Promise<T> {
   for (let tries = 1; ; tries++) {
     try {
       return await step();
     } catch (error) {
       if (!(error instanceof TimeoutError)) throw error;
       if (tries === SETUP_TRIES) throw new UnansweredError(`${what} on the NATS server went unanswered ${SETUP_TRIES} times (${timeoutMs / 1000} s each): is the server overloaded or stopped?`);
+      log?.(`${what}: the NATS server has not answered in ${timeoutMs / 1000} s; asking again (try ${tries + 1} of ${SETUP_TRIES})`);
     }
   }
 }
 
-async function managerOf(nc: NatsConnection, url: string, timeoutMs = JETSTREAM_TIMEOUT_MS): Promise<JetStreamManager> {
-  return settingUp('asking for JetStream', timeoutMs, () => jetstreamManager(nc, { timeout: timeoutMs })).catch((error: Error) => {
+async function managerOf(nc: NatsConnection, url: string, timeoutMs = JETSTREAM_TIMEOUT_MS, log?: (line: string) => void): Promise<JetStreamManager> {
+  return settingUp('asking for JetStream', timeoutMs, () => jetstreamManager(nc, { timeout: timeoutMs }), log).catch((error: Error) => {
     if (error instanceof UnansweredError) throw error;
     throw new ConfigError(`JetStream is not enabled on the NATS server at ${url} (start it with -js): ${error.message}`);
   });
@@ -189,10 +192,10 @@ async function reach(url: string): Promise<NatsConnection> {
 export async function connectNatsLink<S, R = Episode>(options: NatsLinkOptions<S, R>): Promise<NatsLink<S, R>> {
   const n = names(options.run);
   const timeoutMs = options.setupTimeoutMs ?? JETSTREAM_TIMEOUT_MS;
-  const step = <T>(what: string, request: () => Promise<T>) => settingUp(`${what} of run "${options.run}"`, timeoutMs, request);
+  const step = <T>(what: string, request: () => Promise<T>) => settingUp(`${what} of run "${options.run}"`, timeoutMs, request, options.log);
   const nc = await reach(options.url);
   try {
-    const jsm = await managerOf(nc, options.url, timeoutMs);
+    const jsm = await managerOf(nc, options.url, timeoutMs, options.log);
     const js = jetstream(nc, { timeout: timeoutMs });
     const kvm = new Kvm(js);
     if (options.side === 'learner') {

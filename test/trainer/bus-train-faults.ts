@@ -75,7 +75,7 @@ export async function faultedTrainingRun(plan: FaultPlan): Promise<FaultRun> {
   };
   try {
     const learnerArgs = (run: string, dir: string) => ['--bus', nats.url, '--run', run, '--lease', '1', '--ack-wait', '1', '--eval-matches', '0', '--checkpoint-every', '3', '--json', '--out', dir];
-    const actor = (run: string) => start('actor', '--bus', nats.url, '--run', run, '--concurrency', '2');
+    const actor = (run: string) => start('actor', '--bus', nats.url, '--run', run, '--concurrency', '2', '--wait', '150');
 
     const referenceDir = join(plan.dir, 'reference');
     const reference = start('train', plan.game, ...plan.train, ...learnerArgs('reference', referenceDir));

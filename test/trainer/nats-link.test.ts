@@ -147,8 +147,10 @@ describe('the actor/learner link over NATS JetStream', () => {
     // The bucket's stream is added on the third try: the answers to the first two come after their 0.5 s.
     const slow = await stallingProxy(nats.url, '$JS.API.STREAM.CREATE.KV_selfplay_slow_versions', 1200);
     try {
-      const learner = await connectNatsLink({ url: slow.url, run: 'slow', side: 'learner', spec, setupTimeoutMs: 500 });
+      const lines: string[] = [];
+      const learner = await connectNatsLink({ url: slow.url, run: 'slow', side: 'learner', spec, setupTimeoutMs: 500, log: (line) => lines.push(line) });
       expect(slow.stalls).toBe(1);
+      expect(lines[0]).toBe('opening the versions bucket of run "slow": the NATS server has not answered in 0.5 s; asking again (try 2 of 4)');
       await learner.describe({ game: 'kuhn-poker' });
       expect(await readRunDescription({ url: nats.url, run: 'slow' })).toEqual({ game: 'kuhn-poker' });
       await learner.close();

@@ -40,7 +40,7 @@ export function registerActor(program: Command, io: CliIO): void {
       const onReport = () => jobs++;
       try {
         if (run.kind === 'train') {
-          const link = await connectNatsLink({ url: options.bus, run: options.run, side: 'actor', spec: tabularJobSchema, result: terminalsCodec });
+          const link = await connectNatsLink({ url: options.bus, run: options.run, side: 'actor', spec: tabularJobSchema, result: terminalsCodec, log: io.err });
           if (!options.json) io.err(`actor of run ${options.run}: ${game.id} tabular self-play, ${options.concurrency} chunks at once`);
           await runTabularActors(link, { game, concurrency: options.concurrency, signal: stop.signal, onReport }).finally(() => link.close());
         } else await playHosted(run, game, options, stop.signal, onReport, io);
@@ -54,7 +54,7 @@ export function registerActor(program: Command, io: CliIO): void {
 }
 
 async function playHosted(run: HostedRunDescription, game: Game, options: ActorOptions, signal: AbortSignal, onReport: () => void, io: CliIO): Promise<void> {
-  const link = await connectNatsLink({ url: options.bus, run: options.run, side: 'actor', spec: hostedJobSchema });
+  const link = await connectNatsLink({ url: options.bus, run: options.run, side: 'actor', spec: hostedJobSchema, log: io.err });
   // The learner samples over the Tinker API (--tokenizer): so do its actors, with a session of their own.
   const tinker = run.tinker && {
     tokenizer: await (await import('../../../agents/llm/chat-tokenizer.ts')).loadChatTokenizer(run.tinker.tokenizer),

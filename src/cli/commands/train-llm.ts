@@ -293,12 +293,12 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             : undefined;
         const before = state ? undefined : await evaluate();
         const busRun = config.run ?? defaultBusRun(folder.dir);
-        const link = options.bus ? await connectNatsLink({ url: options.bus, run: busRun, side: 'learner', spec: hostedJobSchema, leaseSeconds: options.lease, ackWaitSeconds: options.ackWait }) : undefined;
+        const link = options.bus ? await connectNatsLink({ url: options.bus, run: busRun, side: 'learner', spec: hostedJobSchema, leaseSeconds: options.lease, ackWaitSeconds: options.ackWait, log: io.err }) : undefined;
         let actorLink: NatsLink<HostedJob> | undefined;
         if (link) {
           const tinker = config.tokenizer ? { url: session.tinker.url, tokenizer: config.tokenizer, maxTokens: config.maxTokens } : undefined;
           await link.describe(describeHostedRun({ game: config.game, policy: backend.policyId, apiBase: backend.samplingBase, temperature: config.temperature, prompts, shares, tinker }));
-          if (options.localActors) actorLink = await connectNatsLink({ url: options.bus!, run: busRun, side: 'actor', spec: hostedJobSchema });
+          if (options.localActors) actorLink = await connectNatsLink({ url: options.bus!, run: busRun, side: 'actor', spec: hostedJobSchema, log: io.err });
           if (!options.json) io.out(`learner of run ${busRun} on ${options.bus}: start actors with  selfplay actor --bus ${options.bus} --run ${busRun}`);
         }
         if (!options.json) {

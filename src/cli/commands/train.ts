@@ -103,7 +103,7 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const bus = options.bus ? await openBus(game, config, folder, options, controller.signal) : undefined;
+  const bus = options.bus ? await openBus(game, config, folder, options, controller.signal, io) : undefined;
   if (bus && !options.json) io.out(`learner of run ${bus.run} on ${options.bus}: start actors with  selfplay actor --bus ${options.bus} --run ${bus.run}`);
   const trainer = new FastTrainer(
     game,
@@ -218,17 +218,17 @@ async function train(game: Game, folder: RunFolder, config: RunConfig, state: Fa
  * and local actors on a connection of their own when asked for. `close`
  * stops those and releases the run.
  */
-async function openBus(game: Game, config: RunConfig, folder: RunFolder, options: TrainOptions, signal: AbortSignal) {
+async function openBus(game: Game, config: RunConfig, folder: RunFolder, options: TrainOptions, signal: AbortSignal, io: CliIO) {
   const run = config.run ?? defaultBusRun(folder.dir);
   const url = options.bus!;
-  const link = await connectNatsLink({ url, run, side: 'learner', spec: tabularJobSchema, result: terminalsCodec, leaseSeconds: options.lease, ackWaitSeconds: options.ackWait });
+  const link = await connectNatsLink({ url, run, side: 'learner', spec: tabularJobSchema, result: terminalsCodec, leaseSeconds: options.lease, ackWaitSeconds: options.ackWait, log: io.err });
   const stopActors = new AbortController();
   let actorLink: NatsLink<TabularJob, Int32Array> | undefined;
   let actors = Promise.resolve();
   try {
     await link.describe({ kind: 'train', game: config.game } satisfies TabularRunDescription);
     if (options.localActors) {
-      actorLink = await connectNatsLink({ url, run, side: 'actor', spec: tabularJobSchema, result: terminalsCodec });
+      actorLink = await connectNatsLink({ url, run, side: 'actor', spec: tabularJobSchema, result: terminalsCodec, log: io.err });
       actors = runTabularActors(actorLink, { game, concurrency: options.localActors, signal: stopActors.signal });
     }
   } catch (error) {
