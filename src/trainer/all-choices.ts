@@ -12,8 +12,8 @@ import type { TinkerBackend, TinkerMetrics } from './tinker-backend.ts';
 /** A closed answer as the move its role makes: the role's reader on its text (the critic's `{verdict}`). */
 const readAnswer = (role: string, text: string): unknown => (roleDefinitions[role as keyof typeof roleDefinitions]() as { parse(text: string): unknown }).parse(text);
 
-/** all-choices' default entropy weight: enough to hold the critic's bias between its verdicts near the middle (see expectedChoiceReturn). */
-export const DEFAULT_CHOICE_ENTROPY = 0.1;
+/** all-choices' default entropy weight: enough to hold the critic's bias between its verdicts near the middle, small enough to let it tell them apart (0.1 held one seed at p = 0.5 for 10 minutes). */
+export const DEFAULT_CHOICE_ENTROPY = 0.02;
 
 /** How an all-choices step scores the choices: as the host's guided pick does, at the temperature the turns were sampled at. */
 export interface AllChoicesSettings {

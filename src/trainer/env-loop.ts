@@ -107,7 +107,7 @@ export interface EnvTrainingOptions {
   readonly tokenizer?: ChatTokenizer;
   /** How the host's guided pick scores choices, for all-choices (default: what the host's /health says). */
   readonly choiceScoring?: ChoiceScoring;
-  /** For all-choices, the weight of each turn's choice entropy beside its expected return (default 0.1; see expectedChoiceReturn). */
+  /** For all-choices, the weight of each turn's choice entropy beside its expected return (default DEFAULT_CHOICE_ENTROPY, 0.02; see expectedChoiceReturn). */
   readonly choiceEntropy?: number;
   /** Replaces the returns of each batch's finished matches before training (returns, advantages and figures use them). */
   readonly rescorer?: MatchRescorer;

@@ -108,8 +108,8 @@ const JETSTREAM_TIMEOUT_MS = 30_000;
  */
 const SETUP_TRIES = 4;
 
-/** A setup request the server left unanswered SETUP_TRIES times. */
-class UnansweredError extends Error {}
+/** A setup request the server left unanswered SETUP_TRIES times: like an unreachable server, for the user to see to. */
+class UnansweredError extends ConfigError {}
 
 /** Runs one step of setting a run up, sending it again while the server leaves it unanswered. */
 async function settingUp<T>(what: string, timeoutMs: number, step: () => Promise<T>, log?: (line: string) => void): Promise<T> {

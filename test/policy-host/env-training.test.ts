@@ -14,7 +14,7 @@ import { createSpin } from '../../environments/spin/index.ts';
 import { readEpisodes } from '../../src/episodes/reader.ts';
 import { criticAccuracy } from '../../src/trainer/critic-accuracy.ts';
 import { trainEnvironment } from '../../src/trainer/env-loop.ts';
-import { choiceTurns } from '../../src/trainer/all-choices.ts';
+import { choiceTurns, DEFAULT_CHOICE_ENTROPY } from '../../src/trainer/all-choices.ts';
 import { choiceProbabilities, expectedChoiceReturn, scoreChoices } from '../../src/trainer/choice-expectation.ts';
 import { learnerSamples } from '../../src/trainer/episode-trainer.ts';
 import { RoleBaselines } from '../../src/trainer/advantages.ts';
@@ -173,7 +173,7 @@ describe('the critic trained on the exact expected return over both verdicts (al
     const { turns, sequences } = choiceTurns(samples, batches[0], environment, tokenizer);
     expect(turns.map((t) => t.returns.toSorted())).toEqual(critic.map(() => [-1, 1]));
     // The host scores as its /health says (this one sums); the run's loss is the objective before its step.
-    const objective = expectedChoiceReturn(turns, (await client.health()).guided_choice_scoring!, 1);
+    const objective = expectedChoiceReturn(turns, (await client.health()).guided_choice_scoring!, 1, DEFAULT_CHOICE_ENTROPY);
     const after = objective(await backend.tokenLogprobs(sequences)).loss;
     expect(after).toBeLessThan(done[0].loss);
   }, 120_000);
