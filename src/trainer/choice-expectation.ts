@@ -66,13 +66,16 @@ export function scoreChoices(sequences: readonly (readonly number[])[], logprobs
   };
 }
 
+/** log softmax(values), computed without overflow. */
+export function logSoftmax(values: readonly number[]): number[] {
+  const top = Math.max(...values);
+  const z = Math.log(values.reduce((sum, v) => sum + Math.exp(v - top), 0)) + top;
+  return values.map((v) => v - z);
+}
+
 /** The probability a guided pick at `temperature` takes each choice: softmax(score / T). */
 export function choiceProbabilities(scores: readonly number[], temperature: number): number[] {
-  const scaled = scores.map((s) => s / temperature);
-  const top = Math.max(...scaled);
-  const weights = scaled.map((s) => Math.exp(s - top));
-  const sum = weights.reduce((a, b) => a + b, 0);
-  return weights.map((w) => w / sum);
+  return logSoftmax(scores.map((s) => s / temperature)).map(Math.exp);
 }
 
 /** A turn whose answer was picked among a few choices: each choice's completion tokens, and the return its seat would get with it. */
@@ -108,9 +111,9 @@ export function expectedChoiceReturn(turns: readonly ChoiceTurn[], scoring: Choi
     for (const turn of turns) {
       const scored = scoreChoices(turn.completions, logprobs.slice(at, at + turn.completions.length), scoring);
       at += turn.completions.length;
-      const p = choiceProbabilities(scored.scores, temperature);
+      const logp = logSoftmax(scored.scores.map((s) => s / temperature));
+      const p = logp.map(Math.exp);
       const expected = p.reduce((sum, pc, c) => sum + pc * turn.returns[c], 0);
-      const logp = p.map((pc) => Math.log(pc));
       const h = -p.reduce((sum, pc, c) => sum + (pc > 0 ? pc * logp[c] : 0), 0);
       loss -= (expected + entropy * h) / n;
       gradient.push(...scored.backward(p.map((pc, c) => (pc > 0 ? (-pc * (turn.returns[c] - expected - entropy * (logp[c] + h))) / (temperature * n) : 0))));

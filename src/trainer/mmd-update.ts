@@ -2,6 +2,7 @@ import type { ChoiceScoring } from '../../agents/hosted/host-client.ts';
 import { ConfigError, type Game } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import type { Sample } from './samples.ts';
+import { logSoftmax } from './choice-expectation.ts';
 import type { SequenceObjective } from './sequence-objectives.ts';
 import { noStep, type TinkerBackend, type TinkerMetrics } from './tinker-backend.ts';
 
@@ -179,7 +180,7 @@ export class MmdUpdate {
         let q: number[];
         if (fixed) {
           const magnet = this.magnetOf(state);
-          q = Array.from(softmax(logPi.map((lp, k) => (lp + eta * state.advantage[k] + alpha * eta * magnet[k]) / (1 + alpha * eta))));
+          q = logSoftmax(logPi.map((lp, k) => (lp + eta * state.advantage[k] + alpha * eta * magnet[k]) / (1 + alpha * eta))).map(Math.exp);
           fresh.push(q);
         } else q = targets![s];
         state.moves.forEach((_, k) => {
@@ -230,12 +231,3 @@ export class MmdUpdate {
   }
 }
 
-function logSoftmax(values: readonly number[]): number[] {
-  const top = Math.max(...values);
-  const z = Math.log(values.reduce((sum, v) => sum + Math.exp(v - top), 0)) + top;
-  return values.map((v) => v - z);
-}
-
-function softmax(values: readonly number[]): number[] {
-  return logSoftmax(values).map(Math.exp);
-}
