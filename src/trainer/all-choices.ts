@@ -12,7 +12,7 @@ import type { TinkerBackend, TinkerMetrics } from './tinker-backend.ts';
 /** A closed answer as the move its role makes: the role's reader on its text (the critic's `{verdict}`). */
 const readAnswer = (role: string, text: string): unknown => (roleDefinitions[role as keyof typeof roleDefinitions]() as { parse(text: string): unknown }).parse(text);
 
-/** all-choices' default entropy weight: enough to hold the critic's bias between its verdicts near the middle, small enough to let it tell them apart (0.1 held one seed at p = 0.5 for 10 minutes). */
+/** all-choices' default entropy weight: small enough to let the critic tell its verdicts apart (0.1 held two seeds of three at p = 0.5 for 10 minutes). */
 export const DEFAULT_CHOICE_ENTROPY = 0.02;
 
 /** How an all-choices step scores the choices: as the host's guided pick does, at the temperature the turns were sampled at. */
@@ -24,10 +24,13 @@ export interface AllChoicesSettings {
   readonly entropy: number;
 }
 
+const openRoles = (roles: readonly string[]) =>
+  new ConfigError(`--objective all-choices trains roles whose answer is one of a few (${Object.keys(CLOSED_ANSWERS).join(', ')}); hold ${roles.join(', ')} with fixed agents (--role ${roles[0]}=...)`);
+
 /** Refuses, before anything plays, what all-choices cannot train: a learning role with open answers, answers sampled freely, an environment that cannot say what other answers return. */
 export function checkAllChoices(environment: Environment, learning: readonly string[], guidedChoice: boolean): void {
   const open = learning.filter((role) => !CLOSED_ANSWERS[role]);
-  if (open.length) throw new ConfigError(`--objective all-choices trains roles whose answer is one of a few (${Object.keys(CLOSED_ANSWERS).join(', ')}); hold ${open.join(', ')} with fixed agents (--role ${open[0]}=...)`);
+  if (open.length) throw openRoles(open);
   if (!guidedChoice) throw new ConfigError('--objective all-choices trains answers picked among their choices (guided choice), and this run samples them freely');
   alternativesOf(environment);
 }
@@ -56,7 +59,7 @@ export function choiceTurns(samples: readonly Sample[], episodes: readonly Episo
   const sequences: TokenSequence[] = [];
   for (const sample of samples) {
     const texts = CLOSED_ANSWERS[sample.role];
-    if (!texts) throw new ConfigError(`--objective all-choices trains roles whose answer is one of a few (${Object.keys(CLOSED_ANSWERS).join(', ')}), not the ${sample.role}: hold it with a fixed agent (--role ${sample.role}=...)`);
+    if (!texts) throw openRoles([sample.role]);
     if (!sample.tokens) throw new ConfigError(`the ${sample.role}'s turn in ${sample.episodeId} recorded no tokens to train on`);
     const completions = texts.map((text) => [...tokenizer.encode(text), stop]);
     const sampled = completions.findIndex((c) => same(c, sample.tokens!.completion));

@@ -91,13 +91,15 @@ export interface ChoiceTurn {
  * guided pick's distribution (`scoring` at `temperature`), plus `entropy`
  * times the entropy of p. Its derivative with respect to choice c's score is
  * -p(c) ((R(c) - sum p R) - entropy (log p(c) + H(p))) / (T N). It takes the
- * token logprobs of every turn's completions, turn after turn, in order.
+ * token logprobs of every turn's completions, turn after turn, in order, and
+ * reports the mean of H(p) over the turns as its entropy.
  *
  * The entropy term matters where every turn has one right answer among two
  * and the turns are balanced between them: the expected return is then flat
- * along the model's bias toward one answer, which would drift with each
- * batch's imbalance, into certainty, where p(1 - p) and every gradient with it
- * vanish. The entropy pulls the bias back to the middle.
+ * along the model's bias toward one answer, which drifts (weighing each
+ * batch's two kinds of turn equally did not stop it) into certainty, where
+ * p(1 - p) and every gradient with it vanish. The entropy pulls the bias
+ * back toward the middle.
  */
 export function expectedChoiceReturn(turns: readonly ChoiceTurn[], scoring: ChoiceScoring, temperature: number, entropy = 0): TokenObjective {
   if (!(temperature > 0)) throw new ConfigError(`the expected return over choices needs a sampling temperature above 0, not ${temperature}`);
@@ -106,6 +108,7 @@ export function expectedChoiceReturn(turns: readonly ChoiceTurn[], scoring: Choi
   const n = turns.length;
   return (logprobs) => {
     let loss = 0;
+    let meanEntropy = 0;
     const gradient: number[][] = [];
     let at = 0;
     for (const turn of turns) {
@@ -116,9 +119,10 @@ export function expectedChoiceReturn(turns: readonly ChoiceTurn[], scoring: Choi
       const expected = p.reduce((sum, pc, c) => sum + pc * turn.returns[c], 0);
       const h = -p.reduce((sum, pc, c) => sum + (pc > 0 ? pc * logp[c] : 0), 0);
       loss -= (expected + entropy * h) / n;
+      meanEntropy += h / n;
       gradient.push(...scored.backward(p.map((pc, c) => (pc > 0 ? (-pc * (turn.returns[c] - expected - entropy * (logp[c] + h))) / (temperature * n) : 0))));
     }
     if (at !== logprobs.length) throw new RangeError(`${logprobs.length} sequences' logprobs for ${at} choices`);
-    return { loss, gradient };
+    return { loss, gradient, entropy: meanEntropy };
   };
 }

@@ -39,6 +39,8 @@ export interface EnvIteration {
   readonly errors: number;
   readonly samples: number;
   readonly loss: number;
+  /** The entropy the update's objective measured, where it measures one: the host's over the sampled tokens (PPO and the other token losses), or the mean over turns of the guided pick's over the answers (all-choices). */
+  readonly entropy?: number;
   readonly roles: Readonly<Record<string, EnvRoleFigures>>;
   /** The environment's own statistics so far (solve rates, attack success, ...), since the run (or its resumption) began. */
   readonly stats: Readonly<Record<string, number | string>>;
@@ -250,6 +252,7 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
         errors: episodes.length - trained.length,
         samples: update.samples,
         loss: update.step.loss,
+        ...(Number.isFinite(update.step.entropy) ? { entropy: update.step.entropy } : {}),
         roles: figures,
         stats: { ...environment.stats(), ...options.rescorer?.stats() } as Record<string, number | string>,
         ...(options.curriculum ? { curriculum: Object.fromEntries(Object.entries(options.curriculum.arms()).map(([c, arm]) => [c, { ...arm, ...(rewards?.[c] === undefined ? {} : { reward: rewards[c] }) }])) } : {}),

@@ -16,8 +16,8 @@ export interface TokenSequence {
   readonly completion: readonly number[];
 }
 
-/** A loss over N sequences' completion token logprobs now: its value and its derivative with respect to each token's logprob. */
-export type TokenObjective = (logprobs: readonly (readonly number[])[]) => { readonly loss: number; readonly gradient: readonly (readonly number[])[] };
+/** A loss over N sequences' completion token logprobs now: its value, its derivative with respect to each token's logprob, and where it has one, the entropy of the distribution it trains. */
+export type TokenObjective = (logprobs: readonly (readonly number[])[]) => { readonly loss: number; readonly gradient: readonly (readonly number[])[]; readonly entropy?: number };
 
 /** SPPO's regression target for a response: eta * (its win rate against the policy - 1/2). */
 export const sppoTarget = (winRate: number, eta: number): number => eta * (winRate - 0.5);

@@ -193,7 +193,7 @@ export class TinkerBackend implements PolicyBackend {
     const adam = this.adam();
     let step: TinkerStep | undefined;
     for (let epoch = 0; epoch < (this.options.epochs ?? 1); epoch++) {
-      const { loss, gradient } = objective(await this.tokenLogprobs(sequences));
+      const { loss, gradient, entropy } = objective(await this.tokenLogprobs(sequences));
       let gradNorm = 0;
       if (gradient.some((g) => g.some((x) => x !== 0))) {
         const data = sequences.map((s, i) => completionDatum(s.prompt, s.completion, { weight: gradient[i].map((g) => -g) }));
@@ -201,7 +201,7 @@ export class TinkerBackend implements PolicyBackend {
         this.steps++;
         gradNorm = stepped.metrics?.grad_norm ?? NaN;
       }
-      step = { loss, entropy: NaN, kl_sampler: 0, kl: null, clip_fraction: 0, truncated_fraction: 0, grad_norm: gradNorm, tokens, ms: performance.now() - started };
+      step = { loss, entropy: entropy ?? NaN, kl_sampler: 0, kl: null, clip_fraction: 0, truncated_fraction: 0, grad_norm: gradNorm, tokens, ms: performance.now() - started };
     }
     const published = await this.publish();
     return { version: published.version, samples: sequences.length, model: published.model, step: step! };

@@ -68,8 +68,8 @@ export async function rateVersions(game: Game, versions: readonly { readonly mod
           a.push(i);
           b.push(j);
           score.push(ri > rj ? 1 : ri === rj ? 0.5 : 0);
-          // Matches 2k and 2k + 1 play deal k (paired seeds).
-          const deal = `${i}-${j}-${Math.floor(Number(episode.id.slice(episode.id.lastIndexOf('-') + 1)) / 2)}`;
+          // The two matches of a deal share its seed (paired seeds).
+          const deal = `${i}-${j}-${episode.seed}`;
           for (const [entrant, r] of [[i, ri], [j, rj]]) {
             const list = dealReturns[entrant].get(deal);
             if (list) list.push(r);

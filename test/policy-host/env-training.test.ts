@@ -168,6 +168,9 @@ describe('the critic trained on the exact expected return over both verdicts (al
     });
     const critic = batches[0].filter((e) => e.steps.at(-1)?.seat === 1);
     expect(done[0].samples).toBe(critic.length);
+    // The step reports the mean entropy of the two verdicts' distribution, at most ln 2.
+    expect(done[0].entropy).toBeGreaterThan(0);
+    expect(done[0].entropy).toBeLessThanOrEqual(Math.LN2 + 1e-12);
     // The same turns, scored before the step (the version that played) and after it.
     const samples = learnerSamples(batches[0], { policyId: backend.policyId, algo: 'trr++' }, new RoleBaselines());
     const { turns, sequences } = choiceTurns(samples, batches[0], environment, tokenizer);
@@ -313,6 +316,7 @@ describe('selfplay train-llm --env', () => {
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--objective', 'all-choices', '--out', join(fixture.dir, 'open-roles'), ...host)).err).toMatch(/--objective all-choices trains roles whose answer is one of a few \(critic\); hold sneaky-generator with fixed agents \(--role sneaky-generator=\.\.\.\)/);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--objective', 'all-choices', '--role', 'sneaky-generator=scripted', '--no-guided-choice', '--out', join(fixture.dir, 'free-verdicts'), ...host)).err).toMatch(/--objective all-choices trains answers picked among their choices \(guided choice\), and this run samples them freely/);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--choice-entropy', '0.2', ...host)).err).toMatch(/--choice-entropy applies to --objective all-choices, and this run trains with policy-gradient/);
+    expect((await runCli('train-llm', 'kuhn-poker', '--no-guided-choice', ...host)).err).toMatch(/--no-guided-choice apply to --env runs only/);
     expect((await runCli('train-llm', 'kuhn-poker', '--objective', 'all-choices', ...host)).err).toMatch(/--objective all-choices trains in environments \(--env\); a game trains with mmd, policy-gradient/);
     // Refused before any host is started.
     expect((await runCli('train-llm', 'kuhn-poker', '--choice-scoring', 'constrained', '--python', '/nonexistent/python')).err).toMatch(/--objective mmd fits moves scored by their mean or summed logprob: --choice-scoring mean or sum/);

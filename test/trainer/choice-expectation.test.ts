@@ -61,19 +61,19 @@ describe('choices scored as the guided pick scores them', () => {
 });
 
 describe('the expected return over every choice of a turn', () => {
-  it('is minus the mean of sum_c p(c) R(c) + entropy H(p), and its gradient is that of finite differences, for every scoring', () => {
+  it('is minus the mean of sum_c p(c) R(c) + entropy H(p), its gradient is that of finite differences, and it reports the mean H(p), for every scoring', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(choiceSets, fc.integer()), { minLength: 1, maxLength: 3 }), fc.constantFrom(...CHOICE_SCORINGS), fc.constantFrom(1, 0.5), fc.constantFrom(0, 0.3), (drawn, scoring, temperature, entropy) => {
         const turns: ChoiceTurn[] = drawn.map(([completions, seed]) => ({ completions, returns: completions.map((_, c) => ((seed + 7 * c) % 5) - 2) }));
         const logprobs = drawn.flatMap(([completions, seed]) => tokenLogprobs(toyModel(seed), completions));
         const objective = expectedChoiceReturn(turns, scoring, temperature, entropy);
-        const { loss, gradient } = objective(logprobs);
+        const { loss, gradient, entropy: reported } = objective(logprobs);
         let at = 0;
-        const direct = turns.map((turn) => {
-          const p = choiceProbabilities(scoreChoices(turn.completions, logprobs.slice(at, (at += turn.completions.length)), scoring).scores, temperature);
-          return p.reduce((s, pc, c) => s + pc * turn.returns[c] - entropy * pc * Math.log(pc), 0);
-        });
+        const distributions = turns.map((turn) => choiceProbabilities(scoreChoices(turn.completions, logprobs.slice(at, (at += turn.completions.length)), scoring).scores, temperature));
+        const entropies = distributions.map((p) => -p.reduce((s, pc) => s + (pc > 0 ? pc * Math.log(pc) : 0), 0));
+        const direct = distributions.map((p, t) => p.reduce((s, pc, c) => s + pc * turns[t].returns[c], 0) + entropy * entropies[t]);
         expect(loss).toBeCloseTo(-direct.reduce((a, b) => a + b, 0) / turns.length, 12);
+        expect(reported).toBeCloseTo(entropies.reduce((a, b) => a + b, 0) / turns.length, 12);
         const h = 1e-6;
         logprobs.forEach((lps, i) =>
           lps.forEach((_, k) => {

@@ -128,6 +128,7 @@ function envMetricsRow(it: EnvIteration, accuracy?: CriticAccuracy): Record<stri
     errors: it.errors,
     samples: it.samples,
     loss: round(it.loss),
+    ...(it.entropy === undefined ? {} : { entropy: round(it.entropy) }),
     ageMedian: it.ageMedian,
     ageMax: it.ageMax,
     ...Object.fromEntries(
@@ -159,6 +160,7 @@ function envCharts(rows: readonly Record<string, unknown>[]): Chart[] {
     { title: 'Samples trained on by role', series: by('samples.') },
     { title: 'Age of the versions that played a step (updates behind the weights it trained)', series: [{ key: 'ageMedian', label: 'median' }, { key: 'ageMax', label: 'most' }] },
     { title: 'Mean |advantage| by role', series: by('absAdvantage.') },
+    { title: "Entropy of what each update trained (the sampled tokens'; all-choices: the guided pick's over the answers)", series: [{ key: 'entropy', label: 'entropy' }] },
     { title: "The environment's statistics", series: by('stat.') },
     { title: 'SEC: chance of each task category', series: by('sec.p.') },
     { title: 'SEC: value of each task category (mean |advantage|, TD(0))', series: by('sec.q.') },

@@ -101,7 +101,6 @@ const MMD_EPOCHS = 8;
 const MMD_GAMES = 256;
 const DEFAULT_OBJECTIVES: Readonly<Record<string, TrainLlmOptions['objective']>> = { sppo: 'sppo', spin: 'spin', 'rest-mcts': 'imitation' };
 const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'rolePrompts', 'curriculum', 'secAlpha', 'secTemperature', 'sppoEta', 'spinBeta', 'choiceEntropy', 'modelTokenizer', 'soarStudent', 'studentLr'] as const;
-const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** The options that define the run (saved in run.json, reused on --resume). */
 type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'tinker' | 'python' | 'hostArg' | 'vllm' | 'seconds' | 'bus' | 'localActors' | 'lease' | 'ackWait' | (typeof ENV_ONLY)[number] | 'env'> & { game: string };
@@ -207,6 +206,8 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     )
     .action(async (ref: string | undefined, options: TrainLlmOptions, command: Command) => {
       const given = (key: string) => command.getOptionValueSource(key) === 'cli';
+      /** The option as it is written (`--no-guided-choice` for guidedChoice). */
+      const flag = (key: string) => command.options.find((o) => o.attributeName() === key)!.long!;
       // run.json keeps it for --resume, which may run from another folder.
       if (options.tokenizer !== undefined) options.tokenizer = resolvePath(options.tokenizer);
       if (options.env !== undefined && ref !== undefined) throw new ConfigError(`name a game or --env ${options.env}, not both`);
