@@ -55,3 +55,34 @@ export function computeValues(tree: CompiledGame, strategy: Float64Array, seat: 
     values[n] = value;
   }
 }
+
+/**
+ * Each action's value at each information state when every seat plays
+ * `strategy`: the expected return to the state's owner of taking the action
+ * there and playing `strategy` after, over the state's histories weighted by
+ * the probability that chance and the other seats reach them (its
+ * counterfactual reach). A state they never reach weighs its histories
+ * equally. One entry per action slot.
+ */
+export function actionValues(tree: CompiledGame, strategy: Float64Array): Float64Array {
+  const { childStart, actionStart, infosetNodeStart, infosetNodes } = tree;
+  const out = new Float64Array(actionStart[tree.infosetCount]);
+  const own = new Float64Array(tree.nodeCount);
+  const others = new Float64Array(tree.nodeCount);
+  const values = new Float64Array(tree.nodeCount);
+  for (let seat = 0; seat < tree.seats; seat++) {
+    computeReach(tree, strategy, seat, own, others);
+    computeValues(tree, strategy, seat, values);
+    for (const i of tree.seatInfosets[seat]) {
+      const nodes = infosetNodes.subarray(infosetNodeStart[i], infosetNodeStart[i + 1]);
+      let total = 0;
+      for (const n of nodes) total += others[n];
+      const first = actionStart[i];
+      for (const n of nodes) {
+        const weight = total > 0 ? others[n] / total : 1 / nodes.length;
+        for (let c = childStart[n], s = first; c < childStart[n + 1]; c++, s++) out[s] += weight * values[c];
+      }
+    }
+  }
+  return out;
+}

@@ -55,6 +55,16 @@ export class Rng {
     return Math.floor(this.next() * n);
   }
 
+  /** A copy of `items` in a uniformly random order (Fisher-Yates). */
+  shuffle<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
+
   /** A uniform element of a non-empty array. */
   pick<T>(items: readonly T[]): T {
     return items[this.int(items.length)];

@@ -15,7 +15,7 @@ import { League, parseOpponents, splitGames, type LeagueMember, type LeagueState
 import { modelPlayer, type HostedSampling } from './model-player.ts';
 import { modelPolicy } from './model-policy.ts';
 import { MmdUpdate, type MagnetState, type MmdMetrics, type MmdSettings } from './mmd-update.ts';
-import { rateVersions, type VersionRating } from './version-ratings.ts';
+import { rateVersions, type RateVersionsOptions, type VersionRating } from './version-ratings.ts';
 
 export const LEARNER = 'learner';
 /** Versions actors may run ahead of the learner by default (DESIGN.md: asynchronous by default). */
@@ -108,6 +108,8 @@ export interface HostedIteration {
   readonly hostBusy?: number;
   /** The published version's exact exploitability, when `exactEvery` asked for it this iteration. */
   readonly exploitability?: number;
+  /** exact-mmd: the exact exploitability of the version the step trained from (the run's start, in its first step). */
+  readonly exploitabilityBefore?: number;
   /** With it, the mean entropy of that version's move distribution over the information states (nats). */
   readonly policyEntropy?: number;
   /** The league after this update: its members and the learner's win rate against each. */
@@ -299,8 +301,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
         room -= jobs.length;
       }
     };
-    let busy = await hostBusy(backend);
-    let previous = performance.now();
+    const meter = await StepMeter.start(backend);
     for (let iteration = options.resume?.iteration ?? 0; !over(iteration); iteration++) {
       await handOut();
       while (!pacer.ready()) {
@@ -345,18 +346,8 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
       const exploitability = scored ? evaluatePolicy(game, scored.policy).exploitability : undefined;
       const rateGames = options.rateGames ?? 0;
       const rate = rateGames > 0 && (((options.rateEvery ?? 0) > 0 && (iteration + 1) % options.rateEvery! === 0) || last(iteration));
-      const ratings = rate
-        ? await rateVersions(game, [...spread(league.members.filter((m) => m.version !== metrics.version), options.ratedVersions ?? 6), { model: metrics.model, version: metrics.version }], {
-            sampling,
-            policyId: backend.policyId,
-            anchors: [...anchors.values()],
-            gamesPerPair: rateGames,
-            seed: (options.seed ?? 0) * 1_000_003 + iteration,
-            concurrency: options.concurrency,
-          })
-        : undefined;
-      const now = performance.now();
-      const nowBusy = await hostBusy(backend);
+      const ratings = rate ? await rateLeague(game, league, metrics, { sampling, policyId: backend.policyId, anchors: [...anchors.values()], gamesPerPair: rateGames, ratedVersions: options.ratedVersions, seed: options.seed, concurrency: options.concurrency, iteration }) : undefined;
+      const lap = await meter.lap();
       const ages = batch.map((f) => weights - f.version).sort((a, b) => a - b);
       const done: HostedIteration = {
         iteration,
@@ -374,17 +365,15 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
         loss: metrics.step.loss,
         ...(mmd ? { moveEntropy: metrics.moveEntropy, targetKl: metrics.targetKl } : { entropy: Number(metrics.step.entropy), klSampler: Number(metrics.step.kl_sampler) }),
         ...(metrics.step.kl === null ? {} : { kl: metrics.step.kl }),
-        gamesPerSecond: episodes.length / ((now - previous) / 1000),
+        gamesPerSecond: episodes.length / (lap.ms / 1000),
         ageMedian: ages[Math.floor((ages.length - 1) / 2)],
         ageMax: ages.at(-1)!,
-        ...(busy && nowBusy ? { hostBusy: (nowBusy.busy - busy.busy) / Math.max(1e-9, nowBusy.uptime - busy.uptime) } : {}),
+        ...(lap.hostBusy === undefined ? {} : { hostBusy: lap.hostBusy }),
         ...(exploitability === undefined ? {} : { exploitability, policyEntropy: meanEntropy(scored!.policy) }),
-        league: league.members.map((m) => ({ model: m.model, games: m.games, winRate: league.winRate(m) })),
+        league: standings(league),
         ...(ratings ? { ratings } : {}),
-        ms: now - previous,
+        ms: lap.ms,
       };
-      previous = now;
-      busy = nowBusy;
       history.push(done);
       const waiting = [...positions.values()];
       await options.onIteration?.(
@@ -417,7 +406,7 @@ export async function trainHosted(options: HostedTrainingOptions): Promise<Hoste
  * The `mmd` objective of a run: it fits the distribution the reference host's guided pick samples moves from,
  * scored as the host scores them (its /health says how, unless the settings do).
  */
-async function mmdUpdate(options: HostedTrainingOptions): Promise<MmdUpdate> {
+export async function mmdUpdate(options: Pick<HostedTrainingOptions, 'game' | 'backend' | 'mmd' | 'temperature' | 'resume'>): Promise<MmdUpdate> {
   const { backend } = options;
   if (backend.tinkerSampling) throw new ConfigError('the mmd objective fits the move distribution of a guided pick, and free-text sampling over the Tinker API (--tokenizer) has none: use --objective policy-gradient');
   if (backend.samplingBase !== backend.host.apiBase) throw new ConfigError("the mmd objective fits the reference host's guided-pick distribution, and the games sample elsewhere (vLLM): use --objective policy-gradient");
@@ -470,9 +459,39 @@ export async function runHostedActors(
   }
 }
 
-/** The host's busy and up time in seconds, when it reports them (the reference host does). */
-/** The reference host's busy clock; undefined from a server that has none. */
-async function hostBusy(backend: TinkerBackend): Promise<{ busy: number; uptime: number } | undefined> {
+/** Each step's wall time and the share of it the host sampled or trained, from the end of the step before. */
+export class StepMeter {
+  private constructor(
+    private readonly backend: TinkerBackend,
+    private previous: number,
+    private clock: HostClock | undefined,
+  ) {}
+
+  static async start(backend: TinkerBackend): Promise<StepMeter> {
+    return new StepMeter(backend, performance.now(), await hostBusy(backend));
+  }
+
+  /** The step that ends now: its milliseconds, and the host's busy share where it has a busy clock. */
+  async lap(): Promise<{ ms: number; hostBusy?: number }> {
+    const now = performance.now();
+    const clock = await hostBusy(this.backend);
+    const ms = now - this.previous;
+    const from = this.clock;
+    this.previous = now;
+    this.clock = clock;
+    return from && clock ? { ms, hostBusy: (clock.busy - from.busy) / Math.max(1e-9, clock.uptime - from.uptime) } : { ms };
+  }
+}
+
+/** The league's members and the learner's win rate against each, as a step reports them. */
+export function standings(league: League): HostedIteration['league'] {
+  return league.members.map((m) => ({ model: m.model, games: m.games, winRate: league.winRate(m) }));
+}
+
+type HostClock = { readonly busy: number; readonly uptime: number };
+
+/** The reference host's busy and up time in seconds; undefined from a server that has no busy clock. */
+async function hostBusy(backend: TinkerBackend): Promise<HostClock | undefined> {
   const health = await backend.host.health().catch(() => undefined);
   if (!health) return undefined;
   return health.busy_seconds === undefined || health.uptime_seconds === undefined ? undefined : { busy: health.busy_seconds, uptime: health.uptime_seconds };
@@ -573,10 +592,21 @@ function planBatch(shares: readonly OpponentShare[], league: League, games: numb
 }
 
 /** The mean entropy of a tabular policy's distributions (nats). */
-function meanEntropy(policy: TabularPolicy): number {
+export function meanEntropy(policy: TabularPolicy): number {
   const states = Object.values(policy);
   const entropy = (p: Readonly<Record<string, number>>) => -Object.values(p).reduce((h, x) => (x > 0 ? h + x * Math.log(x) : h), 0);
   return states.length ? states.reduce((sum, p) => sum + entropy(p), 0) / states.length : 0;
+}
+
+/** A step's round robin: up to `ratedVersions` league versions (spread from the oldest to the newest), the version it published and the anchors. */
+export function rateLeague(
+  game: Game,
+  league: League,
+  published: { readonly model: string; readonly version: number },
+  options: Omit<RateVersionsOptions, 'seed'> & { readonly ratedVersions?: number; readonly seed?: number; readonly iteration: number },
+): Promise<VersionRating[]> {
+  const versions = [...spread(league.members.filter((m) => m.version !== published.version), options.ratedVersions ?? 6), { model: published.model, version: published.version }];
+  return rateVersions(game, versions, { ...options, seed: (options.seed ?? 0) * 1_000_003 + options.iteration });
 }
 
 /** At most n of the items, spread evenly from the first to the last. */

@@ -102,6 +102,7 @@ export function hostedMetricsRow(it: HostedIteration): Record<string, unknown> {
     ...(it.hostBusy === undefined ? {} : { hostBusy: round(it.hostBusy, 4) }),
     ...Object.fromEntries(Object.entries(it.returns).flatMap(([label, r]) => [[`return.${label}`, round(r.meanReturn)], [`score.${label}`, round(r.score)]])),
     ...(it.exploitability === undefined ? {} : { exploitability: it.exploitability, policyEntropy: round(it.policyEntropy!) }),
+    ...(it.exploitabilityBefore === undefined ? {} : { exploitabilityBefore: it.exploitabilityBefore }),
     league: it.league.length,
     ...(it.ratings ? { ratings: it.ratings } : {}),
   };

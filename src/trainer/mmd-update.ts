@@ -3,7 +3,7 @@ import { ConfigError, type Game } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import type { Sample } from './samples.ts';
 import { logSoftmax } from './choice-expectation.ts';
-import type { SequenceObjective } from './sequence-objectives.ts';
+import type { SequenceObjective, TokenSequence } from './sequence-objectives.ts';
 import { noStep, type TinkerBackend, type TinkerMetrics } from './tinker-backend.ts';
 
 export interface MmdSettings {
@@ -36,8 +36,8 @@ export interface MmdStart {
 /** What an update did: the backend's metrics, the states fitted and left out, and where the model stood before. */
 export type MmdMetrics = TinkerMetrics & MmdStart & { readonly states: number; readonly skipped: number };
 
-/** One information state of a batch: its prompt, its legal moves and each move's mean advantage. */
-interface StateTarget {
+/** One information state to fit: its prompt, its legal moves and each move's advantage (a batch's mean, or its exact value). */
+export interface StateTarget {
   readonly key: string;
   readonly prompt: readonly number[];
   readonly moves: readonly string[];
@@ -152,35 +152,41 @@ export class MmdUpdate {
     }
   }
 
-  /**
-   * The objective over the states' move sequences (state by state, moves in order): at its first call it
-   * fixes each state's target q from the model's distribution then; every call returns the mean over states
-   * of KL(q || pi) and its derivative with respect to each move's summed logprob: (pi - q) / T, divided by the
-   * move's token count when moves are scored by their mean logprob.
-   */
-  objective(states: readonly StateTarget[]): { objective: SequenceObjective; targets: () => number[][]; before: () => MmdStart } {
-    const { stepSize, magnetStrength: alpha, temperature: t } = this.settings;
+  /** A state's MMD target from the model's log move distribution there: softmax((log pi + eta A + alpha eta log magnet) / (1 + alpha eta)). */
+  target(state: StateTarget, logPi: readonly number[]): number[] {
+    const { stepSize, magnetStrength: alpha } = this.settings;
     const [low, high] = this.game.returnRange;
     const eta = stepSize / Math.max(Math.abs(low), Math.abs(high), 1e-12);
+    const magnet = this.magnetOf(state);
+    return logSoftmax(logPi.map((lp, k) => (lp + eta * state.advantage[k] + alpha * eta * magnet[k]) / (1 + alpha * eta))).map(Math.exp);
+  }
+
+  /**
+   * The objective over the states' move sequences (state by state, moves in order): at its first call it
+   * fixes each state's target q from the model's distribution then (unless `given`); every call returns the
+   * mean over states of KL(q || pi) and its derivative with respect to each move's summed logprob:
+   * (pi - q) / T, divided by the move's token count when moves are scored by their mean logprob.
+   */
+  objective(states: readonly StateTarget[], given?: readonly (readonly number[])[]): { objective: SequenceObjective; targets: () => readonly (readonly number[])[]; before: () => MmdStart } {
+    const t = this.settings.temperature;
     // Under mean scoring a move's score is its summed logprob over its token count.
     const lengths = states.map((state) => state.moves.map((move) => (this.settings.scoring === 'mean' ? this.moveTokens.get(move)!.length : 1)));
-    let targets: number[][] | undefined;
+    let targets: readonly (readonly number[])[] | undefined = given;
     const before = { moveEntropy: NaN, targetKl: NaN };
     const objective: SequenceObjective = (logprobs) => {
       const gradient: number[] = [];
       let loss = 0;
       let at = 0;
       const fixed = targets === undefined;
-      const fresh: number[][] = [];
+      const fresh: (readonly number[])[] = [];
       let entropy = 0;
       states.forEach((state, s) => {
         const logPi = logSoftmax(logprobs.slice(at, at + state.moves.length).map((lp, k) => lp / lengths[s][k] / t));
         at += state.moves.length;
         if (fixed) entropy -= logPi.reduce((h, lp) => h + Math.exp(lp) * lp, 0) / states.length;
-        let q: number[];
+        let q: readonly number[];
         if (fixed) {
-          const magnet = this.magnetOf(state);
-          q = logSoftmax(logPi.map((lp, k) => (lp + eta * state.advantage[k] + alpha * eta * magnet[k]) / (1 + alpha * eta))).map(Math.exp);
+          q = this.target(state, logPi);
           fresh.push(q);
         } else q = targets![s];
         state.moves.forEach((_, k) => {
@@ -210,7 +216,7 @@ export class MmdUpdate {
   }
 
   /** Each state's magnet moves `magnetRate` of the way (in log space) toward the target the update fitted. */
-  private advance(states: readonly StateTarget[], targets: readonly number[][]): void {
+  advance(states: readonly StateTarget[], targets: readonly (readonly number[])[]): void {
     const beta = this.settings.magnetRate;
     this.lastTargets = new Map(states.map((state, s) => [state.key, Object.fromEntries(state.moves.map((move, k) => [move, targets[s][k]]))]));
     states.forEach((state, s) => {
@@ -223,11 +229,20 @@ export class MmdUpdate {
   async update(backend: TinkerBackend, episodes: readonly Episode[], samples: readonly Sample[]): Promise<MmdMetrics> {
     const { states, skipped } = this.targets(episodes, samples);
     if (states.length === 0) return { ...noStep(backend), states: 0, skipped, moveEntropy: NaN, targetKl: NaN };
-    const sequences = states.flatMap((state) => state.moves.map((move) => ({ prompt: state.prompt, completion: this.moveTokens.get(move)! })));
     const { objective, targets, before } = this.objective(states);
-    const metrics = await backend.trainSequences(sequences, objective);
+    const metrics = await backend.trainSequences(this.sequences(states), objective);
     this.advance(states, targets());
     return { ...metrics, samples: samples.length, states: states.length, skipped, ...before() };
+  }
+
+  /** The states' move sequences, state by state, moves in order: what `objective` takes the logprobs of. */
+  sequences(states: readonly Pick<StateTarget, 'prompt' | 'moves'>[]): TokenSequence[] {
+    return states.flatMap((state) => state.moves.map((move) => ({ prompt: state.prompt, completion: this.moveTokens.get(move)! })));
+  }
+
+  /** The completion tokens a move is sampled as (where no sample has shown them). */
+  knowMove(move: string, tokens: readonly number[]): void {
+    this.moveTokens.set(move, tokens);
   }
 }
 

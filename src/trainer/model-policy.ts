@@ -29,7 +29,7 @@ export interface ModelPolicy {
 }
 
 /** One state per information state of the seat to move: the states of an information state show the seat the same text. */
-function informationStates(game: Game): Map<string, { state: unknown; seat: number }> {
+export function informationStates(game: Game): Map<string, { state: unknown; seat: number }> {
   const found = new Map<string, { state: unknown; seat: number }>();
   walkTree(game, (state, turn) => {
     if (typeof turn !== 'number') return;
@@ -37,6 +37,12 @@ function informationStates(game: Game): Map<string, { state: unknown; seat: numb
     if (!found.has(key)) found.set(key, { state, seat: turn });
   });
   return found;
+}
+
+/** What the model is asked at a state: the `llm` agent's messages to the seat to move, and its legal moves as the choices. */
+export function choiceItem(game: Game, prompter: GamePrompter, state: unknown, seat: number): ChoiceItem {
+  const choices = game.legalActions(state).map((action) => game.actionText(state, action));
+  return { messages: prompter.messages({ game: game.id, seat, rules: game.rules(seat) }, { observation: game.observationText(state, seat), legal: choices }), choices };
 }
 
 /**
@@ -49,13 +55,7 @@ function informationStates(game: Game): Map<string, { state: unknown; seat: numb
 export async function modelPolicy(game: Game, options: ModelPolicyOptions): Promise<ModelPolicy> {
   const prompter = new GamePrompter(options.prompts);
   const states = [...informationStates(game)];
-  const items: ChoiceItem[] = states.map(([, { state, seat }]) => ({
-    messages: prompter.messages(
-      { game: game.id, seat, rules: game.rules(seat) },
-      { observation: game.observationText(state, seat), legal: game.legalActions(state).map((action) => game.actionText(state, action)) },
-    ),
-    choices: game.legalActions(state).map((action) => game.actionText(state, action)),
-  }));
+  const items = states.map(([, { state, seat }]) => choiceItem(game, prompter, state, seat));
   const policy: Record<string, Record<string, number>> = {};
   const seats: Record<string, number> = {};
   const batch = options.batch ?? 512;

@@ -174,10 +174,7 @@ export class TinkerBackend implements PolicyBackend {
    * optim_step; then the weights are published. A step whose derivatives are all 0 is skipped.
    */
   trainSequences(sequences: readonly TokenSequence[], objective: SequenceObjective): Promise<TinkerMetrics> {
-    return this.trainTokens(sequences, (logprobs) => {
-      const { loss, gradient } = objective(logprobs.map((lps) => lps.reduce((a, b) => a + b, 0)));
-      return { loss, gradient: logprobs.map((lps, i) => lps.map(() => gradient[i])) };
-    });
+    return this.trainTokens(sequences, perToken(objective));
   }
 
   /**
@@ -186,25 +183,40 @@ export class TinkerBackend implements PolicyBackend {
    * cross_entropy weighted, token by token, by minus those derivatives (which gives the loss's gradient), then
    * optim_step; then the weights are published. A step whose derivatives are all 0 is skipped.
    */
-  async trainTokens(sequences: readonly TokenSequence[], objective: TokenObjective): Promise<TinkerMetrics> {
-    if (sequences.length === 0) throw new ConfigError('no sequences to train on');
+  trainTokens(sequences: readonly TokenSequence[], objective: TokenObjective): Promise<TinkerMetrics> {
+    return this.trainParts([{ sequences, objective }]);
+  }
+
+  /**
+   * trainTokens over a loss that is a sum of parts, one optimizer step per part: `epochs` passes, each taking the
+   * parts in order, then the weights are published. Minibatches, where one step over the whole batch moves the
+   * model too little for its cost. The step's loss and entropy are the parts' means in the last pass.
+   */
+  async trainParts(parts: readonly { readonly sequences: readonly TokenSequence[]; readonly objective: TokenObjective }[]): Promise<TinkerMetrics> {
+    if (parts.length === 0 || parts.some((part) => part.sequences.length === 0)) throw new ConfigError('no sequences to train on');
     const started = performance.now();
-    const tokens = sequences.reduce((n, s) => n + s.completion.length, 0);
+    const tokens = parts.reduce((n, part) => n + part.sequences.reduce((m, s) => m + s.completion.length, 0), 0);
     const adam = this.adam();
     let step: TinkerStep | undefined;
     for (let epoch = 0; epoch < (this.options.epochs ?? 1); epoch++) {
-      const { loss, gradient, entropy } = objective(await this.tokenLogprobs(sequences));
+      let loss = 0;
+      let entropy = 0;
       let gradNorm = 0;
-      if (gradient.some((g) => g.some((x) => x !== 0))) {
-        const data = sequences.map((s, i) => completionDatum(s.prompt, s.completion, { weight: gradient[i].map((g) => -g) }));
-        const [, stepped] = await Promise.all([this.model.forwardBackward(data, 'cross_entropy'), this.model.optimStep(adam)]);
-        this.steps++;
-        gradNorm = stepped.metrics?.grad_norm ?? NaN;
+      for (const { sequences, objective } of parts) {
+        const out = objective(await this.tokenLogprobs(sequences));
+        loss += out.loss / parts.length;
+        entropy += (out.entropy ?? NaN) / parts.length;
+        if (out.gradient.some((g) => g.some((x) => x !== 0))) {
+          const data = sequences.map((s, i) => completionDatum(s.prompt, s.completion, { weight: out.gradient[i].map((g) => -g) }));
+          const [, stepped] = await Promise.all([this.model.forwardBackward(data, 'cross_entropy'), this.model.optimStep(adam)]);
+          this.steps++;
+          gradNorm = stepped.metrics?.grad_norm ?? NaN;
+        }
       }
-      step = { loss, entropy: entropy ?? NaN, kl_sampler: 0, kl: null, clip_fraction: 0, truncated_fraction: 0, grad_norm: gradNorm, tokens, ms: performance.now() - started };
+      step = { loss, entropy, kl_sampler: 0, kl: null, clip_fraction: 0, truncated_fraction: 0, grad_norm: gradNorm, tokens, ms: performance.now() - started };
     }
     const published = await this.publish();
-    return { version: published.version, samples: sequences.length, model: published.model, step: step! };
+    return { version: published.version, samples: parts.reduce((n, part) => n + part.sequences.length, 0), model: published.model, step: step! };
   }
 
   /** Each sequence's summed completion logprob under the training weights now (a forward). */
@@ -261,4 +273,12 @@ export class TinkerBackend implements PolicyBackend {
     const published = await this.publish();
     return { version: published.version, samples: turns.length, model: published.model, step: step! };
   }
+}
+
+/** A loss of sequences' summed logprobs as one of their token logprobs: each token of a sequence gets the sequence's derivative. */
+export function perToken(objective: SequenceObjective): TokenObjective {
+  return (logprobs) => {
+    const { loss, gradient } = objective(logprobs.map((lps) => lps.reduce((a, b) => a + b, 0)));
+    return { loss, gradient: logprobs.map((lps, i) => lps.map(() => gradient[i])) };
+  };
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { defineGame, IllegalActionError, type Game } from '../../src/core/index.ts';
-import { compile, type TabularPolicy } from '../../src/analysis/index.ts';
+import { actionProbabilities, compile, type TabularPolicy } from '../../src/analysis/index.ts';
 
 /** Any policy for every information state of a small game, pure actions (zeros) included. */
 export function policyArbitrary(game: Game): fc.Arbitrary<TabularPolicy> {
@@ -71,4 +71,43 @@ export function chanceNim(): Game<NimState, number> {
     returns: (s) => (s.toMove === 1 ? [1, -1] : [-1, 1]),
     history: (s) => s.history,
   });
+}
+
+/**
+ * Every information state's action values by walking the game itself (not its compiled tree): at each history,
+ * the probability that chance and the seats other than the mover reach it, and the mover's return after each
+ * action under `policy`; averaged over the state's histories by that probability (equally where it is 0).
+ */
+export function walkedActionValues(game: Game, policy: TabularPolicy): Map<string, number[]> {
+  const value = (state: unknown, seat: number): number => {
+    const turn = game.turn(state);
+    if (turn === 'terminal') return game.returns(state)[seat];
+    if (turn === 'chance') return game.chanceOutcomes(state).reduce((sum, o) => sum + o.probability * value(game.apply(state, o.action), seat), 0);
+    const p = actionProbabilities(game, policy, state);
+    return game.legalActions(state).reduce((sum, a, k) => sum + p[k] * value(game.apply(state, a), seat), 0);
+  };
+  const found = new Map<string, { weight: number; values: number[] }[]>();
+  const walk = (state: unknown, others: readonly number[]): void => {
+    const turn = game.turn(state);
+    if (turn === 'terminal') return;
+    if (turn === 'chance') {
+      for (const o of game.chanceOutcomes(state)) walk(game.apply(state, o.action), others.map((r) => r * o.probability));
+      return;
+    }
+    const key = game.infoKey(state, turn);
+    const actions = game.legalActions(state);
+    const histories = found.get(key) ?? [];
+    histories.push({ weight: others[turn], values: actions.map((a) => value(game.apply(state, a), turn)) });
+    found.set(key, histories);
+    const p = actionProbabilities(game, policy, state);
+    actions.forEach((a, k) => walk(game.apply(state, a), others.map((r, seat) => (seat === turn ? r : r * p[k]))));
+  };
+  walk(game.initial(), Array.from({ length: game.seats }, () => 1));
+  return new Map(
+    [...found].map(([key, histories]) => {
+      const total = histories.reduce((sum, h) => sum + h.weight, 0);
+      const weight = (h: { weight: number }) => (total > 0 ? h.weight / total : 1 / histories.length);
+      return [key, histories[0].values.map((_, k) => histories.reduce((sum, h) => sum + weight(h) * h.values[k], 0))];
+    }),
+  );
 }

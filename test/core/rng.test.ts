@@ -51,6 +51,25 @@ describe('Rng', () => {
     expect(chi2).toBeLessThan(27.9);
   });
 
+  it('shuffles into a permutation, each of the 6 orders of 3 items about equally often', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer()), fc.integer(), (items, seed) => {
+        const shuffled = new Rng(seed).shuffle(items);
+        expect([...shuffled].sort((a, b) => a - b)).toEqual([...items].sort((a, b) => a - b));
+      }),
+    );
+    const rng = new Rng(9);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 60_000; i++) {
+      const order = rng.shuffle(['a', 'b', 'c']).join('');
+      counts.set(order, (counts.get(order) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(6);
+    const chi2 = [...counts.values()].reduce((sum, c) => sum + (c - 10_000) ** 2 / 10_000, 0);
+    // 5 degrees of freedom: P(chi2 > 20.5) = 0.001.
+    expect(chi2).toBeLessThan(20.5);
+  });
+
   it('draws weighted indices with the given frequencies', () => {
     const rng = new Rng(5);
     const counts = [0, 0, 0];

@@ -187,14 +187,21 @@ describe('magnetic mirror descent for a hosted model', () => {
     // Each is refused before any host is started or reached.
     const run = (...args: string[]) => runCli('train-llm', 'kuhn-poker', '--tinker', 'http://127.0.0.1:9', ...args);
     expect((await run('--kl-coef', '0.1')).err).toMatch(/--kl-coef apply to --objective policy-gradient, and this run trains with mmd/);
-    expect((await run('--objective', 'policy-gradient', '--magnet-rate', '0.1')).err).toMatch(/--magnet-rate apply to --objective mmd, and this run trains with policy-gradient/);
+    expect((await run('--objective', 'policy-gradient', '--magnet-rate', '0.1')).err).toMatch(/--magnet-rate apply to --objective mmd or exact-mmd, and this run trains with policy-gradient/);
     expect((await run('--objective', 'mmd', '--tokenizer', 'policy-host/tokenizer')).err).toMatch(/--objective mmd fits the reference host's guided pick .* free-text sampling \(--tokenizer\)/);
-    expect((await run('--objective', 'sppo')).err).toMatch(/--objective sppo trains in environments \(--env\); a game trains with mmd, policy-gradient/);
+    expect((await run('--objective', 'sppo')).err).toMatch(/--objective sppo trains in environments \(--env\); a game trains with mmd, exact-mmd, policy-gradient/);
     // A perfect-information game trains with the policy gradient unless told: its states seldom recur.
     const ticTacToe = (...args: string[]) => runCli('train-llm', 'tic-tac-toe', '--tinker', 'http://127.0.0.1:9', ...args);
-    expect((await ticTacToe('--magnet-rate', '0.1')).err).toMatch(/--magnet-rate apply to --objective mmd, and this run trains with policy-gradient/);
+    expect((await ticTacToe('--magnet-rate', '0.1')).err).toMatch(/--magnet-rate apply to --objective mmd or exact-mmd, and this run trains with policy-gradient/);
     expect((await ticTacToe('--objective', 'mmd', '--kl-coef', '0.1')).err).toMatch(/--kl-coef apply to --objective policy-gradient, and this run trains with mmd/);
+    // exact-mmd plays no games: the options of runs that do are refused, and so are games too large to walk.
+    expect((await run('--objective', 'exact-mmd', '--opponents', 'random', '--games', '64')).err).toMatch(/--opponents, --games apply to runs that play games to train on; --objective exact-mmd plays none/);
+    expect((await run('--objective', 'exact-mmd', '--kl-coef', '0.1')).err).toMatch(/--kl-coef apply to --objective policy-gradient, and this run trains with exact-mmd/);
+    expect((await run('--minibatch', '8')).err).toMatch(/--minibatch applies to --objective exact-mmd, and this run trains with mmd/);
+    expect((await run('--model-tokenizer', 'policy-host/tokenizer')).err).toMatch(/--model-tokenizer applies to --env runs and to --objective exact-mmd, and this run trains with mmd/);
+    expect((await runCli('train-llm', 'connect-four', '--objective', 'exact-mmd', '--tinker', 'http://127.0.0.1:9')).err).toMatch(/--objective exact-mmd walks the whole game, and connect-four is too large to/);
     expect((await runCli('train-llm', '--env', 'spin', '--objective', 'mmd', '--tinker', 'http://127.0.0.1:9')).err).toMatch(/--objective mmd trains games, not --env runs/);
+    expect((await runCli('train-llm', '--env', 'spin', '--minibatch', '8', '--tinker', 'http://127.0.0.1:9')).err).toMatch(/--minibatch apply to game runs, not to --env runs/);
     expect((await runCli('train-llm', '--env', 'spin', '--step-size', '1', '--tinker', 'http://127.0.0.1:9')).err).toMatch(/--step-size apply to game runs, not to --env runs/);
   });
 

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { createPlayer } from '../../../agents/index.ts';
 import { COMPACT_GAME_PROMPTS } from '../../../agents/llm/game-prompt.ts';
@@ -12,7 +12,12 @@ import { DEFAULT_CHOICE_ENTROPY } from '../../trainer/all-choices.ts';
 import { EPISODE_ALGORITHMS, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { connectNatsLink, type NatsLink } from '../../trainer/nats-link.ts';
 import { defaultBusRun, describeHostedRun, learnerBusOptions } from '../bus-run.ts';
-import { DEFAULT_MAX_STALENESS, hostedJobSchema, playHosted, trainHosted, type HostedIteration, type HostedJob } from '../../trainer/hosted-loop.ts';
+import { DEFAULT_MAX_STALENESS, hostedJobSchema, playHosted, trainHosted, type HostedIteration, type HostedJob, type HostedRunState } from '../../trainer/hosted-loop.ts';
+import { DEFAULT_STATES_PER_BATCH, trainExactMmd } from '../../trainer/exact-mmd.ts';
+import type { LeagueMember } from '../../trainer/league.ts';
+import type { Episode } from '../../episodes/episode.ts';
+import { POLICY_HOST_DIR } from '../../../agents/hosted/process.ts';
+import { loadChatTokenizer } from '../../../agents/llm/chat-tokenizer.ts';
 import { hostedMetricsRow, hostedReport, type HostedCheckpoint } from '../../trainer/hosted-run.ts';
 import { parseOpponents } from '../../trainer/league.ts';
 import { renderReport } from '../../trainer/report.ts';
@@ -73,8 +78,9 @@ interface TrainLlmOptions {
   curriculum: 'uniform' | 'sec';
   secAlpha: number;
   secTemperature: number;
-  objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation' | 'mmd' | 'all-choices';
+  objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation' | 'mmd' | 'exact-mmd' | 'all-choices';
   stepSize: number;
+  minibatch: number;
   magnetStrength: number;
   magnetRate: number;
   sppoEta: number;
@@ -89,18 +95,22 @@ interface TrainLlmOptions {
 }
 
 /** Options of game runs that an --env run has no use for. */
-const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens', 'stepSize', 'magnetStrength', 'magnetRate'] as const;
+const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens', 'stepSize', 'magnetStrength', 'magnetRate', 'minibatch'] as const;
 /** What each kind of run can minimise. */
-const GAME_OBJECTIVES = ['mmd', 'policy-gradient'] as const;
+const GAME_OBJECTIVES = ['mmd', 'exact-mmd', 'policy-gradient'] as const;
 const ENV_OBJECTIVES = ['policy-gradient', 'sppo', 'spin', 'imitation', 'all-choices'] as const;
-/** The mmd objective's own options, and the policy gradient's (each refused with the other). */
+/** The mmd objectives' own options, and the policy gradient's (each refused with the other). */
 const MMD_ONLY = ['stepSize', 'magnetStrength', 'magnetRate'] as const;
+/** Options of runs that play games to train on, which exact-mmd does not: it scores every information state instead. */
+const PLAYED_ONLY = ['opponents', 'games', 'maxStaleness', 'exactEvery', 'algo', 'tokenizer', 'vllm', 'bus', 'localActors', 'keepEpisodes'] as const;
 const POLICY_GRADIENT_ONLY = ['loss', 'ratioCap', 'klCoef', 'magnetMix'] as const;
 /** Optimizer steps that fit each mmd target, and games a step (fewer, noisier targets made the last iterate spikier), unless told. */
 const MMD_EPOCHS = 8;
+/** Optimizer steps that fit each exact-mmd target: every information state is in each step's batch. */
+const EXACT_MMD_EPOCHS = 4;
 const MMD_GAMES = 256;
 const DEFAULT_OBJECTIVES: Readonly<Record<string, TrainLlmOptions['objective']>> = { sppo: 'sppo', spin: 'spin', 'rest-mcts': 'imitation' };
-const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'rolePrompts', 'curriculum', 'secAlpha', 'secTemperature', 'sppoEta', 'spinBeta', 'choiceEntropy', 'modelTokenizer', 'soarStudent', 'studentLr'] as const;
+const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'rolePrompts', 'curriculum', 'secAlpha', 'secTemperature', 'sppoEta', 'spinBeta', 'choiceEntropy', 'soarStudent', 'studentLr'] as const;
 
 /** The options that define the run (saved in run.json, reused on --resume). */
 type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'tinker' | 'python' | 'hostArg' | 'vllm' | 'seconds' | 'bus' | 'localActors' | 'lease' | 'ackWait' | (typeof ENV_ONLY)[number] | 'env'> & { game: string };
@@ -185,12 +195,13 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--sec-temperature <t>', 'with --curriculum sec, the temperature of the choice among categories (lower is greedier)', numberOption('--sec-temperature', 0), 0.25)
     .option(
       '--objective <name>',
-      "what each step minimises. For a game: mmd (magnetic mirror descent: at every information state of the batch, the tabular learner's closed-form step from the model's move distribution on the moves' mean advantages, with a KL pull to a slowly moving magnet, fitted by --epochs steps on KL(target || model); the default for imperfect-information games, such as poker, where the reference host samples the games) or policy-gradient (--loss on each turn's advantage; the default for perfect-information games, such as tic-tac-toe, whose states seldom recur, and with --tokenizer or --vllm). With --env: policy-gradient, sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo), spin (SPIN's logistic loss telling the data set's answers from the model's own, the version that answered being the reference; the default with --env spin), imitation (supervised cross-entropy on the moves the environment names: rest-mcts's best searched traces; the default with --env rest-mcts), or all-choices (for the critic's verdict, picked between Correct and Incorrect: the policy gradient's exact expectation over both, each weighted by the probability the pick gives it and scored by the return it would have got, instead of a sample of one; the other roles held by fixed agents)",
+      "what each step minimises. For a game: mmd (magnetic mirror descent: at every information state of the batch, the tabular learner's closed-form step from the model's move distribution on the moves' mean advantages, with a KL pull to a slowly moving magnet, fitted by --epochs steps on KL(target || model); the default for imperfect-information games, such as poker, where the reference host samples the games), exact-mmd (for games small enough to walk: no games played; every information state's MMD target on each move's exact value against the model itself, fitted in shuffled --minibatch minibatches, every version's exact exploitability measured) or policy-gradient (--loss on each turn's advantage; the default for perfect-information games, such as tic-tac-toe, whose states seldom recur, and with --tokenizer or --vllm). With --env: policy-gradient, sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo), spin (SPIN's logistic loss telling the data set's answers from the model's own, the version that answered being the reference; the default with --env spin), imitation (supervised cross-entropy on the moves the environment names: rest-mcts's best searched traces; the default with --env rest-mcts), or all-choices (for the critic's verdict, picked between Correct and Incorrect: the policy gradient's exact expectation over both, each weighted by the probability the pick gives it and scored by the return it would have got, instead of a sample of one; the other roles held by fixed agents)",
       choice('--objective', [...GAME_OBJECTIVES, ...ENV_OBJECTIVES.filter((o) => o !== 'policy-gradient')]),
     )
-    .option('--step-size <x>', 'with --objective mmd, the mirror-descent step size, on advantages in units of the game\'s largest return', numberOption('--step-size', 0), 1)
-    .option('--magnet-strength <x>', 'with --objective mmd, the strength of the KL pull toward the magnet', numberOption('--magnet-strength', 0), 0.5)
-    .option('--magnet-rate <x>', 'with --objective mmd, how far the magnet moves toward each new target (0 to 1)', numberOption('--magnet-rate', 0), 0.02)
+    .option('--step-size <x>', 'with --objective mmd or exact-mmd, the mirror-descent step size, on advantages in units of the game\'s largest return', numberOption('--step-size', 0), 1)
+    .option('--minibatch <states>', `with --objective exact-mmd, the information states of each optimizer step: every epoch passes over all of them in shuffled minibatches of this many`, intOption('--minibatch', 1), DEFAULT_STATES_PER_BATCH)
+    .option('--magnet-strength <x>', 'with --objective mmd or exact-mmd, the strength of the KL pull toward the magnet', numberOption('--magnet-strength', 0), 0.5)
+    .option('--magnet-rate <x>', 'with --objective mmd or exact-mmd, how far the magnet moves toward each new target (0 to 1)', numberOption('--magnet-rate', 0), 0.02)
     .option('--choice-entropy <x>', "with --objective all-choices, the weight of each verdict distribution's entropy beside its expected return: it keeps the critic's bias toward one verdict, on which the expected return over a balanced batch does not depend, from drifting into certainty", numberOption('--choice-entropy', 0), DEFAULT_CHOICE_ENTROPY)
     .option('--sppo-eta <x>', 'with --objective sppo, the scale of the win-rate targets', numberOption('--sppo-eta', 0), 1)
     .option('--spin-beta <x>', "with --objective spin, the scale of the log-ratio margin in SPIN's loss", numberOption('--spin-beta', 0), 0.1)
@@ -239,17 +250,28 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         if (options.objective === 'mmd' && (options.tokenizer !== undefined || options.vllm !== undefined)) {
           throw new ConfigError(`--objective mmd fits the reference host's guided pick among the legal moves, which ${options.tokenizer !== undefined ? 'free-text sampling (--tokenizer)' : 'vLLM (--vllm)'} does not make: use --objective policy-gradient`);
         }
-        const unused = (options.objective === 'mmd' ? POLICY_GRADIENT_ONLY : MMD_ONLY).filter(given);
-        if (unused.length) throw new ConfigError(`${unused.map(flag).join(', ')} apply to --objective ${options.objective === 'mmd' ? 'policy-gradient' : 'mmd'}, and this run trains with ${options.objective}`);
-        if (options.objective === 'mmd' && !given('epochs')) options.epochs = MMD_EPOCHS;
+        const mirror = options.objective === 'mmd' || options.objective === 'exact-mmd';
+        const unused = (mirror ? POLICY_GRADIENT_ONLY : MMD_ONLY).filter(given);
+        if (unused.length) throw new ConfigError(`${unused.map(flag).join(', ')} apply to --objective ${mirror ? 'policy-gradient' : 'mmd or exact-mmd'}, and this run trains with ${options.objective}`);
+        if (options.objective === 'exact-mmd') {
+          const played = PLAYED_ONLY.filter(given);
+          if (played.length) throw new ConfigError(`${played.map(flag).join(', ')} apply to runs that play games to train on; --objective exact-mmd plays none: it scores the model at every information state, against itself, and measures every version's exploitability`);
+          if (!walkable(named!)) throw new ConfigError(`--objective exact-mmd walks the whole game, and ${named!.id} is too large to: use --objective mmd or policy-gradient`);
+        }
+        if (mirror && !given('epochs')) options.epochs = options.objective === 'mmd' ? MMD_EPOCHS : EXACT_MMD_EPOCHS;
         if (options.objective === 'mmd' && !given('games')) options.games = MMD_GAMES;
+      }
+      if (!envRun && !options.resume && options.objective !== 'exact-mmd') {
+        if (given('minibatch')) throw new ConfigError(`--minibatch applies to --objective exact-mmd, and this run trains with ${options.objective}`);
+        if (given('modelTokenizer')) throw new ConfigError(`--model-tokenizer applies to --env runs and to --objective exact-mmd, and this run trains with ${options.objective}`);
       }
       if (options.choiceScoring !== undefined && options.tinker !== undefined) {
         throw new ConfigError('--choice-scoring sets how the host started here scores guided choices; the host at --tinker scores them as its own --guided-choice-scoring says');
       }
       if (!options.resume && options.tinker === undefined) {
-        if (options.objective === 'mmd' && options.choiceScoring === 'constrained') throw new ConfigError('--objective mmd fits moves scored by their mean or summed logprob: --choice-scoring mean or sum');
-        options.choiceScoring ??= options.objective === 'mmd' ? 'mean' : 'constrained';
+        const mirror = options.objective === 'mmd' || options.objective === 'exact-mmd';
+        if (mirror && options.choiceScoring === 'constrained') throw new ConfigError(`--objective ${options.objective} fits moves scored by their mean or summed logprob: --choice-scoring mean or sum`);
+        options.choiceScoring ??= mirror ? 'mean' : 'constrained';
       }
       if (options.modelTokenizer !== undefined) options.modelTokenizer = resolvePath(options.modelTokenizer);
       if (envRun) {
@@ -308,8 +330,42 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         }
         const bar = progressBar('training', iterations ?? Math.ceil(options.seconds ?? 0), options.json ? () => undefined : io.out);
         let iterationsDone: HostedIteration[];
+        const onIteration = async (it: HostedIteration, loopState: HostedRunState, played: readonly Episode[]) => {
+          folder.appendMetrics(hostedMetricsRow(it));
+          for (const episode of played.slice(0, config.keepEpisodes)) episodes.append(episode);
+          await episodes.flush();
+          await weights.save(it.update, it.version, (saved) =>
+            folder.writeJson('checkpoints/state.json', { state: loopState, ...saved, outputs: { updates: it.update, episodeBytes: statSync(episodes.path).size } } satisfies HostedCheckpoint));
+          const exact = it.exploitability === undefined ? '' : `, exploitability ${it.exploitability.toFixed(4)}`;
+          bar.update(iterations === undefined ? Math.min(Math.ceil(it.seconds), Math.ceil(options.seconds!)) : it.update, `${it.model}${exact}`);
+          const returns = Object.entries(it.returns).map(([label, r]) => `${label} ${r.meanReturn >= 0 ? '+' : ''}${r.meanReturn.toFixed(3)}`).join(', ');
+          bar.log(`step ${it.update}: ${it.played}${returns ? ` returns ${returns}` : ''}, loss ${it.loss.toFixed(4)}, ${it.samples} samples (by seat ${it.samplesBySeat.join('/')}) -> ${it.model}${exact} (${(it.ms / 1000).toFixed(1)} s)`);
+          if (it.ratings) bar.log(`  ratings: ${it.ratings.map((r) => `${r.name} ${Math.round(r.rating)} [${Math.round(r.low)}, ${Math.round(r.high)}], return ${r.meanReturn.toFixed(3)} [${r.returnLow.toFixed(3)}, ${r.returnHigh.toFixed(3)}]`).join('; ')}`);
+        };
+        const saveMember = (member: LeagueMember) => weights.saveMember(member);
         try {
-          iterationsDone = await trainHosted({
+          if (config.objective === 'exact-mmd') {
+            iterationsDone = await trainExactMmd({
+              game,
+              backend,
+              tokenizer: await loadChatTokenizer(config.modelTokenizer ?? join(POLICY_HOST_DIR, 'tokenizer')),
+              statesPerBatch: config.minibatch,
+              iterations,
+              seconds: options.seconds,
+              prompts,
+              temperature: config.temperature,
+              mmd: { stepSize: config.stepSize, magnetStrength: config.magnetStrength, magnetRate: config.magnetRate },
+              leagueEvery: config.leagueEvery,
+              rateEvery: config.rateEvery,
+              rateGames,
+              seed: config.seed,
+              concurrency: config.concurrency,
+              resume: state ? { ...state.state, league: { members: session.league } } : undefined,
+              signal: session.signal,
+              saveMember,
+              onIteration,
+            });
+          } else iterationsDone = await trainHosted({
             game,
             backend,
             opponents: shares,
@@ -334,19 +390,8 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             rateGames,
             resume: state ? { ...state.state, league: { members: session.league } } : undefined,
             signal: session.signal,
-            saveMember: (member) => weights.saveMember(member),
-            onIteration: async (it, loopState, played) => {
-              folder.appendMetrics(hostedMetricsRow(it));
-              for (const episode of played.slice(0, config.keepEpisodes)) episodes.append(episode);
-              await episodes.flush();
-              await weights.save(it.update, it.version, (saved) =>
-                folder.writeJson('checkpoints/state.json', { state: loopState, ...saved, outputs: { updates: it.update, episodeBytes: statSync(episodes.path).size } } satisfies HostedCheckpoint));
-              const exact = it.exploitability === undefined ? '' : `, exploitability ${it.exploitability.toFixed(4)}`;
-              bar.update(iterations === undefined ? Math.min(Math.ceil(it.seconds), Math.ceil(options.seconds!)) : it.update, `${it.model}${exact}`);
-              const returns = Object.entries(it.returns).map(([label, r]) => `${label} ${r.meanReturn >= 0 ? '+' : ''}${r.meanReturn.toFixed(3)}`).join(', ');
-              bar.log(`step ${it.update}: ${it.played} returns ${returns}, loss ${it.loss.toFixed(4)}, ${it.samples} samples (by seat ${it.samplesBySeat.join('/')}) -> ${it.model}${exact} (${(it.ms / 1000).toFixed(1)} s)`);
-              if (it.ratings) bar.log(`  ratings: ${it.ratings.map((r) => `${r.name} ${Math.round(r.rating)} [${Math.round(r.low)}, ${Math.round(r.high)}], return ${r.meanReturn.toFixed(3)} [${r.returnLow.toFixed(3)}, ${r.returnHigh.toFixed(3)}]`).join('; ')}`);
-            },
+            saveMember,
+            onIteration,
           });
         } finally {
           bar.stop();
