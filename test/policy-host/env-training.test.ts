@@ -317,7 +317,7 @@ describe('selfplay train-llm --env', () => {
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--objective', 'all-choices', '--role', 'sneaky-generator=scripted', '--no-guided-choice', '--out', join(fixture.dir, 'free-verdicts'), ...host)).err).toMatch(/--objective all-choices trains answers picked among their choices \(guided choice\), and this run samples them freely/);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--choice-entropy', '0.2', ...host)).err).toMatch(/--choice-entropy applies to --objective all-choices, and this run trains with policy-gradient/);
     expect((await runCli('train-llm', 'kuhn-poker', '--no-guided-choice', ...host)).err).toMatch(/--no-guided-choice apply to --env runs only/);
-    expect((await runCli('train-llm', 'kuhn-poker', '--objective', 'all-choices', ...host)).err).toMatch(/--objective all-choices trains in environments \(--env\); a game trains with mmd, policy-gradient/);
+    expect((await runCli('train-llm', 'kuhn-poker', '--objective', 'all-choices', ...host)).err).toMatch(/--objective all-choices trains in environments \(--env\); a game trains with mmd, exact-mmd, policy-gradient/);
     // Refused before any host is started.
     expect((await runCli('train-llm', 'kuhn-poker', '--choice-scoring', 'constrained', '--python', '/nonexistent/python')).err).toMatch(/--objective mmd fits moves scored by their mean or summed logprob: --choice-scoring mean or sum/);
     expect((await runCli('train-llm', 'kuhn-poker', '--choice-scoring', 'max', '--python', '/nonexistent/python')).err).toMatch(/--choice-scoring must be one of sum, mean, constrained/);
