@@ -308,7 +308,13 @@ export class TinkerClient {
       const timedOut = (error as Error).name === 'TimeoutError';
       throw new Transient(timedOut ? `no answer within ${timeoutMs} ms` : `cannot reach it (${cause ?? (error as Error).message})`, 0, timedOut);
     }
-    const text = await response.text().catch(() => '');
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      // The connection broke after the status line (a server killed mid-answer): lost like any other connection.
+      throw new Transient(`the answer was cut off (${(error as Error).message})`, 0);
+    }
     let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : null;

@@ -134,7 +134,7 @@ describe('TinkerClient against the reference host', () => {
 });
 
 /** A Tinker server on loopback that answers as a script says, and records what it was sent. */
-async function scriptedServer(answer: (route: string, body: Record<string, unknown>, n: number) => [number, unknown] | 'drop'): Promise<{ url: string; seen: { route: string; body: Record<string, unknown> }[]; server: Server }> {
+async function scriptedServer(answer: (route: string, body: Record<string, unknown>, n: number) => [number, unknown] | 'drop' | 'cut'): Promise<{ url: string; seen: { route: string; body: Record<string, unknown> }[]; server: Server }> {
   const seen: { route: string; body: Record<string, unknown> }[] = [];
   const counts = new Map<string, number>();
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -148,6 +148,11 @@ async function scriptedServer(answer: (route: string, body: Record<string, unkno
       counts.set(route, n);
       const reply = answer(route, body, n);
       if (reply === 'drop') return request.socket.destroy();
+      // A status line and the start of a body, then the connection breaks (a server killed mid-answer).
+      if (reply === 'cut') {
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' }).write('{"request_id": "2', () => request.socket.destroy());
+        return;
+      }
       response.writeHead(reply[0], { 'content-type': 'application/json' }).end(JSON.stringify(reply[1]));
     });
   });
@@ -183,6 +188,20 @@ describe('TinkerClient retries and heartbeats (a scripted server)', () => {
     expect(submits).toHaveLength(4);
     expect(new Set(submits.map((s) => s.body.seq_id))).toEqual(new Set([1]));
     expect(seen.filter((s) => s.route === 'retrieve_future' && s.body.request_id === '2')).toHaveLength(3);
+    client.close();
+  });
+
+  it('retries an answer cut off after its status line, instead of reading it as empty', async () => {
+    const { url, seen, server } = await scriptedServer((route, _body, n) => {
+      if (route === 'create_session') return [200, { session_id: 'session_00000001' }];
+      if (route === 'create_model') return n === 1 ? 'cut' : [200, { request_id: '1' }];
+      if (route === 'retrieve_future') return [200, { model_id: 'model_00000001' }];
+      return [404, { detail: 'Not Found' }];
+    });
+    servers.push(server);
+    const client = await TinkerClient.connect(url, { ...fast, heartbeatMs: 0 });
+    expect((await client.createModel({ baseModel: 'tiny' })).id).toBe('model_00000001');
+    expect(seen.filter((s) => s.route === 'create_model')).toHaveLength(2);
     client.close();
   });
 
