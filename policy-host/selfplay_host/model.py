@@ -213,12 +213,18 @@ class TinyTransformer(nn.Module):
 
         Every query must be allowed some key, padding included (a row of -inf would make NaNs).
         """
+        h = self.trunk_shared(tokens, position_ids, allowed)
+        at = allowed.gather(1, positions.unsqueeze(-1).expand(-1, -1, allowed.shape[-1])).unsqueeze(1)
+        return self._head(self.blocks[-1].forward_at(h, positions, at))
+
+    def trunk_shared(self, tokens: torch.Tensor, position_ids: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        """`trunk` of rows laid out as `score_shared` takes them: each token at its position id, seeing the keys
+        `allowed` (B, T, T) lets it."""
         h = self.embed(tokens) + self.pos[position_ids]
         mask = allowed.unsqueeze(1)
         for block in self.blocks[:-1]:
             h = block(h, mask)
-        at = allowed.gather(1, positions.unsqueeze(-1).expand(-1, -1, allowed.shape[-1])).unsqueeze(1)
-        return self._head(self.blocks[-1].forward_at(h, positions, at))
+        return h
 
     def new_cache(self, batch: int, length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
         cfg = self.cfg

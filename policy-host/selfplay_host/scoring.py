@@ -117,16 +117,20 @@ class SharedBatch:
 def shared_rows(items: list[tuple[list[int], list[list[int]]]], width: int) -> list[tuple[int, list[int]]]:
     """(item, completion indices) per row: each item's completions in order, as many per row as fit in `width`
     tokens with the prompt (at least one)."""
-    rows = []
-    for i, (prompt, completions) in enumerate(items):
-        current, used = [], len(prompt)
-        for k, completion in enumerate(completions):
-            if current and used + len(completion) - 1 > width:
-                rows.append((i, current))
-                current, used = [], len(prompt)
-            current.append(k)
-            used += len(completion) - 1
-        rows.append((i, current))
+    return [(i, part) for i, (prompt, completions) in enumerate(items) for part in fill_rows(len(prompt), [len(c) - 1 for c in completions], width)]
+
+
+def fill_rows(prefix: int, sizes: list[int], width: int) -> list[list[int]]:
+    """Segments of these sizes, in order, into rows that each start with a prefix of `prefix` tokens: as many per
+    row as fit in `width` tokens (at least one). Their indices, per row."""
+    rows, current, used = [], [], prefix
+    for k, size in enumerate(sizes):
+        if current and used + size > width:
+            rows.append(current)
+            current, used = [], prefix
+        current.append(k)
+        used += size
+    rows.append(current)
     return rows
 
 
@@ -135,42 +139,64 @@ def shared_length(prompt: list[int], completions: list[list[int]]) -> int:
     return len(prompt) + sum(len(c) - 1 for c in completions)
 
 
-def make_shared_batch(rows: list[tuple[list[int], list[list[int]]]], device: torch.device) -> SharedBatch:
-    """rows: (prompt ids, completions' ids), the prompt and every completion with at least one token."""
-    width = max(shared_length(p, cs) for p, cs in rows)
-    span = max(sum(len(c) for c in cs) for _, cs in rows)
-    tokens, position_ids, segments = [], [], []
-    positions, targets, valid, spans = [], [], [], []
-    for p, cs in rows:
+@dataclass
+class SharedLayout:
+    """Right-padded rows, each a prefix followed by segments that continue it side by side: a segment's tokens
+    take the positions after the prefix and see the prefix and their own segment's earlier tokens only."""
+    tokens: torch.Tensor        # (B, T) long
+    position_ids: torch.Tensor  # (B, T) long
+    allowed: torch.Tensor       # (B, T, T) bool: (query, key)
+
+
+def shared_layout(rows: list[tuple[list[int], list[list[int]]]], device: torch.device) -> SharedLayout:
+    """rows: (prefix, segments); segment k of a row starts at column len(prefix) + the lengths of those before it."""
+    width = max(len(p) + sum(map(len, segments)) for p, segments in rows)
+    tokens, position_ids, segment_ids = [], [], []
+    for p, segments in rows:
         n = len(p)
-        row, ids, seg = list(p), list(range(n)), [-1] * n  # segment -1: the prompt, k: completion k, -2: padding
-        at, spanned = [], []
-        for k, c in enumerate(cs):
-            start = len(row)
-            spanned.append((len(at), len(c)))
-            at += [n - 1, *range(start, start + len(c) - 1)]
-            row += c[:-1]
-            ids += range(n, n + len(c) - 1)
-            seg += [k] * (len(c) - 1)
+        row, ids, seg = list(p), list(range(n)), [-1] * n  # segment -1: the prefix, k: segment k, -2: padding
+        for k, tail in enumerate(segments):
+            row += tail
+            ids += range(n, n + len(tail))
+            seg += [k] * len(tail)
         pad = width - len(row)
         tokens.append(row + [0] * pad)
         position_ids.append(ids + [0] * pad)
-        segments.append(seg + [-2] * pad)
+        segment_ids.append(seg + [-2] * pad)
+    segment = torch.tensor(segment_ids, dtype=torch.long, device=device)
+    arange = torch.arange(width, device=device)
+    causal = arange[None, :] <= arange[:, None]
+    # A key in the prefix, or in the query's own segment, and not after the query. Padding queries see the prefix.
+    allowed = causal & ((segment[:, None, :] == -1) | (segment[:, None, :] == segment[:, :, None]))
+    return SharedLayout(
+        tokens=torch.tensor(tokens, dtype=torch.long, device=device),
+        position_ids=torch.tensor(position_ids, dtype=torch.long, device=device),
+        allowed=allowed,
+    )
+
+
+def make_shared_batch(rows: list[tuple[list[int], list[list[int]]]], device: torch.device) -> SharedBatch:
+    """rows: (prompt ids, completions' ids), the prompt and every completion with at least one token."""
+    layout = shared_layout([(p, [c[:-1] for c in cs]) for p, cs in rows], device)
+    span = max(sum(len(c) for c in cs) for _, cs in rows)
+    positions, targets, valid, spans = [], [], [], []
+    for p, cs in rows:
+        n, start = len(p), len(p)
+        at, spanned = [], []
+        for c in cs:
+            spanned.append((len(at), len(c)))
+            at += [n - 1, *range(start, start + len(c) - 1)]
+            start += len(c) - 1
         flat = [t for c in cs for t in c]
         pad = span - len(flat)
         positions.append(at + [0] * pad)
         targets.append(flat + [0] * pad)
         valid.append([True] * len(flat) + [False] * pad)
         spans.append(spanned)
-    segment = torch.tensor(segments, dtype=torch.long, device=device)
-    arange = torch.arange(width, device=device)
-    causal = arange[None, :] <= arange[:, None]
-    # A key in the prompt, or in the query's own completion, and not after the query. Padding queries see the prompt.
-    allowed = causal & ((segment[:, None, :] == -1) | (segment[:, None, :] == segment[:, :, None]))
     return SharedBatch(
-        tokens=torch.tensor(tokens, dtype=torch.long, device=device),
-        position_ids=torch.tensor(position_ids, dtype=torch.long, device=device),
-        allowed=allowed,
+        tokens=layout.tokens,
+        position_ids=layout.position_ids,
+        allowed=layout.allowed,
         positions=torch.tensor(positions, dtype=torch.long, device=device),
         targets=torch.tensor(targets, dtype=torch.long, device=device),
         valid=torch.tensor(valid, dtype=torch.bool, device=device),

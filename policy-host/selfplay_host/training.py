@@ -17,7 +17,7 @@ import torch
 
 from .policies import Policy
 from .protocol import FLOAT32_MAX, Datum, LossConfig, OptimConfig, ProtocolError
-from .scoring import activation_cost, chunks, make_datum_batch
+from .scoring import SHARED_CONTEXTS, activation_cost, chunks, fill_rows, make_datum_batch, shared_layout
 
 FLOAT32_LOWEST = -FLOAT32_MAX
 
@@ -88,7 +88,10 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
     logprobs: list[list[float]] = [[] for _ in data]
     elementwise: list[list[float]] = [[] for _ in data]
     shared = _SharedPositions(device)
-    for group in chunks([len(d.tokens) for d in data], activation_cost(model)):
+    rows = pack_rows(data, SHARED_CONTEXTS * model.cfg.context)
+    for row_group in chunks([row.length for row in rows], activation_cost(model)):
+        packed = [rows[r] for r in row_group]
+        group = [i for row in packed for i in row.members]
         chosen = [data[i] for i in group]
         batch = make_datum_batch([(d.tokens, d.targets) for d in chosen], device)
         width = batch.targets.shape[1]
@@ -101,7 +104,7 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
         positions, targets = pick(batch.positions), pick(batch.targets)
 
         with torch.set_grad_enabled(backward):
-            trunk = model.trunk(batch.tokens)
+            trunk = _packed_trunk(model, packed, batch)
             all_lps = torch.log_softmax(model.head_at(trunk, positions).float(), dim=-1)
         # The weightless positions need only a forward pass, which runs on another thread while this one goes back,
         # once for each prefix and target that several datums share.
@@ -148,6 +151,58 @@ def compute_gradients(policy: Policy, data: list[Datum], cfg: LossConfig, scale:
     if not all(bool(torch.isfinite(g).all()) for g in grads):
         raise StepRejected('the gradients are not finite; nothing was changed')
     return Gradients(grads, total_loss, total_weight, sums, logprobs, elementwise)
+
+
+@dataclass
+class PackedRow:
+    """Datums that share a prompt, in one row: the prompt once, then each datum's remaining tokens side by side
+    (scoring.shared_layout). `places` gives, per member, the column of each of its positions."""
+    prompt: list[int]
+    members: list[int]
+    tails: list[list[int]]
+
+    @property
+    def length(self) -> int:
+        return len(self.prompt) + sum(map(len, self.tails))
+
+    @property
+    def places(self) -> list[list[int]]:
+        start, out = len(self.prompt), []
+        for tail in self.tails:
+            out.append([*range(len(self.prompt)), *range(start, start + len(tail))])
+            start += len(tail)
+        return out
+
+
+def pack_rows(data: list[Datum], width: int) -> list[PackedRow]:
+    """Datums grouped by prompt, their tokens up to and including the first weighted position (all of them when
+    none is): the datums of one state's moves, or of one group's samples, share it. A row holds as many of a
+    prompt's datums as fit in `width` tokens (at least one)."""
+    by_prompt: dict[tuple[int, ...], list[int]] = {}
+    for i, d in enumerate(data):
+        first = next((t for t, w in enumerate(d.weights) if w != 0), len(d.tokens) - 1)
+        by_prompt.setdefault(tuple(d.tokens[:first + 1]), []).append(i)
+    rows = []
+    for prompt, members in by_prompt.items():
+        tails = [data[i].tokens[len(prompt):] for i in members]
+        for part in fill_rows(len(prompt), [len(t) for t in tails], width):
+            rows.append(PackedRow(list(prompt), [members[k] for k in part], [tails[k] for k in part]))
+    return rows
+
+
+def _packed_trunk(model, rows: list[PackedRow], batch) -> torch.Tensor:
+    """The trunk's output for every member of `rows` in order, laid out as `batch` holds them (B, T, d): each shared
+    prompt runs once, and its members' rows read its columns. The last block then runs per datum, seeing exactly
+    the columns a datum alone would have."""
+    if all(len(row.members) == 1 for row in rows):
+        return model.trunk(batch.tokens)
+    device = batch.tokens.device
+    layout = shared_layout([(row.prompt, row.tails) for row in rows], device)
+    h = model.trunk_shared(layout.tokens, layout.position_ids, layout.allowed)
+    width = batch.tokens.shape[1]
+    row_of = [r for r, row in enumerate(rows) for _ in row.members]
+    places = [place + [0] * (width - len(place)) for row in rows for place in row.places]
+    return h[torch.tensor(row_of, device=device)[:, None], torch.tensor(places, device=device)]
 
 
 # One thread beside the training thread: forward passes that need no gradients overlap the backward pass.

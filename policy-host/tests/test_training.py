@@ -191,5 +191,56 @@ class SharedPrefixes(unittest.TestCase):
         self.assertLess(len(distinct), sum(w == 0 for d in self.data for w in d.weights))
 
 
+class PackedPrompts(unittest.TestCase):
+    """Datums that share a prompt (one state's moves) run it once, their remaining tokens side by side in one row:
+    gradients, loss and logprobs must be what each datum alone gives."""
+
+    def setUp(self):
+        self.policy = Policy('p', TEST_MODEL, seed=4, device=torch.device('cpu'), keep=3)
+        rng = random.Random(7)
+        self.data = []
+        for state in range(9):
+            prompt = [257, 259] + [rng.randrange(32, 127) for _ in range(rng.randrange(4, 20))]
+            for _ in range(1 if state % 4 == 0 else rng.randrange(2, 5)):
+                move = [rng.randrange(32, 127) for _ in range(rng.randrange(1, 5))] + [260]
+                tokens = prompt + move[:-1]
+                n = len(tokens)
+                weights = [0.0] * (len(prompt) - 1) + [1.0] * len(move)
+                self.data.append(Datum(tokens=tokens, targets=tokens[1:] + move[-1:], weights=weights[:n],
+                                       logprobs=[rng.uniform(-4, -0.1) for _ in range(n)], advantages=[rng.uniform(-1, 1) for _ in range(n)]))
+        # A datum with no weight at all shares nothing and is still scored.
+        self.data.append(Datum(tokens=[257, 259, 65, 66], targets=[259, 65, 66, 67], weights=[0.0] * 4, logprobs=[0.0] * 4, advantages=[0.0] * 4))
+
+    def test_rows_hold_each_prompt_once_and_every_datum_once(self):
+        for width in (10_000, 24):
+            with self.subTest(width=width):
+                rows = training.pack_rows(self.data, width)
+                self.assertEqual(sorted(i for row in rows for i in row.members), list(range(len(self.data))))
+                self.assertLess(len(rows), len(self.data))
+                for row in rows:
+                    self.assertTrue(len(row.members) == 1 or row.length <= width)
+                    flat = row.prompt + [t for tail in row.tails for t in tail]
+                    for i, place in zip(row.members, row.places):
+                        self.assertEqual([flat[c] for c in place], self.data[i].tokens)
+
+    def test_gradients_loss_and_logprobs_equal_each_datum_alone(self):
+        cfg = LossConfig('ppo', kl_coef=0.1, ratio_cap=1.5)
+        together = training.compute_gradients(self.policy, self.data, cfg)
+        alone = [training.compute_gradients(self.policy, [d], cfg) for d in self.data]
+        for k, grad in enumerate(together.grads):
+            torch.testing.assert_close(grad, sum(a.grads[k] for a in alone), rtol=1e-4, atol=1e-6)
+        self.assertAlmostEqual(together.loss, sum(a.loss for a in alone), places=4)
+        for got, a in zip(together.logprobs, alone):
+            torch.testing.assert_close(torch.tensor(got), torch.tensor(a.logprobs[0]), rtol=0, atol=1e-5)
+
+    def test_a_shared_prompt_runs_once(self):
+        runs = []
+        original = self.policy.model.trunk_shared
+        with mock.patch.object(self.policy.model, 'trunk_shared', lambda tokens, *a: runs.append(tokens.shape[0]) or original(tokens, *a)):
+            training.compute_gradients(self.policy, self.data, LossConfig('importance_sampling'))
+        prompts = {tuple(d.tokens[:d.weights.index(1.0) + 1]) for d in self.data if 1.0 in d.weights}
+        self.assertEqual(sum(runs), len(prompts) + 1)
+
+
 if __name__ == '__main__':
     unittest.main()
