@@ -26,6 +26,8 @@ export interface ModelPolicy {
   /** The seat to move at each information state. */
   readonly seats: Readonly<Record<string, number>>;
   readonly informationStates: number;
+  /** Distinct prompts (with their moves) the host scored: fewer than the states where several read the same. */
+  readonly prompts: number;
 }
 
 /** One state per information state of the seat to move: the states of an information state show the seat the same text. */
@@ -50,28 +52,48 @@ export function choiceItem(game: Game, prompter: GamePrompter, state: unknown, s
  * the probability that the model, prompted as an `llm` agent with
  * `guided_choice` prompts it, picks each legal action at the sampling
  * temperature. Exact, not sampled: the host returns the distribution itself,
- * so `src/analysis` gives the model's exact exploitability.
+ * so `src/analysis` gives the model's exact exploitability. States that
+ * read the same (a perfect-information game's transpositions: one board,
+ * reached by several move orders) are asked once.
  */
 export async function modelPolicy(game: Game, options: ModelPolicyOptions): Promise<ModelPolicy> {
   const prompter = new GamePrompter(options.prompts);
   const states = [...informationStates(game)];
-  const items = states.map(([, { state, seat }]) => choiceItem(game, prompter, state, seat));
-  const policy: Record<string, Record<string, number>> = {};
-  const seats: Record<string, number> = {};
+  const { items, itemOf } = distinctItems(states.map(([, { state, seat }]) => choiceItem(game, prompter, state, seat)));
+  const probabilities: number[][] = [];
   const batch = options.batch ?? 512;
   let model = options.model;
   for (let first = 0; first < items.length; first += batch) {
     const scored = await options.host.choiceProbabilities(model, items.slice(first, first + batch), { temperature: options.temperature, scoring: options.scoring });
     // Every later batch asks for the version the first was scored with, though a newer one may be published meanwhile.
     model = scored.model;
-    scored.probabilities.forEach((probabilities, i) => {
-      const [key, { seat }] = states[first + i];
-      const { choices } = items[first + i];
-      policy[key] = Object.fromEntries(choices.map((text, k) => [text, probabilities[k]]));
-      seats[key] = seat;
-    });
+    probabilities.push(...scored.probabilities);
   }
-  return { policy, model, seats, informationStates: states.length };
+  const policy: Record<string, Record<string, number>> = {};
+  const seats: Record<string, number> = {};
+  states.forEach(([key, { seat }], i) => {
+    const { choices } = items[itemOf[i]];
+    policy[key] = Object.fromEntries(choices.map((text, k) => [text, probabilities[itemOf[i]][k]]));
+    seats[key] = seat;
+  });
+  return { policy, model, seats, informationStates: states.length, prompts: items.length };
+}
+
+/** The distinct items (the same messages and choices), and for each given item the index of its distinct one. */
+export function distinctItems(given: readonly ChoiceItem[]): { items: ChoiceItem[]; itemOf: number[] } {
+  const index = new Map<string, number>();
+  const items: ChoiceItem[] = [];
+  const itemOf = given.map((item) => {
+    const text = JSON.stringify(item);
+    let at = index.get(text);
+    if (at === undefined) {
+      at = items.length;
+      index.set(text, at);
+      items.push(item);
+    }
+    return at;
+  });
+  return { items, itemOf };
 }
 
 /** `policy` at the information states of `seat`, `others` at everyone else's: the policy of a match between them. */
@@ -85,6 +107,7 @@ export function seatAgainst(model: ModelPolicy, seat: number, others: TabularPol
 export interface ModelEvaluation extends PolicyEvaluation {
   readonly model: string;
   readonly informationStates: number;
+  readonly prompts: number;
   /** Per reference policy, the model's expected return in each seat against it, and their mean. */
   readonly against: readonly { readonly opponent: string; readonly bySeat: readonly number[]; readonly mean: number }[];
   readonly policy: TabularPolicy;
@@ -104,5 +127,5 @@ export async function evaluateModel(game: Game, options: ModelPolicyOptions): Pr
     const bySeat = Array.from({ length: game.seats }, (_, seat) => expectedReturns(game, seatAgainst(scored, seat, reference))[seat]);
     return { opponent, bySeat, mean: bySeat.reduce((a, b) => a + b, 0) / bySeat.length };
   });
-  return { ...evaluatePolicy(game, scored.policy), model: scored.model, informationStates: scored.informationStates, against, policy: scored.policy };
+  return { ...evaluatePolicy(game, scored.policy), model: scored.model, informationStates: scored.informationStates, prompts: scored.prompts, against, policy: scored.policy };
 }

@@ -2,14 +2,15 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { PolicyHostClient } from '../../agents/hosted/index.ts';
 import { createPlayer } from '../../agents/index.ts';
-import { kuhnPoker } from '../../games/index.ts';
+import { kuhnPoker, nim as nimGame } from '../../games/index.ts';
 import { evaluatePolicy, loadPolicy } from '../../src/analysis/index.ts';
 import { readModelMeta } from '../../src/episodes/index.ts';
 import { playMatch } from '../../src/runtime/referee.ts';
 import type { ChatMessage } from '../../agents/llm/chat.ts';
-import { COMPACT_GAME_PROMPTS } from '../../agents/llm/game-prompt.ts';
+import { COMPACT_GAME_PROMPTS, GamePrompter } from '../../agents/llm/game-prompt.ts';
+import type { ChoiceItem } from '../../agents/hosted/host-client.ts';
 import { playHosted, trainHosted } from '../../src/trainer/hosted-loop.ts';
-import { evaluateModel, modelPolicy } from '../../src/trainer/model-policy.ts';
+import { choiceItem, evaluateModel, informationStates, modelPolicy } from '../../src/trainer/model-policy.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { testHost, tinkerBackend } from './host-fixture.ts';
 
@@ -63,6 +64,26 @@ describe("a language model's exact policy", () => {
     const scored = await runCli('exploitability', 'kuhn-poker', '--model', 'tiny', '--host', fixture.host.url, '--scoring', 'constrained', '--json');
     expect(scored.code, scored.err).toBe(0);
     expect(JSON.parse(scored.out).exploitability).toBeCloseTo(constrained.exploitability, 9);
+  }, 120_000);
+
+  it('asks once for states that read the same (transpositions), and gives each state its own prompt\'s distribution', async () => {
+    const nim = nimGame({ heaps: '1,2,3' });
+    const asked: ChoiceItem[] = [];
+    const spy = Object.create(client) as PolicyHostClient;
+    spy.choiceProbabilities = (model, items, options) => (asked.push(...items), client.choiceProbabilities(model, items, options));
+    const exact = await modelPolicy(nim, { host: spy, model: 'tiny', prompts: COMPACT_GAME_PROMPTS, batch: 7 });
+    const prompter = new GamePrompter(COMPACT_GAME_PROMPTS);
+    const states = [...informationStates(nim)];
+    const distinct = new Set(states.map(([, { state, seat }]) => JSON.stringify(choiceItem(nim, prompter, state, seat))));
+    expect(exact.informationStates).toBe(states.length);
+    expect(exact.prompts).toBe(distinct.size);
+    expect(asked).toHaveLength(distinct.size);
+    expect(distinct.size).toBeLessThan(states.length);
+    for (const [key, { state, seat }] of states.filter((_, i) => i % 5 === 0)) {
+      const item = choiceItem(nim, prompter, state, seat);
+      const alone = await client.choiceProbabilities('tiny', [item]);
+      item.choices.forEach((text, k) => expect(exact.policy[key][text]).toBeCloseTo(alone.probabilities[0][k], 6));
+    }
   }, 120_000);
 
   it('is refused clearly without its host, or with a policy besides', async () => {

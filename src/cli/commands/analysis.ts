@@ -48,7 +48,7 @@ export function registerAnalysis(program: Command, io: CliIO): void {
     .option('--prompt <prompt>', 'with --model: the prompts it plays with: compact (the reference host\'s byte model), spiral, or a prompt file', 'compact')
     .option('--scoring <how>', "with --model: how the host scores guided choices, sum, mean or constrained (default: the host's)")
     .option('--out <file>', "with --model: write the model's policy as a policy file")
-    .option('--json', 'print one JSON object {game, params, policy, nashConv, exploitability, bestResponseValues, returns} (with --model: model, informationStates, against, seconds)')
+    .option('--json', 'print one JSON object {game, params, policy, nashConv, exploitability, bestResponseValues, returns} (with --model: model, informationStates, prompts (the distinct ones scored), against, seconds)')
     .action(async (ref: string, options: ExploitabilityOptions) => {
       const game = await loadGame(ref);
       if (options.model !== undefined) return modelExploitability(game, options, io);
@@ -154,7 +154,7 @@ async function modelExploitability(game: Game, options: ExploitabilityOptions, i
   if (options.out) await savePolicy(options.out, game, evaluation.policy, { model: evaluation.model, temperature: options.temperature, exploitability: evaluation.exploitability });
   const { policy, ...figures } = evaluation;
   if (options.json) return printJson(io, { game: game.id, params: game.params, ...figures, seconds, ...(options.out ? { out: options.out } : {}) });
-  io.out(`${game.id}, model ${evaluation.model} at temperature ${options.temperature} (${evaluation.informationStates} information states, exact, ${seconds.toFixed(1)} s):`);
+  io.out(`${game.id}, model ${evaluation.model} at temperature ${options.temperature} (${evaluation.informationStates} information states${evaluation.prompts < evaluation.informationStates ? ` reading as ${evaluation.prompts} distinct prompts` : ''}, exact, ${seconds.toFixed(1)} s):`);
   io.out(printEvaluation(evaluation));
   for (const { opponent, bySeat, mean } of evaluation.against) io.out(`against ${opponent}: expected return ${round(mean)} (by seat ${format(bySeat)})`);
 }
