@@ -9,7 +9,7 @@ import { LEARNER, meanEntropy, mmdUpdate, rateLeague, standings, StepMeter, type
 import { League } from './league.ts';
 import type { MmdMetrics, MmdUpdate, StateTarget } from './mmd-update.ts';
 import { choiceItem, informationStates, modelPolicy, type ModelPolicy } from './model-policy.ts';
-import { perToken, type TinkerBackend } from './tinker-backend.ts';
+import type { TinkerBackend } from './tinker-backend.ts';
 
 export type ExactMmdOptions = Pick<
   HostedTrainingOptions,
@@ -128,7 +128,7 @@ async function fitExact(backend: TinkerBackend, mmd: MmdUpdate, states: readonly
   for (let first = 0; first < order.length; first += batching.statesPerBatch) {
     const chunk = order.slice(first, first + batching.statesPerBatch);
     const chunkStates = chunk.map((s) => states[s]);
-    parts.push({ sequences: mmd.sequences(chunkStates), objective: perToken(mmd.objective(chunkStates, chunk.map((s) => targets[s])).objective) });
+    parts.push({ sequences: mmd.sequences(chunkStates), objective: mmd.objective(chunkStates, chunk.map((s) => targets[s])).objective });
   }
   const metrics = await backend.trainParts(parts);
   mmd.advance(states, targets);

@@ -2,8 +2,8 @@ import type { ChoiceScoring } from '../../agents/hosted/host-client.ts';
 import { ConfigError, type Game } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import type { Sample } from './samples.ts';
-import { logSoftmax } from './choice-expectation.ts';
-import type { SequenceObjective, TokenSequence } from './sequence-objectives.ts';
+import { logSoftmax, scoreChoices } from './choice-expectation.ts';
+import type { TokenObjective, TokenSequence } from './sequence-objectives.ts';
 import { noStep, type TinkerBackend, type TinkerMetrics } from './tinker-backend.ts';
 
 export interface MmdSettings {
@@ -18,7 +18,7 @@ export interface MmdSettings {
   readonly magnetRate?: number;
   /** The temperature the model samples its moves at (default 1): its move distribution is softmax(score / T). */
   readonly temperature?: number;
-  /** How the sampler scores a move (the policy host's guided_choice_scoring): its summed token logprob, or their mean; mmd fits no other. */
+  /** How the sampler scores a move (the policy host's guided_choice_scoring): its summed token logprob, their mean, or as constrained decoding picks it. */
   readonly scoring?: ChoiceScoring;
 }
 
@@ -50,7 +50,8 @@ export interface StateTarget {
  * of the batch, the closed-form MMD step of the tabular learner
  * (TabularSoftmax) from the model's own move distribution pi, the softmax of
  * the moves' scores at the sampling temperature (each move's summed token
- * logprob, or their mean, as the sampler scores guided choices),
+ * logprob, their mean, or its constrained-decoding logprob, as the sampler
+ * scores guided choices: scoreChoices),
  *   log q = (log pi + eta * A + alpha * eta * log magnet) / (1 + alpha * eta), normalised,
  * A being each move's mean advantage in the batch (the state's mean for moves
  * not played), and fits the model to q by minimising KL(q || pi) over the
@@ -87,9 +88,6 @@ export class MmdUpdate {
     const { stepSize, magnetStrength, magnetRate, temperature } = this.settings;
     for (const [name, value] of Object.entries({ stepSize, magnetStrength, magnetRate })) {
       if (!(value >= 0 && Number.isFinite(value))) throw new ConfigError(`mmd: ${name} must be a number >= 0, not ${value}`);
-    }
-    if (this.settings.scoring === 'constrained') {
-      throw new ConfigError('the mmd objective fits moves scored by their summed or mean logprob, and these are scored constrained: start the host with --guided-choice-scoring mean, or use --objective policy-gradient');
     }
     if (magnetRate > 1) throw new ConfigError(`mmd: magnetRate must lie in [0, 1], not ${magnetRate}`);
     if (!(temperature > 0 && Number.isFinite(temperature))) throw new ConfigError(`mmd: the sampling temperature must be above 0 (at 0 the moves have no distribution to fit), not ${temperature}`);
@@ -162,26 +160,26 @@ export class MmdUpdate {
   }
 
   /**
-   * The objective over the states' move sequences (state by state, moves in order): at its first call it
-   * fixes each state's target q from the model's distribution then (unless `given`); every call returns the
-   * mean over states of KL(q || pi) and its derivative with respect to each move's summed logprob:
-   * (pi - q) / T, divided by the move's token count when moves are scored by their mean logprob.
+   * The objective over the token logprobs of the states' move sequences (state by state, moves in order): at
+   * its first call it fixes each state's target q from the model's distribution then (unless `given`); every
+   * call returns the mean over states of KL(q || pi) and its derivative with respect to each token's logprob:
+   * (pi - q) / T with respect to each move's score, taken back to its tokens as the scoring counts them.
    */
-  objective(states: readonly StateTarget[], given?: readonly (readonly number[])[]): { objective: SequenceObjective; targets: () => readonly (readonly number[])[]; before: () => MmdStart } {
-    const t = this.settings.temperature;
-    // Under mean scoring a move's score is its summed logprob over its token count.
-    const lengths = states.map((state) => state.moves.map((move) => (this.settings.scoring === 'mean' ? this.moveTokens.get(move)!.length : 1)));
+  objective(states: readonly StateTarget[], given?: readonly (readonly number[])[]): { objective: TokenObjective; targets: () => readonly (readonly number[])[]; before: () => MmdStart } {
+    const { temperature: t, scoring } = this.settings;
+    const completions = states.map((state) => state.moves.map((move) => this.moveTokens.get(move)!));
     let targets: readonly (readonly number[])[] | undefined = given;
     const before = { moveEntropy: NaN, targetKl: NaN };
-    const objective: SequenceObjective = (logprobs) => {
-      const gradient: number[] = [];
+    const objective: TokenObjective = (logprobs) => {
+      const gradient: number[][] = [];
       let loss = 0;
       let at = 0;
       const fixed = targets === undefined;
       const fresh: (readonly number[])[] = [];
       let entropy = 0;
       states.forEach((state, s) => {
-        const logPi = logSoftmax(logprobs.slice(at, at + state.moves.length).map((lp, k) => lp / lengths[s][k] / t));
+        const scored = scoreChoices(completions[s], logprobs.slice(at, at + state.moves.length), scoring);
+        const logPi = logSoftmax(scored.scores.map((score) => score / t));
         at += state.moves.length;
         if (fixed) entropy -= logPi.reduce((h, lp) => h + Math.exp(lp) * lp, 0) / states.length;
         let q: readonly number[];
@@ -191,8 +189,8 @@ export class MmdUpdate {
         } else q = targets![s];
         state.moves.forEach((_, k) => {
           if (q[k] > 0) loss += (q[k] * (Math.log(q[k]) - logPi[k])) / states.length;
-          gradient.push((Math.exp(logPi[k]) - q[k]) / t / lengths[s][k] / states.length);
         });
+        gradient.push(...scored.backward(logPi.map((lp, k) => (Math.exp(lp) - q[k]) / t / states.length)));
       });
       if (fixed) {
         targets = fresh;
@@ -230,7 +228,7 @@ export class MmdUpdate {
     const { states, skipped } = this.targets(episodes, samples);
     if (states.length === 0) return { ...noStep(backend), states: 0, skipped, moveEntropy: NaN, targetKl: NaN };
     const { objective, targets, before } = this.objective(states);
-    const metrics = await backend.trainSequences(this.sequences(states), objective);
+    const metrics = await backend.trainTokens(this.sequences(states), objective);
     this.advance(states, targets());
     return { ...metrics, samples: samples.length, states: states.length, skipped, ...before() };
   }

@@ -6,7 +6,7 @@ import { loadChatTokenizer, type ChatTokenizer } from '../../agents/llm/chat-tok
 import { COMPACT_GAME_PROMPTS } from '../../agents/llm/game-prompt.ts';
 import { kuhnPoker } from '../../games/index.ts';
 import { evaluatePolicy, type TabularPolicy } from '../../src/analysis/index.ts';
-import { logSoftmax } from '../../src/trainer/choice-expectation.ts';
+import { logSoftmax, scoreChoices } from '../../src/trainer/choice-expectation.ts';
 import { exactStates, trainExactMmd } from '../../src/trainer/exact-mmd.ts';
 import type { HostedIteration, HostedRunState } from '../../src/trainer/hosted-loop.ts';
 import { MmdUpdate } from '../../src/trainer/mmd-update.ts';
@@ -48,6 +48,16 @@ describe('exact-mmd: magnetic mirror descent on exact action values, on the refe
       const scores = state.moves.map((_, k) => logprobs[at + k].reduce((a, b) => a + b, 0) / logprobs[at + k].length);
       at += state.moves.length;
       logSoftmax(scores).forEach((lp, k) => expect(Math.exp(lp)).toBeCloseTo(policy[state.key][state.moves[k]], 6));
+    }
+    // Scored as constrained decoding picks, the objective's scores from the same forward give the host's distribution too.
+    const constrained = (await modelPolicy(game, { host: backend.host, model: backend.policy(), prompts: COMPACT_GAME_PROMPTS, scoring: 'constrained' })).policy;
+    at = 0;
+    for (const state of states) {
+      const completions = mmd.sequences([state]).map((s) => s.completion);
+      const { scores } = scoreChoices(completions, logprobs.slice(at, at + state.moves.length), 'constrained');
+      at += state.moves.length;
+      logSoftmax(scores).forEach((lp, k) => expect(Math.exp(lp)).toBeCloseTo(constrained[state.key][state.moves[k]], 6));
+      expect(constrained[state.key]).not.toEqual(policy[state.key]);
     }
   }, 60_000);
 

@@ -167,7 +167,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
     .option('--temperature <t>', 'sampling temperature over the legal moves', numberOption('--temperature', 0), 1)
     .option(
       '--choice-scoring <how>',
-      "how the host started here scores a guided choice (a move, the critic's verdict): constrained (as constrained decoding does: where the choices part, the model's next-token distribution renormalised over the tokens that continue one; the default), mean (mean token logprob; the default with --objective mmd, which fits only mean or sum) or sum (sequence logprob, which in a fresh byte model all but rules out the longer choices)",
+      "how the host started here scores a guided choice (a move, the critic's verdict): constrained (as constrained decoding does: where the choices part, the model's next-token distribution renormalised over the tokens that continue one; the default), mean (mean token logprob; the default with --objective mmd or exact-mmd) or sum (sequence logprob, which in a fresh byte model all but rules out the longer choices)",
       choice('--choice-scoring', CHOICE_SCORINGS),
     )
     .option('--prompt <prompt>', "the prompts the policy plays with: compact (the reference host's byte model), spiral, or a prompt file", 'compact')
@@ -270,7 +270,6 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       }
       if (!options.resume && options.tinker === undefined) {
         const mirror = options.objective === 'mmd' || options.objective === 'exact-mmd';
-        if (mirror && options.choiceScoring === 'constrained') throw new ConfigError(`--objective ${options.objective} fits moves scored by their mean or summed logprob: --choice-scoring mean or sum`);
         options.choiceScoring ??= mirror ? 'mean' : 'constrained';
       }
       if (options.modelTokenizer !== undefined) options.modelTokenizer = resolvePath(options.modelTokenizer);
