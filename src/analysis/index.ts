@@ -11,7 +11,7 @@ export { enumerate, type TreeCounts } from './enumerate.ts';
 export { expectedReturns } from './expected.ts';
 export { mccfr, MccfrSolver, type MccfrOptions, type MccfrResult, type MccfrSolverOptions } from './mccfr.ts';
 export { bestAction, minimax, type MinimaxOptions, type MinimaxResult, type SearchOptions, type SearchResult } from './minimax.ts';
-export { actionValues } from './tree-passes.ts';
+export { actionValues, infosetReach } from './tree-passes.ts';
 export { actionProbabilities, PROBABILITY_TOLERANCE, type TabularPolicy } from './policy.ts';
 export { loadPolicy, parsePolicyFile, POLICY_FORMAT, policyFile, savePolicy, type PolicyFile } from './policy-file.ts';
 export type { IterationStats, ProgressOptions } from './progress.ts';

@@ -86,3 +86,15 @@ export function actionValues(tree: CompiledGame, strategy: Float64Array): Float6
   }
   return out;
 }
+
+/** The probability that play reaches each information state when every seat plays `strategy`. */
+export function infosetReach(tree: CompiledGame, strategy: Float64Array): Float64Array {
+  const out = new Float64Array(tree.infosetCount);
+  const own = new Float64Array(tree.nodeCount);
+  const others = new Float64Array(tree.nodeCount);
+  for (let seat = 0; seat < tree.seats; seat++) {
+    computeReach(tree, strategy, seat, own, others);
+    for (const n of tree.seatNodes[seat]) out[tree.infoset[n]] += own[n] * others[n];
+  }
+  return out;
+}

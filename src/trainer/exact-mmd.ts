@@ -1,6 +1,6 @@
 import type { ChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
 import { COMPACT_GAME_PROMPTS, GamePrompter, type GamePrompts } from '../../agents/llm/game-prompt.ts';
-import { actionValues, compile, evaluatePolicy } from '../analysis/index.ts';
+import { actionValues, compile, evaluatePolicy, infosetReach, type CompiledGame } from '../analysis/index.ts';
 import { strategyFromPolicy } from '../analysis/strategy.ts';
 import { ConfigError, Rng, type Game } from '../core/index.ts';
 import { summarize } from '../runtime/index.ts';
@@ -8,7 +8,7 @@ import { RoleBaselines } from './advantages.ts';
 import { LEARNER, meanEntropy, mmdUpdate, rateLeague, standings, StepMeter, type HostedIteration, type HostedTrainingOptions } from './hosted-loop.ts';
 import { League } from './league.ts';
 import type { MmdMetrics, MmdUpdate, StateTarget } from './mmd-update.ts';
-import { choiceItem, informationStates, modelPolicy, type ModelPolicy } from './model-policy.ts';
+import { choiceItem, distinctItems, informationStates, modelPolicy, type ModelPolicy } from './model-policy.ts';
 import type { TinkerBackend } from './tinker-backend.ts';
 
 export type ExactMmdOptions = Pick<
@@ -32,8 +32,9 @@ export const DEFAULT_STATES_PER_BATCH = 64;
  * computes every action's value when that policy plays every seat
  * (actionValues: the return against itself, weighted over each state's
  * histories by how often chance and the other seats reach them), and fits
- * the model at every information state to the closed-form MMD target on
- * those values (MmdUpdate.target), in minibatches, then publishes. The scoring of the new
+ * the model at every prompt it is asked to the closed-form MMD target on
+ * those values (MmdUpdate.target; information states that read the same
+ * prompt pool their values, exactStates), in minibatches, then publishes. The scoring of the new
  * version is both the next step's policy and its exact exploitability.
  * Where sampled self-play sees a state as often as play reaches it, this
  * gives every state, reached often or not, its full step.
@@ -43,7 +44,8 @@ export async function trainExactMmd(options: ExactMmdOptions): Promise<HostedIte
   const tree = compile(game);
   const mmd = await mmdUpdate(options);
   const prompts = options.prompts ?? COMPACT_GAME_PROMPTS;
-  const states = await exactStates(game, backend, tokenizer, prompts, mmd);
+  const states = await exactStates(tree, backend, tokenizer, prompts, mmd);
+  const statesBySeat = Array.from({ length: game.seats }, (_, seat) => states.filter((state) => state.infosets.some((i) => tree.infosetSeat[i] === seat)).length);
   const score = (model: string) => modelPolicy(game, { host: backend.host, model, prompts, temperature: options.temperature, scoring: mmd.settings.scoring });
   const league = new League(options.resume?.league);
   const rng = new Rng(options.seed ?? 0);
@@ -56,8 +58,10 @@ export async function trainExactMmd(options: ExactMmdOptions): Promise<HostedIte
   for (let iteration = options.resume?.iteration ?? 0; !over(iteration); iteration++) {
     const played = scored.model;
     const exploitabilityBefore = evaluatePolicy(game, scored.policy).exploitability;
-    const values = actionValues(tree, strategyFromPolicy(tree, scored.policy));
-    const targets: StateTarget[] = states.map((state, i) => ({ ...state, advantage: Array.from(values.subarray(tree.actionStart[i], tree.actionStart[i + 1])) }));
+    const strategy = strategyFromPolicy(tree, scored.policy);
+    const values = actionValues(tree, strategy);
+    const reach = infosetReach(tree, strategy);
+    const targets: StateTarget[] = states.map(({ infosets, ...state }) => ({ ...state, advantage: pooledValues(tree, values, reach, infosets) }));
     const metrics = await fitExact(backend, mmd, targets, scored, { statesPerBatch: options.statesPerBatch ?? DEFAULT_STATES_PER_BATCH, rng: rng.split(iteration) });
     if ((iteration + 1) % (options.leagueEvery ?? 5) === 0) {
       const pinned = await backend.publish(true);
@@ -83,7 +87,7 @@ export async function trainExactMmd(options: ExactMmdOptions): Promise<HostedIte
       record: summarize([], [LEARNER])[0],
       returns: {},
       samples: metrics.samples,
-      samplesBySeat: Array.from({ length: game.seats }, (_, seat) => tree.seatInfosets[seat].length),
+      samplesBySeat: statesBySeat,
       states: metrics.states,
       skipped: 0,
       loss: metrics.step.loss,
@@ -135,25 +139,56 @@ async function fitExact(backend: TinkerBackend, mmd: MmdUpdate, states: readonly
   return { ...metrics, states: states.length, skipped: 0, moveEntropy, targetKl };
 }
 
+/** A state exact-mmd fits: a prompt and its moves, and the information states (of the compiled game) that read them. */
+export interface ExactState extends Omit<StateTarget, 'advantage'> {
+  /** Several where the model is asked the same at each: a board that different move orders reach. */
+  readonly infosets: readonly number[];
+}
+
 /**
- * Every information state of a walkable game as the model is asked there, in the compiled game's order: its key,
- * its prompt as the host renders it (cut from the left, as the host does, to leave its longest move room in the
- * model's context) and its legal moves, each move's tokens (its text, then the stop token) made known to `mmd`.
+ * What the model is asked at the information states of a walkable game, each distinct prompt (with its moves) once,
+ * in the order the compiled game first reaches them: the key of its first information state, the prompt as the host
+ * renders it (cut from the left, as the host does, to leave its longest move room in the model's context) and the
+ * legal moves, each move's tokens (its text, then the stop token) made known to `mmd`. Tic-tac-toe's 294,778
+ * information states (its move histories) read 4,520 boards.
  */
-export async function exactStates(game: Game, backend: TinkerBackend, tokenizer: ChatTokenizer, prompts: GamePrompts, mmd: MmdUpdate): Promise<Omit<StateTarget, 'advantage'>[]> {
-  const tree = compile(game);
+export async function exactStates(tree: CompiledGame, backend: TinkerBackend, tokenizer: ChatTokenizer, prompts: GamePrompts, mmd: MmdUpdate): Promise<ExactState[]> {
+  const { game } = tree;
   const stop = tokenizer.stopTokenIds[0];
   if (stop === undefined) throw new ConfigError(`the tokenizer in ${tokenizer.source} has no stop token, which ends every guided choice`);
   const context = await modelContext(backend);
   const prompter = new GamePrompter(prompts);
   const found = informationStates(game);
-  return tree.infoKeys.map((key, i) => {
-    const { state, seat } = found.get(key)!;
-    const item = choiceItem(game, prompter, state, seat);
+  const { items, itemOf } = distinctItems(
+    tree.infoKeys.map((key) => {
+      const { state, seat } = found.get(key)!;
+      return choiceItem(game, prompter, state, seat);
+    }),
+  );
+  const members: number[][] = items.map(() => []);
+  itemOf.forEach((item, i) => members[item].push(i));
+  return items.map((item, g) => {
+    const [first] = members[g];
     const completions = item.choices.map((move) => [...tokenizer.encode(move), stop]);
     item.choices.forEach((move, k) => mmd.knowMove(move, completions[k]));
     const room = context - Math.max(...completions.map((c) => c.length));
+    const key = tree.infoKeys[first];
     if (room < 1) throw new ConfigError(`a move at ${key} is ${room < 0 ? 'longer than' : 'as long as'} the model's context (${context} tokens)`);
-    return { key, prompt: tokenizer.encodeChat(item.messages).slice(-room), moves: tree.actionTexts[i] };
+    return { key, prompt: tokenizer.encodeChat(item.messages).slice(-room), moves: tree.actionTexts[first], infosets: members[g] };
   });
+}
+
+/**
+ * Each move's value at a state the model cannot tell apart from others: its value at each of the information
+ * states, weighted by how often play reaches them (equally where it reaches none), as the policy gradient of
+ * the one move distribution they share weighs them.
+ */
+function pooledValues(tree: CompiledGame, values: Float64Array, reach: Float64Array, infosets: readonly number[]): number[] {
+  const total = infosets.reduce((sum, i) => sum + reach[i], 0);
+  const pooled = Array.from(tree.actionTexts[infosets[0]], () => 0);
+  for (const i of infosets) {
+    const weight = total > 0 ? reach[i] / total : 1 / infosets.length;
+    pooled.forEach((_, k) => (pooled[k] += weight * values[tree.actionStart[i] + k]));
+  }
+  return pooled;
 }

@@ -80,7 +80,7 @@ export async function modelPolicy(game: Game, options: ModelPolicyOptions): Prom
 }
 
 /** The distinct items (the same messages and choices), and for each given item the index of its distinct one. */
-function distinctItems(given: readonly ChoiceItem[]): { items: ChoiceItem[]; itemOf: number[] } {
+export function distinctItems(given: readonly ChoiceItem[]): { items: ChoiceItem[]; itemOf: number[] } {
   const index = new Map<string, number>();
   const items: ChoiceItem[] = [];
   const itemOf = given.map((item) => {

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { actionValues, compile, type TabularPolicy } from '../../src/analysis/index.ts';
+import { actionValues, compile, infosetReach, type TabularPolicy } from '../../src/analysis/index.ts';
 import { strategyFromPolicy } from '../../src/analysis/strategy.ts';
 import type { Game } from '../../src/core/index.ts';
 import { kuhnPoker } from '../../games/kuhn-poker/index.ts';
 import { leducPoker } from '../../games/leduc-poker/index.ts';
-import { chanceNim, kuhnEquilibrium, policyArbitrary, walkedActionValues } from './helpers.ts';
+import { chanceNim, kuhnEquilibrium, policyArbitrary, walkedActionValues, walkedReach } from './helpers.ts';
 
 function compiledActionValues(game: Game, policy: TabularPolicy): Map<string, number[]> {
   const tree = compile(game);
@@ -48,5 +48,27 @@ describe('actionValues', () => {
       }),
       { numRuns: 20 },
     );
+  });
+});
+
+describe('infosetReach', () => {
+  const expectSameReach = (game: Game, policy: TabularPolicy) => {
+    const tree = compile(game);
+    const reach = infosetReach(tree, strategyFromPolicy(tree, policy));
+    const walked = walkedReach(game, policy);
+    expect(walked.size).toBe(tree.infosetCount);
+    tree.infoKeys.forEach((key, i) => expect(reach[i]).toBeCloseTo(walked.get(key)!, 12));
+  };
+
+  for (const game of [kuhnPoker(), chanceNim()]) {
+    it(`equals walking ${game.id} itself, for any policy (unreached states included)`, () => {
+      fc.assert(fc.property(policyArbitrary(game), (policy) => expectSameReach(game, policy)), { numRuns: 60 });
+    });
+  }
+
+  it('equals walking Leduc poker itself, for a random policy', () => {
+    const game = leducPoker();
+    const [policy] = fc.sample(policyArbitrary(game), { numRuns: 1, seed: 7 });
+    expectSameReach(game, policy);
   });
 });

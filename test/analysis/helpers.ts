@@ -111,3 +111,22 @@ export function walkedActionValues(game: Game, policy: TabularPolicy): Map<strin
     }),
   );
 }
+
+/** The probability that play reaches each information state under `policy`, by walking the game itself. */
+export function walkedReach(game: Game, policy: TabularPolicy): Map<string, number> {
+  const found = new Map<string, number>();
+  const walk = (state: unknown, reach: number): void => {
+    const turn = game.turn(state);
+    if (turn === 'terminal') return;
+    if (turn === 'chance') {
+      for (const o of game.chanceOutcomes(state)) walk(game.apply(state, o.action), reach * o.probability);
+      return;
+    }
+    const key = game.infoKey(state, turn);
+    found.set(key, (found.get(key) ?? 0) + reach);
+    const p = actionProbabilities(game, policy, state);
+    game.legalActions(state).forEach((a, k) => walk(game.apply(state, a), reach * p[k]));
+  };
+  walk(game.initial(), 1);
+  return found;
+}

@@ -4,14 +4,14 @@ import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { POLICY_HOST_DIR } from '../../agents/hosted/index.ts';
 import { loadChatTokenizer, type ChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
 import { COMPACT_GAME_PROMPTS } from '../../agents/llm/game-prompt.ts';
-import { kuhnPoker } from '../../games/index.ts';
-import { evaluatePolicy, type TabularPolicy } from '../../src/analysis/index.ts';
+import { kuhnPoker, ticTacToe } from '../../games/index.ts';
+import { compile, evaluatePolicy, type TabularPolicy } from '../../src/analysis/index.ts';
 import { logSoftmax, scoreChoices } from '../../src/trainer/choice-expectation.ts';
 import { exactStates, trainExactMmd } from '../../src/trainer/exact-mmd.ts';
 import type { HostedIteration, HostedRunState } from '../../src/trainer/hosted-loop.ts';
 import { MmdUpdate } from '../../src/trainer/mmd-update.ts';
 import { modelPolicy } from '../../src/trainer/model-policy.ts';
-import { walkedActionValues } from '../analysis/helpers.ts';
+import { walkedActionValues, walkedReach } from '../analysis/helpers.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { python, testHost, tinkerBackend } from './host-fixture.ts';
 
@@ -35,7 +35,7 @@ describe('exact-mmd: magnetic mirror descent on exact action values, on the refe
     const { backend, close } = await tinkerBackend(fixture.host.url);
     onTestFinished(close);
     const mmd = new MmdUpdate(game, { scoring: 'mean' });
-    const states = await exactStates(game, backend, tokenizer, COMPACT_GAME_PROMPTS, mmd);
+    const states = await exactStates(compile(game), backend, tokenizer, COMPACT_GAME_PROMPTS, mmd);
     expect(states.map((s) => s.key).sort()).toEqual(Object.keys(await scoredPolicy(backend, backend.policy())).sort());
     // The states facing a bet have the longest prompts (95 tokens), cut to leave their moves' 7 room.
     const room = (moves: readonly string[]) => CONTEXT - Math.max(...moves.map((move) => Buffer.byteLength(move) + 1));
@@ -98,6 +98,59 @@ describe('exact-mmd: magnetic mirror descent on exact action values, on the refe
     for (const [key, moves] of Object.entries(targets)) {
       for (const [move, q] of Object.entries(moves)) expect(state.magnet![key][move]).toBeCloseTo(0.98 * Math.log(0.5) + 0.02 * Math.log(q), 9);
     }
+  }, 120_000);
+
+  it("asks each prompt once: tic-tac-toe's 294,778 move histories read its 4,520 boards with a move to make", async () => {
+    const { backend, close } = await tinkerBackend(fixture.host.url);
+    onTestFinished(close);
+    const tree = compile(ticTacToe());
+    const states = await exactStates(tree, backend, tokenizer, COMPACT_GAME_PROMPTS, new MmdUpdate(tree.game, { scoring: 'constrained' }));
+    // 5,478 legal boards, 958 of them final (won or full).
+    expect(states.length).toBe(4_520);
+    const infosets = states.flatMap((s) => s.infosets);
+    expect(infosets.length).toBe(tree.infosetCount);
+    expect(new Set(infosets).size).toBe(tree.infosetCount);
+    for (const state of states) {
+      expect(state.key).toBe(tree.infoKeys[state.infosets[0]]);
+      for (const i of state.infosets) expect(tree.actionTexts[i]).toEqual(state.moves);
+    }
+  }, 120_000);
+
+  it('pools the values of information states that read the same prompt, weighted by how often play reaches each', async () => {
+    const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 3e-3, epochs: 1 });
+    onTestFinished(close);
+    // Without the observation, Kuhn's twelve information states read two prompts: check or bet, and fold or call.
+    const prompts = { default: { user: '{valid_actions}' } };
+    const before = (await modelPolicy(game, { host: backend.host, model: backend.policy(), prompts })).policy;
+    const values = walkedActionValues(game, before);
+    const reach = walkedReach(game, before);
+    const stepSize = 4;
+    const eta = stepSize / 2;
+    const alpha = 0.5;
+    const target = (keys: string[], weight: (key: string) => number) => {
+      const moves = Object.keys(before[keys[0]]);
+      const total = keys.reduce((sum, key) => sum + weight(key), 0);
+      const pooled = moves.map((_, k) => keys.reduce((sum, key) => sum + (weight(key) / total) * values.get(key)![k], 0));
+      return logSoftmax(moves.map((m, k) => (Math.log(before[keys[0]][m]) + eta * pooled[k] + alpha * eta * Math.log(0.5)) / (1 + alpha * eta))).map(Math.exp);
+    };
+    const seen: { it: HostedIteration; state: HostedRunState }[] = [];
+    await trainExactMmd({ game, backend, tokenizer, prompts, iterations: 1, mmd: { stepSize }, onIteration: (it, state) => void seen.push({ it, state }) });
+    const [{ it, state }] = seen;
+    expect(it).toMatchObject({ states: 2, samples: 4, samplesBySeat: [2, 2] });
+    const magnets = Object.entries(state.magnet!);
+    expect(magnets.length).toBe(2);
+    let gap = 0;
+    for (const [key, magnet] of magnets) {
+      const group = Object.keys(before).filter((k) => Object.keys(before[k]).join() === Object.keys(magnet).join());
+      expect(group.length).toBe(6);
+      const q = target(group, (k) => reach.get(k)!);
+      Object.keys(magnet).forEach((move, k) => expect(magnet[move]).toBeCloseTo(0.98 * Math.log(0.5) + 0.02 * Math.log(q[k]), 9));
+      expect(key).toBe(compile(game).infoKeys.find((k) => group.includes(k)));
+      const equal = target(group, () => 1);
+      gap = Math.max(gap, ...q.map((x, k) => Math.abs(x - equal[k])));
+    }
+    // Weighing the states equally would have asked for another step (checking is worth less to the first seat).
+    expect(gap).toBeGreaterThan(1e-3);
   }, 120_000);
 
   it('resumes where it stopped: its step count, clock and magnets', async () => {
