@@ -15,7 +15,7 @@ export { asynchronousBatches, synchronousBatches, type EnvBatch, type EnvBatches
 export { HostStudent, studentPrompt, type HostStudentOptions, type StudentGain } from './host-student.ts';
 export { imitationSequences, imitationUpdate, type ImitationSequence } from './imitation.ts';
 export { MmdUpdate, type MagnetState, type MmdMetrics, type MmdSettings, type MmdStart } from './mmd-update.ts';
-export { DEFAULT_STATES_PER_BATCH, exactStates, trainExactMmd, type ExactMmdOptions } from './exact-mmd.ts';
+export { DEFAULT_STATES_PER_BATCH, exactStates, trainExactMmd, type ExactMmdOptions, type ExactState } from './exact-mmd.ts';
 export { connectNatsLink, readRunDescription, type NatsLink, type NatsLinkOptions, type ResultCodec } from './nats-link.ts';
 export { BusPlay, chunkSeed, DEFAULT_CHUNK, MAX_CHUNK, runTabularActors, tabularJobSchema, terminalsCodec, type TabularJob, type TabularLink } from './tabular-bus.ts';
 export { League, parseOpponents, splitGames, type LeagueMember, type LeagueState, type OpponentShare, type OpponentSource } from './league.ts';
