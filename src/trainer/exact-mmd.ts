@@ -2,7 +2,7 @@ import type { ChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
 import { COMPACT_GAME_PROMPTS, GamePrompter, type GamePrompts } from '../../agents/llm/game-prompt.ts';
 import { actionValues, compile, evaluatePolicy, infosetReach, type CompiledGame } from '../analysis/index.ts';
 import { strategyFromPolicy } from '../analysis/strategy.ts';
-import { ConfigError, Rng, type Game } from '../core/index.ts';
+import { ConfigError, Rng } from '../core/index.ts';
 import { summarize } from '../runtime/index.ts';
 import { RoleBaselines } from './advantages.ts';
 import { LEARNER, meanEntropy, mmdUpdate, rateLeague, standings, StepMeter, type HostedIteration, type HostedTrainingOptions } from './hosted-loop.ts';
