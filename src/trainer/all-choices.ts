@@ -1,10 +1,12 @@
 import type { ChoiceScoring } from '../../agents/hosted/host-client.ts';
 import type { ChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
 import { roles as roleDefinitions } from '../../agents/roles/registry.ts';
-import { ConfigError, type Environment } from '../core/index.ts';
+import { ConfigError, type Environment, type Rng } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
-import { expectedChoiceReturn, type ChoiceTurn } from './choice-expectation.ts';
+import { expectedChoiceReturn, targetFit, type ChoiceTurn, type TargetFit } from './choice-expectation.ts';
 import { CLOSED_ANSWERS } from './env-batches.ts';
+import { shuffledMinibatches } from './minibatches.ts';
+import { mirrorTarget } from './mmd-update.ts';
 import type { Sample } from './samples.ts';
 import type { TokenSequence } from './sequence-objectives.ts';
 import type { TinkerBackend, TinkerMetrics } from './tinker-backend.ts';
@@ -20,8 +22,47 @@ export interface AllChoicesSettings {
   readonly scoring: ChoiceScoring;
   readonly temperature: number;
   readonly tokenizer: ChatTokenizer;
-  /** The weight of each turn's choice entropy beside its expected return (expectedChoiceReturn). */
-  readonly entropy: number;
+  readonly step: ChoiceStep;
+  /** Turns in each optimizer step: a batch's turns, shuffled, in minibatches of this many (default: one step on them all). */
+  readonly turnsPerStep?: number;
+}
+
+/**
+ * How each optimizer step moves the turns' choice distributions: `gradient` ascends their expected return plus
+ * `entropy` times their entropy (expectedChoiceReturn); `mirror` fits each turn to magnetic mirror descent's target on
+ * its choices' returns (choiceMirrorFit).
+ */
+export type ChoiceStep = { readonly kind: 'gradient'; readonly entropy: number } | { readonly kind: 'mirror'; readonly stepSize: number; readonly magnetStrength: number };
+
+/** Refuses a step that cannot be taken: a mirror step size not above 0, a negative magnet strength or entropy weight. */
+export function checkChoiceStep(step: ChoiceStep): void {
+  if (step.kind === 'gradient') {
+    if (!(step.entropy >= 0 && Number.isFinite(step.entropy))) throw new ConfigError(`the entropy bonus must be 0 or more, not ${step.entropy}`);
+    return;
+  }
+  if (!(step.stepSize > 0 && Number.isFinite(step.stepSize))) throw new ConfigError(`the mirror step size must be above 0, not ${step.stepSize}`);
+  if (!(step.magnetStrength >= 0 && Number.isFinite(step.magnetStrength))) throw new ConfigError(`the magnet strength must be 0 or more, not ${step.magnetStrength}`);
+}
+
+/**
+ * The loss that fits each turn's choice distribution p to the closed-form
+ * step of magnetic mirror descent on its choices' returns (mirrorTarget, the
+ * step MmdUpdate takes at a game's information states): q proportional to
+ * (p exp(eta R))^(1 / (1 + alpha eta)), eta being `stepSize` in units of the
+ * returns and alpha `magnetStrength`, the magnet uniform (no turn recurs);
+ * KL(q || p) is fitted (targetFit). Where a batch's right answers balance,
+ * the expected return is flat along the model's shared bias toward one
+ * answer, and the policy gradient lets that bias drift; fitted targets hold
+ * it, since every turn's target lies on its own side of the middle.
+ */
+export function choiceMirrorFit(turns: readonly ChoiceTurn[], scoring: ChoiceScoring, temperature: number, step: { readonly stepSize: number; readonly magnetStrength: number }): TargetFit {
+  checkChoiceStep({ kind: 'mirror', ...step });
+  return targetFit(
+    turns.map((turn) => turn.completions),
+    scoring,
+    temperature,
+    (t, logP) => mirrorTarget(logP, turns[t].returns, step.stepSize, step.magnetStrength, logP.map(() => -Math.log(logP.length))),
+  );
 }
 
 const openRoles = (roles: readonly string[]) =>
@@ -77,15 +118,37 @@ export function choiceTurns(samples: readonly Sample[], episodes: readonly Episo
 }
 
 /**
- * One step on the exact expected return of the learner's closed answers:
- * the policy gradient's expectation over every choice of each turn, each
- * weighted by the probability the guided pick gives it now and scored by the
- * return it would have got (expectedChoiceReturn), instead of a sample of one.
- * The choice that was sampled plays no part, so matches played by an older
- * version train as well as fresh ones.
+ * One update of the learner's closed answers on every choice of each turn,
+ * each weighted by the probability the guided pick gives it now and scored by
+ * the return it would have got, instead of a sample of one: the policy
+ * gradient's exact expectation, or the mirror descent target's fit
+ * (`settings.step`). The choice that was sampled plays no part, so matches
+ * played by an older version train as well as fresh ones. With
+ * `turnsPerStep`, the turns, in an order `rng` shuffles, take one optimizer
+ * step per minibatch, each scored by the weights its step starts from.
  */
-export async function allChoicesUpdate(backend: TinkerBackend, samples: readonly Sample[], episodes: readonly Episode[], environment: Environment, settings: AllChoicesSettings): Promise<TinkerMetrics> {
+export async function allChoicesUpdate(
+  backend: TinkerBackend,
+  samples: readonly Sample[],
+  episodes: readonly Episode[],
+  environment: Environment,
+  settings: AllChoicesSettings,
+  rng: Rng,
+): Promise<TinkerMetrics> {
   const { turns, sequences } = choiceTurns(samples, episodes, environment, settings.tokenizer);
-  const metrics = await backend.trainTokens(sequences, expectedChoiceReturn(turns, settings.scoring, settings.temperature, settings.entropy));
+  const firstSequence: number[] = [];
+  let at = 0;
+  for (const turn of turns) {
+    firstSequence.push(at);
+    at += turn.completions.length;
+  }
+  const parts = shuffledMinibatches(turns.length, settings.turnsPerStep ?? Math.max(1, turns.length), rng).map((chunk) => ({
+    sequences: chunk.flatMap((t) => sequences.slice(firstSequence[t], firstSequence[t] + turns[t].completions.length)),
+    objective:
+      settings.step.kind === 'mirror'
+        ? choiceMirrorFit(chunk.map((t) => turns[t]), settings.scoring, settings.temperature, settings.step).objective
+        : expectedChoiceReturn(chunk.map((t) => turns[t]), settings.scoring, settings.temperature, settings.step.entropy),
+  }));
+  const metrics = await backend.trainParts(parts);
   return { ...metrics, samples: turns.length };
 }

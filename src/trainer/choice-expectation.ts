@@ -126,3 +126,58 @@ export function expectedChoiceReturn(turns: readonly ChoiceTurn[], scoring: Choi
     return { loss, gradient, entropy: meanEntropy };
   };
 }
+
+/** A fit of choice distributions to fixed targets: its objective, the targets it fixed, and where the model stood then. */
+export interface TargetFit {
+  readonly objective: TokenObjective;
+  targets(): readonly (readonly number[])[];
+  /** At the objective's first call: the mean entropy of the turns' distributions, and the mean KL(target || model). */
+  before(): { readonly moveEntropy: number; readonly targetKl: number };
+}
+
+/**
+ * The loss that fits each turn's choice distribution p (its choices' token
+ * logprobs, turn after turn, scored as `scoring` does, at `temperature`) to
+ * a target q: the mean over the turns of KL(q || p), whose derivative with
+ * respect to each choice's score is (p - q) / (T N). At its first call each
+ * turn's target is `targetOf(turn, log p)` (unless `given`), and it stays
+ * fixed after, so later epochs fit the same targets.
+ */
+export function targetFit(
+  completions: readonly (readonly (readonly number[])[])[],
+  scoring: ChoiceScoring,
+  temperature: number,
+  targetOf: (turn: number, logP: readonly number[]) => readonly number[],
+  given?: readonly (readonly number[])[],
+): TargetFit {
+  let targets = given;
+  const before = { moveEntropy: NaN, targetKl: NaN };
+  const n = completions.length;
+  const objective: TokenObjective = (logprobs) => {
+    const gradient: number[][] = [];
+    let loss = 0;
+    let entropy = 0;
+    let at = 0;
+    const fresh: (readonly number[])[] = [];
+    completions.forEach((choices, turn) => {
+      const scored = scoreChoices(choices, logprobs.slice(at, at + choices.length), scoring);
+      at += choices.length;
+      const logP = logSoftmax(scored.scores.map((score) => score / temperature));
+      entropy -= logP.reduce((h, lp) => h + Math.exp(lp) * lp, 0) / n;
+      const q = targets?.[turn] ?? targetOf(turn, logP);
+      fresh.push(q);
+      q.forEach((qc, c) => {
+        if (qc > 0) loss += (qc * (Math.log(qc) - logP[c])) / n;
+      });
+      gradient.push(...scored.backward(logP.map((lp, c) => (Math.exp(lp) - q[c]) / temperature / n)));
+    });
+    if (at !== logprobs.length) throw new RangeError(`${logprobs.length} sequences' logprobs for ${at} choices`);
+    if (targets === undefined) {
+      targets = fresh;
+      before.moveEntropy = entropy;
+      before.targetKl = loss;
+    }
+    return { loss, gradient, entropy };
+  };
+  return { objective, targets: () => targets ?? [], before: () => before };
+}

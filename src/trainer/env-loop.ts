@@ -2,12 +2,12 @@ import type { ChoiceScoring } from '../../agents/hosted/host-client.ts';
 import type { ChatTokenizer } from '../../agents/llm/chat-tokenizer.ts';
 import { roles as roleDefinitions } from '../../agents/roles/registry.ts';
 import type { RolePrompts } from '../../agents/roles/role.ts';
-import { ConfigError, type Environment } from '../core/index.ts';
+import { ConfigError, Rng, type Environment } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import { RoleTally, type Player } from '../runtime/index.ts';
 import { RoleBaselines } from './advantages.ts';
 import { sampleMagnitudes, type SecArm, type SecCurriculum } from './curriculum.ts';
-import { allChoicesUpdate, checkAllChoices, DEFAULT_CHOICE_ENTROPY, type AllChoicesSettings } from './all-choices.ts';
+import { allChoicesUpdate, checkAllChoices, checkChoiceStep, DEFAULT_CHOICE_ENTROPY, type AllChoicesSettings, type ChoiceStep } from './all-choices.ts';
 import { asynchronousBatches, synchronousBatches, type EnvCast } from './env-batches.ts';
 import type { Sample } from './samples.ts';
 import { spinObjective, sppoObjective, sppoTarget } from './sequence-objectives.ts';
@@ -109,8 +109,10 @@ export interface EnvTrainingOptions {
   readonly tokenizer?: ChatTokenizer;
   /** How the host's guided pick scores choices, for all-choices (default: what the host's /health says). */
   readonly choiceScoring?: ChoiceScoring;
-  /** For all-choices, the weight of each turn's choice entropy beside its expected return (default DEFAULT_CHOICE_ENTROPY, 0.02; see expectedChoiceReturn). */
-  readonly choiceEntropy?: number;
+  /** For all-choices, how each step moves the choices (default: the gradient, with DEFAULT_CHOICE_ENTROPY; see ChoiceStep). */
+  readonly choiceStep?: ChoiceStep;
+  /** For all-choices, the turns of each optimizer step: a batch's turns, shuffled, take one step per minibatch of this many (default: one step on them all). */
+  readonly choiceTurnsPerStep?: number;
   /** Replaces the returns of each batch's finished matches before training (returns, advantages and figures use them). */
   readonly rescorer?: MatchRescorer;
   /** Updates made before (a resumed run's). */
@@ -161,7 +163,9 @@ async function allChoicesSettings(options: EnvTrainingOptions, learning: readonl
   const { backend } = options;
   const scoring = options.choiceScoring ?? (await backend.host.health()).guided_choice_scoring;
   if (!scoring) throw new ConfigError(`the host at ${backend.host.url} does not say how it scores guided choices (/health guided_choice_scoring), which --objective all-choices needs`);
-  return { scoring, temperature: options.temperature ?? 1, tokenizer: options.tokenizer, entropy: options.choiceEntropy ?? DEFAULT_CHOICE_ENTROPY };
+  const step = options.choiceStep ?? { kind: 'gradient', entropy: DEFAULT_CHOICE_ENTROPY };
+  checkChoiceStep(step);
+  return { scoring, temperature: options.temperature ?? 1, tokenizer: options.tokenizer, step, turnsPerStep: options.choiceTurnsPerStep };
 }
 
 /**
@@ -220,7 +224,7 @@ export async function trainEnvironment(options: EnvTrainingOptions): Promise<Env
             : options.objective === 'imitation'
               ? await imitationUpdate(backend, imitationSequences(trained, environment, policyId))
               : allChoices
-                ? await allChoicesUpdate(backend, samples, trained, environment, allChoices)
+                ? await allChoicesUpdate(backend, samples, trained, environment, allChoices, new Rng(`all-choices/${options.seed ?? 0}`).split(iteration))
                 : await backend.update(samples);
       await batches.published({ model: update.model, version: update.version });
       const rewards = options.curriculum?.update(sampleMagnitudes(samples, trained));

@@ -7,6 +7,7 @@ import { summarize } from '../runtime/index.ts';
 import { RoleBaselines } from './advantages.ts';
 import { LEARNER, meanEntropy, mmdUpdate, rateLeague, standings, StepMeter, type HostedIteration, type HostedTrainingOptions } from './hosted-loop.ts';
 import { League } from './league.ts';
+import { shuffledMinibatches } from './minibatches.ts';
 import type { MmdMetrics, MmdUpdate, StateTarget } from './mmd-update.ts';
 import { choiceItem, distinctItems, informationStates, modelPolicy, type ModelPolicy } from './model-policy.ts';
 import type { TinkerBackend } from './tinker-backend.ts';
@@ -127,13 +128,10 @@ async function fitExact(backend: TinkerBackend, mmd: MmdUpdate, states: readonly
   const mean = (f: (s: number) => number) => states.reduce((sum, _, s) => sum + f(s), 0) / states.length;
   const moveEntropy = mean((s) => -logPis[s].reduce((h, lp) => h + Math.exp(lp) * lp, 0));
   const targetKl = mean((s) => targets[s].reduce((kl, q, k) => (q > 0 ? kl + q * (Math.log(q) - logPis[s][k]) : kl), 0));
-  const order = batching.rng.shuffle(states.map((_, s) => s));
-  const parts = [];
-  for (let first = 0; first < order.length; first += batching.statesPerBatch) {
-    const chunk = order.slice(first, first + batching.statesPerBatch);
+  const parts = shuffledMinibatches(states.length, batching.statesPerBatch, batching.rng).map((chunk) => {
     const chunkStates = chunk.map((s) => states[s]);
-    parts.push({ sequences: mmd.sequences(chunkStates), objective: mmd.objective(chunkStates, chunk.map((s) => targets[s])).objective });
-  }
+    return { sequences: mmd.sequences(chunkStates), objective: mmd.objective(chunkStates, chunk.map((s) => targets[s])).objective };
+  });
   const metrics = await backend.trainParts(parts);
   mmd.advance(states, targets);
   return { ...metrics, states: states.length, skipped: 0, moveEntropy, targetKl };

@@ -11,6 +11,7 @@ export { criticAccuracy, type CriticAccuracy } from './critic-accuracy.ts';
 export { returnMagnitudes, sampleMagnitudes, secCurriculumFor, SecCurriculum, type SecArm, type SecOptions } from './curriculum.ts';
 export { imitationObjective, spinObjective, sppoObjective, sppoTarget, type SequenceObjective } from './sequence-objectives.ts';
 export { trainEnvironment, type EnvIteration, type EnvRoleFigures, type EnvTrainingOptions, type MatchRescorer } from './env-loop.ts';
+export { DEFAULT_CHOICE_ENTROPY, type ChoiceStep } from './all-choices.ts';
 export { asynchronousBatches, synchronousBatches, type EnvBatch, type EnvBatches, type EnvCast } from './env-batches.ts';
 export { HostStudent, studentPrompt, type HostStudentOptions, type StudentGain } from './host-student.ts';
 export { imitationSequences, imitationUpdate, type ImitationSequence } from './imitation.ts';

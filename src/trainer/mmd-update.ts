@@ -2,8 +2,8 @@ import type { ChoiceScoring } from '../../agents/hosted/host-client.ts';
 import { ConfigError, type Game } from '../core/index.ts';
 import type { Episode } from '../episodes/episode.ts';
 import type { Sample } from './samples.ts';
-import { logSoftmax, scoreChoices } from './choice-expectation.ts';
-import type { TokenObjective, TokenSequence } from './sequence-objectives.ts';
+import { logSoftmax, targetFit, type TargetFit } from './choice-expectation.ts';
+import type { TokenSequence } from './sequence-objectives.ts';
 import { noStep, type TinkerBackend, type TinkerMetrics } from './tinker-backend.ts';
 
 export interface MmdSettings {
@@ -42,6 +42,16 @@ export interface StateTarget {
   readonly prompt: readonly number[];
   readonly moves: readonly string[];
   readonly advantage: readonly number[];
+}
+
+/**
+ * The closed-form step of magnetic mirror descent from a log distribution over
+ * choices: softmax((log pi + eta A + alpha eta log magnet) / (1 + alpha eta)),
+ * A being each choice's advantage, eta the step size and alpha the magnet's
+ * strength.
+ */
+export function mirrorTarget(logPi: readonly number[], advantage: readonly number[], eta: number, alpha: number, logMagnet: readonly number[]): number[] {
+  return logSoftmax(logPi.map((lp, k) => (lp + eta * advantage[k] + alpha * eta * logMagnet[k]) / (1 + alpha * eta))).map(Math.exp);
 }
 
 /**
@@ -150,13 +160,11 @@ export class MmdUpdate {
     }
   }
 
-  /** A state's MMD target from the model's log move distribution there: softmax((log pi + eta A + alpha eta log magnet) / (1 + alpha eta)). */
+  /** A state's MMD target from the model's log move distribution there (mirrorTarget, with the state's magnet). */
   target(state: StateTarget, logPi: readonly number[]): number[] {
-    const { stepSize, magnetStrength: alpha } = this.settings;
+    const { stepSize, magnetStrength } = this.settings;
     const [low, high] = this.game.returnRange;
-    const eta = stepSize / Math.max(Math.abs(low), Math.abs(high), 1e-12);
-    const magnet = this.magnetOf(state);
-    return logSoftmax(logPi.map((lp, k) => (lp + eta * state.advantage[k] + alpha * eta * magnet[k]) / (1 + alpha * eta))).map(Math.exp);
+    return mirrorTarget(logPi, state.advantage, stepSize / Math.max(Math.abs(low), Math.abs(high), 1e-12), magnetStrength, this.magnetOf(state));
   }
 
   /**
@@ -165,41 +173,9 @@ export class MmdUpdate {
    * call returns the mean over states of KL(q || pi) and its derivative with respect to each token's logprob:
    * (pi - q) / T with respect to each move's score, taken back to its tokens as the scoring counts them.
    */
-  objective(states: readonly StateTarget[], given?: readonly (readonly number[])[]): { objective: TokenObjective; targets: () => readonly (readonly number[])[]; before: () => MmdStart } {
-    const { temperature: t, scoring } = this.settings;
+  objective(states: readonly StateTarget[], given?: readonly (readonly number[])[]): TargetFit {
     const completions = states.map((state) => state.moves.map((move) => this.moveTokens.get(move)!));
-    let targets: readonly (readonly number[])[] | undefined = given;
-    const before = { moveEntropy: NaN, targetKl: NaN };
-    const objective: TokenObjective = (logprobs) => {
-      const gradient: number[][] = [];
-      let loss = 0;
-      let at = 0;
-      const fixed = targets === undefined;
-      const fresh: (readonly number[])[] = [];
-      let entropy = 0;
-      states.forEach((state, s) => {
-        const scored = scoreChoices(completions[s], logprobs.slice(at, at + state.moves.length), scoring);
-        const logPi = logSoftmax(scored.scores.map((score) => score / t));
-        at += state.moves.length;
-        if (fixed) entropy -= logPi.reduce((h, lp) => h + Math.exp(lp) * lp, 0) / states.length;
-        let q: readonly number[];
-        if (fixed) {
-          q = this.target(state, logPi);
-          fresh.push(q);
-        } else q = targets![s];
-        state.moves.forEach((_, k) => {
-          if (q[k] > 0) loss += (q[k] * (Math.log(q[k]) - logPi[k])) / states.length;
-        });
-        gradient.push(...scored.backward(logPi.map((lp, k) => (Math.exp(lp) - q[k]) / t / states.length)));
-      });
-      if (fixed) {
-        targets = fresh;
-        before.moveEntropy = entropy;
-        before.targetKl = loss;
-      }
-      return { loss, gradient };
-    };
-    return { objective, targets: () => targets ?? [], before: () => before };
+    return targetFit(completions, this.settings.scoring, this.settings.temperature, (s, logPi) => this.target(states[s], logPi), given);
   }
 
   /**

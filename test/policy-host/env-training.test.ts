@@ -15,6 +15,8 @@ import { readEpisodes } from '../../src/episodes/reader.ts';
 import { criticAccuracy } from '../../src/trainer/critic-accuracy.ts';
 import { trainEnvironment } from '../../src/trainer/env-loop.ts';
 import { choiceTurns, DEFAULT_CHOICE_ENTROPY } from '../../src/trainer/all-choices.ts';
+import { shuffledMinibatches } from '../../src/trainer/minibatches.ts';
+import { Rng } from '../../src/core/index.ts';
 import { choiceProbabilities, expectedChoiceReturn, scoreChoices } from '../../src/trainer/choice-expectation.ts';
 import { learnerSamples } from '../../src/trainer/episode-trainer.ts';
 import { RoleBaselines } from '../../src/trainer/advantages.ts';
@@ -180,6 +182,61 @@ describe('the critic trained on the exact expected return over both verdicts (al
     const after = objective(await backend.tokenLogprobs(sequences)).loss;
     expect(after).toBeLessThan(done[0].loss);
   }, 120_000);
+
+  it("with the mirror step, fits every critic turn toward mirror descent's target on both verdicts' returns", async () => {
+    const tokenizer = await loadChatTokenizer(join(POLICY_HOST_DIR, 'tokenizer'));
+    const environment = createSelfPlayCritic({ steps: 2, level: 1 });
+    const fixed = { 'sneaky-generator': { name: 'scripted-sneaky', agent: scriptedAgent(environment.scripted['sneaky-generator']) } };
+    const { backend, close } = await tinkerBackend(fixture.host.url, { learningRate: 3e-3, epochs: 30 });
+    onTestFinished(close);
+    const batches: Episode[][] = [];
+    const [done] = await trainEnvironment({
+      environment, backend, fixed, tokenizer, objective: 'all-choices', choiceStep: { kind: 'mirror', stepSize: 1, magnetStrength: 0.5 }, rolePrompts: COMPACT_ROLE_PROMPTS, matchesPerIteration: 8, iterations: 1,
+      onIteration: (_, episodes) => void batches.push([...episodes]),
+    });
+    const { turns, sequences } = choiceTurns(learnerSamples(batches[0], { policyId: backend.policyId, algo: 'trr++' }, new RoleBaselines()), batches[0], environment, tokenizer);
+    const scoring = (await new PolicyHostClient(fixture.host.url).health()).guided_choice_scoring!;
+    const distributions = (logprobs: number[][]) => turns.map((turn, t) => choiceProbabilities(scoreChoices(turn.completions, logprobs.slice(2 * t, 2 * t + 2), scoring).scores, 1));
+    // Before: the same turns scored by a fresh model with the same initial weights.
+    const before = distributions(await (await backendFor()).tokenLogprobs(sequences));
+    const after = distributions(await backend.tokenLogprobs(sequences));
+    // By hand: q proportional to (p exp(R))^(1 / 1.5), the magnet uniform.
+    const targets = before.map((p, t) => {
+      const w = p.map((pc, c) => (pc * Math.exp(turns[t].returns[c])) ** (1 / 1.5));
+      return w.map((x) => x / (w[0] + w[1]));
+    });
+    const distance = (ps: number[][]) => ps.reduce((sum, p, t) => sum + Math.abs(p[0] - targets[t][0]), 0) / ps.length;
+    expect(distance(before)).toBeGreaterThan(0.1);
+    expect(distance(after)).toBeLessThan(distance(before) / 3);
+    expect(done.loss).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('takes one optimizer step per minibatch of the shuffled turns, each scored by the weights that step starts from', async () => {
+    const tokenizer = await loadChatTokenizer(join(POLICY_HOST_DIR, 'tokenizer'));
+    const environment = createSelfPlayCritic({ steps: 2, level: 1 });
+    const fixed = { 'sneaky-generator': { name: 'scripted-sneaky', agent: scriptedAgent(environment.scripted['sneaky-generator']) } };
+    const minibatched = await backendFor();
+    const batches: Episode[][] = [];
+    const [done] = await trainEnvironment({
+      environment, backend: minibatched, fixed, tokenizer, objective: 'all-choices', rolePrompts: COMPACT_ROLE_PROMPTS, matchesPerIteration: 16, iterations: 1, seed: 3, choiceTurnsPerStep: 5,
+      onIteration: (_, episodes) => void batches.push([...episodes]),
+    });
+    const samples = learnerSamples(batches[0], { policyId: minibatched.policyId, algo: 'trr++' }, new RoleBaselines());
+    const { turns, sequences } = choiceTurns(samples, batches[0], environment, tokenizer);
+    expect(turns.length).toBeGreaterThan(10);
+    expect(done.version).toBe(Math.ceil(turns.length / 5));
+    // By hand, on a second model with the same initial weights: the turns in the order the run's seed shuffles them,
+    // five at a time, each five a step of its own (trainTokens scores them afresh).
+    const byHand = await backendFor();
+    const scoring = (await new PolicyHostClient(fixture.host.url).health()).guided_choice_scoring!;
+    for (const chunk of shuffledMinibatches(turns.length, 5, new Rng('all-choices/3').split(0))) {
+      await byHand.trainTokens(chunk.flatMap((t) => sequences.slice(2 * t, 2 * t + 2)), expectedChoiceReturn(chunk.map((t) => turns[t]), scoring, 1, DEFAULT_CHOICE_ENTROPY));
+    }
+    expect(byHand.version).toBe(done.version);
+    const [trained, expected, start] = await Promise.all([minibatched.tokenLogprobs(sequences), byHand.tokenLogprobs(sequences), (await backendFor()).tokenLogprobs(sequences)]);
+    trained.forEach((lps, i) => lps.forEach((lp, k) => expect(lp).toBeCloseTo(expected[i][k], 5)));
+    expect(trained.flat().some((lp, i) => Math.abs(lp - start.flat()[i]) > 1e-3)).toBe(true);
+  }, 120_000);
 });
 
 describe('the critic measured on held-out steps', () => {
@@ -281,6 +338,19 @@ describe('selfplay train-llm --env', () => {
     expect(flat.err).toMatch(/--spin-beta must be above 0, not 0/);
   }, 180_000);
 
+  it('trains the critic on all choices from the command line, one optimizer step per --minibatch turns, and keeps the setting on --resume', async () => {
+    const out = join(fixture.dir, 'all-choices-cli');
+    const args = ['--tinker', fixture.host.url, '--out', out, '--json'];
+    const cli = await runCli('train-llm', '--env', 'self-play-critic', '--role', 'sneaky-generator=scripted', '--objective', 'all-choices', '--minibatch', '3', '--games', '8', '--iterations', '1', '--eval-items', '0', ...args);
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ objective: 'all-choices', minibatch: 3 });
+    const resumed = await runCli('train-llm', '--resume', out, '--iterations', '2', ...args.slice(0, 2), '--json');
+    expect(resumed.code).toBe(0);
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    // Each update's version moved one optimizer step per three critic turns (its samples).
+    expect(rows.map((row) => row.version)).toEqual([Math.ceil(rows[0].samples / 3), Math.ceil(rows[0].samples / 3) + Math.ceil(rows[1].samples / 3)]);
+  }, 120_000);
+
   it('trains asynchronously from the command line with --max-staleness, logging the age of each step\'s matches', async () => {
     const out = join(fixture.dir, 'async-cli');
     const cli = await runCli('train-llm', '--env', 'self-play-critic', '--max-staleness', '1', '--games', '4', '--iterations', '3', '--eval-items', '0', '--tinker', fixture.host.url, '--out', out, '--json');
@@ -316,6 +386,14 @@ describe('selfplay train-llm --env', () => {
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--objective', 'all-choices', '--out', join(fixture.dir, 'open-roles'), ...host)).err).toMatch(/--objective all-choices trains roles whose answer is one of a few \(critic\); hold sneaky-generator with fixed agents \(--role sneaky-generator=\.\.\.\)/);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--objective', 'all-choices', '--role', 'sneaky-generator=scripted', '--no-guided-choice', '--out', join(fixture.dir, 'free-verdicts'), ...host)).err).toMatch(/--objective all-choices trains answers picked among their choices \(guided choice\), and this run samples them freely/);
     expect((await runCli('train-llm', '--env', 'self-play-critic', '--choice-entropy', '0.2', ...host)).err).toMatch(/--choice-entropy applies to --objective all-choices, and this run trains with policy-gradient/);
+    expect((await runCli('train-llm', '--env', 'self-play-critic', '--choice-entropy', '0.2', '--minibatch', '32', ...host)).err).toMatch(/--choice-entropy, --minibatch apply to --objective all-choices, and this run trains with policy-gradient/);
+    expect((await runCli('train-llm', '--env', 'self-play-critic', '--choice-step', 'mirror', '--magnet-strength', '1', ...host)).err).toMatch(/--choice-step, --magnet-strength apply to --objective all-choices, and this run trains with policy-gradient/);
+    const allChoices = ['train-llm', '--env', 'self-play-critic', '--role', 'sneaky-generator=scripted', '--objective', 'all-choices'];
+    expect((await runCli(...allChoices, '--step-size', '2', ...host)).err).toMatch(/--step-size applies to --choice-step mirror, and this run steps by gradient/);
+    expect((await runCli(...allChoices, '--choice-step', 'mirror', '--choice-entropy', '0.1', ...host)).err).toMatch(/--choice-entropy applies to --choice-step gradient, and this run steps by mirror/);
+    expect((await runCli(...allChoices, '--choice-step', 'newton', ...host)).err).toMatch(/--choice-step must be one of gradient, mirror/);
+    expect((await runCli(...allChoices, '--choice-step', 'mirror', '--step-size', '0', '--out', join(fixture.dir, 'no-step'), ...host)).err).toMatch(/the mirror step size must be above 0, not 0/);
+    expect(existsSync(join(fixture.dir, 'no-step'))).toBe(false);
     expect((await runCli('train-llm', 'kuhn-poker', '--no-guided-choice', ...host)).err).toMatch(/--no-guided-choice apply to --env runs only/);
     expect((await runCli('train-llm', 'kuhn-poker', '--objective', 'all-choices', ...host)).err).toMatch(/--objective all-choices trains in environments \(--env\); a game trains with mmd, exact-mmd, policy-gradient/);
     // Refused before any host is started.

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CHOICE_SCORINGS } from '../../agents/hosted/index.ts';
+import { choiceMirrorFit } from '../../src/trainer/all-choices.ts';
 import { choiceProbabilities, expectedChoiceReturn, scoreChoices, type ChoiceTurn } from '../../src/trainer/choice-expectation.ts';
 
 const VOCAB = 4;
@@ -106,5 +107,56 @@ describe('the expected return over every choice of a turn', () => {
     expect(() => expectedChoiceReturn([], 'sum', 0)).toThrow(/temperature above 0/);
     expect(() => expectedChoiceReturn([], 'sum', 1, -1)).toThrow(/entropy bonus must be 0 or more/);
     expect(() => expectedChoiceReturn([{ completions: [[1]], returns: [1, 2] }], 'sum', 1)).toThrow(/1 choices but 2 returns/);
+  });
+});
+
+describe("each turn fitted to mirror descent's target on its choices' returns", () => {
+  it('fixes q proportional to exp((log p + eta R + alpha eta log(1/n)) / (1 + alpha eta)) at the first call, minimises the mean KL(q || p), its gradient that of finite differences, for every scoring', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(choiceSets, fc.integer()), { minLength: 1, maxLength: 3 }), fc.constantFrom(...CHOICE_SCORINGS), fc.constantFrom(1, 0.5), fc.constantFrom(0.5, 2), fc.constantFrom(0, 0.5), (drawn, scoring, temperature, stepSize, magnetStrength) => {
+        const turns: ChoiceTurn[] = drawn.map(([completions, seed]) => ({ completions, returns: completions.map((_, c) => ((seed + 7 * c) % 5) - 2) }));
+        const logprobs = drawn.flatMap(([completions, seed]) => tokenLogprobs(toyModel(seed), completions));
+        const fit = choiceMirrorFit(turns, scoring, temperature, { stepSize, magnetStrength });
+        const { loss } = fit.objective(logprobs);
+        let at = 0;
+        const distributions = turns.map((turn) => choiceProbabilities(scoreChoices(turn.completions, logprobs.slice(at, (at += turn.completions.length)), scoring).scores, temperature));
+        const targets = distributions.map((p, t) => {
+          const n = p.length;
+          const logits = p.map((pc, c) => (Math.log(pc) + stepSize * turns[t].returns[c] + magnetStrength * stepSize * Math.log(1 / n)) / (1 + magnetStrength * stepSize));
+          const z = logits.reduce((sum, l) => sum + Math.exp(l), 0);
+          return logits.map((l) => Math.exp(l) / z);
+        });
+        fit.targets().forEach((q, t) => q.forEach((qc, c) => expect(qc).toBeCloseTo(targets[t][c], 9)));
+        const kl = targets.map((q, t) => q.reduce((sum, qc, c) => sum + qc * Math.log(qc / distributions[t][c]), 0));
+        expect(loss).toBeCloseTo(kl.reduce((a, b) => a + b, 0) / turns.length, 9);
+        expect(fit.before().targetKl).toBeCloseTo(loss, 12);
+        // Later calls fit the same targets: finite differences of the loss with q held.
+        const { gradient } = fit.objective(logprobs);
+        const h = 1e-6;
+        logprobs.forEach((lps, i) =>
+          lps.forEach((_, k) => {
+            const moved = (delta: number) => fit.objective(logprobs.map((row, r) => row.map((x, j) => (r === i && j === k ? x + delta : x)))).loss;
+            expect(gradient[i][k]).toBeCloseTo((moved(h) - moved(-h)) / (2 * h), 6);
+          }),
+        );
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("pulls a batch's shared bias back toward the middle where the policy gradient of the expected return leaves it", () => {
+    // Two turns, right answers opposite, the model leaning 0.8 toward the first answer in both.
+    const completions = [[1, 3], [2, 3]];
+    const turns = [{ completions, returns: [1, -1] }, { completions, returns: [-1, 1] }];
+    const logprobs = [[Math.log(0.8), 0], [Math.log(0.2), 0], [Math.log(0.8), 0], [Math.log(0.2), 0]];
+    // The loss's slope along the bias: the first answer's score up by one, the second's down by one, in both turns.
+    const alongBias = (gradient: readonly (readonly number[])[]) => gradient[0][0] - gradient[1][0] + gradient[2][0] - gradient[3][0];
+    expect(alongBias(expectedChoiceReturn(turns, 'sum', 1)(logprobs).gradient)).toBeCloseTo(0, 12);
+    expect(alongBias(choiceMirrorFit(turns, 'sum', 1, { stepSize: 1, magnetStrength: 0 }).objective(logprobs).gradient)).toBeGreaterThan(0.1);
+  });
+
+  it('refuses a step size that is not above 0 and a negative magnet strength', () => {
+    expect(() => choiceMirrorFit([], 'sum', 1, { stepSize: 0, magnetStrength: 0.5 })).toThrow(/the mirror step size must be above 0, not 0/);
+    expect(() => choiceMirrorFit([], 'sum', 1, { stepSize: 1, magnetStrength: -1 })).toThrow(/the magnet strength must be 0 or more, not -1/);
   });
 });

@@ -201,12 +201,13 @@ describe('magnetic mirror descent for a hosted model', () => {
     // exact-mmd plays no games: the options of runs that do are refused, and so are games too large to walk.
     expect((await run('--objective', 'exact-mmd', '--opponents', 'random', '--games', '64')).err).toMatch(/--opponents, --games apply to runs that play games to train on; --objective exact-mmd plays none/);
     expect((await run('--objective', 'exact-mmd', '--kl-coef', '0.1')).err).toMatch(/--kl-coef apply to --objective policy-gradient, and this run trains with exact-mmd/);
-    expect((await run('--minibatch', '8')).err).toMatch(/--minibatch applies to --objective exact-mmd, and this run trains with mmd/);
+    expect((await run('--minibatch', '8')).err).toMatch(/--minibatch applies to --objective exact-mmd \(and to all-choices in --env runs\), and this run trains with mmd/);
+    expect((await run('--objective', 'exact-mmd', '--minibatch', '0')).err).toMatch(/--minibatch must be an integer >= 1, got "0"/);
     expect((await run('--model-tokenizer', 'policy-host/tokenizer')).err).toMatch(/--model-tokenizer applies to --env runs and to --objective exact-mmd, and this run trains with mmd/);
     expect((await runCli('train-llm', 'connect-four', '--objective', 'exact-mmd', '--tinker', 'http://127.0.0.1:9')).err).toMatch(/--objective exact-mmd walks the whole game, and connect-four is too large to/);
     expect((await runCli('train-llm', '--env', 'spin', '--objective', 'mmd', '--tinker', 'http://127.0.0.1:9')).err).toMatch(/--objective mmd trains games, not --env runs/);
-    expect((await runCli('train-llm', '--env', 'spin', '--minibatch', '8', '--tinker', 'http://127.0.0.1:9')).err).toMatch(/--minibatch apply to game runs, not to --env runs/);
-    expect((await runCli('train-llm', '--env', 'spin', '--step-size', '1', '--tinker', 'http://127.0.0.1:9')).err).toMatch(/--step-size apply to game runs, not to --env runs/);
+    expect((await runCli('train-llm', '--env', 'spin', '--minibatch', '8', '--tinker', 'http://127.0.0.1:9')).err).toMatch(/--minibatch applies to --objective all-choices, and this run trains with spin/);
+    expect((await runCli('train-llm', '--env', 'spin', '--step-size', '1', '--tinker', 'http://127.0.0.1:9')).err).toMatch(/--step-size applies to --objective all-choices, and this run trains with spin/);
   });
 
   it('refuses settings it cannot use', () => {

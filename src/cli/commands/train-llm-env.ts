@@ -7,7 +7,7 @@ import { loadChatTokenizer } from '../../../agents/llm/chat-tokenizer.ts';
 import { environments } from '../../../environments/index.ts';
 import { heldOutCriticSteps, SPC_DEFAULTS } from '../../../environments/self-play-critic/index.ts';
 import { ConfigError, type Environment } from '../../core/index.ts';
-import { checkAllChoices } from '../../trainer/all-choices.ts';
+import { checkAllChoices, checkChoiceStep, DEFAULT_CHOICE_ENTROPY, type ChoiceStep } from '../../trainer/all-choices.ts';
 import { RoleBaselines } from '../../trainer/advantages.ts';
 import { criticAccuracy, type CriticAccuracy } from '../../trainer/critic-accuracy.ts';
 import { secCurriculumFor, type SecCurriculum } from '../../trainer/curriculum.ts';
@@ -59,6 +59,12 @@ export interface EnvRunConfig {
   readonly spinBeta?: number;
   /** all-choices' entropy weight (absent in runs from before the option). */
   readonly choiceEntropy?: number;
+  /** all-choices' turns per optimizer step (absent: one step on each batch). */
+  readonly minibatch?: number;
+  /** all-choices' step (absent in runs from before the option: gradient), and the mirror step's size and magnet. */
+  readonly choiceStep?: 'gradient' | 'mirror';
+  readonly stepSize?: number;
+  readonly magnetStrength?: number;
   /** The model's tokenizer files for SPIN's answers and the SOAR student (absent: the reference host's byte model). */
   readonly modelTokenizer?: string;
   /** Absent in runs from before the option: simulated. */
@@ -188,7 +194,14 @@ export async function trainEnvRun(run: {
   const specs = fixedRoles(config.role);
   const everyone = environmentPlayers(environment, specs);
   const fixed = Object.fromEntries(Object.keys(specs).map((role) => [role, everyone[role]]));
-  if (config.objective === 'all-choices') checkAllChoices(environment, [...new Set(environment.roles)].filter((role) => !specs[role]), config.guidedChoice);
+  const choiceStep: ChoiceStep =
+    config.choiceStep === 'mirror'
+      ? { kind: 'mirror', stepSize: config.stepSize ?? 1, magnetStrength: config.magnetStrength ?? 0.5 }
+      : { kind: 'gradient', entropy: config.choiceEntropy ?? DEFAULT_CHOICE_ENTROPY };
+  if (config.objective === 'all-choices') {
+    checkAllChoices(environment, [...new Set(environment.roles)].filter((role) => !specs[role]), config.guidedChoice);
+    checkChoiceStep(choiceStep);
+  }
   const heldOut = criticSet(name, params, specs, config);
   // The compact prompts name no answer format: a verdict sampled freely needs the full prompt's instructions.
   const rolePrompts = config.rolePrompts === 'compact' && config.guidedChoice ? COMPACT_ROLE_PROMPTS : undefined;
@@ -233,7 +246,8 @@ export async function trainEnvRun(run: {
         objective: config.objective ?? 'policy-gradient',
         sppoEta: config.sppoEta,
         spinBeta: config.spinBeta,
-        choiceEntropy: config.choiceEntropy,
+        choiceStep,
+        choiceTurnsPerStep: config.minibatch,
         tokenizer,
         rescorer,
         maxStaleness: config.maxStaleness ?? 0,

@@ -8,7 +8,7 @@ import { CHOICE_SCORINGS, type ChoiceScoring } from '../../../agents/hosted/host
 import { VllmAdapters } from '../../../agents/hosted/vllm.ts';
 import { compile } from '../../analysis/index.ts';
 import { ConfigError, GameTooLargeError, type Game } from '../../core/index.ts';
-import { DEFAULT_CHOICE_ENTROPY } from '../../trainer/all-choices.ts';
+import { checkChoiceStep, DEFAULT_CHOICE_ENTROPY } from '../../trainer/all-choices.ts';
 import { EPISODE_ALGORITHMS, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { connectNatsLink, type NatsLink } from '../../trainer/nats-link.ts';
 import { defaultBusRun, describeHostedRun, learnerBusOptions } from '../bus-run.ts';
@@ -80,13 +80,14 @@ interface TrainLlmOptions {
   secTemperature: number;
   objective?: 'policy-gradient' | 'sppo' | 'spin' | 'imitation' | 'mmd' | 'exact-mmd' | 'all-choices';
   stepSize: number;
-  minibatch: number;
+  minibatch?: number;
   magnetStrength: number;
   magnetRate: number;
   sppoEta: number;
   spinBeta: number;
   modelTokenizer?: string;
   choiceEntropy?: number;
+  choiceStep: 'gradient' | 'mirror';
   soarStudent: 'simulated' | 'host';
   studentLr: number;
   out?: string;
@@ -95,7 +96,7 @@ interface TrainLlmOptions {
 }
 
 /** Options of game runs that an --env run has no use for. */
-const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens', 'stepSize', 'magnetStrength', 'magnetRate', 'minibatch'] as const;
+const GAME_ONLY = ['opponents', 'leagueEvery', 'evalOpponent', 'rateEvery', 'rateGames', 'evalGames', 'magnetMix', 'prompt', 'vllm', 'bus', 'run', 'localActors', 'ackWait', 'lease', 'tokenizer', 'maxTokens', 'magnetRate'] as const;
 /** What each kind of run can minimise. */
 const GAME_OBJECTIVES = ['mmd', 'exact-mmd', 'policy-gradient'] as const;
 const ENV_OBJECTIVES = ['policy-gradient', 'sppo', 'spin', 'imitation', 'all-choices'] as const;
@@ -110,7 +111,7 @@ const MMD_EPOCHS = 8;
 const EXACT_MMD_EPOCHS = 4;
 const MMD_GAMES = 256;
 const DEFAULT_OBJECTIVES: Readonly<Record<string, TrainLlmOptions['objective']>> = { sppo: 'sppo', spin: 'spin', 'rest-mcts': 'imitation' };
-const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'rolePrompts', 'curriculum', 'secAlpha', 'secTemperature', 'sppoEta', 'spinBeta', 'choiceEntropy', 'soarStudent', 'studentLr'] as const;
+const ENV_ONLY = ['param', 'role', 'evalItems', 'guidedChoice', 'rolePrompts', 'curriculum', 'secAlpha', 'secTemperature', 'sppoEta', 'spinBeta', 'choiceEntropy', 'choiceStep', 'soarStudent', 'studentLr'] as const;
 
 /** The options that define the run (saved in run.json, reused on --resume). */
 type RunConfig = Omit<TrainLlmOptions, 'out' | 'resume' | 'json' | 'tinker' | 'python' | 'hostArg' | 'vllm' | 'seconds' | 'bus' | 'localActors' | 'lease' | 'ackWait' | (typeof ENV_ONLY)[number] | 'env'> & { game: string };
@@ -198,10 +199,20 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       "what each step minimises. For a game: mmd (magnetic mirror descent: at every information state of the batch, the tabular learner's closed-form step from the model's move distribution on the moves' mean advantages, with a KL pull to a slowly moving magnet, fitted by --epochs steps on KL(target || model); the default for imperfect-information games, such as poker, where the reference host samples the games), exact-mmd (for games small enough to walk: no games played; every information state's MMD target on each move's exact value against the model itself, fitted in shuffled --minibatch minibatches, every version's exact exploitability measured) or policy-gradient (--loss on each turn's advantage; the default for perfect-information games, such as tic-tac-toe, whose states seldom recur, and with --tokenizer or --vllm). With --env: policy-gradient, sppo (SPPO's square loss on each response's log-ratio to the version that sampled it, towards --sppo-eta times its win rate minus 1/2; the default with --env sppo), spin (SPIN's logistic loss telling the data set's answers from the model's own, the version that answered being the reference; the default with --env spin), imitation (supervised cross-entropy on the moves the environment names: rest-mcts's best searched traces; the default with --env rest-mcts), or all-choices (for the critic's verdict, picked between Correct and Incorrect: the policy gradient's exact expectation over both, each weighted by the probability the pick gives it and scored by the return it would have got, instead of a sample of one; the other roles held by fixed agents)",
       choice('--objective', [...GAME_OBJECTIVES, ...ENV_OBJECTIVES.filter((o) => o !== 'policy-gradient')]),
     )
-    .option('--step-size <x>', 'with --objective mmd or exact-mmd, the mirror-descent step size, on advantages in units of the game\'s largest return', numberOption('--step-size', 0), 1)
-    .option('--minibatch <states>', `with --objective exact-mmd, the information states of each optimizer step: every epoch passes over all of them in shuffled minibatches of this many`, intOption('--minibatch', 1), DEFAULT_STATES_PER_BATCH)
-    .option('--magnet-strength <x>', 'with --objective mmd or exact-mmd, the strength of the KL pull toward the magnet', numberOption('--magnet-strength', 0), 0.5)
+    .option('--step-size <x>', 'with --objective mmd or exact-mmd, the mirror-descent step size, on advantages in units of the game\'s largest return (and with --objective all-choices --choice-step mirror, in units of the returns)', numberOption('--step-size', 0), 1)
+    .option(
+      '--minibatch <n>',
+      `the items of each optimizer step, a step's items shuffled and taken this many at a time: with --objective exact-mmd, information states (every epoch passes over all of them; default ${DEFAULT_STATES_PER_BATCH}); with --objective all-choices, critic turns (default: one step on the whole batch)`,
+      intOption('--minibatch', 1),
+    )
+    .option('--magnet-strength <x>', 'with --objective mmd, exact-mmd, or all-choices --choice-step mirror, the strength of the KL pull toward the magnet', numberOption('--magnet-strength', 0), 0.5)
     .option('--magnet-rate <x>', 'with --objective mmd or exact-mmd, how far the magnet moves toward each new target (0 to 1)', numberOption('--magnet-rate', 0), 0.02)
+    .option(
+      '--choice-step <kind>',
+      "with --objective all-choices, how each step moves the critic's verdicts: gradient (the expected return's exact policy gradient, with --choice-entropy) or mirror (fits each turn to magnetic mirror descent's target on both verdicts' returns, with --step-size in units of the returns and --magnet-strength toward uniform)",
+      choice('--choice-step', ['gradient', 'mirror'] as const),
+      'gradient',
+    )
     .option('--choice-entropy <x>', "with --objective all-choices, the weight of each verdict distribution's entropy beside its expected return: it keeps the critic's bias toward one verdict, on which the expected return over a balanced batch does not depend, from drifting into certainty", numberOption('--choice-entropy', 0), DEFAULT_CHOICE_ENTROPY)
     .option('--sppo-eta <x>', 'with --objective sppo, the scale of the win-rate targets', numberOption('--sppo-eta', 0), 1)
     .option('--spin-beta <x>', "with --objective spin, the scale of the log-ratio margin in SPIN's loss", numberOption('--spin-beta', 0), 0.1)
@@ -231,8 +242,13 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       if (envRun && !given('maxStaleness') && !options.resume) options.maxStaleness = 0;
       // SPPO's, SPIN's and ReST-MCTS*'s environments train with their papers' losses unless told.
       if (envRun && !options.resume) options.objective ??= DEFAULT_OBJECTIVES[options.env ?? ''] ?? 'policy-gradient';
-      if (envRun && !options.resume && given('choiceEntropy') && options.objective !== 'all-choices') {
-        throw new ConfigError(`--choice-entropy applies to --objective all-choices, and this run trains with ${options.objective}`);
+      if (envRun && !options.resume) {
+        const allChoices = options.objective === 'all-choices';
+        const unused = (allChoices ? [] : (['choiceStep', 'choiceEntropy', 'minibatch', 'stepSize', 'magnetStrength'] as const)).filter(given);
+        if (unused.length) throw new ConfigError(`${unused.map(flag).join(', ')} ${unused.length > 1 ? 'apply' : 'applies'} to --objective all-choices, and this run trains with ${options.objective}`);
+        const otherStep = (options.choiceStep === 'mirror' ? (['choiceEntropy'] as const) : (['stepSize', 'magnetStrength'] as const)).filter(given);
+        if (allChoices && otherStep.length) throw new ConfigError(`${otherStep.map(flag).join(', ')} ${otherStep.length > 1 ? 'apply' : 'applies'} to --choice-step ${options.choiceStep === 'mirror' ? 'gradient' : 'mirror'}, and this run steps by ${options.choiceStep}`);
+        if (allChoices && options.choiceStep === 'mirror') checkChoiceStep({ kind: 'mirror', stepSize: options.stepSize, magnetStrength: options.magnetStrength });
       }
       if (options.objective !== undefined && !(envRun ? ENV_OBJECTIVES : GAME_OBJECTIVES).some((o) => o === options.objective)) {
         throw new ConfigError(`--objective ${options.objective} trains ${envRun ? 'games, not --env runs' : 'in environments (--env)'}; ${envRun ? 'an environment' : 'a game'} trains with ${(envRun ? ENV_OBJECTIVES : GAME_OBJECTIVES).join(', ')}`);
@@ -262,7 +278,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         if (options.objective === 'mmd' && !given('games')) options.games = MMD_GAMES;
       }
       if (!envRun && !options.resume && options.objective !== 'exact-mmd') {
-        if (given('minibatch')) throw new ConfigError(`--minibatch applies to --objective exact-mmd, and this run trains with ${options.objective}`);
+        if (given('minibatch')) throw new ConfigError(`--minibatch applies to --objective exact-mmd (and to all-choices in --env runs), and this run trains with ${options.objective}`);
         if (given('modelTokenizer')) throw new ConfigError(`--model-tokenizer applies to --env runs and to --objective exact-mmd, and this run trains with ${options.objective}`);
       }
       if (options.choiceScoring !== undefined && options.tinker !== undefined) {
