@@ -98,6 +98,14 @@ export interface FastTrainHooks {
   onProgress?(progress: { readonly episodes: number; readonly update: number; readonly played: number; readonly batch: number; readonly seconds: number }): void;
 }
 
+/** Refuses what FastTrainer cannot train, before anything is made for the run. */
+export function checkFastTraining(game: Game, options: { readonly algo?: Algorithm; readonly opponents?: string; readonly remote: boolean }): void {
+  const algo = options.algo ?? 'rae';
+  if (!ALGORITHMS.includes(algo)) throw new ConfigError(`unknown algorithm "${algo}"; use ${ALGORITHMS.join(', ')}`);
+  if (game.seats !== 2 || game.utility !== 'zero-sum') throw new ConfigError(`${game.id}: the in-process trainer learns two-player zero-sum games`);
+  if (options.remote && (options.opponents ?? 'self') !== 'self') throw new ConfigError(`actors elsewhere play self-play only, not --opponents ${options.opponents}`);
+}
+
 /** Batches larger than this are played in parts, with progress and a stop check in between. */
 const PART = 50_000;
 
@@ -124,10 +132,8 @@ export class FastTrainer {
     readonly options: FastTrainOptions,
     state?: FastTrainerState,
   ) {
+    checkFastTraining(game, { ...options, remote: options.remote !== undefined });
     this.algo = options.algo ?? 'rae';
-    if (!ALGORITHMS.includes(this.algo)) throw new ConfigError(`unknown algorithm "${this.algo}"; use ${ALGORITHMS.join(', ')}`);
-    if (game.seats !== 2 || game.utility !== 'zero-sum') throw new ConfigError(`${game.id}: the in-process trainer learns two-player zero-sum games`);
-    if (options.remote && (options.opponents ?? 'self') !== 'self') throw new ConfigError(`actors elsewhere play self-play only, not --opponents ${options.opponents}`);
     this.learner = new TabularSoftmax(game, options.mmd);
     this.rng = new Rng(options.seed ?? 0);
     this.baselines = new RoleBaselines();

@@ -52,12 +52,17 @@ export function lastRowPerUpdate(rows: readonly Record<string, unknown>[]): Reco
 export class RunFolder {
   constructor(readonly dir: string) {}
 
-  static create(dir: string, config: Record<string, unknown>): RunFolder {
+  /** Refuses a folder that already holds a run. */
+  static checkFree(dir: string): void {
     if (existsSync(join(dir, 'run.json'))) {
       throw new ConfigError(
         `${dir} already holds a run; pass --resume ${dir} to continue it (from its last checkpoint, or from the start if it stopped before its first), or choose another --out (or delete ${dir}) to start a new one`,
       );
     }
+  }
+
+  static create(dir: string, config: Record<string, unknown>): RunFolder {
+    RunFolder.checkFree(dir);
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     const folder = new RunFolder(dir);
     folder.writeJson('run.json', config);
@@ -151,18 +156,23 @@ export interface CheckpointMarks {
 }
 
 export interface PreparedRun<Config, State> {
-  readonly folder: RunFolder;
   readonly config: Config;
   /** The last checkpoint's state; none for a new run, or one killed before its first checkpoint. */
   readonly state?: State;
+  /**
+   * The run's folder. A new run's is made (with run.json) on the first call: call it once the settings
+   * are checked, so that a refused run leaves no folder that a corrected one would then collide with.
+   */
+  readonly open: () => RunFolder;
 }
 
 /**
  * A run's folder and settings: on `resume`, run.json's settings with the
  * options given on the command line on top, its last checkpoint, and its
  * outputs cut back to what that checkpoint covers; otherwise a new folder
- * (`out`, or a free one named by `defaultDir`) with the settings in run.json.
- * Options in `runtime` only steer this invocation and are not saved.
+ * (`out`, or a free one named by `defaultDir`) with the settings in run.json,
+ * made by `open`. Options in `runtime` only steer this invocation and are not
+ * saved.
  */
 export function prepareRun<Config extends { game: string }, State extends CheckpointMarks>(
   ref: string | undefined,
@@ -179,9 +189,12 @@ export function prepareRun<Config extends { game: string }, State extends Checkp
     const state = folder.hasCheckpoint() ? folder.readJson<State>('checkpoints/state.json') : undefined;
     // Outputs written after the checkpoint are written again by the resumed run: cut them off first.
     folder.rewind(state?.outputs ?? { updates: state && setup.updates ? setup.updates(state) : 0, ...(state ? {} : { episodeBytes: 0 }) });
-    return { folder, config: config as Config, state };
+    return { config: config as Config, state, open: () => folder };
   }
   if (!ref) throw new ConfigError(`name a game to ${setup.command}, or --resume a run folder`);
-  const config = Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'out' && key !== 'resume' && !setup.runtime.includes(key)));
-  return { folder: RunFolder.create(options.out ?? freeRunFolder(setup.defaultDir(ref)), { ...config, game: ref }), config: { ...config, game: ref } as unknown as Config };
+  const config = { ...Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'out' && key !== 'resume' && !setup.runtime.includes(key))), game: ref };
+  const dir = options.out ?? freeRunFolder(setup.defaultDir(ref));
+  RunFolder.checkFree(dir);
+  let folder: RunFolder | undefined;
+  return { config: config as unknown as Config, open: () => (folder ??= RunFolder.create(dir, config)) };
 }

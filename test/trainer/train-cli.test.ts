@@ -88,6 +88,18 @@ describe('selfplay train', () => {
     expect((await run('train', 'kuhn-poker', '--algo', 'ppo')).err).toMatch(/--algo must be one of rae, grpo, rloo/);
   });
 
+  it('makes no run folder for a run it refuses, so the corrected run can take the same --out', async () => {
+    const dir = fresh();
+    // Refused after the game is loaded and the settings are known, before anything is connected to or written.
+    const refused = await run('train', 'kuhn-poker', '--out', dir, '--bus', 'nats://127.0.0.1:1', '--opponents', 'pool-uniform');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/actors elsewhere play self-play only, not --opponents pool-uniform/);
+    expect(existsSync(dir)).toBe(false);
+    const corrected = await run('train', 'kuhn-poker', '--out', dir, '--opponents', 'pool-uniform', '--episodes', '20000', '--eval-matches', '0', '--json');
+    expect(corrected.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'))).toMatchObject({ game: 'kuhn-poker', opponents: 'pool-uniform' });
+  });
+
   it('Ctrl-C stops at the next update with a checkpoint and a report', async () => {
     const dir = fresh();
     const training = startTraining(dir, () => existsSync(join(dir, 'metrics.jsonl')));
@@ -149,4 +161,24 @@ describe('selfplay train', () => {
     expect(readFileSync(join(dir, 'policy.json'), 'utf8')).toBe(readFileSync(join(reference, 'policy.json'), 'utf8'));
     expect(readFileSync(join(dir, 'policy-last.json'), 'utf8')).toBe(readFileSync(join(reference, 'policy-last.json'), 'utf8'));
   }, 120_000);
+});
+
+describe('selfplay train-llm', () => {
+  it('makes no run folder for a game or environment run it refuses, before it reaches the host', async () => {
+    // Nothing listens on port 9: each run is refused on its settings before any connection.
+    const refusals: [string[], RegExp][] = [
+      [['kuhn-poker', '--eval-opponent', 'oracle'], /unknown agent "oracle"/],
+      [['--env', 'self-play-critic', '--param', 'level=9'], /level must be a whole number from 1 to 4, not "9"/],
+      [['--env', 'self-play-critic', '--curriculum', 'sec'], /self-play-critic has no task categories to choose among/],
+      [['--env', 'spin', '--spin-beta', '0'], /--spin-beta must be above 0, not 0/],
+      [['--env', 'teacher-student', '--soar-student', 'host', '--student-lr', '0'], /--student-lr must be above 0, not 0/],
+    ];
+    for (const [args, message] of refusals) {
+      const dir = fresh();
+      const refused = await run('train-llm', ...args, '--tinker', 'http://127.0.0.1:9', '--out', dir);
+      expect(refused.err, args.join(' ')).toMatch(message);
+      expect(refused.code).toBe(2);
+      expect(existsSync(dir), args.join(' ')).toBe(false);
+    }
+  });
 });

@@ -181,11 +181,12 @@ function envCharts(rows: readonly Record<string, unknown>[]): Chart[] {
 export async function trainEnvRun(run: {
   readonly config: EnvRunConfig;
   readonly state?: EnvCheckpoint;
-  readonly folder: RunFolder;
+  /** The run folder, opened (for a new run, made) once the settings are checked. */
+  readonly open: () => RunFolder;
   readonly options: { readonly tinker?: string; readonly python: string; readonly hostArg: readonly string[]; readonly seconds?: number; readonly json?: boolean };
   readonly io: CliIO;
 }): Promise<void> {
-  const { config, state, folder, options, io } = run;
+  const { config, state, options, io } = run;
   const name = config.game.slice(ENV_PREFIX.length);
   const entry = checkEnvironment(name);
   const params = parseParams(config.param);
@@ -211,6 +212,7 @@ export async function trainEnvRun(run: {
   if (soar && !((config.studentLr ?? 1e-3) > 0)) throw new ConfigError(`--student-lr must be above 0, not ${config.studentLr}`);
   const tokenizer = config.objective === 'spin' || config.objective === 'all-choices' || soar ? await loadChatTokenizer(config.modelTokenizer ?? join(POLICY_HOST_DIR, 'tokenizer')) : undefined;
   const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
+  const folder = run.open();
   const session = await openHostedRun({ options, config, folder, io, ...(state ? { restore: { checkpoint: state } } : {}) });
   const { host, backend, episodes, weights } = session;
   try {

@@ -300,7 +300,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
         });
         return trainEnvRun({ ...prepared, options, io });
       }
-      const { folder, config, state } = prepareRun<RunConfig, HostedCheckpoint>(ref, options as TrainLlmOptions & Record<string, unknown>, given, {
+      const { open, config, state } = prepareRun<RunConfig, HostedCheckpoint>(ref, options as TrainLlmOptions & Record<string, unknown>, given, {
         command: 'train',
         runtime: ['json', 'tinker', 'python', 'hostArg', 'vllm', 'seconds', 'bus', 'localActors', 'lease', 'ackWait', ...ENV_ONLY, 'env'],
         defaultDir: (game) => `runs/llm-${game.replace(/[^\w.-]+/g, '_')}-seed${options.seed}`,
@@ -315,6 +315,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       if (config.exactEvery > 0 && exactEvery === 0) io.err(config.tokenizer ? 'free-text sampling over the Tinker API (--tokenizer): no exact exploitability' : `${game.id} is too large to walk: no exact exploitability`);
       const rateGames = game.seats === 2 ? config.rateGames : 0;
       const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
+      const folder = open();
       const session = await openHostedRun({
         options,
         config,

@@ -7,7 +7,7 @@ import { cfr, policyFile } from '../../analysis/index.ts';
 import { ConfigError, type Game } from '../../core/index.ts';
 import { openEpisodeWriter, type EpisodeWriter } from '../../episodes/index.ts';
 import { runArena, summarize, type Player } from '../../runtime/index.ts';
-import { ALGORITHMS, FastTrainer, type Algorithm, type FastTrainerState, type OpponentRule, type TrainMetrics } from '../../trainer/fast-loop.ts';
+import { ALGORITHMS, checkFastTraining, FastTrainer, type Algorithm, type FastTrainerState, type OpponentRule, type TrainMetrics } from '../../trainer/fast-loop.ts';
 import { renderReport } from '../../trainer/report.ts';
 import { metricsRow, prepareRun, type CheckpointMarks, type OutputMarks, type RunFolder } from '../../trainer/run-folder.ts';
 import { connectNatsLink, type NatsLink } from '../../trainer/nats-link.ts';
@@ -84,14 +84,15 @@ export function registerTrain(program: Command, io: CliIO): void {
       // not its path; a registered game's after the reference as given (with any parameters).
       const named = ref !== undefined && !options.resume ? await loadGame(ref) : undefined;
       const modulePath = ref !== undefined && /[\\/]|\.[cm]?[jt]s$/.test(ref.split(':')[0]);
-      const { folder, config, state } = prepareRun<RunConfig, CheckpointState>(ref, options as TrainOptions & Record<string, unknown>, given, {
+      const { open, config, state } = prepareRun<RunConfig, CheckpointState>(ref, options as TrainOptions & Record<string, unknown>, given, {
         command: 'train',
         runtime: ['json', 'seconds', ...BUS_OPTIONS],
         defaultDir: (game) => `runs/${(named && modulePath ? named.id : game).replace(/[^\w.-]+/g, '_')}-${options.algo}-seed${options.seed}`,
         updates: (s) => s.updates,
       });
       const game = named ?? (await loadGame(config.game));
-      await train(game, folder, config, state, options, io);
+      checkFastTraining(game, { algo: config.algo, opponents: config.opponents, remote: options.bus !== undefined });
+      await train(game, open(), config, state, options, io);
     });
 }
 
