@@ -224,6 +224,11 @@ export const hostedJobSchema: z.ZodType<HostedJob> = z.object({
   ]),
 });
 
+/** The fixed agents of the shares that name one, by share label: the one given, else one made from its spec (an unknown spec is refused here). */
+export function anchorPlayers(shares: readonly OpponentShare[], game: Game, given?: ReadonlyMap<string, Player>): Map<string, Player> {
+  return new Map(shares.flatMap((share) => (share.source.kind === 'agent' ? [[share.label, given?.get(share.label) ?? createPlayer(share.source.spec, game)] as const] : [])));
+}
+
 /**
  * Training of a hosted model by self-play and against opponents. Actors play
  * matches with the newest published version, against itself and against the
@@ -244,7 +249,7 @@ export const hostedJobSchema: z.ZodType<HostedJob> = z.object({
 export async function trainHosted(options: HostedTrainingOptions): Promise<HostedIteration[]> {
   const { game, backend } = options;
   const shares = typeof options.opponents === 'string' ? parseOpponents(options.opponents) : (options.opponents ?? parseOpponents('self'));
-  const anchors = new Map(shares.flatMap((share) => (share.source.kind === 'agent' ? [[share.label, options.anchors?.get(share.label) ?? createPlayer(share.source.spec, game)] as const] : [])));
+  const anchors = anchorPlayers(shares, game, options.anchors);
   const league = new League(options.resume?.league);
   const trainer = new EpisodeTrainer(game, backend, {
     policyId: backend.policyId,

@@ -12,7 +12,7 @@ import { checkChoiceStep, DEFAULT_CHOICE_ENTROPY } from '../../trainer/all-choic
 import { EPISODE_ALGORITHMS, type EpisodeAlgorithm } from '../../trainer/episode-trainer.ts';
 import { connectNatsLink, type NatsLink } from '../../trainer/nats-link.ts';
 import { defaultBusRun, describeHostedRun, learnerBusOptions } from '../bus-run.ts';
-import { DEFAULT_MAX_STALENESS, hostedJobSchema, playHosted, trainHosted, type HostedIteration, type HostedJob, type HostedRunState } from '../../trainer/hosted-loop.ts';
+import { anchorPlayers, DEFAULT_MAX_STALENESS, hostedJobSchema, playHosted, trainHosted, type HostedIteration, type HostedJob, type HostedRunState } from '../../trainer/hosted-loop.ts';
 import { DEFAULT_STATES_PER_BATCH, trainExactMmd } from '../../trainer/exact-mmd.ts';
 import type { LeagueMember } from '../../trainer/league.ts';
 import type { Episode } from '../../episodes/episode.ts';
@@ -308,6 +308,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       });
       const game = named ?? (await loadGame(config.game));
       const shares = parseOpponents(config.opponents);
+      const anchors = anchorPlayers(shares, game);
       const evalOpponent = createPlayer(config.evalOpponent, game);
       const prompts = config.prompt === 'compact' ? COMPACT_GAME_PROMPTS : config.prompt === 'spiral' ? undefined : readPromptFile(config.prompt);
       // The exact policy is the guided pick's distribution, which free-text sampling (--tokenizer) does not follow.
@@ -385,6 +386,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             game,
             backend,
             opponents: shares,
+            anchors,
             iterations,
             seconds: options.seconds,
             gamesPerIteration: config.games,
