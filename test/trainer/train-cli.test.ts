@@ -169,6 +169,8 @@ describe('selfplay train-llm', () => {
     const refusals: [string[], RegExp][] = [
       [['kuhn-poker', '--eval-opponent', 'oracle'], /unknown agent "oracle"/],
       [['kuhn-poker', '--opponents', 'self:0.5,oracle:0.5'], /unknown agent "oracle"/],
+      [['kuhn-poker', '--objective', 'exact-mmd', '--model-tokenizer', 'no-such-folder'], /no-such-folder: no such folder; expected a model folder with tokenizer\.json/],
+      [['--env', 'self-play-critic', '--role', 'sneaky-generator=scripted', '--objective', 'all-choices', '--model-tokenizer', 'no-such-folder'], /no-such-folder: no such folder/],
       [['--env', 'self-play-critic', '--param', 'level=9'], /level must be a whole number from 1 to 4, not "9"/],
       [['--env', 'self-play-critic', '--curriculum', 'sec'], /self-play-critic has no task categories to choose among/],
       [['--env', 'spin', '--spin-beta', '0'], /--spin-beta must be above 0, not 0/],

@@ -316,6 +316,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
       if (config.exactEvery > 0 && exactEvery === 0) io.err(config.tokenizer ? 'free-text sampling over the Tinker API (--tokenizer): no exact exploitability' : `${game.id} is too large to walk: no exact exploitability`);
       const rateGames = game.seats === 2 ? config.rateGames : 0;
       const iterations = config.iterations ?? (options.seconds === undefined ? 10 : undefined);
+      const modelTokenizer = config.objective === 'exact-mmd' ? await loadChatTokenizer(config.modelTokenizer ?? join(POLICY_HOST_DIR, 'tokenizer')) : undefined;
       const folder = open();
       const session = await openHostedRun({
         options,
@@ -365,7 +366,7 @@ export function registerTrainLlm(program: Command, io: CliIO): void {
             iterationsDone = await trainExactMmd({
               game,
               backend,
-              tokenizer: await loadChatTokenizer(config.modelTokenizer ?? join(POLICY_HOST_DIR, 'tokenizer')),
+              tokenizer: modelTokenizer!,
               statesPerBatch: config.minibatch,
               iterations,
               seconds: options.seconds,
