@@ -81,10 +81,11 @@ class Host:
 
     def health(self) -> dict:
         policies = [p.status() for p in self.registry.policies.values()]
+        busy, uptime = self.busy.snapshot()
         return {'status': 'ok', 'device': str(self.device), 'policies': policies,
                 'guided_choice_scoring': self.options.guided_choice_scoring,
                 'guided_choice_requests': self.choices.requests, 'guided_choice_batches': self.choices.batches,
-                'busy_seconds': round(self.busy.seconds(), 6), 'uptime_seconds': round(self.busy.uptime(), 6)}
+                'busy_seconds': busy, 'uptime_seconds': uptime}
 
     def models(self) -> dict:
         return {'object': 'list', 'data': self.registry.models()}
@@ -257,12 +258,12 @@ class BusyClock:
                 if self._active == 0:
                     self._total += time.perf_counter() - self._since
 
-    def seconds(self) -> float:
+    def snapshot(self) -> tuple[float, float]:
+        """Busy and up seconds read at one instant: read apart, a delay between the two reads (a thread
+        switch) could let busy time grow more than up time between two snapshots, a share above 1."""
         with self._lock:
-            return self._total + (time.perf_counter() - self._since if self._active else 0.0)
-
-    def uptime(self) -> float:
-        return time.perf_counter() - self._started
+            now = time.perf_counter()
+            return self._total + (now - self._since if self._active else 0.0), now - self._started
 
 
 class TrainGate:

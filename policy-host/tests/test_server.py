@@ -8,10 +8,12 @@ import json
 import os
 import threading
 import unittest
+import unittest.mock
 
 import torch
 
 from selfplay_host import tokenizer
+from selfplay_host.server import BusyClock
 
 from .helpers import TEST_MODEL, RunningHost, datum, tensor
 
@@ -91,6 +93,31 @@ class ServerTest(unittest.TestCase):
         for key, values in state['state'].items():
             for name, value in values.items():
                 self.assertTrue(torch.equal(torch.as_tensor(now['state'][key][name]), torch.as_tensor(value)))
+
+
+class BusyClockShare(unittest.TestCase):
+    def test_busy_time_never_grows_faster_than_up_time(self):
+        # A clock that jumps unevenly between reads, as a thread switch delays a read: busy and up time
+        # read at one instant keep every share between two snapshots within [0, 1].
+        ticks = itertools.accumulate([0.0, 1.0, 0.5, 7.0, 0.25, 3.0, 11.0, 0.125, 2.0, 5.0, 0.5, 9.0, 1.0, 4.0])
+        with unittest.mock.patch('selfplay_host.server.time.perf_counter', side_effect=list(ticks)):
+            clock = BusyClock()
+            snapshots = [clock.snapshot()]
+            with clock():
+                snapshots.append(clock.snapshot())
+                with clock():
+                    snapshots.append(clock.snapshot())
+                snapshots.append(clock.snapshot())
+            snapshots.append(clock.snapshot())
+            snapshots.append(clock.snapshot())
+            with clock():
+                snapshots.append(clock.snapshot())
+        for (busy0, up0), (busy1, up1) in itertools.pairwise(snapshots):
+            self.assertGreater(up1, up0)
+            self.assertGreaterEqual(busy1 - busy0, 0)
+            self.assertLessEqual(busy1 - busy0, up1 - up0)
+        self.assertEqual(snapshots[-2][0], snapshots[-3][0])  # idle between the spans: no busy time
+        self.assertGreater(snapshots[-1][0], snapshots[-2][0])
 
 
 class Discovery(ServerTest):
