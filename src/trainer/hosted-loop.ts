@@ -484,7 +484,8 @@ export class StepMeter {
     const from = this.clock;
     this.previous = now;
     this.clock = clock;
-    return from && clock ? { ms, hostBusy: (clock.busy - from.busy) / Math.max(1e-9, clock.uptime - from.uptime) } : { ms };
+    // The host reads both clocks at one instant, so the share is at most 1 but for float rounding.
+    return from && clock ? { ms, hostBusy: Math.min(1, (clock.busy - from.busy) / Math.max(1e-9, clock.uptime - from.uptime)) } : { ms };
   }
 }
 
