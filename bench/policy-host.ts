@@ -44,29 +44,29 @@ async function timed(requests: number, concurrency: number, make: (i: number) =>
 }
 
 /**
- * Guided picks with 32 in flight, scored together as they queue (the host's default), against the same
- * requests on a second host started with `--max-choice-batch 1` (each scored alone), alternating rounds;
- * only for a host started here.
+ * Guided picks with 32 in flight on the host, against the same requests on a second host started with `args`,
+ * alternating rounds (median of 3 each); only for a host started here. Rows: `measure` for the host, then
+ * `other` for the second one.
  */
-async function guidedBatching(host: PolicyHostClient, base: Record<string, unknown>): Promise<Record<string, string | number>[]> {
+async function guidedAgainst(host: PolicyHostClient, base: Record<string, unknown>, args: readonly string[], measure: string, other: string): Promise<Record<string, string | number>[]> {
   if (process.env.POLICY_HOST_URL) return [];
-  const alone = await startPolicyHost({ python: process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3', args: ['--max-choice-batch', '1', ...(process.env.POLICY_HOST_ARGS ?? '').split(/\s+/).filter(Boolean)] });
+  const second = await startPolicyHost({ python: process.env.SELFPLAY_PYTHON ?? '/usr/bin/python3', args: [...args, ...(process.env.POLICY_HOST_ARGS ?? '').split(/\s+/).filter(Boolean)] });
   try {
     const rate = async (apiBase: string) =>
       SAMPLES_PER_STEP / (await timed(SAMPLES_PER_STEP, 32, (i) => chat(apiBase, { ...base, messages: [{ role: 'user', content: prompt(i) }], guided_choice: ['[call]', '[fold]', '[raise]'] }))).seconds;
-    const together: number[] = [];
-    const single: number[] = [];
+    const first: number[] = [];
+    const then: number[] = [];
     for (let round = 0; round < 3; round++) {
-      together.push(await rate(host.apiBase));
-      single.push(await rate(`${alone.url}/v1`));
+      first.push(await rate(host.apiBase));
+      then.push(await rate(`${second.url}/v1`));
     }
-    const [t, s] = [median(together), median(single)];
+    const [a, b] = [median(first), median(then)];
     return [
-      { measure: 'guided choice of 3 moves, 32 in flight, scored together as they queue (median of 3)', requests: SAMPLES_PER_STEP, 'per second': t, unit: `samples/s (${(t / s).toFixed(2)}x alone)`, target: '' },
-      { measure: '... the same, each scored alone (--max-choice-batch 1)', requests: SAMPLES_PER_STEP, 'per second': s, unit: 'samples/s', target: '' },
+      { measure: `guided choice of 3 moves, 32 in flight, ${measure} (median of 3)`, requests: SAMPLES_PER_STEP, 'per second': a, unit: `samples/s (${(a / b).toFixed(2)}x ${other.split(' (')[0]})`, target: '' },
+      { measure: `... the same, ${other}`, requests: SAMPLES_PER_STEP, 'per second': b, unit: 'samples/s', target: '' },
     ];
   } finally {
-    await alone.close();
+    await second.close();
   }
 }
 
@@ -123,7 +123,8 @@ export async function benchPolicyHost(): Promise<string> {
 
     const guided = await timed(SAMPLES_PER_STEP, 8, (i) => chat(host.apiBase, { ...base, messages: [{ role: 'user', content: prompt(i) }], guided_choice: ['[call]', '[fold]'] }));
     rows.push({ measure: 'guided choice of 2 moves, 8 in flight', requests: SAMPLES_PER_STEP, 'per second': SAMPLES_PER_STEP / guided.seconds, unit: 'samples/s', target: '' });
-    rows.push(...(await guidedBatching(host, base)));
+    rows.push(...(await guidedAgainst(host, base, ['--max-choice-batch', '1'], 'scored together as they queue', 'each scored alone (--max-choice-batch 1)')));
+    rows.push(...(await guidedAgainst(host, base, ['--no-malloc-tuning'], "malloc's thresholds raised (the host's default)", "glibc's default malloc (--no-malloc-tuning)")));
 
     const tinker = await TinkerClient.connect(url);
     const trained = await tinker.createModel({ baseModel: model });

@@ -16,6 +16,7 @@ import threading
 
 import torch
 
+from .memory import tune_malloc
 from .model import ModelConfig
 from .protocol import SCORINGS
 from .server import MIB, HostOptions, make_server
@@ -62,6 +63,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                          help='how a guided_choice request that names no scoring ranks its choices: by sequence logprob (sum), mean token logprob (mean, which lets a fresh byte model explore moves of different lengths), or as constrained decoding would (constrained: at each token where the choices part, the model\'s distribution renormalised over the tokens that continue one; tokens they share, or after one has parted, count nothing)')
     runtime.add_argument('--max-choice-batch', metavar='N', type=int, default=64,
                          help='the most guided_choice requests scored together: those that arrive while the model is busy wait and go in one batch (1: each alone)')
+    runtime.add_argument('--no-malloc-tuning', dest='malloc_tuning', action='store_false',
+                         help="leave glibc's malloc as it is: by default the host raises its mmap and trim thresholds, so that the large "
+                              'tensors each op allocates and frees reuse the heap instead of new pages from the kernel (set MALLOC_MMAP_THRESHOLD_ '
+                              'or MALLOC_TRIM_THRESHOLD_ to tune it yourself)')
     runtime.add_argument('--default-max-tokens', metavar='N', type=int, default=64, help='max_tokens of a completion request that gives none')
     runtime.add_argument('--max-request-mb', metavar='MIB', type=float, default=1.0, help='largest JSON body accepted (chat, choice probabilities, Tinker calls but forward and forward_backward), MiB')
     runtime.add_argument('--max-train-mb', metavar='MIB', type=float, default=64.0, help='largest forward or forward_backward body accepted, MiB')
@@ -122,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f'selfplay_host: {error}', file=sys.stderr)
         return 2
     torch.set_num_threads(max(1, args.threads))
+    if args.malloc_tuning:
+        tune_malloc()
     try:
         server = make_server(options, args.host, args.port)
     except (OSError, ValueError) as error:

@@ -20,10 +20,10 @@ from .model import TinyTransformer
 # Rows are grouped so that the largest activation of a forward pass (the
 # attention weights, rows x heads x width x width, or the MLP's hidden layer) has
 # at most this many elements: 16 MiB of float32. glibc gives allocations over
-# 32 MiB mappings of their own, which the kernel maps and zeroes anew for every
-# op: with the default model, groups of 32768 padded tokens (attention weights of
-# ~128 MiB) took 3x the CPU time of groups of 4096 (about the same time as
-# those with glibc's MALLOC_MMAP_THRESHOLD_ raised).
+# its mmap threshold mappings of their own, which the kernel maps and zeroes anew
+# for every op, and the host can raise that threshold to 32 MiB at most
+# (memory.py): with the default model, groups of 32768 padded tokens (attention
+# weights of ~128 MiB) took 3x the CPU time of groups of 4096.
 ACTIVATION_BUDGET = 1 << 22
 
 # A shared row holds its prompt and as many of its completions as fit in this

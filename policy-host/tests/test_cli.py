@@ -23,7 +23,7 @@ class Cli(unittest.TestCase):
                              env={**os.environ, 'PYTHONPATH': ROOT, 'PYTHONDONTWRITEBYTECODE': '1'})
         self.assertEqual(out.returncode, 0, out.stderr)
         for flag in ('--host', '--port', '--device', '--policy', '--keep', '--checkpoint-dir', '--d-model', '--layers', '--heads', '--context', '--seed',
-                     '--max-choice-batch'):
+                     '--max-choice-batch', '--no-malloc-tuning'):
             self.assertIn(flag, out.stdout)
 
     def test_prints_where_it_listens_and_stops_on_sigterm(self):
