@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect, type RemoteClient } from '../src/tournament/index.ts';
-import { table } from './measure.ts';
-import { benchAgent, cpuSeconds, ladderDb, roundTrips, spawnServer, stopServer, THINKING } from './tournament.ts';
+import { cpuSeconds, table } from './measure.ts';
+import { benchAgent, ladderDb, roundTrips, spawnServer, stopServer, THINKING } from './tournament.ts';
 
 /**
  * Two checkouts' tournament servers at the same moment: each runs its own

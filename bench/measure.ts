@@ -1,5 +1,13 @@
 /** Small timing helpers for the benchmarks: rates over repeated rounds, reported by median. */
 
+import { readFileSync } from 'node:fs';
+
+/** User plus system CPU seconds a process (or, with `thread`, one of its threads) has used (Linux). */
+export const cpuSeconds = (pid: number, thread?: number) => {
+  const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
 /** Calls `run(batch)` repeatedly for about `seconds`; returns the rate of items per second. */
 export function rate(run: (batch: number) => void, batch: number, seconds = 0.5): number {
   run(batch); // warm-up

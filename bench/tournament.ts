@@ -10,7 +10,7 @@ import { Rng } from '../src/core/index.ts';
 import { decodeEpisode } from '../src/episodes/index.ts';
 import { policyAgent } from '../src/runtime/agent.ts';
 import { connect, officialTable, startServer, Store, tuneForServing, type RemoteClient, type ResultRow } from '../src/tournament/index.ts';
-import { table } from './measure.ts';
+import { cpuSeconds, table } from './measure.ts';
 
 /**
  * The tournament server on loopback, with the server in its own process (as
@@ -62,12 +62,6 @@ export function freshDb(): { dir: string; db: string } {
   const dir = mkdtempSync(join(tmpdir(), 'selfplay-bench-'));
   return { dir, db: join(dir, 'bench.db') };
 }
-
-/** User plus system CPU seconds a process (or, with `thread`, one of its threads) has used (Linux). */
-export const cpuSeconds = (pid: number, thread?: number) => {
-  const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
 
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 

@@ -20,6 +20,8 @@ export interface PolicyHostProcess {
   /** The host's root URL; its OpenAI API is at `${url}/v1`. */
   readonly url: string;
   readonly device: string;
+  /** Its process id. */
+  readonly pid: number;
   /** Stops the host (SIGTERM, then SIGKILL after 10 s) and waits for it to exit. */
   close(): Promise<void>;
   /** Resolves when the host exits, however it ends, with how (`SIGKILL`, `status 1`) and the end of what it wrote to stderr. */
@@ -75,7 +77,7 @@ export function startPolicyHost(options: PolicyHostProcessOptions = {}): Promise
           done(`${signal ?? `status ${code}`}${output ? `; its last words: ${output.slice(-500)}` : ''}`);
         }),
       );
-      resolve({ url: ready.listening, device: String(ready.device), close: () => stop(child), exited });
+      resolve({ url: ready.listening, device: String(ready.device), pid: child.pid!, close: () => stop(child), exited });
     });
   });
 }
